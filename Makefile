@@ -1,0 +1,31 @@
+# nuvlagen: the targets CI calls. `make help` lists them.
+GO ?= go
+PKGS := ./...
+
+.PHONY: help build generate test golden check lint bench
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+build: ## build bin/nuvlagen
+	$(GO) build -o bin/nuvlagen ./cmd/nuvlagen
+
+generate: ## render the embedded example sites into out/
+	$(GO) run ./cmd/nuvlagen generate --out out
+
+test: ## run every test (root, namespace and Docker tests run when available)
+	$(GO) test -count=1 $(PKGS)
+
+golden: ## rewrite golden files; review the diff before committing
+	UPDATE_GOLDEN=1 $(GO) test -count=1 $(PKGS)
+
+check: lint ## fail when out/ is stale or edited by hand
+	$(GO) run ./cmd/nuvlagen check --out out
+
+lint: ## gofmt, go vet, go mod tidy
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
+	$(GO) vet $(PKGS)
+	$(GO) mod tidy -diff
+
+bench: ## run the Go benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

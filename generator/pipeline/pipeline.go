@@ -1,0 +1,110 @@
+// Package pipeline ties the generators together: from loaded sites to the
+// complete set of files of an output directory. Rendering is pure: it
+// returns files by relative path and never touches the disk.
+package pipeline
+
+import (
+	"fmt"
+	"path"
+	"sort"
+
+	"cuelang.org/go/cue/errors"
+
+	"github.com/nuvla/nuvlagen/generator/compose"
+	"github.com/nuvla/nuvlagen/generator/configfile"
+	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/generator/sitedoc"
+	"github.com/nuvla/nuvlagen/generator/stackcheck"
+)
+
+// Files maps slash-separated paths, relative to the output directory, to
+// file contents.
+type Files map[string][]byte
+
+// Paths returns the paths in lexical order.
+func (f Files) Paths() []string {
+	out := make([]string, 0, len(f))
+	for p := range f {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Render renders every site. Sites must have distinct names: they share
+// one output directory.
+func Render(sites []*site.Site) (Files, error) {
+	all := Files{}
+	seen := map[string]*site.Site{}
+	var errs errors.Error
+	for _, s := range sites {
+		if prev, dup := seen[s.Name]; dup {
+			errs = errors.Append(errs, errors.Newf(s.Pos("name"), "site %s is also defined in %s", s.Name, prev.File))
+			continue
+		}
+		seen[s.Name] = s
+		files, err := RenderSite(s)
+		if err != nil {
+			errs = errors.Append(errs, errors.Promote(err, ""))
+			continue
+		}
+		for p, b := range files {
+			all[path.Join(s.Name, p)] = b
+		}
+	}
+	if errs != nil {
+		return nil, errs
+	}
+	return all, nil
+}
+
+// RenderSite renders one site's files, relative to its own directory.
+func RenderSite(s *site.Site) (Files, error) {
+	header := compose.Header(s.File)
+	files := Files{}
+	env := CheckEnv(s)
+	for _, st := range s.Stacks {
+		dir := path.Join("stacks", st.Name)
+		local := map[string][]byte{}
+		for _, f := range st.Files {
+			b, err := configfile.Render(header, f.Name, f.Value)
+			if err != nil {
+				return nil, fmt.Errorf("site %s, stack %s: %w", s.Name, st.Name, err)
+			}
+			local[f.Name] = b
+			files[path.Join(dir, f.Name)] = b
+		}
+		data, err := st.Compose.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("site %s, stack %s: %w", s.Name, st.Name, err)
+		}
+		out, _, err := compose.Render(s.File, st.Name, data, local)
+		if err != nil {
+			return nil, fmt.Errorf("site %s: %w", s.Name, err)
+		}
+		rel := path.Join(dir, compose.FileName)
+		// Load the result back before anything is written, as both
+		// compose-go and `docker stack deploy` would.
+		if err := stackcheck.Check(path.Join(s.Name, rel), out, env); err != nil {
+			return nil, fmt.Errorf("site %s: generated file fails validation: %w", s.Name, err)
+		}
+		files[rel] = out
+	}
+	doc, err := sitedoc.Render(s)
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", s.Name, err)
+	}
+	files["README.md"] = doc
+	return files, nil
+}
+
+// CheckEnv is a deploy environment in which every variable the site
+// requires is set, to validate files the way an operator's deployment
+// would load them.
+func CheckEnv(s *site.Site) map[string]string {
+	env := map[string]string{}
+	for _, v := range s.Variables {
+		env[v.Name] = "set-by-operator"
+	}
+	return env
+}

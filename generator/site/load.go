@@ -1,0 +1,246 @@
+package site
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/build"
+	"cuelang.org/go/cue/cuecontext"
+	"cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/parser"
+
+	nuvlacue "github.com/nuvla/nuvlagen/cue"
+)
+
+// Loader compiles the model once and loads any number of site files
+// against it. It is not safe for concurrent use: CUE contexts are not.
+type Loader struct {
+	ctx    *cue.Context
+	schema cue.Value
+}
+
+// NewLoader compiles the embedded model.
+func NewLoader() (*Loader, error) {
+	ctx := cuecontext.New()
+	inst := build.NewContext().NewInstance("", nil)
+	for _, f := range nuvlacue.Schema() {
+		syn, err := parser.ParseFile(f.Name, f.Data, parser.ParseComments)
+		if err != nil {
+			return nil, err
+		}
+		if err := inst.AddSyntax(syn); err != nil {
+			return nil, err
+		}
+	}
+	v := ctx.BuildInstance(inst)
+	if err := v.Err(); err != nil {
+		return nil, fmt.Errorf("compiling the embedded model: %w", err)
+	}
+	return &Loader{ctx: ctx, schema: v}, nil
+}
+
+// Embedded loads the example sites that ship with nuvlagen.
+func (l *Loader) Embedded() ([]*Site, error) {
+	var all []*Site
+	var errs errors.Error
+	for _, f := range nuvlacue.Sites() {
+		sites, err := l.Load(f.Name, f.Data)
+		errs = appendErr(errs, err)
+		all = append(all, sites...)
+	}
+	if errs != nil {
+		return nil, errs
+	}
+	return all, nil
+}
+
+// Load reads one site file. The file either holds `sites: <name>: {...}`
+// (one or more sites, as the model's own examples do) or the fields of a
+// single site at its top level. name is used in positions.
+func (l *Loader) Load(name string, src []byte) (sites []*Site, err error) {
+	defer func() {
+		// A model that panics on some input is a bug, but the user still
+		// deserves an error that names the file rather than a crash.
+		if r := recover(); r != nil {
+			sites, err = nil, fmt.Errorf("%s: internal error while evaluating: %v", name, r)
+		}
+	}()
+	f, err := parser.ParseFile(name, src, parser.ParseComments)
+	if err != nil {
+		return nil, err
+	}
+	v := l.ctx.BuildFile(f, cue.Scope(l.schema))
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if v.IncompleteKind() != cue.StructKind {
+		return nil, errors.Newf(v.Pos(), "a site file must be a struct of fields")
+	}
+
+	var values []cue.Value
+	if sv := v.LookupPath(cue.ParsePath("sites")); sv.Exists() {
+		u := l.schema.Unify(v)
+		iter, err := u.LookupPath(cue.ParsePath("sites")).Fields()
+		if err != nil {
+			return nil, err
+		}
+		for iter.Next() {
+			values = append(values, iter.Value())
+		}
+		if len(values) == 0 {
+			return nil, errors.Newf(sv.Pos(), "sites: no site defined")
+		}
+	} else {
+		values = append(values, l.schema.LookupPath(cue.MakePath(cue.Def("Site"))).Unify(v))
+	}
+
+	var errs errors.Error
+	for _, sv := range values {
+		s, err := decode(sv, name)
+		if err != nil {
+			errs = appendErr(errs, err)
+			continue
+		}
+		sites = append(sites, s)
+	}
+	if errs != nil {
+		return nil, errs
+	}
+	return sites, nil
+}
+
+// raw mirrors the CUE fields decoded as plain data.
+type raw struct {
+	Name           string    `json:"name"`
+	Kind           string    `json:"kind"`
+	Domain         string    `json:"domain"`
+	TLS            TLS       `json:"tls"`
+	Networks       Networks  `json:"networks"`
+	EphemeralPorts PortRange `json:"ephemeralPorts"`
+	NFS            *NFS      `json:"nfs"`
+	Minio          *struct {
+		S3Domain string `json:"s3Domain"`
+	} `json:"minio"`
+	Images      map[string]string   `json:"images"`
+	Secrets     map[string]Secret   `json:"secrets"`
+	Variables   map[string]Variable `json:"variables"`
+	DeployOrder []string            `json:"deployOrder"`
+	Groups      struct {
+		Management []string `json:"management"`
+		Users      []string `json:"users"`
+		Nuvla      []string `json:"nuvla"`
+	} `json:"groups"`
+	Nodes map[string]struct {
+		Address   string            `json:"address"`
+		Role      string            `json:"role"`
+		Labels    map[string]string `json:"labels"`
+		NFSServer bool              `json:"nfsServer"`
+	} `json:"nodes"`
+}
+
+func decode(v cue.Value, file string) (*Site, error) {
+	if err := v.Validate(cue.Concrete(true), cue.Final()); err != nil {
+		return nil, err
+	}
+	var r raw
+	if err := v.Decode(&r); err != nil {
+		return nil, err
+	}
+	s := &Site{
+		Name: r.Name, Kind: r.Kind, Domain: r.Domain, TLS: r.TLS,
+		Networks: r.Networks, EphemeralPorts: r.EphemeralPorts, NFS: r.NFS,
+		Images: r.Images, Value: v, File: file,
+	}
+	if r.Minio != nil {
+		s.S3Domain = r.Minio.S3Domain
+	}
+	for name, n := range r.Nodes {
+		addr, err := netip.ParseAddr(n.Address)
+		if err != nil {
+			return nil, errors.Newf(s.Pos("nodes", name, "address"), "%v", err)
+		}
+		s.Nodes = append(s.Nodes, Node{Name: name, Address: addr, Role: n.Role, Labels: n.Labels, NFSServer: n.NFSServer})
+	}
+	slices.SortFunc(s.Nodes, func(a, b Node) int { return strings.Compare(a.Name, b.Name) })
+	var err error
+	if s.Groups.Management, err = prefixes(s, "management", r.Groups.Management); err != nil {
+		return nil, err
+	}
+	if s.Groups.Users, err = prefixes(s, "users", r.Groups.Users); err != nil {
+		return nil, err
+	}
+	if s.Groups.Nuvla, err = prefixes(s, "nuvla", r.Groups.Nuvla); err != nil {
+		return nil, err
+	}
+	for _, sec := range r.Secrets {
+		s.Secrets = append(s.Secrets, sec)
+	}
+	slices.SortFunc(s.Secrets, func(a, b Secret) int { return strings.Compare(a.Name, b.Name) })
+	for _, vr := range r.Variables {
+		s.Variables = append(s.Variables, vr)
+	}
+	slices.SortFunc(s.Variables, func(a, b Variable) int { return strings.Compare(a.Name, b.Name) })
+
+	stacks := v.LookupPath(cue.ParsePath("stacks"))
+	for _, name := range r.DeployOrder {
+		sv := stacks.LookupPath(cue.MakePath(cue.Str(name)))
+		if !sv.Exists() {
+			return nil, errors.Newf(s.Pos("deployOrder"), "deployOrder names stack %q, which the model does not define", name)
+		}
+		st := Stack{Name: name, Compose: sv.LookupPath(cue.ParsePath("compose"))}
+		if fv := sv.LookupPath(cue.ParsePath("files")); fv.Exists() {
+			iter, err := fv.Fields()
+			if err != nil {
+				return nil, err
+			}
+			for iter.Next() {
+				st.Files = append(st.Files, File{Name: iter.Selector().Unquoted(), Value: iter.Value()})
+			}
+			sort.Slice(st.Files, func(i, j int) bool { return st.Files[i].Name < st.Files[j].Name })
+		}
+		s.Stacks = append(s.Stacks, st)
+	}
+	if n := stackCount(stacks); n != len(s.Stacks) {
+		return nil, errors.Newf(s.Pos("deployOrder"), "deployOrder lists %d stacks, the model defines %d", len(s.Stacks), n)
+	}
+	if err := check(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func stackCount(v cue.Value) int {
+	iter, err := v.Fields()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for iter.Next() {
+		n++
+	}
+	return n
+}
+
+func prefixes(s *Site, group string, in []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(in))
+	for i, c := range in {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, errors.Newf(s.Pos("groups", group), "groups.%s[%d]: %v", group, i, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// appendErr adds err, keeping CUE errors (and their positions) as they are.
+func appendErr(list errors.Error, err error) errors.Error {
+	if err == nil {
+		return list
+	}
+	return errors.Append(list, errors.Promote(err, ""))
+}

@@ -1,0 +1,160 @@
+// Package site loads site descriptions: CUE files unified with the embedded
+// Nuvla model, checked, and decoded into typed Go values.
+package site
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/token"
+)
+
+// Kinds of site.
+const (
+	KindHost   = "host"
+	KindTarget = "target"
+)
+
+// Site is one Swarm cluster, decoded from the model.
+type Site struct {
+	Name           string
+	Kind           string
+	Domain         string
+	TLS            TLS
+	Nodes          []Node // sorted by name
+	Groups         Groups
+	Networks       Networks
+	EphemeralPorts PortRange
+	NFS            *NFS // target sites only
+	S3Domain       string
+	Images         map[string]string
+	Secrets        []Secret   // sorted by name
+	Variables      []Variable // sorted by name
+	// Stacks are in deployment order.
+	Stacks []Stack
+
+	// Value is the unified CUE value, kept for positions and for the
+	// generators that read data the Go types do not model.
+	Value cue.Value
+	// File is the site's source file as given, for headers and messages.
+	File string
+}
+
+// TLS selects Traefik's certificate source.
+type TLS struct {
+	Mode  string `json:"mode"`
+	Email string `json:"email,omitempty"`
+}
+
+// Node is one Swarm node.
+type Node struct {
+	Name      string
+	Address   netip.Addr
+	Role      string
+	Labels    map[string]string
+	NFSServer bool
+}
+
+// Groups are the address classes the firewall tables use.
+type Groups struct {
+	Management []netip.Prefix
+	Users      []netip.Prefix
+	Nuvla      []netip.Prefix // target sites only
+}
+
+// Networks names the shared overlay networks.
+type Networks struct {
+	Public  string `json:"public"`
+	Backend string `json:"backend"`
+}
+
+// PortRange is an inclusive port range.
+type PortRange struct {
+	From int `json:"from"`
+	To   int `json:"to"`
+}
+
+// NFS describes the share of a target site.
+type NFS struct {
+	Share string `json:"share"`
+}
+
+// Secret is a Docker secret the site's stacks mount.
+type Secret struct {
+	Name    string `json:"name"`
+	Kind    string `json:"kind"`
+	Purpose string `json:"purpose"`
+}
+
+// Variable is a value the deploy environment must provide.
+type Variable struct {
+	Name    string `json:"name"`
+	Purpose string `json:"purpose"`
+}
+
+// Stack is one `docker stack deploy` unit.
+type Stack struct {
+	Name string
+	// Compose is the compose file as CUE data.
+	Compose cue.Value
+	// Files are the configuration files rendered next to the compose
+	// file, by file name, sorted.
+	Files []File
+}
+
+// File is a configuration file of a stack, as CUE data.
+type File struct {
+	Name  string
+	Value cue.Value
+}
+
+// Node returns the node with the given name.
+func (s *Site) Node(name string) (Node, bool) {
+	i, ok := slices.BinarySearchFunc(s.Nodes, name, func(n Node, name string) int { return cmp.Compare(n.Name, name) })
+	if !ok {
+		return Node{}, false
+	}
+	return s.Nodes[i], true
+}
+
+// Pos returns the position of the field at path (dot-separated selectors of
+// the site value), preferring the site's own file over the model's.
+func (s *Site) Pos(path ...string) token.Pos {
+	sel := make([]cue.Selector, len(path))
+	for i, p := range path {
+		sel[i] = cue.Str(p)
+	}
+	return bestPos(s.Value.LookupPath(cue.MakePath(sel...)), s.File)
+}
+
+// bestPos finds the position of v that lies in file, or else any position.
+func bestPos(v cue.Value, file string) token.Pos {
+	var fallback token.Pos
+	for _, c := range conjunctPositions(v) {
+		if c.Filename() == file {
+			return c
+		}
+		if !fallback.IsValid() {
+			fallback = c
+		}
+	}
+	if fallback.IsValid() {
+		return fallback
+	}
+	return v.Pos()
+}
+
+func conjunctPositions(v cue.Value) []token.Pos {
+	var out []token.Pos
+	if p := v.Pos(); p.IsValid() {
+		out = append(out, p)
+	}
+	if op, args := v.Expr(); op == cue.AndOp {
+		for _, a := range args {
+			out = append(out, conjunctPositions(a)...)
+		}
+	}
+	return out
+}
