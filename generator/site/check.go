@@ -99,21 +99,28 @@ func placements(st Stack) []placement {
 	return out
 }
 
-// satisfiable reports whether one node meets all constraints. Only the
-// forms the stacks use are understood; any other is assumed satisfiable,
-// because a false error would block generation.
+// satisfiable reports whether one node meets all constraints.
 func (s *Site) satisfiable(constraints []string) bool {
+	return len(s.MatchingNodes(constraints)) > 0
+}
+
+// MatchingNodes returns the nodes that meet all the Swarm placement
+// constraints given. Only node.role, node.hostname and node.labels.* with
+// == and != are understood; any other constraint is assumed met, because
+// a false finding would block generation (and vet).
+func (s *Site) MatchingNodes(constraints []string) []Node {
+	var out []Node
 	for _, n := range s.Nodes {
 		if nodeMatches(n, constraints) {
-			return true
+			out = append(out, n)
 		}
 	}
-	return false
+	return out
 }
 
 func nodeMatches(n Node, constraints []string) bool {
 	for _, c := range constraints {
-		key, op, val, ok := parseConstraint(c)
+		key, op, val, ok := ParseConstraint(c)
 		if !ok {
 			continue
 		}
@@ -136,8 +143,8 @@ func nodeMatches(n Node, constraints []string) bool {
 	return true
 }
 
-// parseConstraint splits a Swarm constraint "key == value" or "key != value".
-func parseConstraint(c string) (key, op, val string, ok bool) {
+// ParseConstraint splits a Swarm constraint "key == value" or "key != value".
+func ParseConstraint(c string) (key, op, val string, ok bool) {
 	for _, op := range []string{"==", "!="} {
 		if k, v, found := strings.Cut(c, op); found {
 			return strings.TrimSpace(k), op, strings.TrimSpace(v), true
@@ -148,7 +155,7 @@ func parseConstraint(c string) (key, op, val string, ok bool) {
 
 func hint(constraints []string) string {
 	for _, c := range constraints {
-		key, op, val, ok := parseConstraint(c)
+		key, op, val, ok := ParseConstraint(c)
 		if ok && op == "==" && strings.HasPrefix(key, "node.labels.") {
 			return fmt.Sprintf(" (give a node labels: %q: %q)", strings.TrimPrefix(key, "node.labels."), val)
 		}

@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/pflag"
+
+	"github.com/nuvla/nuvlagen/generator/vet"
+)
+
+const vetDoc = `Usage: nuvlagen vet [--site FILE.cue] [--format text|json|sarif|github]
+                    [--strict] [--disable RULE]... PATH...
+
+Check compose files meant for "docker stack deploy": what compose-go and
+the docker CLI's stack loader reject, options Swarm forbids or ignores,
+Traefik labels that cannot work, secrets in plain text, unpinned images.
+With --site, also placements no node satisfies, external networks the
+site does not create and published ports its firewall does not open.
+
+PATH is a file, or a directory searched for *compose*.yml and
+*compose*.yaml. Every finding is "file:line:col: severity: message [rule]"
+in text; docs/rules.md documents each rule.
+
+Exit status: 0 no errors (warnings allowed, unless --strict); 1 errors
+found (or warnings, with --strict); 2 usage error or a file that cannot be
+read.
+
+Examples:
+  nuvlagen vet docker-compose.yml
+  nuvlagen vet --strict out/                    # what CI runs
+  nuvlagen vet --site prod.cue stacks/
+  nuvlagen vet --format sarif . > vet.sarif
+  nuvlagen vet --disable image-tag --disable swarm-depends-on stack.yml
+`
+
+type vetFlags struct {
+	site    string
+	format  string
+	strict  bool
+	disable []string
+}
+
+func (f *vetFlags) Bind(fs *pflag.FlagSet) {
+	fs.StringVar(&f.site, "site", "", "site `file` for the topology rules")
+	fs.StringVar(&f.format, "format", "text", "output `format`: "+strings.Join(vet.Formats, ", "))
+	fs.BoolVar(&f.strict, "strict", false, "exit 1 on warnings too")
+	fs.StringArrayVar(&f.disable, "disable", nil, "`rule` not to run (repeatable, or comma-separated)")
+}
+
+func runVet(e *env, args []string) int {
+	var f vetFlags
+	flags := pflag.NewFlagSet("vet", pflag.ContinueOnError)
+	f.Bind(flags)
+	if code, ok := parseFlags(e, flags, vetDoc, args); !ok {
+		return code
+	}
+	usageErr := func(format string, args ...any) int {
+		fmt.Fprintf(e.stderr, "nuvlagen vet: "+format+"\nRun \"nuvlagen help vet\" for usage.\n", args...)
+		return ExitUsage
+	}
+	if flags.NArg() == 0 {
+		return usageErr("no file or directory to check")
+	}
+	if !slices.Contains(vet.Formats, f.format) {
+		return usageErr("unknown format %q (want one of %s)", f.format, strings.Join(vet.Formats, ", "))
+	}
+	opts := &vet.Options{Disabled: map[string]bool{}}
+	for _, list := range f.disable {
+		for _, id := range strings.Split(list, ",") {
+			id = strings.TrimSpace(id)
+			if _, ok := vet.Lookup(id); !ok {
+				return usageErr("unknown rule %q (docs/rules.md lists them)", id)
+			}
+			opts.Disabled[id] = true
+		}
+	}
+	if f.site != "" {
+		sites, ok := loadSites(e, []string{f.site})
+		if !ok {
+			return ExitUsage
+		}
+		if len(sites) != 1 {
+			fmt.Fprintf(e.stderr, "nuvlagen vet: %s holds %d sites; --site needs exactly one\n", f.site, len(sites))
+			return ExitUsage
+		}
+		opts.Site = sites[0]
+	}
+
+	inputs, ok := readVetInputs(e, flags.Args())
+	if !ok {
+		return ExitUsage
+	}
+	// Both loaders log warnings (obsolete version, unset variable) through
+	// logrus; vet reports what matters as findings.
+	logrus.SetOutput(io.Discard)
+	diags := vet.Files(inputs, opts)
+	if err := vet.Write(e.stdout, f.format, diags); err != nil {
+		fmt.Fprintf(e.stderr, "nuvlagen vet: %v\n", err)
+		return ExitUsage
+	}
+	errs, warns, _ := vet.Count(diags)
+	if errs > 0 || (f.strict && warns > 0) {
+		return ExitInvalid
+	}
+	return ExitOK
+}
+
+// readVetInputs reads the files named and the compose files under the
+// directories named, in a stable order.
+func readVetInputs(e *env, paths []string) ([]vet.Input, bool) {
+	var names []string
+	ok := true
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "%s: %v\n", p, unwrapPathError(err))
+			ok = false
+			continue
+		}
+		if !info.IsDir() {
+			names = append(names, p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if path != p && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if isComposeName(d.Name()) {
+				names = append(names, path)
+			}
+			return nil
+		})
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nuvlagen vet: %v\n", err)
+			ok = false
+		}
+	}
+	var inputs []vet.Input
+	for _, n := range names {
+		data, err := os.ReadFile(n)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "%s: %v\n", n, unwrapPathError(err))
+			ok = false
+			continue
+		}
+		inputs = append(inputs, vet.Input{Name: displayName(e.cwd, n), Data: data})
+	}
+	return inputs, ok
+}
+
+// isComposeName matches *compose*.yml and *compose*.yaml.
+func isComposeName(name string) bool {
+	ext := filepath.Ext(name)
+	return (ext == ".yml" || ext == ".yaml") && strings.Contains(strings.TrimSuffix(name, ext), "compose")
+}

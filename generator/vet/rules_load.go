@@ -1,0 +1,394 @@
+package vet
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	dockerloader "github.com/docker/cli/cli/compose/loader"
+	dockertypes "github.com/docker/cli/cli/compose/types"
+	"go.yaml.in/yaml/v4"
+
+	"github.com/nuvla/nuvlagen/generator/stackcheck"
+)
+
+var ruleYAML = &Rule{
+	ID:       "yaml-syntax",
+	Category: "Schema and references",
+	Severity: Error,
+	Summary:  "The file is not YAML, or its top level is not a mapping.",
+	Why:      "Neither loader can read the file; nothing else can be checked.",
+	Hint:     "fix the YAML at this line (indentation, quoting, duplicate keys)",
+}
+
+var ruleUndefined = &Rule{
+	ID:       "undefined-reference",
+	Category: "Schema and references",
+	Severity: Error,
+	Summary:  "A service names a network, volume, secret or config the file does not declare, or depends on a service that does not exist.",
+	Why:      "compose-go and `docker stack deploy` refuse the whole file; compose-go only names the first such reference, vet names them all, each at its line.",
+	Hint:     "declare it in the file's top-level section (external: true when the site or another stack creates it)",
+}
+
+var ruleCompose = &Rule{
+	ID:       "compose-schema",
+	Category: "Schema and references",
+	Severity: Error,
+	Summary:  "compose-go, the reference implementation of the Compose specification, rejects the file.",
+	Why:      "Every Compose tool built on compose-go (docker compose, many linters and IDEs) refuses it, whatever Swarm would do.",
+	Hint:     "fix the value to match the Compose specification",
+}
+
+var ruleStackSchema = &Rule{
+	ID:       "stack-schema",
+	Category: "Swarm",
+	Severity: Error,
+	Summary:  "The docker CLI's own stack schema or loader rejects the file: what `docker stack deploy` refuses.",
+	Why: "`docker stack deploy` validates against the v3 schema of the file's `version` (3.13 when absent), " +
+		"stricter than the Compose specification: no top-level `name:`, only its own `deploy` keys, " +
+		"short-form `depends_on`, no `host_ip` in long-form ports. compose-go accepts all of these.",
+	Hint: "`docker stack config -c FILE` reports the same error",
+}
+
+// parse reads the file into its node tree and the docker loader's dict.
+// It reports false when nothing more can be checked.
+func (f *file) parse() bool {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(f.data, &doc); err != nil {
+		f.report(ruleYAML, &yaml.Node{Line: errLine(err.Error()), Column: 1}, "%s", oneLine(err.Error()))
+		return false
+	}
+	root := resolve(&doc)
+	if root == nil || root.Kind != yaml.MappingNode {
+		f.report(ruleYAML, root, "the top level of a compose file must be a mapping")
+		return false
+	}
+	f.root = root
+	f.env = lookupEnv(f.data)
+	if dict, err := dockerloader.ParseYAML(f.data); err != nil {
+		// The docker CLI's YAML library is stricter (duplicate keys).
+		f.report(ruleYAML, &yaml.Node{Line: errLine(err.Error()), Column: 1}, "docker stack: %s", oneLine(err.Error()))
+	} else {
+		f.dict = dict
+	}
+	f.parseServices()
+	return true
+}
+
+var lineRe = regexp.MustCompile(`line (\d+)`)
+
+// errLine finds the line a YAML error names, or 1.
+func errLine(msg string) int {
+	if m := lineRe.FindStringSubmatch(msg); m != nil {
+		if n, err := strconv.Atoi(m[1]); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 1
+}
+
+func oneLine(s string) string {
+	fields := strings.Fields(s)
+	return strings.Join(fields, " ")
+}
+
+// Patterns that find, in a loader's message, what it is about.
+var (
+	msgPath    = regexp.MustCompile(`(?:^|[\s(])((?:services|networks|volumes|secrets|configs)(?:\.[^\s:"'(),]+)+|\(root\))`)
+	msgService = regexp.MustCompile(`service "?([^"\s:]+)"?`)
+	msgProp    = regexp.MustCompile(`propert(?:y|ies) '([^']+)'`)
+	msgQuoted  = regexp.MustCompile(`"([^"]+)"`)
+	msgUndef   = regexp.MustCompile(`service "([^"]+)" (?:refers to undefined (\w+)|depends on undefined service) "?([^":]+)"?`)
+)
+
+// find returns the node a loader's message is about, as precisely as it
+// can tell: the path it names (followed as far as the file goes), the
+// property it names within, or the service it names.
+func (f *file) find(msg string) (at, val *yaml.Node) {
+	at, val = f.root, f.root
+	hint := ""
+	if m := msgQuoted.FindStringSubmatch(msg); m != nil {
+		hint = m[1]
+	}
+	switch m := msgPath.FindStringSubmatch(msg); {
+	case m != nil && m[1] != "(root)":
+		at, val = locate(f.root, strings.Split(m[1], "."), hint)
+	case m != nil:
+	default:
+		if m := msgService.FindStringSubmatch(msg); m != nil {
+			if s := f.service(m[1]); s != nil {
+				at, val = s.key, s.node
+			}
+		} else if strings.Contains(msg, "version") {
+			if p, ok := get(f.root, "version"); ok {
+				at, val = p.Key, p.Value
+			}
+		}
+	}
+	if m := msgProp.FindStringSubmatch(msg); m != nil {
+		// "additional properties 'a', 'b'": point at the first.
+		if p, ok := get(val, m[1]); ok {
+			at, val = p.Key, p.Value
+		}
+	}
+	return at, val
+}
+
+// reportLoader records a loader's message. A message about a value that
+// comes from a ${VAR} is an info: vet cannot know the value the
+// deployment will give it.
+func (f *file) reportLoader(r *Rule, prefix, msg, hint string) {
+	at, val := f.find(msg)
+	if s, ok := scalar(val); ok && strings.Contains(s, "$") && !strings.Contains(msg, "interpolation") {
+		f.hinted(r, at, "vet gives variables placeholder values; check the value the deployment sets",
+			"%s%s (the value comes from a variable)", prefix, msg)
+		f.diags[len(f.diags)-1].Severity = Info
+		return
+	}
+	f.hinted(r, at, hint, "%s%s", prefix, msg)
+}
+
+func checkCompose(f *file) {
+	err := stackcheck.Compose(f.name, f.data, f.env)
+	if err == nil {
+		return
+	}
+	if inner := errors.Unwrap(err); inner != nil {
+		err = inner
+	}
+	for _, msg := range strings.Split(err.Error(), "\n") {
+		msg = strings.TrimSpace(msg)
+		if msg == "" {
+			continue
+		}
+		msg = strings.TrimPrefix(msg, "validating "+f.name+": ")
+		msg = strings.TrimSuffix(msg, ": invalid compose project")
+		if m := msgUndef.FindStringSubmatch(msg); m != nil && f.reportedUndefined(m[1], m[3]) {
+			continue // undefined-reference names it at its line
+		}
+		if strings.Contains(msg, "neither an image nor a build context") && !f.opts.Disabled[ruleNoImage.ID] {
+			continue // swarm-no-image says it with Swarm's reason
+		}
+		f.reportLoader(ruleCompose, "compose-go: ", msg, "")
+	}
+}
+
+// reportedUndefined reports whether undefined-reference already named
+// the reference.
+func (f *file) reportedUndefined(service, name string) bool {
+	want := fmt.Sprintf("service %q ", service)
+	for _, d := range f.diags {
+		if d.Rule == ruleUndefined.ID && strings.HasPrefix(d.Message, want) && strings.Contains(d.Message, strconv.Quote(name)) {
+			return true
+		}
+	}
+	return false
+}
+
+// stackHints explain the docker CLI's messages that are not obvious.
+var stackHints = []struct{ match, hint string }{
+	{"additional property 'name' is not allowed", "remove name: `docker stack deploy` takes the stack's name from its command line"},
+	{"depends_on", "write depends_on as a list of service names (Swarm ignores it anyway)"},
+	{"'host_ip'", "remove host_ip: Swarm publishes a port on every node (mode: ingress) or on the node the task runs on (mode: host)"},
+	{"deploy", "keep to the deploy keys Swarm knows: mode, replicas, labels, placement, resources, restart_policy, update_config, rollback_config, endpoint_mode"},
+	{"Compose file version", "use a 3.x version, or remove version: (3.13 then applies)"},
+	{"interpolation", "write $$ for a literal $, and ${VAR}, ${VAR:-default} or ${VAR:?message} for a variable"},
+}
+
+func checkStack(f *file) {
+	if f.dict == nil {
+		return
+	}
+	dict := withoutForbidden(f.dict)
+	errs, err := stackcheck.StackSchemaErrors(dict, f.env)
+	if err == nil && len(errs) == 0 {
+		err = stackcheck.StackLoad(f.name, filepath.Dir(f.name), dict, f.env)
+	}
+	var msgs []string
+	for _, e := range errs {
+		msgs = append(msgs, e.Error())
+	}
+	if err != nil {
+		msgs = append(msgs, oneLine(err.Error()))
+	}
+	for _, msg := range msgs {
+		hint := ""
+		for _, h := range stackHints {
+			if strings.Contains(msg, h.match) {
+				hint = h.hint
+				break
+			}
+		}
+		f.reportLoader(ruleStackSchema, "docker stack: ", msg, hint)
+	}
+}
+
+// withoutForbidden copies dict without the service options the docker
+// loader forbids: swarm-forbidden reports each at its line, and the
+// loader would otherwise stop before its schema.
+func withoutForbidden(dict map[string]any) map[string]any {
+	services, ok := dict["services"].(map[string]any)
+	if !ok {
+		return dict
+	}
+	out := make(map[string]any, len(dict))
+	for k, v := range dict {
+		out[k] = v
+	}
+	svc := make(map[string]any, len(services))
+	for name, s := range services {
+		m, ok := s.(map[string]any)
+		if !ok {
+			svc[name] = s
+			continue
+		}
+		c := make(map[string]any, len(m))
+		for k, v := range m {
+			if _, forbidden := dockertypes.ForbiddenProperties[k]; !forbidden {
+				c[k] = v
+			}
+		}
+		svc[name] = c
+	}
+	out["services"] = svc
+	return out
+}
+
+// checkUndefined finds references to objects the file does not declare.
+func checkUndefined(f *file) {
+	declared := func(section string) map[string]bool {
+		out := map[string]bool{}
+		for _, p := range pairs(value(f.root, section)) {
+			out[p.Key.Value] = true
+		}
+		return out
+	}
+	networks, volumes := declared("networks"), declared("volumes")
+	secrets, configs := declared("secrets"), declared("configs")
+	services := declared("services")
+	networks["default"] = true // every stack has it, declared or not
+
+	undefined := func(s *service, kind string, r ref) {
+		f.report(ruleUndefined, r.node, "service %q refers to undefined %s %q", s.name, kind, r.name)
+	}
+	for _, s := range f.services {
+		for _, r := range s.networks {
+			if !networks[r.name] {
+				undefined(s, "network", r)
+			}
+		}
+		for _, r := range namedVolumes(value(s.node, "volumes")) {
+			if !volumes[r.name] {
+				undefined(s, "volume", r)
+			}
+		}
+		for _, r := range names(value(s.node, "secrets"), "source") {
+			if !secrets[r.name] {
+				undefined(s, "secret", r)
+			}
+		}
+		for _, r := range names(value(s.node, "configs"), "source") {
+			if !configs[r.name] {
+				undefined(s, "config", r)
+			}
+		}
+		for _, r := range names(value(s.node, "depends_on"), "") {
+			if !services[r.name] {
+				f.report(ruleUndefined, r.node, "service %q depends on undefined service %q", s.name, r.name)
+			}
+		}
+	}
+}
+
+// mount is one entry of a service's volumes.
+type mount struct {
+	typ      string // volume, bind, tmpfs, npipe, cluster
+	source   string // with ${VAR:-default} expanded
+	known    bool   // source holds no variable left unexpanded
+	target   string
+	readOnly bool
+	node     *yaml.Node // the entry
+	srcNode  *yaml.Node // the source's value
+}
+
+var windowsPath = regexp.MustCompile(`^[A-Za-z]:[\\/]`)
+
+// mounts reads a service's volumes in short ("src:dst:ro") and long form.
+func mounts(n *yaml.Node) []mount {
+	var out []mount
+	for _, it := range items(n) {
+		if s, ok := scalar(it); ok {
+			src, known := expandDefaults(s)
+			m := mount{node: it, srcNode: it, known: known}
+			parts := strings.Split(src, ":")
+			if windowsPath.MatchString(src) && len(parts) > 1 {
+				parts = append([]string{parts[0] + ":" + parts[1]}, parts[2:]...)
+			}
+			switch len(parts) {
+			case 1:
+				m.typ, m.target = "volume", parts[0] // anonymous
+			default:
+				m.source, m.target = parts[0], parts[1]
+				if len(parts) > 2 {
+					for _, o := range strings.Split(parts[2], ",") {
+						if o == "ro" {
+							m.readOnly = true
+						}
+					}
+				}
+				m.typ = "volume"
+				if isHostPath(m.source) {
+					m.typ = "bind"
+				}
+			}
+			out = append(out, m)
+			continue
+		}
+		if resolve(it) == nil || resolve(it).Kind != yaml.MappingNode {
+			continue
+		}
+		m := mount{node: it, typ: "volume", known: true}
+		if t, ok := scalar(value(it, "type")); ok {
+			m.typ = t
+		}
+		if v := value(it, "source"); v != nil {
+			if s, ok := scalar(v); ok {
+				m.source, m.known = expandDefaults(s)
+				m.srcNode = v
+			}
+		}
+		if t, ok := scalar(value(it, "target")); ok {
+			m.target = t
+		}
+		if ro, ok := scalar(value(it, "read_only")); ok {
+			m.readOnly = ro == "true" || ro == "yes" || ro == "True" || ro == "1"
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// isHostPath reports whether a short-form volume source is a host path
+// rather than a volume name.
+func isHostPath(s string) bool {
+	return strings.HasPrefix(s, "/") || strings.HasPrefix(s, ".") || strings.HasPrefix(s, "~") || windowsPath.MatchString(s)
+}
+
+// namedVolumes lists the named volumes a service mounts.
+func namedVolumes(n *yaml.Node) []ref {
+	var out []ref
+	for _, m := range mounts(n) {
+		if m.typ != "volume" || m.source == "" || !m.known {
+			continue
+		}
+		node := m.srcNode
+		if node == nil {
+			node = m.node
+		}
+		out = append(out, ref{m.source, node})
+	}
+	return out
+}

@@ -1,0 +1,212 @@
+// Package vet checks compose files meant for `docker stack deploy`: what
+// compose-go and the docker CLI's stack loader reject, what Swarm silently
+// ignores, Traefik labels that cannot work, placements and ports the site
+// cannot serve, secrets in plain text and unpinned images. Every finding
+// points at the line and column of the offending key or value.
+//
+// Rules are small checks in a registry (see Rules); the formats that
+// print findings live in format.go, and docs/rules.md is generated from
+// the registry.
+package vet
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+
+	"go.yaml.in/yaml/v4"
+
+	"github.com/nuvla/nuvlagen/generator/site"
+)
+
+// Severity ranks a finding.
+type Severity int
+
+// Severities, most severe first.
+const (
+	Error Severity = iota
+	Warning
+	Info
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Error:
+		return "error"
+	case Warning:
+		return "warning"
+	default:
+		return "info"
+	}
+}
+
+// MarshalJSON writes the severity as its name.
+func (s Severity) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// Diagnostic is one finding.
+type Diagnostic struct {
+	File     string   `json:"file"`
+	Line     int      `json:"line"`
+	Column   int      `json:"column"`
+	Severity Severity `json:"severity"`
+	Rule     string   `json:"rule"`
+	Message  string   `json:"message"`
+	Hint     string   `json:"hint,omitempty"`
+}
+
+// Options tune a run. The zero value checks everything a file can say on
+// its own, without a site.
+type Options struct {
+	// Site enables the topology rules: placements, external networks and
+	// published ports are checked against it.
+	Site *site.Site
+	// Firewall says which ports the site opens; nil derives a stand-in
+	// from Site (see SiteFirewall).
+	Firewall Firewall
+	// Disabled holds rule ids not to run.
+	Disabled map[string]bool
+}
+
+// Input is one file to check: its name as it should appear in findings,
+// and its content.
+type Input struct {
+	Name string
+	Data []byte
+}
+
+// File checks one compose file.
+func File(name string, data []byte, opts *Options) []Diagnostic {
+	if opts == nil {
+		opts = &Options{}
+	}
+	f := &file{name: name, data: data, opts: opts}
+	f.run()
+	sortDiagnostics(f.diags)
+	return f.diags
+}
+
+// Files checks files on a bounded pool of workers, one per CPU, and
+// returns the findings of all of them sorted by file, line and column.
+func Files(inputs []Input, opts *Options) []Diagnostic {
+	results := make([][]Diagnostic, len(inputs))
+	workers := min(runtime.GOMAXPROCS(0), len(inputs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				results[i] = File(inputs[i].Name, inputs[i].Data, opts)
+			}
+		})
+	}
+	for i := range inputs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var all []Diagnostic
+	for _, r := range results {
+		all = append(all, r...)
+	}
+	sortDiagnostics(all)
+	return all
+}
+
+func sortDiagnostics(d []Diagnostic) {
+	slices.SortStableFunc(d, func(a, b Diagnostic) int {
+		return cmp.Or(
+			cmp.Compare(a.File, b.File),
+			cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Column, b.Column),
+			cmp.Compare(a.Rule, b.Rule),
+			cmp.Compare(a.Message, b.Message),
+		)
+	})
+}
+
+// Count returns how many findings have each severity.
+func Count(diags []Diagnostic) (errors, warnings, infos int) {
+	for _, d := range diags {
+		switch d.Severity {
+		case Error:
+			errors++
+		case Warning:
+			warnings++
+		default:
+			infos++
+		}
+	}
+	return
+}
+
+// file is the state of checking one file.
+type file struct {
+	name string
+	data []byte
+	opts *Options
+
+	root     *yaml.Node // the top-level mapping; nil when unusable
+	services []*service // in file order
+	// dict is the file as the docker CLI's loader parses it.
+	dict map[string]any
+	// env resolves ${VAR} references while loading (see lookupEnv).
+	env map[string]string
+
+	diags []Diagnostic
+	seen  map[Diagnostic]bool
+}
+
+// report records a finding of rule at node n (nil: the top of the file),
+// with the rule's severity and hint.
+func (f *file) report(r *Rule, n *yaml.Node, format string, args ...any) {
+	f.reportSev(r, r.Severity, n, format, args...)
+}
+
+// reportSev records a finding with a severity other than the rule's.
+func (f *file) reportSev(r *Rule, sev Severity, n *yaml.Node, format string, args ...any) {
+	if f.opts.Disabled[r.ID] {
+		return
+	}
+	line, col := 1, 1
+	if n != nil && n.Line > 0 {
+		line, col = n.Line, n.Column
+	}
+	d := Diagnostic{
+		File:     f.name,
+		Line:     line,
+		Column:   col,
+		Severity: sev,
+		Rule:     r.ID,
+		Message:  fmt.Sprintf(format, args...),
+		Hint:     r.Hint,
+	}
+	if f.seen == nil {
+		f.seen = map[Diagnostic]bool{}
+	}
+	if f.seen[d] {
+		return
+	}
+	f.seen[d] = true
+	f.diags = append(f.diags, d)
+}
+
+// hinted records a finding whose hint is specific to it.
+func (f *file) hinted(r *Rule, n *yaml.Node, hint, format string, args ...any) {
+	before := len(f.diags)
+	f.report(r, n, format, args...)
+	if len(f.diags) > before && hint != "" {
+		f.diags[len(f.diags)-1].Hint = hint
+	}
+}
+
+func (f *file) run() {
+	if !f.parse() {
+		return
+	}
+	for _, check := range checks {
+		check(f)
+	}
+}
