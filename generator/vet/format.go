@@ -140,6 +140,21 @@ func writeSARIF(w io.Writer, diags []Diagnostic) error {
 			Properties:           sarifProps{Tags: []string{r.Category}},
 		})
 	}
+	results := sarifResults(diags, index)
+	log := sarifLog{
+		Version: "2.1.0",
+		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
+		Runs:    []sarifRun{{Tool: sarifTool{Driver: driver}, Results: results}},
+	}
+	b, err := json.MarshalIndent(log, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+func sarifResults(diags []Diagnostic, index map[string]int) []sarifResult {
 	results := []sarifResult{}
 	for _, d := range diags {
 		msg := d.Message
@@ -157,17 +172,7 @@ func writeSARIF(w io.Writer, diags []Diagnostic) error {
 			}}},
 		})
 	}
-	log := sarifLog{
-		Version: "2.1.0",
-		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
-		Runs:    []sarifRun{{Tool: sarifTool{Driver: driver}, Results: results}},
-	}
-	b, err := json.MarshalIndent(log, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
+	return results
 }
 
 // writeGitHub prints workflow commands that annotate the files in a

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -159,9 +160,13 @@ func checkCompose(f *file) {
 	if inner := errors.Unwrap(err); inner != nil {
 		err = inner
 	}
-	for _, msg := range strings.Split(err.Error(), "\n") {
-		msg = strings.TrimSpace(msg)
-		if msg == "" {
+	for _, e := range flatten(err) {
+		msg := oneLine(e.Error())
+		if strings.Contains(msg, "yaml: ") {
+			// The docker CLI's parser says the same, with its line.
+			if !slices.ContainsFunc(f.diags, func(d Diagnostic) bool { return d.Rule == ruleYAML.ID }) {
+				f.report(ruleYAML, &yaml.Node{Line: errLine(msg), Column: 1}, "compose-go: %s", msg)
+			}
 			continue
 		}
 		msg = strings.TrimPrefix(msg, "validating "+f.name+": ")
@@ -174,6 +179,18 @@ func checkCompose(f *file) {
 		}
 		f.reportLoader(ruleCompose, "compose-go: ", msg, "")
 	}
+}
+
+// flatten lists the errors errors.Join put together.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }
 
 // reportedUndefined reports whether undefined-reference already named
@@ -191,9 +208,9 @@ func (f *file) reportedUndefined(service, name string) bool {
 // stackHints explain the docker CLI's messages that are not obvious.
 var stackHints = []struct{ match, hint string }{
 	{"additional property 'name' is not allowed", "remove name: `docker stack deploy` takes the stack's name from its command line"},
-	{"depends_on", "write depends_on as a list of service names (Swarm ignores it anyway)"},
+	{"depends_on: must be a list", "write depends_on as a list of service names (Swarm ignores it anyway)"},
 	{"'host_ip'", "remove host_ip: Swarm publishes a port on every node (mode: ingress) or on the node the task runs on (mode: host)"},
-	{"deploy", "keep to the deploy keys Swarm knows: mode, replicas, labels, placement, resources, restart_policy, update_config, rollback_config, endpoint_mode"},
+	{"deploy: additional propert", "keep to the deploy keys Swarm knows: mode, replicas, labels, placement, resources, restart_policy, update_config, rollback_config, endpoint_mode"},
 	{"Compose file version", "use a 3.x version, or remove version: (3.13 then applies)"},
 	{"interpolation", "write $$ for a literal $, and ${VAR}, ${VAR:-default} or ${VAR:?message} for a variable"},
 }
@@ -224,6 +241,17 @@ func checkStack(f *file) {
 		}
 		f.reportLoader(ruleStackSchema, "docker stack: ", msg, hint)
 	}
+	// Where both loaders object to the same key, the stack's word is the
+	// one that matters for a Swarm deployment.
+	at := map[[2]int]bool{}
+	for _, d := range f.diags {
+		if d.Rule == ruleStackSchema.ID {
+			at[[2]int{d.Line, d.Column}] = true
+		}
+	}
+	f.diags = slices.DeleteFunc(f.diags, func(d Diagnostic) bool {
+		return d.Rule == ruleCompose.ID && at[[2]int{d.Line, d.Column}]
+	})
 }
 
 // withoutForbidden copies dict without the service options the docker

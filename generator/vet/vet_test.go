@@ -1,0 +1,198 @@
+package vet
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/diff"
+	"github.com/rogpeppe/go-internal/txtar"
+	"github.com/sirupsen/logrus"
+
+	"github.com/nuvla/nuvlagen/generator/site"
+)
+
+func TestMain(m *testing.M) {
+	// The loaders log warnings through logrus; findings are what matters.
+	logrus.SetOutput(io.Discard)
+	os.Exit(m.Run())
+}
+
+// update reports whether golden files are to be rewritten.
+func update() bool { return os.Getenv("UPDATE_GOLDEN") != "" }
+
+// loadSite loads a site from CUE source.
+func loadSite(t testing.TB, name string, src []byte) *site.Site {
+	t.Helper()
+	l, err := site.NewLoader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sites, err := l.Load(name, src)
+	if err != nil {
+		t.Fatalf("loading %s: %v", name, err)
+	}
+	if len(sites) != 1 {
+		t.Fatalf("%s: %d sites, want 1", name, len(sites))
+	}
+	return sites[0]
+}
+
+// isCompose says whether an archive section is a compose file to check.
+func isCompose(name string) bool {
+	ext := path.Ext(name)
+	return ext == ".yml" || ext == ".yaml"
+}
+
+// formatAll renders diags in every format, as the want/ sections hold
+// them. sarif keeps only the results: the rule metadata is the same in
+// every case and has its own golden (testdata/sarif.golden).
+func formatAll(t testing.TB, diags []Diagnostic) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for _, f := range []string{"text", "json", "github"} {
+		var b bytes.Buffer
+		if err := Write(&b, f, diags); err != nil {
+			t.Fatal(err)
+		}
+		out["want/"+f] = b.Bytes()
+	}
+	var b bytes.Buffer
+	if err := writeSARIFResults(&b, diags); err != nil {
+		t.Fatal(err)
+	}
+	out["want/sarif-results"] = b.Bytes()
+	return out
+}
+
+// runArchive checks the compose files of an archive, each with the
+// archive's site if it has one, and returns the findings per file.
+func runArchive(t testing.TB, ar *txtar.Archive) (map[string][]Diagnostic, []Diagnostic) {
+	t.Helper()
+	opts := &Options{}
+	for _, f := range ar.Files {
+		if f.Name == "site.cue" {
+			opts.Site = loadSite(t, f.Name, f.Data)
+		}
+	}
+	per := map[string][]Diagnostic{}
+	var all []Diagnostic
+	for _, f := range ar.Files {
+		if !isCompose(f.Name) {
+			continue
+		}
+		d := File(f.Name, f.Data, opts)
+		per[f.Name] = d
+		all = append(all, d...)
+	}
+	sortDiagnostics(all)
+	return per, all
+}
+
+// checkGolden compares the want/ sections of an archive with got, or
+// rewrites them.
+func checkGolden(t *testing.T, file string, ar *txtar.Archive, got map[string][]byte) {
+	t.Helper()
+	if update() {
+		var kept []txtar.File
+		for _, f := range ar.Files {
+			if !strings.HasPrefix(f.Name, "want/") {
+				kept = append(kept, f)
+			}
+		}
+		for _, name := range []string{"want/text", "want/json", "want/github", "want/sarif-results"} {
+			kept = append(kept, txtar.File{Name: name, Data: got[name]})
+		}
+		ar.Files = kept
+		if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	have := map[string][]byte{}
+	for _, f := range ar.Files {
+		if strings.HasPrefix(f.Name, "want/") {
+			have[f.Name] = f.Data
+		}
+	}
+	for name, g := range got {
+		w, ok := have[name]
+		if !ok {
+			t.Errorf("%s: no %s section (run UPDATE_GOLDEN=1 go test)", file, name)
+			continue
+		}
+		if !bytes.Equal(w, g) {
+			t.Errorf("%s: %s differs (-want +got):\n%s", file, name, diff.Diff("want", w, "got", g))
+		}
+		delete(have, name)
+	}
+	for name := range have {
+		t.Errorf("%s: unexpected section %s", file, name)
+	}
+}
+
+// TestRules runs each rule's cases: testdata/rules/RULE.txtar holds files
+// named bad*.yml that must trigger the rule, files named good*.yml that
+// must vet with no finding at all, an optional site.cue, and the golden
+// findings of all its files in every format.
+func TestRules(t *testing.T) {
+	for _, r := range Rules() {
+		t.Run(r.ID, func(t *testing.T) {
+			file := filepath.Join("testdata", "rules", r.ID+".txtar")
+			ar, err := txtar.ParseFile(file)
+			if err != nil {
+				t.Fatalf("every rule needs a test case: %v", err)
+			}
+			per, all := runArchive(t, ar)
+			bad, good := 0, 0
+			for name, diags := range per {
+				base := path.Base(name)
+				switch {
+				case strings.HasPrefix(base, "bad"):
+					bad++
+					found := false
+					for _, d := range diags {
+						found = found || d.Rule == r.ID
+					}
+					if !found {
+						t.Errorf("%s does not trigger %s; findings:\n%s", name, r.ID, text(diags))
+					}
+				case strings.HasPrefix(base, "good"):
+					good++
+					if len(diags) > 0 {
+						t.Errorf("%s must vet clean; findings:\n%s", name, text(diags))
+					}
+				}
+			}
+			if bad == 0 || good == 0 {
+				t.Errorf("%s: needs at least one bad*.yml and one good*.yml (have %d, %d)", file, bad, good)
+			}
+			checkGolden(t, file, ar, formatAll(t, all))
+		})
+	}
+}
+
+// writeSARIFResults prints only the results of a SARIF log.
+func writeSARIFResults(w io.Writer, diags []Diagnostic) error {
+	index := map[string]int{}
+	for i, r := range registry {
+		index[r.ID] = i
+	}
+	b, err := json.MarshalIndent(sarifResults(diags, index), "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+func text(diags []Diagnostic) string {
+	var b bytes.Buffer
+	writeText(&b, diags)
+	return b.String()
+}
