@@ -194,22 +194,53 @@ var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?`)
 // not know the values a deployment will use, and must not read its own
 // environment (output would depend on who runs it), so: a variable with a
 // default somewhere (${X:-d}) is unset, and the default applies; any
-// other variable is set to "1", a value that is a valid string, number
-// and boolean, so that a reference alone does not fail the schema.
-func lookupEnv(data []byte) map[string]string {
+// other variable gets a placeholder that suits the key it is the value
+// of: "1s" for durations, "1" elsewhere (a valid string, number and
+// boolean), so that a reference alone does not fail the schema.
+func lookupEnv(root *yaml.Node) map[string]string {
 	env := map[string]string{}
 	hasDefault := map[string]bool{}
-	for _, m := range varRef.FindAllSubmatch(data, -1) {
-		name, mod := string(m[1]), string(m[2])
-		if mod == "-" || mod == ":-" {
-			hasDefault[name] = true
+	var walk func(n *yaml.Node, key string, depth int)
+	walk = func(n *yaml.Node, key string, depth int) {
+		if n == nil || depth > 256 {
+			return
 		}
-		env[name] = "1"
+		switch n.Kind {
+		case yaml.ScalarNode:
+			for _, m := range varRef.FindAllStringSubmatch(n.Value, -1) {
+				name, mod := m[1], m[2]
+				if mod == "-" || mod == ":-" {
+					hasDefault[name] = true
+				}
+				if _, ok := env[name]; !ok {
+					env[name] = "1"
+					if durationKeys[key] {
+						env[name] = "1s"
+					}
+				}
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				walk(n.Content[i], "", depth+1)
+				walk(n.Content[i+1], n.Content[i].Value, depth+1)
+			}
+		case yaml.SequenceNode, yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, key, depth+1)
+			}
+		}
 	}
+	walk(root, "", 0)
 	for name := range hasDefault {
 		delete(env, name)
 	}
 	return env
+}
+
+// durationKeys are the compose keys whose values are durations.
+var durationKeys = map[string]bool{
+	"interval": true, "timeout": true, "start_period": true, "start_interval": true, "delay": true,
+	"window": true, "monitor": true, "stop_grace_period": true,
 }
 
 // defaultRef matches one ${VAR:-default} (or ${VAR-default}) reference.

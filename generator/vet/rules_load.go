@@ -68,7 +68,7 @@ func (f *file) parse() bool {
 		return false
 	}
 	f.root = root
-	f.env = lookupEnv(f.data)
+	f.env = lookupEnv(root)
 	if dict, err := dockerloader.ParseYAML(f.data); err != nil {
 		// The docker CLI's YAML library is stricter (duplicate keys).
 		f.report(ruleYAML, &yaml.Node{Line: errLine(err.Error()), Column: 1}, "docker stack: %s", oneLine(err.Error()))
