@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: help build generate test golden check lint bench
+.PHONY: help build generate test golden check lint bench vet-out
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -21,6 +21,13 @@ golden: ## rewrite golden files; review the diff before committing
 
 check: lint ## fail when out/ is stale or edited by hand
 	$(GO) run ./cmd/nuvlagen check --out out
+
+vet-out: build ## fail on any finding of nuvlagen vet in out/, warnings included, each site with its topology
+	bin/nuvlagen vet --strict out
+	@for s in cue/sites/*.cue; do \
+		echo "bin/nuvlagen vet --strict --site $$s out/$$(basename $$s .cue)"; \
+		bin/nuvlagen vet --strict --site $$s out/$$(basename $$s .cue) || exit 1; \
+	done
 
 lint: ## gofmt, go vet, go mod tidy
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
