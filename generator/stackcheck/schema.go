@@ -5,6 +5,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -151,13 +153,18 @@ func (e SchemaError) Error() string {
 // specific reason is given, as the docker CLI does. An error that is not
 // about the schema (interpolation, unknown version) comes alone.
 func StackSchemaErrors(dict map[string]any, env map[string]string) ([]SchemaError, error) {
-	cfg, err := interp.Interpolate(dict, interp.Options{
-		LookupValue:     func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-		Substitute:      template.Substitute,
-		TypeCastMapping: dockerCasts,
-	})
+	interpolate := func(m map[string]any) (map[string]any, error) {
+		return interp.Interpolate(m, interp.Options{
+			LookupValue:     func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+			Substitute:      template.Substitute,
+			TypeCastMapping: dockerCasts,
+		})
+	}
+	cfg, err := interpolate(dict)
 	if err != nil {
-		return nil, err
+		// Interpolate walks maps in Go's map order and stops at the
+		// first error: find the first in key order instead.
+		return nil, firstError(dict, func(m map[string]any) map[string]any { return m }, interpolate)
 	}
 	s, err := stackSchema(normalizeVersion(schema.Version(dict)))
 	if err != nil {
@@ -193,7 +200,28 @@ func StackSchemaErrors(dict map[string]any, env map[string]string) ([]SchemaErro
 		}
 	}
 	walk(verr)
+	slices.SortFunc(out, func(a, b SchemaError) int { return strings.Compare(a.Error(), b.Error()) })
 	return out, nil
+}
+
+// firstError finds the error fn gives on m's entries in key order,
+// descending into mappings so that the path it reports is the first one.
+// wrap rebuilds the path from the root above m.
+func firstError(m map[string]any, wrap func(map[string]any) map[string]any, fn func(map[string]any) (map[string]any, error)) error {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		one := func(v any) map[string]any { return wrap(map[string]any{k: v}) }
+		_, err := fn(one(m[k]))
+		if err == nil {
+			continue
+		}
+		if sub, ok := m[k].(map[string]any); ok {
+			if deeper := firstError(sub, func(x map[string]any) map[string]any { return one(x) }, fn); deeper != nil {
+				return deeper
+			}
+		}
+		return err
+	}
+	return nil
 }
 
 // mostSpecific picks, among the reasons a value matches no alternative,
@@ -248,8 +276,9 @@ func describe(e *jsonschema.ValidationError) string {
 		if len(k.Properties) == 1 {
 			return fmt.Sprintf("additional property '%s' is not allowed", k.Properties[0])
 		}
+		// The schema library lists them in map order.
 		quoted := make([]string, len(k.Properties))
-		for i, p := range k.Properties {
+		for i, p := range slices.Sorted(slices.Values(k.Properties)) {
 			quoted[i] = "'" + p + "'"
 		}
 		return "additional properties " + strings.Join(quoted, ", ") + " are not allowed"

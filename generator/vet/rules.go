@@ -53,8 +53,8 @@ var checks []func(*file)
 func init() {
 	checks = []func(*file){
 		checkUndefined,
-		checkCompose,
 		checkStack,
+		checkCompose, // after checkStack: see there
 		checkForbidden,
 		checkIgnored,
 		checkDeprecated,

@@ -142,6 +142,7 @@ func (f *file) find(msg string) (at, val *yaml.Node) {
 // comes from a ${VAR} is an info: vet cannot know the value the
 // deployment will give it.
 func (f *file) reportLoader(r *Rule, prefix, msg, hint string) {
+	msg = sortQuotedLists(msg)
 	at, val := f.find(msg)
 	if s, ok := scalar(val); ok && strings.Contains(s, "$") && !strings.Contains(msg, "interpolation") {
 		f.hinted(r, at, "vet gives variables placeholder values; check the value the deployment sets",
@@ -152,7 +153,29 @@ func (f *file) reportLoader(r *Rule, prefix, msg, hint string) {
 	f.hinted(r, at, hint, "%s%s", prefix, msg)
 }
 
+// quotedList matches a list of quoted names: 'a', 'b'.
+var quotedList = regexp.MustCompile(`'[^']*'(?:, '[^']*')+`)
+
+// sortQuotedLists sorts the lists of names in a loader's message, which
+// the schema libraries print in map order.
+func sortQuotedLists(msg string) string {
+	return quotedList.ReplaceAllStringFunc(msg, func(list string) string {
+		names := strings.Split(list, ", ")
+		slices.Sort(names)
+		return strings.Join(names, ", ")
+	})
+}
+
 func checkCompose(f *file) {
+	// compose-go stops at its first error, and which comes first follows
+	// Go's map order: on a file with several, its message changes from
+	// run to run. The stack loader lists every violation in a stable
+	// order, and its verdict is the one that matters for Swarm: once it
+	// has objected, compose-go adds nothing but noise.
+	// Nor when the docker CLI cannot even parse the file (yaml-syntax).
+	if f.dict == nil || slices.ContainsFunc(f.diags, func(d Diagnostic) bool { return d.Rule == ruleStackSchema.ID && d.Severity == Error }) {
+		return
+	}
 	err := stackcheck.Compose(f.name, f.data, f.env)
 	if err == nil {
 		return
@@ -169,7 +192,6 @@ func checkCompose(f *file) {
 			}
 			continue
 		}
-		msg = strings.TrimPrefix(msg, "validating "+f.name+": ")
 		msg = strings.TrimSuffix(msg, ": invalid compose project")
 		if m := msgUndef.FindStringSubmatch(msg); m != nil && f.reportedUndefined(m[1], m[3]) {
 			continue // undefined-reference names it at its line
@@ -177,6 +199,15 @@ func checkCompose(f *file) {
 		if strings.Contains(msg, "neither an image nor a build context") && !f.opts.Disabled[ruleNoImage.ID] {
 			continue // swarm-no-image says it with Swarm's reason
 		}
+		if strings.HasPrefix(msg, "validating ") && f.dict != nil {
+			// compose-go breaks ties between violations in map order;
+			// pick the same one every run.
+			if e, err := stackcheck.ComposeSchemaError(f.dict, f.env); err == nil && e != nil {
+				f.reportLoader(ruleCompose, "compose-go: ", e.Error(), "")
+				continue
+			}
+		}
+		msg = strings.TrimPrefix(msg, "validating "+f.name+": ")
 		f.reportLoader(ruleCompose, "compose-go: ", msg, "")
 	}
 }
@@ -241,17 +272,6 @@ func checkStack(f *file) {
 		}
 		f.reportLoader(ruleStackSchema, "docker stack: ", msg, hint)
 	}
-	// Where both loaders object to the same key, the stack's word is the
-	// one that matters for a Swarm deployment.
-	at := map[[2]int]bool{}
-	for _, d := range f.diags {
-		if d.Rule == ruleStackSchema.ID {
-			at[[2]int{d.Line, d.Column}] = true
-		}
-	}
-	f.diags = slices.DeleteFunc(f.diags, func(d Diagnostic) bool {
-		return d.Rule == ruleCompose.ID && at[[2]int{d.Line, d.Column}]
-	})
 }
 
 // withoutForbidden copies dict without the service options the docker

@@ -1,0 +1,118 @@
+package stackcheck
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+	_ "unsafe" // for go:linkname
+
+	interp "github.com/compose-spec/compose-go/v2/interpolation"
+	_ "github.com/compose-spec/compose-go/v2/loader" // defines the casts below
+	composeschema "github.com/compose-spec/compose-go/v2/schema"
+	"github.com/compose-spec/compose-go/v2/template"
+	"github.com/compose-spec/compose-go/v2/tree"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+)
+
+// compose-go reports the most specific schema violation, but breaks ties
+// in map order: the same file gives different messages from run to run.
+// ComposeSchemaError picks the same way with a stable tie-break, with
+// compose-go's own schema and the casts its interpolation applies
+// (unexported: reached with go:linkname).
+
+//go:linkname composeCasts github.com/compose-spec/compose-go/v2/loader.interpolateTypeCastMapping
+var composeCasts map[tree.Path]interp.Cast
+
+var composeCompiled = sync.OnceValues(func() (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(composeschema.Schema))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("compose-spec.json", doc); err != nil {
+		return nil, err
+	}
+	c.RegisterFormat(&jsonschema.Format{Name: "duration", Validate: func(v any) error {
+		s, ok := v.(string)
+		if !ok {
+			return errors.New("expected string")
+		}
+		_, err := time.ParseDuration(s)
+		return err
+	}})
+	return c.Compile("compose-spec.json")
+})
+
+// ComposeSchemaError interpolates dict with env as compose-go does and
+// returns the most specific violation of the Compose specification's
+// schema, as compose-go does: the deepest, an unknown property counting
+// one level deeper; ties go to the first message in sort order. It
+// returns nil when the file is valid.
+func ComposeSchemaError(dict map[string]any, env map[string]string) (*SchemaError, error) {
+	cfg, err := interp.Interpolate(dict, interp.Options{
+		LookupValue:     func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		Substitute:      template.Substitute,
+		TypeCastMapping: composeCasts,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s, err := composeCompiled()
+	if err != nil {
+		return nil, err
+	}
+	// The schema library takes JSON types only, as compose-go gives it.
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, err
+	}
+	err = s.Validate(raw)
+	if err == nil {
+		return nil, nil
+	}
+	verr, ok := errors.AsType[*jsonschema.ValidationError](err)
+	if !ok {
+		return nil, err
+	}
+	best := composeMostSpecific(verr)
+	return &SchemaError{Path: best.InstanceLocation, Message: describe(best)}, nil
+}
+
+func composeSpecificity(e *jsonschema.ValidationError) int {
+	// The specification forbids some keys in some conditional branches
+	// with a bare "false" schema, a reason that explains nothing.
+	if _, ok := e.ErrorKind.(*kind.FalseSchema); ok {
+		return -1
+	}
+	if _, ok := e.ErrorKind.(*kind.AdditionalProperties); ok {
+		return len(e.InstanceLocation) + 1
+	}
+	return len(e.InstanceLocation)
+}
+
+func composeMostSpecific(e *jsonschema.ValidationError) *jsonschema.ValidationError {
+	if len(e.Causes) == 0 {
+		return e
+	}
+	var best *jsonschema.ValidationError
+	bestMsg := ""
+	for _, c := range e.Causes {
+		c = composeMostSpecific(c)
+		msg := SchemaError{c.InstanceLocation, describe(c)}.Error()
+		switch {
+		case best == nil, composeSpecificity(c) > composeSpecificity(best):
+		case composeSpecificity(c) == composeSpecificity(best) && msg < bestMsg:
+		default:
+			continue
+		}
+		best, bestMsg = c, msg
+	}
+	return best
+}
