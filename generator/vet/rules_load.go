@@ -98,7 +98,7 @@ func oneLine(s string) string {
 
 // Patterns that find, in a loader's message, what it is about.
 var (
-	msgPath    = regexp.MustCompile(`(?:^|[\s(])((?:services|networks|volumes|secrets|configs)(?:\.[^\s:"'(),]+)+|\(root\))`)
+	msgPath    = regexp.MustCompile(`(?:^|[\s(])((?:services|networks|volumes|secrets|configs)(?:\.[^\s:"'(),]+)*|\(root\))(?:[\s:]|$)`)
 	msgService = regexp.MustCompile(`service "?([^"\s:]+)"?`)
 	msgProp    = regexp.MustCompile(`propert(?:y|ies) '([^']+)'`)
 	msgQuoted  = regexp.MustCompile(`"([^"]+)"`)

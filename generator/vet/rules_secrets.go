@@ -89,8 +89,11 @@ func checkSecrets(f *file) {
 				}
 				continue
 			}
-			if strings.HasPrefix(v, "$") && !strings.HasPrefix(v, "$$") {
-				continue // $VAR
+			if strings.HasPrefix(v, "$") {
+				// $VAR, or $$ (a literal $) that starts a password hash
+				// in crypt format ($argon2id$…, $2y$…, $apr1$…): not a
+				// secret in plain text.
+				continue
 			}
 			if slices.Contains(wellKnown, strings.ToLower(v)) {
 				f.report(ruleDefaultCredentials, e.valueNode, "service %q: %s is the well-known %q", s.name, e.key, v)

@@ -2,6 +2,7 @@ package vet
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -63,6 +64,16 @@ var ruleHostPortReplicas = &Rule{
 	Hint: "use deploy.mode: global with a placement constraint, or lower replicas to the number of eligible nodes",
 }
 
+var rulePortHostIP = &Rule{
+	ID:       "swarm-port-host-ip",
+	Category: "Swarm",
+	Severity: Warning,
+	Summary:  "A host IP in a short-form published port (`127.0.0.1:8080:80`).",
+	Why: "`docker stack deploy` drops the address without a word and publishes the port on every address of every node: " +
+		"a port meant for localhost is open to the network. (The long form's `host_ip` is refused outright: stack-schema.)",
+	Hint: "remove the address; to keep a port private, do not publish it (reach the service over an overlay network) or filter it in the firewall",
+}
+
 // ignoredHints says what to write instead of each option Swarm ignores.
 var ignoredHints = map[string]string{
 	"build":          "build and push the image, and name it with image:",
@@ -120,6 +131,36 @@ func checkDependsOn(f *file) {
 	serviceOptions(f, func(k string) bool { return k == "depends_on" }, func(s *service, p pair) {
 		f.report(ruleDependsOn, p.Key, "service %q: depends_on does not order startup in Swarm", s.name)
 	})
+}
+
+// anyRef matches any ${...} reference.
+var anyRef = regexp.MustCompile(`\$\{[^}]*\}`)
+
+func checkPortHostIP(f *file) {
+	for _, s := range f.services {
+		for _, it := range items(value(s.node, "ports")) {
+			text, ok := scalar(it)
+			if !ok {
+				continue
+			}
+			// Variables stand for a port or an address; what matters is
+			// how many colons are written around them.
+			text, _ = expandDefaults(text)
+			text = anyRef.ReplaceAllString(text, "1")
+			text, _, _ = strings.Cut(text, "/")
+			// IPv6 addresses come in brackets: [::1]:8080:80.
+			addr := ""
+			if rest, ok := strings.CutPrefix(text, "["); ok {
+				addr, _, _ = strings.Cut(rest, "]")
+			} else if strings.Count(text, ":") == 2 {
+				addr, _, _ = strings.Cut(text, ":")
+			}
+			// The unspecified address is what Swarm uses anyway.
+			if addr != "" && addr != "0.0.0.0" && addr != "::" {
+				f.report(rulePortHostIP, it, "service %q: port %s binds address %s, which Swarm ignores: it listens on every address", s.name, it.Value, addr)
+			}
+		}
+	}
 }
 
 func checkNoImage(f *file) {

@@ -162,6 +162,12 @@ func (f *file) modernTraefik() (string, bool) {
 
 func checkTraefikV1(f *file) {
 	why, modern := f.modernTraefik()
+	legacy := ""
+	for _, t := range f.traefikServices() {
+		if img, _ := scalar(t.image); traefikMajor(img) == 1 {
+			legacy = fmt.Sprintf(" (service %q runs %s, end of life since 2021)", t.name, img)
+		}
+	}
 	for _, s := range f.services {
 		v2 := slices.ContainsFunc(s.deployLabels, func(l kv) bool { return isV2Label(l.key) })
 		for _, l := range append(slices.Clone(s.deployLabels), s.labels...) {
@@ -174,7 +180,7 @@ func checkTraefikV1(f *file) {
 			case modern:
 				f.report(ruleTraefikV1, l.keyNode, "service %q: %s is Traefik v1 syntax, ignored by Traefik v2+ (%s)", s.name, l.key, why)
 			default:
-				f.reportSev(ruleTraefikV1, Warning, l.keyNode, "service %q: %s is Traefik v1 syntax, ignored by Traefik v2 and v3", s.name, l.key)
+				f.reportSev(ruleTraefikV1, Warning, l.keyNode, "service %q: %s is Traefik v1 syntax, ignored by Traefik v2 and v3%s", s.name, l.key, legacy)
 			}
 		}
 	}

@@ -1,0 +1,64 @@
+package vet
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/diff"
+)
+
+// corpus reads testdata/corpus: compose files written in the styles of
+// public documentation (Traefik, Portainer, swarmprom, databases, CI...),
+// good, bad and broken.
+func corpus(tb testing.TB) []Input {
+	tb.Helper()
+	names, err := filepath.Glob(filepath.Join("testdata", "corpus", "*.yml"))
+	if err != nil || len(names) < 30 {
+		tb.Fatalf("corpus: %d files, %v", len(names), err)
+	}
+	var inputs []Input
+	for _, n := range names {
+		data, err := os.ReadFile(n)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		inputs = append(inputs, Input{Name: filepath.ToSlash(filepath.Join("corpus", filepath.Base(n))), Data: data})
+	}
+	return inputs
+}
+
+// TestCorpus vets the corpus on the worker pool: the findings must be
+// those of the files checked one by one, and stay as in the golden file.
+func TestCorpus(t *testing.T) {
+	inputs := corpus(t)
+	got := Files(inputs, nil)
+	var one []Diagnostic
+	for _, in := range inputs {
+		one = append(one, File(in.Name, in.Data, nil)...)
+	}
+	sortDiagnostics(one)
+	if !reflect.DeepEqual(got, one) {
+		t.Error("the worker pool's findings differ from the files checked one by one")
+	}
+	var b bytes.Buffer
+	if err := Write(&b, "text", got); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "corpus.golden")
+	if update() {
+		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(want, b.Bytes()) {
+		t.Errorf("%s differs (-want +got):\n%s", golden, diff.Diff("want", want, "got", b.Bytes()))
+	}
+}
