@@ -153,6 +153,14 @@ func (e SchemaError) Error() string {
 // specific reason is given, as the docker CLI does. An error that is not
 // about the schema (interpolation, unknown version) comes alone.
 func StackSchemaErrors(dict map[string]any, env map[string]string) ([]SchemaError, error) {
+	_, errs, err := StackInterpolate(dict, env)
+	return errs, err
+}
+
+// StackInterpolate is StackSchemaErrors that also returns the
+// interpolated file (a copy: dict is not changed), when interpolation
+// succeeds.
+func StackInterpolate(dict map[string]any, env map[string]string) (map[string]any, []SchemaError, error) {
 	interpolate := func(m map[string]any) (map[string]any, error) {
 		return interp.Interpolate(m, interp.Options{
 			LookupValue:     func(k string) (string, bool) { v, ok := env[k]; return v, ok },
@@ -164,19 +172,19 @@ func StackSchemaErrors(dict map[string]any, env map[string]string) ([]SchemaErro
 	if err != nil {
 		// Interpolate walks maps in Go's map order and stops at the
 		// first error: find the first in key order instead.
-		return nil, firstError(dict, func(m map[string]any) map[string]any { return m }, interpolate)
+		return nil, nil, firstError(dict, func(m map[string]any) map[string]any { return m }, interpolate)
 	}
 	s, err := stackSchema(normalizeVersion(schema.Version(dict)))
 	if err != nil {
-		return nil, err
+		return cfg, nil, err
 	}
 	err = s.Validate(toJSON(cfg))
 	if err == nil {
-		return nil, nil
+		return cfg, nil, nil
 	}
 	verr, ok := errors.AsType[*jsonschema.ValidationError](err)
 	if !ok {
-		return nil, err
+		return cfg, nil, err
 	}
 	var out []SchemaError
 	seen := map[string]bool{}
@@ -201,7 +209,7 @@ func StackSchemaErrors(dict map[string]any, env map[string]string) ([]SchemaErro
 	}
 	walk(verr)
 	slices.SortFunc(out, func(a, b SchemaError) int { return strings.Compare(a.Error(), b.Error()) })
-	return out, nil
+	return cfg, out, nil
 }
 
 // firstError finds the error fn gives on m's entries in key order,

@@ -47,6 +47,24 @@ func Compose(filename string, data []byte, env map[string]string) error {
 	return nil
 }
 
+// ComposeInterpolated loads with compose-go a file already parsed and
+// interpolated (by StackSchemaErrors), without reading anything else from
+// the disk (env_file, includes). It skips compose-go's own interpolation,
+// which dominates its cost.
+func ComposeInterpolated(filename string, dict map[string]any) error {
+	_, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
+		WorkingDir:  filepath.Dir(filename),
+		ConfigFiles: []types.ConfigFile{{Filename: filename, Config: dict}},
+	}, func(o *loader.Options) {
+		o.SetProjectName("check", true)
+		o.ResolvePaths = false
+		o.SkipInclude = true
+		o.SkipInterpolation = true
+		o.SkipResolveEnvironment = true
+	})
+	return err
+}
+
 // Stack loads the file with the docker CLI's stack loader, and also refuses
 // the service options that loader would silently ignore or deprecate:
 // `docker stack deploy` only warns about them, and a generated file must

@@ -1,7 +1,6 @@
 package vet
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -176,12 +175,12 @@ func checkCompose(f *file) {
 	if f.dict == nil || slices.ContainsFunc(f.diags, func(d Diagnostic) bool { return d.Rule == ruleStackSchema.ID && d.Severity == Error }) {
 		return
 	}
-	err := stackcheck.Compose(f.name, f.data, f.env)
-	if err == nil {
+	if f.interpolated == nil {
 		return
 	}
-	if inner := errors.Unwrap(err); inner != nil {
-		err = inner
+	err := stackcheck.ComposeInterpolated(f.name, f.interpolated)
+	if err == nil {
+		return
 	}
 	for _, e := range flatten(err) {
 		msg := oneLine(e.Error())
@@ -193,6 +192,7 @@ func checkCompose(f *file) {
 			continue
 		}
 		msg = strings.TrimSuffix(msg, ": invalid compose project")
+		msg = strings.TrimSuffix(msg, ": invalid project")
 		if m := msgUndef.FindStringSubmatch(msg); m != nil && f.reportedUndefined(m[1], m[3]) {
 			continue // undefined-reference names it at its line
 		}
@@ -251,7 +251,8 @@ func checkStack(f *file) {
 		return
 	}
 	dict := withoutForbidden(f.dict)
-	errs, err := stackcheck.StackSchemaErrors(dict, f.env)
+	cfg, errs, err := stackcheck.StackInterpolate(dict, f.env)
+	f.interpolated = cfg
 	if err == nil && len(errs) == 0 {
 		err = stackcheck.StackLoad(f.name, filepath.Dir(f.name), dict, f.env)
 	}

@@ -154,6 +154,9 @@ type file struct {
 	dict map[string]any
 	// env resolves ${VAR} references while loading (see lookupEnv).
 	env map[string]string
+	// interpolated is dict with env applied, as the docker CLI's loader
+	// sees it; compose-go loads it too.
+	interpolated map[string]any
 
 	diags []Diagnostic
 	seen  map[Diagnostic]bool
