@@ -1,0 +1,57 @@
+package vet
+
+import (
+	"strings"
+	"testing"
+
+	dockerloader "github.com/docker/cli/cli/compose/loader"
+	"github.com/docker/cli/cli/compose/schema"
+	yaml "go.yaml.in/yaml/v4"
+
+	"github.com/nuvla/nuvlagen/generator/stackcheck"
+)
+
+// TestSchemaVerdicts proves the shortcuts vet takes to be fast and stable
+// give the loaders' own verdicts, on every file of the tests and corpus:
+// the docker CLI's schema compiled once (stackcheck.StackInterpolate)
+// against schema.Validate, which compiles it per call; and compose-go's
+// schema error chosen with a stable tie-break against compose-go's load.
+func TestSchemaVerdicts(t *testing.T) {
+	checked := 0
+	for _, data := range seedFiles(t) {
+		dict, err := dockerloader.ParseYAML(data)
+		if err != nil {
+			continue
+		}
+		var doc yaml.Node
+		if yaml.Unmarshal(data, &doc) != nil {
+			continue
+		}
+		env := lookupEnv(&doc)
+		dict = withoutForbidden(dict)
+		cfg, errs, err := stackcheck.StackInterpolate(dict, env)
+		if err != nil {
+			continue // interpolation: no schema verdict to compare
+		}
+		checked++
+		want := schema.Validate(cfg, schema.Version(dict))
+		if (want == nil) != (len(errs) == 0) {
+			t.Errorf("docker schema says %v, vet says %v, for:\n%s", want, errs, data)
+		}
+		if len(errs) > 0 {
+			continue
+		}
+		composeErr := stackcheck.ComposeInterpolated("x.yml", cfg)
+		ours, err := stackcheck.ComposeSchemaError(dict, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		isSchema := composeErr != nil && strings.HasPrefix(composeErr.Error(), "validating ")
+		if isSchema != (ours != nil) {
+			t.Errorf("compose-go says %v, vet says %v, for:\n%s", composeErr, ours, data)
+		}
+	}
+	if checked < 50 {
+		t.Fatalf("only %d files compared", checked)
+	}
+}
