@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: help build generate test golden check lint bench vet-out
+.PHONY: help build generate test golden check lint bench vet-out bench-vet
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -36,3 +36,9 @@ lint: ## gofmt, go vet, go mod tidy
 
 bench: ## run the Go benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+bench-vet: ## vet's throughput over its corpus, against `docker stack config` once per file
+	$(GO) test -run '^$$' -bench '^(BenchmarkVet|BenchmarkDockerStackConfig)$$' -benchtime 3s ./generator/vet | tee /dev/stderr | \
+		awk '$$1 ~ /^BenchmarkVet(-|$$)/ { for (i = 2; i < NF; i++) if ($$(i+1) == "files/s") v = $$i } \
+		     $$1 ~ /^BenchmarkDockerStackConfig(-|$$)/ { for (i = 2; i < NF; i++) if ($$(i+1) == "files/s") d = $$i } \
+		     END { if (v && d) printf "vet: %.0f files/s; docker stack config: %.1f files/s; ratio: %.1fx\n", v, d, v / d }'
