@@ -3,12 +3,14 @@ package vet
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/diff"
 	"github.com/rogpeppe/go-internal/txtar"
@@ -195,4 +197,25 @@ func text(diags []Diagnostic) string {
 	var b bytes.Buffer
 	writeText(&b, diags)
 	return b.String()
+}
+
+// TestAliasBomb: anchors that merge anchors twice, 60 deep, would expand
+// to 2^60 entries; vet must expand each anchor once.
+func TestAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0: &a0 {x: 1}\n")
+	for i := 1; i < 60; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d {<<: [*a%d, *a%d], y%d: 1}\n", i, i, i-1, i-1, i)
+	}
+	b.WriteString("services:\n  web: {<<: *a59, image: nginx:1.27.2}\n")
+	done := make(chan []Diagnostic)
+	go func() { done <- File("bomb.yml", []byte(b.String()), nil) }()
+	select {
+	case d := <-done:
+		if len(d) == 0 {
+			t.Error("want a finding for the excessive aliasing")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("vet does not finish on an alias bomb")
+	}
 }

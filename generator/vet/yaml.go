@@ -44,28 +44,36 @@ func (p pair) Name() string { return p.Key.Value }
 // in the mapping itself win over merged ones, earlier merges over later
 // ones, as YAML 1.1 says. A node that is not a mapping has no entries.
 func pairs(n *yaml.Node) []pair {
-	return pairsDepth(n, 0)
+	return pairsDepth(n, 0, nil)
 }
 
-func pairsDepth(n *yaml.Node, depth int) []pair {
+// pairsDepth expands each merged mapping once per call: a document that
+// merges anchors that merge anchors (an "alias bomb") costs linear time.
+func pairsDepth(n *yaml.Node, depth int, seen map[*yaml.Node]bool) []pair {
 	n = resolve(n)
-	if n == nil || n.Kind != yaml.MappingNode || depth > maxDepth {
+	if n == nil || n.Kind != yaml.MappingNode || depth > maxDepth || seen[n] {
 		return nil
+	}
+	if depth > 0 {
+		seen[n] = true
 	}
 	var own, merged []pair
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Tag != "!!str" {
+			if seen == nil {
+				seen = map[*yaml.Node]bool{}
+			}
 			src := resolve(v)
 			if src == nil {
 				continue
 			}
 			if src.Kind == yaml.SequenceNode {
 				for _, m := range src.Content {
-					merged = append(merged, pairsDepth(m, depth+1)...)
+					merged = append(merged, pairsDepth(m, depth+1, seen)...)
 				}
 			} else {
-				merged = append(merged, pairsDepth(src, depth+1)...)
+				merged = append(merged, pairsDepth(src, depth+1, seen)...)
 			}
 			continue
 		}
@@ -74,15 +82,15 @@ func pairsDepth(n *yaml.Node, depth int) []pair {
 	if len(merged) == 0 {
 		return own
 	}
-	seen := make(map[string]bool, len(own)+len(merged))
+	keys := make(map[string]bool, len(own)+len(merged))
 	out := make([]pair, 0, len(own)+len(merged))
 	for _, p := range own {
-		seen[p.Key.Value] = true
+		keys[p.Key.Value] = true
 		out = append(out, p)
 	}
 	for _, p := range merged {
-		if !seen[p.Key.Value] {
-			seen[p.Key.Value] = true
+		if !keys[p.Key.Value] {
+			keys[p.Key.Value] = true
 			out = append(out, p)
 		}
 	}
