@@ -41,7 +41,8 @@ var (
 	secretWords   = []string{"PASSWORD", "PASSWD", "PWD", "SECRET", "TOKEN", "CREDENTIALS", "PASSPHRASE", "APIKEY"}
 	secretLast    = []string{"KEY", "PASS", "CREDENTIAL"}
 	notSecretLast = []string{"FILE", "PATH", "DIR", "URL", "URI", "HOST", "PORT", "ENABLED", "ENABLE", "LENGTH",
-		"TTL", "TYPE", "NAME", "USER", "USERNAME", "ID", "MODE", "ALGORITHM", "HEADER", "FIELD", "EXPIRY", "EXPIRATION", "POLICY", "STRENGTH"}
+		"TTL", "TYPE", "NAME", "USER", "USERNAME", "ID", "MODE", "ALGORITHM", "HEADER", "FIELD", "EXPIRY", "EXPIRATION", "POLICY", "STRENGTH",
+		"REQUIRED", "DISABLED", "RESET", "HASH", "ROTATION"}
 	wordSplit = regexp.MustCompile(`[^A-Za-z0-9]+|([a-z0-9])([A-Z])`)
 )
 
@@ -69,6 +70,16 @@ var wellKnown = []string{
 // modifier and default or message.
 var envValue = regexp.MustCompile(`^\$\{[A-Za-z_][A-Za-z0-9_]*(?:(:?[-?+])(.*))?\}$`)
 
+// isSwitch reports whether a value turns something on or off: no secret
+// is "true".
+func isSwitch(v string) bool {
+	switch strings.ToLower(v) {
+	case "true", "false", "yes", "no", "on", "off", "0", "1":
+		return true
+	}
+	return false
+}
+
 func checkSecrets(f *file) {
 	for _, s := range f.services {
 		for _, e := range s.env {
@@ -76,8 +87,8 @@ func checkSecrets(f *file) {
 				continue
 			}
 			v := strings.TrimSpace(e.value)
-			if v == "" || strings.HasPrefix(v, "/") {
-				continue // unset, or a path to a secret file
+			if v == "" || strings.HasPrefix(v, "/") || isSwitch(v) {
+				continue // unset, a path to a secret file, a switch
 			}
 			if m := envValue.FindStringSubmatch(v); m != nil {
 				if (m[1] == "-" || m[1] == ":-") && m[2] != "" {
