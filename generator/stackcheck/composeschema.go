@@ -6,13 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-	_ "unsafe" // for go:linkname
 
-	interp "github.com/compose-spec/compose-go/v2/interpolation"
-	_ "github.com/compose-spec/compose-go/v2/loader" // defines the casts below
 	composeschema "github.com/compose-spec/compose-go/v2/schema"
-	"github.com/compose-spec/compose-go/v2/template"
-	"github.com/compose-spec/compose-go/v2/tree"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 )
@@ -20,11 +15,7 @@ import (
 // compose-go reports the most specific schema violation, but breaks ties
 // in map order: the same file gives different messages from run to run.
 // ComposeSchemaError picks the same way with a stable tie-break, with
-// compose-go's own schema and the casts its interpolation applies
-// (unexported: reached with go:linkname).
-
-//go:linkname composeCasts github.com/compose-spec/compose-go/v2/loader.interpolateTypeCastMapping
-var composeCasts map[tree.Path]interp.Cast
+// compose-go's own schema.
 
 var composeCompiled = sync.OnceValues(func() (*jsonschema.Schema, error) {
 	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(composeschema.Schema))
@@ -46,20 +37,12 @@ var composeCompiled = sync.OnceValues(func() (*jsonschema.Schema, error) {
 	return c.Compile("compose-spec.json")
 })
 
-// ComposeSchemaError interpolates dict with env as compose-go does and
-// returns the most specific violation of the Compose specification's
-// schema, as compose-go does: the deepest, an unknown property counting
-// one level deeper; ties go to the first message in sort order. It
-// returns nil when the file is valid.
-func ComposeSchemaError(dict map[string]any, env map[string]string) (*SchemaError, error) {
-	cfg, err := interp.Interpolate(dict, interp.Options{
-		LookupValue:     func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-		Substitute:      template.Substitute,
-		TypeCastMapping: composeCasts,
-	})
-	if err != nil {
-		return nil, err
-	}
+// ComposeSchemaError validates an interpolated file (see
+// StackInterpolate) against the Compose specification's schema and
+// returns the most specific violation, as compose-go does: the deepest,
+// an unknown property counting one level deeper; ties go to the first
+// message in sort order. It returns nil when the file is valid.
+func ComposeSchemaError(cfg map[string]any) (*SchemaError, error) {
 	s, err := composeCompiled()
 	if err != nil {
 		return nil, err

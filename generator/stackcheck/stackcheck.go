@@ -48,10 +48,11 @@ func Compose(filename string, data []byte, env map[string]string) error {
 }
 
 // ComposeInterpolated loads with compose-go a file already parsed and
-// interpolated (by StackSchemaErrors), without reading anything else from
+// interpolated (by StackInterpolate), without reading anything else from
 // the disk (env_file, includes). It skips compose-go's own interpolation,
-// which dominates its cost.
-func ComposeInterpolated(filename string, dict map[string]any) error {
+// which dominates its cost, and with validate false its schema validation
+// (see ComposeSchemaError).
+func ComposeInterpolated(filename string, dict map[string]any, validate bool) error {
 	_, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
 		WorkingDir:  filepath.Dir(filename),
 		ConfigFiles: []types.ConfigFile{{Filename: filename, Config: dict}},
@@ -61,6 +62,7 @@ func ComposeInterpolated(filename string, dict map[string]any) error {
 		o.SkipInclude = true
 		o.SkipInterpolation = true
 		o.SkipResolveEnvironment = true
+		o.SkipValidation = !validate
 	})
 	return err
 }

@@ -187,8 +187,9 @@ func (f *file) service(name string) *service {
 	return nil
 }
 
-// varRef matches a ${VAR...} reference and its modifier, if any.
-var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?`)
+// varRef matches a ${VAR...} reference and its modifier, if any, or a
+// $VAR reference (in a text where $$, a literal $, is removed).
+var varRef = regexp.MustCompile(`\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?|([A-Za-z_][A-Za-z0-9_]*))`)
 
 // lookupEnv builds the environment the loaders interpolate with. vet does
 // not know the values a deployment will use, and must not read its own
@@ -207,8 +208,8 @@ func lookupEnv(root *yaml.Node) map[string]string {
 		}
 		switch n.Kind {
 		case yaml.ScalarNode:
-			for _, m := range varRef.FindAllStringSubmatch(n.Value, -1) {
-				name, mod := m[1], m[2]
+			for _, m := range varRef.FindAllStringSubmatch(strings.ReplaceAll(n.Value, "$$", ""), -1) {
+				name, mod := m[1]+m[3], m[2]
 				if mod == "-" || mod == ":-" {
 					hasDefault[name] = true
 				}

@@ -99,6 +99,7 @@ func oneLine(s string) string {
 var (
 	msgPath    = regexp.MustCompile(`(?:^|[\s(])((?:services|networks|volumes|secrets|configs)(?:\.[^\s:"'(),]+)*|\(root\))(?:[\s:]|$)`)
 	msgService = regexp.MustCompile(`service "?([^"\s:]+)"?`)
+	msgObject  = regexp.MustCompile(`^(secret|config|network|volume) "([^"]+)"`)
 	msgProp    = regexp.MustCompile(`propert(?:y|ies) '([^']+)'`)
 	msgQuoted  = regexp.MustCompile(`"([^"]+)"`)
 	msgUndef   = regexp.MustCompile(`service "([^"]+)" (?:refers to undefined (\w+)|depends on undefined service) "?([^":]+)"?`)
@@ -118,7 +119,11 @@ func (f *file) find(msg string) (at, val *yaml.Node) {
 		at, val = locate(f.root, strings.Split(m[1], "."), hint)
 	case m != nil:
 	default:
-		if m := msgService.FindStringSubmatch(msg); m != nil {
+		if m := msgObject.FindStringSubmatch(msg); m != nil {
+			if p, ok := get(value(f.root, m[1]+"s"), m[2]); ok {
+				at, val = p.Key, p.Value
+			}
+		} else if m := msgService.FindStringSubmatch(msg); m != nil {
 			if s := f.service(m[1]); s != nil {
 				at, val = s.key, s.node
 			}
@@ -178,7 +183,18 @@ func checkCompose(f *file) {
 	if f.interpolated == nil {
 		return
 	}
-	err := stackcheck.ComposeInterpolated(f.name, f.interpolated)
+	// compose-go breaks ties between schema violations in map order;
+	// ComposeSchemaError gives its verdict with a stable choice, and
+	// compose-go then loads without validating again.
+	if e, err := stackcheck.ComposeSchemaError(f.interpolated); err != nil || e != nil {
+		if err == nil {
+			f.reportLoader(ruleCompose, "compose-go: ", e.Error(), "")
+		} else {
+			f.reportLoader(ruleCompose, "compose-go: ", oneLine(err.Error()), "")
+		}
+		return
+	}
+	err := stackcheck.ComposeInterpolated(f.name, f.interpolated, false)
 	if err == nil {
 		return
 	}
@@ -193,21 +209,14 @@ func checkCompose(f *file) {
 		}
 		msg = strings.TrimSuffix(msg, ": invalid compose project")
 		msg = strings.TrimSuffix(msg, ": invalid project")
-		if m := msgUndef.FindStringSubmatch(msg); m != nil && f.reportedUndefined(m[1], m[3]) {
-			continue // undefined-reference names it at its line
+		if m := msgUndef.FindStringSubmatch(msg); m != nil && f.reportedUndefined(m[1]) {
+			// undefined-reference names them all, each at its line;
+			// compose-go names one, picked in map order.
+			continue
 		}
 		if strings.Contains(msg, "neither an image nor a build context") && !f.opts.Disabled[ruleNoImage.ID] {
 			continue // swarm-no-image says it with Swarm's reason
 		}
-		if strings.HasPrefix(msg, "validating ") && f.dict != nil {
-			// compose-go breaks ties between violations in map order;
-			// pick the same one every run.
-			if e, err := stackcheck.ComposeSchemaError(f.dict, f.env); err == nil && e != nil {
-				f.reportLoader(ruleCompose, "compose-go: ", e.Error(), "")
-				continue
-			}
-		}
-		msg = strings.TrimPrefix(msg, "validating "+f.name+": ")
 		f.reportLoader(ruleCompose, "compose-go: ", msg, "")
 	}
 }
@@ -224,12 +233,12 @@ func flatten(err error) []error {
 	return []error{err}
 }
 
-// reportedUndefined reports whether undefined-reference already named
-// the reference.
-func (f *file) reportedUndefined(service, name string) bool {
+// reportedUndefined reports whether undefined-reference found undefined
+// references in a service.
+func (f *file) reportedUndefined(service string) bool {
 	want := fmt.Sprintf("service %q ", service)
 	for _, d := range f.diags {
-		if d.Rule == ruleUndefined.ID && strings.HasPrefix(d.Message, want) && strings.Contains(d.Message, strconv.Quote(name)) {
+		if d.Rule == ruleUndefined.ID && strings.HasPrefix(d.Message, want) {
 			return true
 		}
 	}
