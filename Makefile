@@ -39,6 +39,7 @@ bench: ## run the Go benchmarks
 
 bench-vet: ## vet's throughput over its corpus, against `docker stack config` once per file
 	$(GO) test -run '^$$' -bench '^(BenchmarkVet|BenchmarkDockerStackConfig)$$' -benchtime 3s ./generator/vet | tee /dev/stderr | \
-		awk '$$1 ~ /^BenchmarkVet(-|$$)/ { for (i = 2; i < NF; i++) if ($$(i+1) == "files/s") v = $$i } \
-		     $$1 ~ /^BenchmarkDockerStackConfig(-|$$)/ { for (i = 2; i < NF; i++) if ($$(i+1) == "files/s") d = $$i } \
-		     END { if (v && d) printf "vet: %.0f files/s; docker stack config: %.1f files/s; ratio: %.1fx\n", v, d, v / d }'
+		awk 'function metric(unit,  i) { for (i = 2; i < NF; i++) if ($$(i+1) == unit) return $$i } \
+		     $$1 ~ /^BenchmarkVet(-|$$)/ { v = metric("files/s"); vc = metric("files/cpu-s") } \
+		     $$1 ~ /^BenchmarkDockerStackConfig(-|$$)/ { d = metric("files/s"); dc = metric("files/cpu-s") } \
+		     END { if (v && d) printf "vet: %.0f files/s (%.0f per CPU-second); docker stack config: %.1f files/s (%.1f per CPU-second); ratio %.1fx wall clock, %.1fx CPU\n", v, vc, d, dc, v / d, vc / dc }'
