@@ -128,6 +128,7 @@ func readVetInputs(e *env, paths []string) ([]vet.Input, bool) {
 			names = append(names, p)
 			continue
 		}
+		before := len(names)
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
@@ -145,6 +146,10 @@ func readVetInputs(e *env, paths []string) ([]vet.Input, bool) {
 		})
 		if err != nil {
 			fmt.Fprintf(e.stderr, "nuvlagen vet: %v\n", err)
+			ok = false
+		} else if len(names) == before {
+			// A CI job pointed at the wrong directory must not pass.
+			fmt.Fprintf(e.stderr, "nuvlagen vet: no *compose*.yml or *compose*.yaml file under %s\n", p)
 			ok = false
 		}
 	}

@@ -14,6 +14,7 @@ var vetFiles = map[string]string{
 	"warn/docker-compose.yml":  "services:\n  web:\n    image: nginx:latest\n",
 	"err/stack.compose.yaml":   "services:\n  web:\n    image: nginx:1.27.2\n    mem_limit: 1g\n",
 	"err/notes.yml":            "not: [a compose file\n",
+	"empty/README.md":          "nothing to see\n",
 	"site.cue": `sites: test: {
 	kind:   "host"
 	domain: "t.example.org"
@@ -61,6 +62,7 @@ func TestVet(t *testing.T) {
 		{"invalid site", []string{"--site", "clean/docker-compose.yml", "clean"}, ExitUsage, "", "clean/docker-compose.yml"},
 		{"no site, no topology", []string{"placed"}, ExitOK, "", ""},
 		{"missing file", []string{"nope.yml"}, ExitUsage, "", "nope.yml: no such file or directory"},
+		{"no compose file in a directory", []string{"empty"}, ExitUsage, "", "no *compose*.yml or *compose*.yaml file under empty"},
 		{"no path", nil, ExitUsage, "", "no file or directory to check"},
 		{"unknown rule", []string{"--disable", "nope", "clean"}, ExitUsage, "", `unknown rule "nope"`},
 		{"unknown format", []string{"--format", "xml", "clean"}, ExitUsage, "", `unknown format "xml"`},
