@@ -38,8 +38,9 @@ var ruleCompose = &Rule{
 	Category: "Schema and references",
 	Severity: Error,
 	Summary:  "compose-go, the reference implementation of the Compose specification, rejects the file.",
-	Why:      "Every Compose tool built on compose-go (docker compose, many linters and IDEs) refuses it, whatever Swarm would do.",
-	Hint:     "fix the value to match the Compose specification",
+	Why: "Every Compose tool built on compose-go (docker compose, many linters and IDEs) refuses it, whatever Swarm would do. " +
+		"Checked once the docker CLI's stack loader accepts the file: compose-go stops at its first error, picked in map order.",
+	Hint: "fix the value to match the Compose specification",
 }
 
 var ruleStackSchema = &Rule{
@@ -149,9 +150,8 @@ func (f *file) reportLoader(r *Rule, prefix, msg, hint string) {
 	msg = sortQuotedLists(msg)
 	at, val := f.find(msg)
 	if s, ok := scalar(val); ok && strings.Contains(s, "$") && !strings.Contains(msg, "interpolation") {
-		f.hinted(r, at, "vet gives variables placeholder values; check the value the deployment sets",
-			"%s%s (the value comes from a variable)", prefix, msg)
-		f.diags[len(f.diags)-1].Severity = Info
+		f.emit(r, Info, at, "vet gives variables placeholder values; check the value the deployment sets",
+			prefix+msg+" (the value comes from a variable)")
 		return
 	}
 	f.hinted(r, at, hint, "%s%s", prefix, msg)
@@ -175,12 +175,9 @@ func checkCompose(f *file) {
 	// Go's map order: on a file with several, its message changes from
 	// run to run. The stack loader lists every violation in a stable
 	// order, and its verdict is the one that matters for Swarm: once it
-	// has objected, compose-go adds nothing but noise.
-	// Nor when the docker CLI cannot even parse the file (yaml-syntax).
-	if f.dict == nil || slices.ContainsFunc(f.diags, func(d Diagnostic) bool { return d.Rule == ruleStackSchema.ID && d.Severity == Error }) {
-		return
-	}
-	if f.interpolated == nil {
+	// has objected (or could not parse or interpolate the file),
+	// compose-go adds nothing but noise.
+	if f.interpolated == nil || slices.ContainsFunc(f.diags, func(d Diagnostic) bool { return d.Rule == ruleStackSchema.ID && d.Severity == Error }) {
 		return
 	}
 	// compose-go breaks ties between schema violations in map order;

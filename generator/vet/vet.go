@@ -165,11 +165,26 @@ type file struct {
 // report records a finding of rule at node n (nil: the top of the file),
 // with the rule's severity and hint.
 func (f *file) report(r *Rule, n *yaml.Node, format string, args ...any) {
-	f.reportSev(r, r.Severity, n, format, args...)
+	f.emit(r, r.Severity, n, r.Hint, fmt.Sprintf(format, args...))
 }
 
 // reportSev records a finding with a severity other than the rule's.
 func (f *file) reportSev(r *Rule, sev Severity, n *yaml.Node, format string, args ...any) {
+	f.emit(r, sev, n, r.Hint, fmt.Sprintf(format, args...))
+}
+
+// hinted records a finding whose hint is specific to it (the rule's when
+// empty).
+func (f *file) hinted(r *Rule, n *yaml.Node, hint, format string, args ...any) {
+	if hint == "" {
+		hint = r.Hint
+	}
+	f.emit(r, r.Severity, n, hint, fmt.Sprintf(format, args...))
+}
+
+// emit records a finding unless its rule is disabled or the same finding
+// is already recorded.
+func (f *file) emit(r *Rule, sev Severity, n *yaml.Node, hint, msg string) {
 	if f.opts.Disabled[r.ID] {
 		return
 	}
@@ -177,15 +192,7 @@ func (f *file) reportSev(r *Rule, sev Severity, n *yaml.Node, format string, arg
 	if n != nil && n.Line > 0 {
 		line, col = n.Line, n.Column
 	}
-	d := Diagnostic{
-		File:     f.name,
-		Line:     line,
-		Column:   col,
-		Severity: sev,
-		Rule:     r.ID,
-		Message:  fmt.Sprintf(format, args...),
-		Hint:     r.Hint,
-	}
+	d := Diagnostic{File: f.name, Line: line, Column: col, Severity: sev, Rule: r.ID, Message: msg, Hint: hint}
 	if f.seen == nil {
 		f.seen = map[Diagnostic]bool{}
 	}
@@ -194,15 +201,6 @@ func (f *file) reportSev(r *Rule, sev Severity, n *yaml.Node, format string, arg
 	}
 	f.seen[d] = true
 	f.diags = append(f.diags, d)
-}
-
-// hinted records a finding whose hint is specific to it.
-func (f *file) hinted(r *Rule, n *yaml.Node, hint, format string, args ...any) {
-	before := len(f.diags)
-	f.report(r, n, format, args...)
-	if len(f.diags) > before && hint != "" {
-		f.diags[len(f.diags)-1].Hint = hint
-	}
 }
 
 func (f *file) run() {
