@@ -1,7 +1,6 @@
 package vet
 
 import (
-	"fmt"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -177,7 +176,7 @@ func checkCompose(f *file) {
 	// order, and its verdict is the one that matters for Swarm: once it
 	// has objected (or could not parse or interpolate the file),
 	// compose-go adds nothing but noise.
-	if f.interpolated == nil || slices.ContainsFunc(f.diags, func(d Diagnostic) bool { return d.Rule == ruleStackSchema.ID && d.Severity == Error }) {
+	if f.interpolated == nil || f.stackRejected {
 		return
 	}
 	// compose-go breaks ties between schema violations in map order;
@@ -211,7 +210,7 @@ func checkCompose(f *file) {
 			// compose-go names one, picked in map order.
 			continue
 		}
-		if strings.Contains(msg, "neither an image nor a build context") && !f.opts.Disabled[ruleNoImage.ID] {
+		if strings.Contains(msg, "neither an image nor a build context") {
 			continue // swarm-no-image says it with Swarm's reason
 		}
 		f.reportLoader(ruleCompose, "compose-go: ", msg, "")
@@ -231,15 +230,9 @@ func flatten(err error) []error {
 }
 
 // reportedUndefined reports whether undefined-reference found undefined
-// references in a service.
+// references in a service (even when it is disabled).
 func (f *file) reportedUndefined(service string) bool {
-	want := fmt.Sprintf("service %q ", service)
-	for _, d := range f.diags {
-		if d.Rule == ruleUndefined.ID && strings.HasPrefix(d.Message, want) {
-			return true
-		}
-	}
-	return false
+	return f.undefinedIn[service]
 }
 
 // stackHints explain the docker CLI's messages that are not obvious.
@@ -270,6 +263,7 @@ func checkStack(f *file) {
 		msgs = append(msgs, oneLine(err.Error()))
 	}
 	for _, msg := range msgs {
+		before := len(f.diags)
 		hint := ""
 		for _, h := range stackHints {
 			if strings.Contains(msg, h.match) {
@@ -278,6 +272,11 @@ func checkStack(f *file) {
 			}
 		}
 		f.reportLoader(ruleStackSchema, "docker stack: ", msg, hint)
+		// Whether or not stack-schema is disabled: a value from a
+		// variable (an info) is not a rejection.
+		if len(f.diags) == before || f.diags[before].Severity == Error {
+			f.stackRejected = true
+		}
 	}
 }
 
@@ -326,7 +325,9 @@ func checkUndefined(f *file) {
 	services := declared("services")
 	networks["default"] = true // every stack has it, declared or not
 
+	f.undefinedIn = map[string]bool{}
 	undefined := func(s *service, kind string, r ref) {
+		f.undefinedIn[s.name] = true
 		f.report(ruleUndefined, r.node, "service %q refers to undefined %s %q", s.name, kind, r.name)
 	}
 	for _, s := range f.services {
@@ -352,6 +353,7 @@ func checkUndefined(f *file) {
 		}
 		for _, r := range names(value(s.node, "depends_on"), "") {
 			if !services[r.name] {
+				f.undefinedIn[s.name] = true
 				f.report(ruleUndefined, r.node, "service %q depends on undefined service %q", s.name, r.name)
 			}
 		}

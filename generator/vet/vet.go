@@ -157,6 +157,11 @@ type file struct {
 	// interpolated is dict with env applied, as the docker CLI's loader
 	// sees it; compose-go loads it too.
 	interpolated map[string]any
+	// stackRejected is set when the docker CLI's stack loader rejects the
+	// file, even with stack-schema disabled.
+	stackRejected bool
+	// undefinedIn holds the services with undefined references.
+	undefinedIn map[string]bool
 
 	diags []Diagnostic
 	seen  map[Diagnostic]bool

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -217,5 +218,39 @@ func TestAliasBomb(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("vet does not finish on an alias bomb")
+	}
+}
+
+// TestDisable: turning a rule off removes its findings and changes no
+// other rule's.
+func TestDisable(t *testing.T) {
+	for _, r := range Rules() {
+		ar, err := txtar.ParseFile(filepath.Join("testdata", "rules", r.ID+".txtar"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, all := runArchive(t, ar)
+		var want []Diagnostic
+		for _, d := range all {
+			if d.Rule != r.ID {
+				want = append(want, d)
+			}
+		}
+		opts := &Options{Disabled: map[string]bool{r.ID: true}}
+		var got []Diagnostic
+		for _, f := range ar.Files {
+			if f.Name == "site.cue" {
+				opts.Site = loadSite(t, f.Name, f.Data)
+			}
+		}
+		for _, f := range ar.Files {
+			if isCompose(f.Name) {
+				got = append(got, File(f.Name, f.Data, opts)...)
+			}
+		}
+		sortDiagnostics(got)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("--disable %s:\ngot:\n%s\nwant:\n%s", r.ID, text(got), text(want))
+		}
 	}
 }
