@@ -53,11 +53,19 @@ func secretName(name string) bool {
 	if len(words) == 0 || slices.Contains(notSecretLast, words[len(words)-1]) {
 		return false
 	}
-	if slices.Contains(secretLast, words[len(words)-1]) {
-		return true
+	if last := words[len(words)-1]; slices.Contains(secretLast, last) {
+		// KEY also names keys that are not secrets: CACHE_KEY, SORT_KEY.
+		return last != "KEY" || len(words) < 2 || !slices.Contains(notSecretKeys, words[len(words)-2])
 	}
-	return slices.ContainsFunc(words, func(w string) bool { return slices.Contains(secretWords, w) })
+	// Words that end in a secret word: PGPASSWORD, CLIENTSECRET.
+	return slices.ContainsFunc(words, func(w string) bool {
+		return slices.ContainsFunc(secretWords, func(s string) bool { return strings.HasSuffix(w, s) })
+	})
 }
+
+// notSecretKeys are the words before KEY in names of keys that are not
+// secrets.
+var notSecretKeys = []string{"CACHE", "SORT", "PARTITION", "PRIMARY", "FOREIGN", "ROUTING", "GROUP", "INDEX", "SHARD", "PUBLIC", "LOOKUP", "MAP", "HOT"}
 
 // wellKnown are default credentials of images and tutorials.
 var wellKnown = []string{
