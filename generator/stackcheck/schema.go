@@ -145,21 +145,14 @@ func (e SchemaError) Error() string {
 	return field + ": " + e.Message
 }
 
-// StackSchemaErrors interpolates dict (as dockerloader.ParseYAML returns
-// it) with env, the way the docker CLI's loader does, and validates it
-// against the docker CLI's schema for the file's version. It lists every
-// violation, where the docker CLI prints only the most specific one; where
-// a value matches none of several alternatives (anyOf, oneOf), the most
-// specific reason is given, as the docker CLI does. An error that is not
-// about the schema (interpolation, unknown version) comes alone.
-func StackSchemaErrors(dict map[string]any, env map[string]string) ([]SchemaError, error) {
-	_, errs, err := StackInterpolate(dict, env)
-	return errs, err
-}
-
-// StackInterpolate is StackSchemaErrors that also returns the
-// interpolated file (a copy: dict is not changed), when interpolation
-// succeeds.
+// StackInterpolate interpolates dict (as dockerloader.ParseYAML returns
+// it) with env, the way the docker CLI's loader does, and validates the
+// result against the docker CLI's schema for the file's version. It
+// returns the interpolated file (a copy: dict is not changed) and every
+// violation, where the docker CLI prints only the most specific one;
+// where a value matches none of several alternatives (anyOf, oneOf), the
+// most specific reason is given, as the docker CLI does. An error that is
+// not about the schema (interpolation, unknown version) comes alone.
 func StackInterpolate(dict map[string]any, env map[string]string) (map[string]any, []SchemaError, error) {
 	interpolate := func(m map[string]any) (map[string]any, error) {
 		return interp.Interpolate(m, interp.Options{

@@ -213,9 +213,10 @@ func networkLabel(s *service) (kv, bool) {
 	return s.label("traefik.docker.network")
 }
 
-// realNames lists the names a network of the file goes by in the Docker
-// engine, which is what Traefik's labels name: its name: field, its key
-// when external, or STACK_KEY (any stack) when the stack creates it.
+// networkMatches reports whether label, the value of a Traefik network
+// label, names the file's network key. Labels name networks as the Docker
+// engine does: by the name: field, by the key when external, or as
+// STACK_KEY (any stack) when the stack creates it.
 func (f *file) networkMatches(key, label string) bool {
 	n := value(value(f.root, "networks"), key)
 	if name, ok := scalar(value(n, "name")); ok {
@@ -291,8 +292,8 @@ func checkTraefikNetworks(f *file) {
 	}
 }
 
-// traefikDefs collects what a set of labels defines and names: routers,
-// middlewares and services, per protocol.
+// traefikDefs holds the middlewares and services the file's labels
+// define, as "protocol/name".
 type traefikDefs struct {
 	middlewares, services map[string]bool // "http/name"
 }

@@ -32,6 +32,7 @@ const (
 	Info
 )
 
+// String returns the severity's name: error, warning or info.
 func (s Severity) String() string {
 	switch s {
 	case Error:
