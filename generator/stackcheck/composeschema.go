@@ -1,7 +1,6 @@
 package stackcheck
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -47,15 +46,10 @@ func ComposeSchemaError(cfg map[string]any) (*SchemaError, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The schema library takes JSON types only, as compose-go gives it.
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		return nil, err
-	}
-	var raw map[string]any
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, err
-	}
+	// compose-go gives the schema library a JSON round trip of the file,
+	// to shed derived types; the loaders' maps hold none (yaml.v3 decodes
+	// timestamps into strings, not time.Time), and copying suffices.
+	raw := toJSON(cfg)
 	err = s.Validate(raw)
 	if err == nil {
 		return nil, nil
