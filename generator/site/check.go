@@ -63,6 +63,11 @@ func check(s *Site) error {
 		}
 	}
 
+	// Without nodes or a manager every placement fails: saying so for each
+	// service would bury the one error that matters.
+	if len(s.Nodes) == 0 || managers == 0 {
+		return errs
+	}
 	for _, st := range s.Stacks {
 		for _, c := range placements(st) {
 			if !s.satisfiable(c.constraints) {

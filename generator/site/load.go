@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -12,6 +13,7 @@ import (
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/cue/token"
 
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
 )
@@ -142,9 +144,28 @@ type raw struct {
 	} `json:"nodes"`
 }
 
+// inputs are the fields a site file sets; everything else is derived from
+// them. They are validated first, and alone when they fail, because one
+// bad input otherwise resurfaces in every stack value derived from it.
+var inputs = []string{"name", "kind", "domain", "tls", "nodes", "groups", "networks", "ephemeralPorts", "nfs", "minio", "images"}
+
 func decode(v cue.Value, file string) (*Site, error) {
+	loc := &Site{Value: v, File: file}
+	var errs errors.Error
+	for _, f := range inputs {
+		fv := v.LookupPath(cue.MakePath(cue.Str(f)))
+		if !fv.Exists() {
+			continue
+		}
+		if err := fv.Validate(cue.Concrete(true), cue.Final()); err != nil {
+			errs = errors.Append(errs, loc.relocate(err))
+		}
+	}
+	if errs != nil {
+		return nil, errs
+	}
 	if err := v.Validate(cue.Concrete(true), cue.Final()); err != nil {
-		return nil, err
+		return nil, loc.relocate(err)
 	}
 	var r raw
 	if err := v.Decode(&r); err != nil {
@@ -243,4 +264,71 @@ func appendErr(list errors.Error, err error) errors.Error {
 		return list
 	}
 	return errors.Append(list, errors.Promote(err, ""))
+}
+
+// relocate gives every error that has no position in the site's file the
+// position of the nearest field the file does set (see Site.Pos).
+func (s *Site) relocate(err error) errors.Error {
+	var out errors.Error
+	for _, e := range errors.Errors(err) {
+		inFile := false
+		for _, p := range errors.Positions(e) {
+			if p.Filename() == s.File {
+				inFile = true
+				break
+			}
+		}
+		if inFile {
+			out = errors.Append(out, e)
+			continue
+		}
+		out = errors.Append(out, &relocated{err: e, pos: s.Pos(s.relPath(e.Path())...)})
+	}
+	return out
+}
+
+// relPath turns an error's path, which starts at the root of the
+// evaluation (sites.<name>.… or #Site.…), into a path inside the site.
+func (s *Site) relPath(path []string) []string {
+	if len(path) > 0 && path[0] == "#Site" {
+		return unquote(path[1:])
+	}
+	own := s.Value.Path().Selectors()
+	if len(path) < len(own) {
+		return nil
+	}
+	for i, sel := range own {
+		if sel.String() != path[i] {
+			return nil
+		}
+	}
+	return unquote(path[len(own):])
+}
+
+func unquote(path []string) []string {
+	out := make([]string, len(path))
+	for i, p := range path {
+		if u, err := strconv.Unquote(p); err == nil {
+			p = u
+		}
+		out[i] = p
+	}
+	return out
+}
+
+// relocated is a CUE error with a position added in the site's file.
+type relocated struct {
+	err errors.Error
+	pos token.Pos
+}
+
+func (r *relocated) Position() token.Pos { return r.pos }
+func (r *relocated) Error() string       { return r.err.Error() }
+func (r *relocated) Path() []string      { return r.err.Path() }
+func (r *relocated) Msg() (string, []any) {
+	return r.err.Msg()
+}
+
+func (r *relocated) InputPositions() []token.Pos {
+	return append([]token.Pos{r.err.Position()}, r.err.InputPositions()...)
 }

@@ -119,31 +119,32 @@ func (s *Site) Node(name string) (Node, bool) {
 	return s.Nodes[i], true
 }
 
-// Pos returns the position of the field at path (dot-separated selectors of
-// the site value), preferring the site's own file over the model's.
+// Pos returns the position of the field at path (selectors of the site
+// value) in the site's own file. A field the file does not set (a default,
+// or a missing required field) has no position there: the nearest
+// enclosing field the file does set stands in for it, so every error
+// points into the file the operator has to edit.
 func (s *Site) Pos(path ...string) token.Pos {
-	sel := make([]cue.Selector, len(path))
-	for i, p := range path {
-		sel[i] = cue.Str(p)
+	for n := len(path); n >= 0; n-- {
+		sel := make([]cue.Selector, n)
+		for i, p := range path[:n] {
+			sel[i] = cue.Str(p)
+		}
+		if p := posIn(s.Value.LookupPath(cue.MakePath(sel...)), s.File); p.IsValid() {
+			return p
+		}
 	}
-	return bestPos(s.Value.LookupPath(cue.MakePath(sel...)), s.File)
+	return s.Value.Pos()
 }
 
-// bestPos finds the position of v that lies in file, or else any position.
-func bestPos(v cue.Value, file string) token.Pos {
-	var fallback token.Pos
-	for _, c := range conjunctPositions(v) {
-		if c.Filename() == file {
-			return c
-		}
-		if !fallback.IsValid() {
-			fallback = c
+// posIn finds a position of v that lies in file.
+func posIn(v cue.Value, file string) token.Pos {
+	for _, p := range conjunctPositions(v) {
+		if p.Filename() == file {
+			return p
 		}
 	}
-	if fallback.IsValid() {
-		return fallback
-	}
-	return v.Pos()
+	return token.NoPos
 }
 
 func conjunctPositions(v cue.Value) []token.Pos {
