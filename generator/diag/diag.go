@@ -28,6 +28,9 @@ func Lines(err error, cwd string) []string {
 	for _, e := range list {
 		format, args := e.Msg()
 		msg := fmt.Sprintf(format, args...)
+		if msg == "" {
+			msg = e.Error()
+		}
 		// A disjunction's summary only announces its members, listed next.
 		if strings.Contains(msg, "errors in empty disjunction") {
 			continue
