@@ -26,10 +26,17 @@ type Loader struct {
 }
 
 // NewLoader compiles the embedded model.
-func NewLoader() (*Loader, error) {
+func NewLoader() (*Loader, error) { return NewLoaderFromFiles(nuvlacue.Schema()) }
+
+// NewLoaderFromFiles compiles the model given as files (the schema files of
+// nuvlacue.Read): the model of another revision, for `nuvlagen diff --base`.
+func NewLoaderFromFiles(schema []nuvlacue.File) (*Loader, error) {
+	if len(schema) == 0 {
+		return nil, fmt.Errorf("no model files")
+	}
 	ctx := cuecontext.New()
 	inst := build.NewContext().NewInstance("", nil)
-	for _, f := range nuvlacue.Schema() {
+	for _, f := range schema {
 		syn, err := parser.ParseFile(f.Name, f.Data, parser.ParseComments)
 		if err != nil {
 			return nil, err
@@ -40,16 +47,19 @@ func NewLoader() (*Loader, error) {
 	}
 	v := ctx.BuildInstance(inst)
 	if err := v.Err(); err != nil {
-		return nil, fmt.Errorf("compiling the embedded model: %w", err)
+		return nil, fmt.Errorf("compiling the model: %w", err)
 	}
 	return &Loader{ctx: ctx, schema: v}, nil
 }
 
 // Embedded loads the example sites that ship with nuvlagen.
-func (l *Loader) Embedded() ([]*Site, error) {
+func (l *Loader) Embedded() ([]*Site, error) { return l.LoadFiles(nuvlacue.Sites()) }
+
+// LoadFiles loads every site of files, reporting the errors of all.
+func (l *Loader) LoadFiles(files []nuvlacue.File) ([]*Site, error) {
 	var all []*Site
 	var errs errors.Error
-	for _, f := range nuvlacue.Sites() {
+	for _, f := range files {
 		sites, err := l.Load(f.Name, f.Data)
 		errs = appendErr(errs, err)
 		all = append(all, sites...)

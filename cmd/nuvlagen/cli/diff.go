@@ -1,0 +1,314 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	nuvlacue "github.com/nuvla/nuvlagen/cue"
+	"github.com/nuvla/nuvlagen/generator/diff"
+	"github.com/nuvla/nuvlagen/generator/pipeline"
+	"github.com/nuvla/nuvlagen/generator/site"
+)
+
+const diffDoc = `Usage: nuvlagen diff [flags] OLD NEW
+       nuvlagen diff --base REV [--site FILE.cue]... [flags]
+
+Explain what a change does to generated output, in words a reviewer reads
+in a minute: services added or removed, image and tag changes, replicas,
+placement, networks, published ports, environment (secret-looking values
+masked), Traefik routers, secrets, configs and volumes of compose files;
+rules of firewall/PORTS.md; clients of NFS exports; other YAML as data;
+anything else as a unified diff. A risk summary comes first: new exposure
+to users or anywhere, newly published ports, removed NFS clients, image
+downgrades, renamed networks (and whether every reference moved).
+
+With two directories, compares the generated output they hold (out/ of
+two checkouts, say). With --base, renders the sites twice: with the model
+(cue/) and site files of git revision REV, and with those of the work
+tree; the same generator renders both. Without --site, the example sites
+of cue/sites/ on each side.
+
+Nothing differs: no output at all, exit status 0.
+
+Formats: text (coloured on a terminal; see --color), markdown (a pull
+request comment: the risks, a table per site, details in collapsible
+sections) and json.
+
+Exit status: 0 compared (and, with --exit-code, nothing differs); 1 with
+--exit-code when something differs, or when a site of the work tree is
+invalid; 2 usage error or internal failure (REV's model does not load).
+
+Examples:
+  nuvlagen diff old-out/ out/
+  nuvlagen diff --base origin/main --format markdown > comment.md
+  nuvlagen diff --base HEAD~1 --site prod.cue --exit-code
+`
+
+type diffFlags struct {
+	base     string
+	sites    []string
+	format   string
+	exitCode bool
+	color    string
+}
+
+func (f *diffFlags) Bind(fs *pflag.FlagSet) {
+	fs.StringVar(&f.base, "base", "", "render at git `revision` REV and at the work tree, and compare")
+	fs.StringArrayVar(&f.sites, "site", nil, "with --base: site `file` to render on both sides (repeatable; default: cue/sites/*.cue)")
+	fs.StringVar(&f.format, "format", "text", "output `format`: text, markdown or json")
+	fs.BoolVar(&f.exitCode, "exit-code", false, "exit with status 1 when anything differs")
+	fs.StringVar(&f.color, "color", "auto", "colour text output: auto (on a terminal, unless NO_COLOR is set), always or never")
+}
+
+func runDiff(e *env, args []string) int {
+	var f diffFlags
+	flags := pflag.NewFlagSet("diff", pflag.ContinueOnError)
+	f.Bind(flags)
+	if code, ok := parseFlags(e, flags, diffDoc, args); !ok {
+		return code
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(e.stderr, "nuvlagen diff: "+format+"\nRun \"nuvlagen help diff\" for usage.\n", a...)
+		return ExitUsage
+	}
+	switch f.format {
+	case "text", "markdown", "json":
+	default:
+		return usageErr("unknown --format %q (want text, markdown or json)", f.format)
+	}
+	var color bool
+	switch f.color {
+	case "auto":
+		color = isTerminal(e.stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	case "always":
+		color = true
+	case "never":
+	default:
+		return usageErr("unknown --color %q (want auto, always or never)", f.color)
+	}
+
+	var old, new pipeline.Files
+	switch {
+	case f.base != "":
+		if flags.NArg() > 0 {
+			return usageErr("with --base, no directories: got %q", flags.Arg(0))
+		}
+		var code int
+		if old, new, code = renderBase(e, f.base, f.sites); code != ExitOK {
+			return code
+		}
+	default:
+		if flags.NArg() != 2 {
+			return usageErr("want two directories, OLD and NEW (or --base REV), got %d arguments", flags.NArg())
+		}
+		if len(f.sites) > 0 {
+			return usageErr("--site needs --base")
+		}
+		var err error
+		if old, err = readTree(flags.Arg(0)); err != nil {
+			fmt.Fprintf(e.stderr, "nuvlagen diff: %v\n", err)
+			return ExitUsage
+		}
+		if new, err = readTree(flags.Arg(1)); err != nil {
+			fmt.Fprintf(e.stderr, "nuvlagen diff: %v\n", err)
+			return ExitUsage
+		}
+	}
+	r := diff.Compare(old, new)
+	if err := diff.Write(e.stdout, r, f.format, color); err != nil {
+		fmt.Fprintf(e.stderr, "nuvlagen diff: %v\n", err)
+		return ExitUsage
+	}
+	if f.exitCode && !r.Empty() {
+		return ExitInvalid
+	}
+	return ExitOK
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// readTree reads every regular file under dir, by slash-separated path
+// relative to it. Hidden entries and generate's staging directories are
+// skipped: they are not output.
+func readTree(dir string) (pipeline.Files, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory", dir)
+	}
+	files := pipeline.Files{}
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != dir && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		files[filepath.ToSlash(rel)] = b
+		return nil
+	})
+	return files, err
+}
+
+// renderBase renders the sites at revision rev and in the work tree.
+func renderBase(e *env, rev string, siteFiles []string) (old, new pipeline.Files, code int) {
+	top, err := git(e.cwd, "rev-parse", "--show-toplevel")
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nuvlagen diff --base: %v\n", err)
+		return nil, nil, ExitUsage
+	}
+	root := strings.TrimSpace(string(top))
+	if _, err := git(e.cwd, "rev-parse", "--verify", "--quiet", rev+"^{commit}"); err != nil {
+		fmt.Fprintf(e.stderr, "nuvlagen diff --base: %q is not a commit of this repository\n", rev)
+		return nil, nil, ExitUsage
+	}
+
+	// The model at rev, exported into a temporary directory.
+	tmp, err := os.MkdirTemp("", "nuvlagen-base-")
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nuvlagen diff --base: %v\n", err)
+		return nil, nil, ExitUsage
+	}
+	defer os.RemoveAll(tmp)
+	if err := gitExport(root, rev, nuvlacue.Dir, tmp); err != nil {
+		fmt.Fprintf(e.stderr, "nuvlagen diff --base: exporting %s of %s: %v\n", nuvlacue.Dir, rev, err)
+		return nil, nil, ExitUsage
+	}
+	old, err = renderModel(e, filepath.Join(tmp, nuvlacue.Dir), siteFiles, func(name string) ([]byte, bool, error) {
+		// "./" makes the path relative to the working directory.
+		b, err := git(e.cwd, "show", rev+":./"+filepath.ToSlash(name))
+		if err != nil {
+			return nil, false, nil // not in rev: the site is new
+		}
+		return b, true, nil
+	})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nuvlagen diff --base: rendering %s:\n", rev)
+		printErr(e, err)
+		return nil, nil, ExitUsage
+	}
+
+	new, err = renderModel(e, filepath.Join(root, nuvlacue.Dir), siteFiles, func(name string) ([]byte, bool, error) {
+		b, err := os.ReadFile(name)
+		if os.IsNotExist(err) {
+			return nil, false, nil
+		}
+		return b, err == nil, err
+	})
+	if err != nil {
+		fmt.Fprintln(e.stderr, "nuvlagen diff --base: rendering the work tree:")
+		printErr(e, err)
+		return nil, nil, ExitInvalid
+	}
+	return old, new, ExitOK
+}
+
+// renderModel loads the model in dir and renders the site files named
+// (read with read, which reports files that do not exist), or the example
+// sites of dir/sites when none is named.
+func renderModel(e *env, dir string, siteFiles []string, read func(string) ([]byte, bool, error)) (pipeline.Files, error) {
+	schema, examples, err := nuvlacue.Read(os.DirFS(dir))
+	if err != nil {
+		return nil, err
+	}
+	l, err := site.NewLoaderFromFiles(schema)
+	if err != nil {
+		return nil, err
+	}
+	var sites []*site.Site
+	if len(siteFiles) == 0 {
+		if sites, err = l.LoadFiles(examples); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range siteFiles {
+		b, ok, err := read(name)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		s, err := l.Load(displayName(e.cwd, name), b)
+		if err != nil {
+			return nil, err
+		}
+		sites = append(sites, s...)
+	}
+	return pipeline.Render(sites)
+}
+
+// git runs git in dir and returns its standard output.
+func git(dir string, args ...string) ([]byte, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, fmt.Errorf("git %s: %s", strings.Join(args, " "), msg)
+	}
+	return out, nil
+}
+
+// gitExport writes the files under dir (relative to the repository root)
+// at rev into dst, keeping their paths.
+func gitExport(root, rev, dir, dst string) error {
+	list, err := git(root, "ls-tree", "-r", "-z", "--name-only", rev, "--", dir)
+	if err != nil {
+		return err
+	}
+	for _, name := range strings.Split(strings.TrimSuffix(string(list), "\x00"), "\x00") {
+		if name == "" {
+			continue
+		}
+		b, err := git(root, "show", rev+":"+name)
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(dst, filepath.FromSlash(path.Clean(name)))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
