@@ -87,6 +87,9 @@ type Rename struct {
 	New string `json:"new"`
 	// Places counts the references to the old name in the old tree.
 	Places int `json:"places"`
+	// Files lists the old tree's files that name the old network. Those
+	// whose only change is the rename are not detailed.
+	Files []string `json:"files"`
 	// Remaining lists the new tree's files that still name the old one:
 	// empty when every reference moved.
 	Remaining []string `json:"remaining,omitempty"`
@@ -94,7 +97,7 @@ type Rename struct {
 
 // Text describes the rename in one line.
 func (r Rename) Text() string {
-	s := fmt.Sprintf("network %s renamed to %s in %d places", r.Old, r.New, r.Places)
+	s := fmt.Sprintf("network %s renamed to %s in %d places (%s)", r.Old, r.New, r.Places, plural(len(r.Files), "file"))
 	if len(r.Remaining) == 0 {
 		return s + "; every reference moved"
 	}
@@ -206,8 +209,14 @@ func compareSite(name string, old, new map[string][]byte) *SiteDiff {
 	case new == nil:
 		sd.Status = Removed
 	}
-	if sd.Status == Changed {
+	renamed := map[string]bool{}
+	if sd.Status == Changed && composeChanged(old, new) {
 		sd.Renames = findRenames(old, new)
+		for _, rn := range sd.Renames {
+			for _, f := range rn.Files {
+				renamed[f] = true
+			}
+		}
 		if len(sd.Renames) > 0 {
 			// The details show what the renames do not explain.
 			old = applyRenames(old, sd.Renames)
@@ -225,7 +234,13 @@ func compareSite(name string, old, new map[string][]byte) *SiteDiff {
 		if !inNew {
 			n = nil
 		}
-		sd.Files = append(sd.Files, compareFile(rel, o, n, inOld, inNew))
+		fd := compareFile(rel, o, n, inOld, inNew)
+		if fd.Status == Changed && fd.Changes == nil && renamed[rel] && fd.Note == noSemantic {
+			// The rename explains it: the file differs in order only
+			// (lists and maps the new name sorts differently in).
+			continue
+		}
+		sd.Files = append(sd.Files, fd)
 	}
 	if len(sd.Files) == 0 && len(sd.Renames) == 0 {
 		return nil
@@ -235,6 +250,8 @@ func compareSite(name string, old, new map[string][]byte) *SiteDiff {
 	}
 	return sd
 }
+
+const noSemantic = "no semantic change; the text differs"
 
 func compareFile(rel string, old, new []byte, inOld, inNew bool) *FileDiff {
 	fd := &FileDiff{Path: rel, Kind: "text", Status: Changed}
@@ -251,7 +268,7 @@ func compareFile(rel string, old, new []byte, inOld, inNew bool) *FileDiff {
 		case err != nil:
 			fd.Note = err.Error() + "; shown as text"
 		case len(changes) == 0 && fd.Status == Changed:
-			fd.Note = "no semantic change; the text differs"
+			fd.Note = noSemantic
 		default:
 			fd.Changes = changes
 			return fd
@@ -304,6 +321,17 @@ func unionKeys[V any](a, b map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// composeChanged reports whether a compose file differs: networks are
+// declared there, so only then can one have been renamed.
+func composeChanged(old, new map[string][]byte) bool {
+	for _, rel := range unionKeys(old, new) {
+		if isCompose(rel) && !bytes.Equal(old[rel], new[rel]) {
+			return true
+		}
+	}
+	return false
 }
 
 // stackOf returns the stack of a compose file path "stacks/<stack>/...".

@@ -80,18 +80,18 @@ func diffExports(rel string, old, new []byte) ([]Change, error) {
 				m = en
 			}
 			for _, host := range sortedHosts(m[dir]) {
-				out = append(out, Change{Op: op, Object: dir, Text: fmt.Sprintf("NFS client %s %s %s (%s)", host, verb, dir, m[dir][host]), Risk: risk})
+				out = append(out, Change{Op: op, Text: fmt.Sprintf("NFS client %s %s %s (%s)", host, verb, dir, m[dir][host]), Risk: risk})
 			}
 			continue
 		}
 		host := d.path[1]
 		switch {
 		case d.added():
-			out = append(out, Change{Op: OpAdd, Object: dir, Text: fmt.Sprintf("NFS client %s may mount %s (%s)", host, dir, show(d.new))})
+			out = append(out, Change{Op: OpAdd, Text: fmt.Sprintf("NFS client %s may mount %s (%s)", host, dir, show(d.new))})
 		case d.removed():
-			out = append(out, Change{Op: OpRemove, Object: dir, Text: fmt.Sprintf("NFS client %s no longer mounts %s (was %s)", host, dir, show(d.old)), Risk: RiskNFSRemoved})
+			out = append(out, Change{Op: OpRemove, Text: fmt.Sprintf("NFS client %s no longer mounts %s (was %s)", host, dir, show(d.old)), Risk: RiskNFSRemoved})
 		default:
-			out = append(out, Change{Op: OpChange, Object: dir, Text: fmt.Sprintf("NFS client %s on %s: options %s → %s", host, dir, show(d.old), show(d.new))})
+			out = append(out, Change{Op: OpChange, Text: fmt.Sprintf("NFS client %s on %s: options %s → %s", host, dir, show(d.old), show(d.new))})
 		}
 	}
 	return out, nil

@@ -211,6 +211,16 @@ func diffFirewall(rel string, old, new []byte) ([]Change, error) {
 			out = append(out, c)
 		}
 	}
+	// Sources added to or removed from existing rules are grouped per node
+	// and source: a new node adds its address to every cluster rule.
+	type srcKey struct {
+		node  string
+		op    Op
+		class string
+		src   string
+	}
+	var order []srcKey
+	srcPorts := map[srcKey][]string{}
 	for _, d := range deltas(to, tn, dataOpts...) {
 		node := d.path[0]
 		switch len(d.path) {
@@ -233,17 +243,35 @@ func diffFirewall(rel string, old, new []byte) ([]Change, error) {
 		switch {
 		case field == "Service":
 			out = append(out, Change{Op: OpChange, Object: node, Text: fmt.Sprintf("%s: service %s → %s", key, show(d.old), show(d.new))})
-		case field == "Sources" && len(d.path) == 4 && d.added():
-			c := Change{Op: OpAdd, Object: node, Text: fmt.Sprintf("now allows %s also from %s", key, d.path[3])}
-			if exposed(key, map[string]bool{d.path[3]: true}) {
-				c.Risk = RiskExposure
-			}
-			out = append(out, c)
 		case field == "Sources" && len(d.path) == 4:
-			out = append(out, Change{Op: OpRemove, Object: node, Text: fmt.Sprintf("no longer allows %s from %s", key, d.path[3])})
+			port, class, _ := strings.Cut(key, " from ")
+			k := srcKey{node, OpRemove, class, d.path[3]}
+			if d.added() {
+				k.op = OpAdd
+			}
+			if _, seen := srcPorts[k]; !seen {
+				order = append(order, k)
+			}
+			srcPorts[k] = append(srcPorts[k], port)
 		default:
 			out = append(out, Change{Op: OpChange, Object: node, Text: fmt.Sprintf("%s: %s → %s", key, show(d.old), show(d.new))})
 		}
+	}
+	for _, k := range order {
+		what := strings.Join(srcPorts[k], ", ")
+		if k.class != "" {
+			what += " from " + k.class
+		}
+		c := Change{Op: k.op, Object: k.node}
+		if k.op == OpAdd {
+			c.Text = fmt.Sprintf("%s: now also from %s", what, k.src)
+			if exposed(" from "+k.class, map[string]bool{k.src: true}) {
+				c.Risk = RiskExposure
+			}
+		} else {
+			c.Text = fmt.Sprintf("%s: no longer from %s", what, k.src)
+		}
+		out = append(out, c)
 	}
 	slices.SortStableFunc(out, func(a, b Change) int { return strings.Compare(a.Object, b.Object) })
 	return out, nil

@@ -212,6 +212,8 @@ func where(f *FileDiff, c Change) string {
 		return f.Path
 	case f.Kind == "yaml":
 		return f.Path + " " + c.Object
+	case f.Kind == "firewall":
+		return "firewall of " + c.Object
 	}
 	return c.Object
 }

@@ -48,8 +48,12 @@ func findRenames(old, new map[string][]byte) []Rename {
 			continue
 		}
 		r := Rename{Old: x, New: y}
+		r.Files = []string{}
 		for _, rel := range unionKeys(old, nil) {
-			r.Places += countToken(string(old[rel]), x)
+			if n := countToken(string(old[rel]), x); n > 0 {
+				r.Places += n
+				r.Files = append(r.Files, rel)
+			}
 		}
 		for _, rel := range unionKeys(new, nil) {
 			if countToken(string(new[rel]), x) > 0 {
