@@ -8,9 +8,10 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/rogpeppe/go-internal/diff"
+	udiff "github.com/rogpeppe/go-internal/diff"
 	"github.com/spf13/pflag"
 
+	"github.com/nuvla/nuvlagen/generator/diff"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 )
 
@@ -18,7 +19,8 @@ const checkDoc = `Usage: nuvlagen check [--site FILE.cue]... [--out DIR]
 
 Render the sites in memory and compare them with DIR/<site>/ on disk. Any
 difference (a stale file, a hand edit, a missing or an extra file) is
-printed as a unified diff and the exit status is 1. Nothing is written.
+printed as a unified diff, then explained as "nuvlagen diff" does, and
+the exit status is 1. Nothing is written.
 This is the gate behind "make check".
 
 Examples:
@@ -68,6 +70,13 @@ func runCheck(e *env, args []string) int {
 	}
 	drift := compareFiles(e, f.out, have, want)
 	if drift > 0 {
+		// The same report `nuvlagen diff` gives, from what is on disk to
+		// what generate would write.
+		fmt.Fprintf(e.stdout, "\nWhat generate would change in %s:\n\n", f.out)
+		if err := diff.Write(e.stdout, diff.Compare(have, want), "text", false); err != nil {
+			fmt.Fprintf(e.stderr, "nuvlagen check: %v\n", err)
+			return ExitUsage
+		}
 		fmt.Fprintf(e.stderr, "nuvlagen check: %d file(s) in %s differ from what generate writes; run \"nuvlagen generate\" (make generate) and commit the result\n", drift, f.out)
 		return ExitInvalid
 	}
@@ -105,7 +114,7 @@ func compareFiles(e *env, out string, have, want pipeline.Files) int {
 		case !inWant:
 			fmt.Fprintf(e.stdout, "not generated (remove it): %s\n", name)
 		default:
-			e.stdout.Write(diff.Diff(name+" (on disk)", h, name+" (generated)", w))
+			e.stdout.Write(udiff.Diff(name+" (on disk)", h, name+" (generated)", w))
 		}
 	}
 	return n

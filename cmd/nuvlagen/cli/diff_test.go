@@ -175,3 +175,20 @@ func TestDiffBase(t *testing.T) {
 		t.Errorf("diff --base with an invalid site: exit %d, want %d\n%s", code, ExitInvalid, stderr)
 	}
 }
+
+// TestCheckExplains: check fails on a hand edit of out/ and explains it
+// the way diff does, from what is on disk to what generate writes.
+func TestCheckExplains(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if code, _, stderr := run(t, "generate"); code != ExitOK {
+		t.Fatalf("generate: %d\n%s", code, stderr)
+	}
+	if code, stdout, _ := run(t, "check"); code != ExitOK || !strings.Contains(stdout, "up to date") {
+		t.Fatalf("check after generate: exit %d\n%s", code, stdout)
+	}
+	editFile(t, "out/example-host/stacks/core/docker-compose.yml", "replicas: 5", "replicas: 6")
+	code, stdout, stderr := run(t, "check")
+	if code != ExitInvalid || !strings.Contains(stdout, "job-executor: replicas 6 → 5") || !strings.Contains(stdout, "-      replicas: 6") {
+		t.Errorf("check after a hand edit: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
