@@ -1,8 +1,12 @@
 # nuvlagen: the targets CI calls. `make help` lists them.
 GO ?= go
 PKGS := ./...
+# actionlint is pinned here, built from the Go module proxy: no go.mod
+# entry (its dependencies are not ours), no download from GitHub.
+ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+BASE ?= main
 
-.PHONY: help build generate test golden check lint bench
+.PHONY: help build generate test golden check lint actionlint diff bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -21,6 +25,12 @@ golden: ## rewrite golden files; review the diff before committing
 
 check: lint ## fail when out/ is stale or edited by hand
 	$(GO) run ./cmd/nuvlagen check --out out
+
+diff: ## explain what this work tree changes in the generated output (BASE=rev, default main)
+	$(GO) run ./cmd/nuvlagen diff --base $(BASE)
+
+actionlint: ## check .github/workflows with actionlint (and shellcheck, when installed)
+	$(GO) run $(ACTIONLINT)
 
 lint: ## gofmt, go vet, go mod tidy
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
