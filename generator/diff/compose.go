@@ -336,7 +336,14 @@ func diffCompose(rel string, old, new []byte) ([]Change, error) {
 			empty, _ := viewService(types.ServiceConfig{})
 			out = append(out, serviceChanges(name, empty, sn, true)...)
 		case sn == nil:
-			out = append(out, Change{Op: OpRemove, Object: name, Text: "service removed (was image " + so.Image + ")"})
+			text := "service removed (was image " + so.Image
+			if len(so.Routers) > 0 {
+				text += ", routers " + strings.Join(unionKeys(so.Routers, nil), ", ")
+			}
+			if len(so.Ports) > 0 {
+				text += ", ports " + strings.Join(unionKeys(so.Ports, nil), ", ")
+			}
+			out = append(out, Change{Op: OpRemove, Object: name, Text: text + ")"})
 		default:
 			out = append(out, serviceChanges(name, so, sn, false)...)
 		}
