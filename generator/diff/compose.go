@@ -338,10 +338,10 @@ func diffCompose(rel string, old, new []byte) ([]Change, error) {
 		case sn == nil:
 			text := "service removed (was image " + so.Image
 			if len(so.Routers) > 0 {
-				text += ", routers " + strings.Join(unionKeys(so.Routers, nil), ", ")
+				text += ", " + nouns(len(so.Routers), "router") + " " + strings.Join(unionKeys(so.Routers, nil), ", ")
 			}
 			if len(so.Ports) > 0 {
-				text += ", ports " + strings.Join(unionKeys(so.Ports, nil), ", ")
+				text += ", " + nouns(len(so.Ports), "port") + " " + strings.Join(unionKeys(so.Ports, nil), ", ")
 			}
 			out = append(out, Change{Op: OpRemove, Object: name, Text: text + ")"})
 		default:
@@ -611,4 +611,12 @@ func compareVersions(a, b string) (int, bool) {
 		}
 	}
 	return 0, true
+}
+
+// nouns is what, plural when n is not 1.
+func nouns(n int, what string) string {
+	if n == 1 {
+		return what
+	}
+	return what + "s"
 }
