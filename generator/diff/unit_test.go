@@ -200,3 +200,29 @@ func TestMarkdownEscaping(t *testing.T) {
 		t.Errorf("codeFence = %q", got)
 	}
 }
+
+// TestMasked: values of secret-looking variables appear in no format.
+func TestMasked(t *testing.T) {
+	file := func(secret, plain string) []byte {
+		return []byte("services:\n  a:\n    image: x:1\n    environment:\n      DB_PASSWORD: " + secret + "\n      API_KEY: " + secret + "\n      PLAIN: " + plain + "\n")
+	}
+	r := Compare(map[string][]byte{"s/stacks/st/docker-compose.yml": file("s3cr3t-old", "plain-old")},
+		map[string][]byte{"s/stacks/st/docker-compose.yml": file("s3cr3t-new", "plain-new")})
+	for _, format := range Formats {
+		var b strings.Builder
+		if err := Write(&b, r, format, false); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if strings.Contains(out, "s3cr3t") {
+			t.Errorf("%s output shows a secret value:\n%s", format, out)
+		}
+		plain, masked := "PLAIN: plain-old → plain-new", "DB_PASSWORD changed (value masked)"
+		if format == "markdown" {
+			plain, masked = mdEscape(plain), mdEscape(masked)
+		}
+		if !strings.Contains(out, plain) || !strings.Contains(out, masked) {
+			t.Errorf("%s output does not show the variables' changes:\n%s", format, out)
+		}
+	}
+}
