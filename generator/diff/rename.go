@@ -1,8 +1,11 @@
 package diff
 
 import (
+	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/nuvla/nuvlagen/generator/compose"
 )
@@ -73,9 +76,9 @@ func networkUse(files map[string][]byte) map[string]string {
 		if !isCompose(rel) {
 			continue
 		}
-		p, err := compose.Project(stackOf(rel), b)
+		p, err := safeProject(rel, b)
 		if err != nil {
-			continue
+			continue // shown as text by the compose differ
 		}
 		for n := range p.Networks {
 			if _, ok := use[n]; !ok {
@@ -94,6 +97,17 @@ func networkUse(files map[string][]byte) map[string]string {
 		out[n] = strings.Join(svcs, " ")
 	}
 	return out
+}
+
+// safeProject loads a compose file; malformed input is an error, never a
+// panic.
+func safeProject(rel string, b []byte) (p *types.Project, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("%s: %v", rel, r)
+		}
+	}()
+	return compose.Project(stackOf(rel), b)
 }
 
 // applyRenames rewrites the old tree as if the renames had been all there

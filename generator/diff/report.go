@@ -119,9 +119,14 @@ func show(v reflect.Value) string {
 	return fmt.Sprint(v)
 }
 
-// unified is a unified diff of two file versions, "" when equal.
+// unified is a unified diff of two file versions, "" when equal, without
+// the "diff a b" line that repeats the ---/+++ names.
 func unified(rel string, old, new []byte) string {
-	return string(diff.Diff("old/"+rel, old, "new/"+rel, new))
+	d := string(diff.Diff("old/"+rel, old, "new/"+rel, new))
+	if strings.HasPrefix(d, "diff ") {
+		_, d, _ = strings.Cut(d, "\n")
+	}
+	return d
 }
 
 // valueOf returns v's value as a T, when v holds one.
