@@ -374,7 +374,7 @@ func replicasNote(s *service) string {
 
 // serviceChanges explains the differences of one service. For a new
 // service only the fields that matter to the risk summary are listed
-// (ports): its full definition is in the file.
+// (published ports, Traefik routers): its full definition is in the file.
 func serviceChanges(name string, so, sn *service, isNew bool) []Change {
 	var out []Change
 	add := func(op Op, text, risk string) {
@@ -393,7 +393,7 @@ func serviceChanges(name string, so, sn *service, isNew bool) []Change {
 		case d.removed():
 			op = OpRemove
 		}
-		if isNew && field != "Ports" {
+		if isNew && field != "Ports" && field != "Routers" {
 			continue
 		}
 		switch field {
@@ -506,8 +506,14 @@ func routerChange(svc, name string, d delta) []Change {
 	obj := svc
 	if len(d.path) == 2 {
 		if d.added() {
+			// A new route makes the service reachable by whoever reaches
+			// Traefik's entry points: users, as a rule.
 			r, _ := valueOf[router](d.new)
-			return []Change{{Op: OpAdd, Object: obj, Text: fmt.Sprintf("router %s: rule %s", name, r.Rule)}}
+			text := fmt.Sprintf("new router %s: rule %s", name, r.Rule)
+			if r.EntryPoints != "" {
+				text += " on " + r.EntryPoints
+			}
+			return []Change{{Op: OpAdd, Object: obj, Text: text, Risk: RiskExposure}}
 		}
 		r, _ := valueOf[router](d.old)
 		return []Change{{Op: OpRemove, Object: obj, Text: fmt.Sprintf("router %s (rule %s)", name, r.Rule)}}
