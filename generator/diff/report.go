@@ -67,6 +67,10 @@ func spell(p cmp.Path) []string {
 		case cmp.MapIndex:
 			out = append(out, fmt.Sprint(s.Key().Interface()))
 		case cmp.SliceIndex:
+			if n := elementName(s); n != "" {
+				out = append(out, "["+n+"]")
+				continue
+			}
 			k := s.Key()
 			if k < 0 {
 				kx, ky := s.SplitKeys()
@@ -76,6 +80,30 @@ func spell(p cmp.Path) []string {
 		}
 	}
 	return out
+}
+
+// nameKeys name the elements of YAML lists: Prometheus' scrape jobs,
+// Grafana's datasources, Traefik's lists of named things.
+var nameKeys = []string{"job_name", "name", "id"}
+
+// elementName names a list element by its name field ("job_name=traefik"),
+// which reads better than an index and survives insertions before it.
+func elementName(s cmp.SliceIndex) string {
+	vx, vy := s.Values()
+	v := vy
+	if !present(v) {
+		v = vx
+	}
+	m, ok := valueOf[map[string]any](v)
+	if !ok {
+		return ""
+	}
+	for _, k := range nameKeys {
+		if n, ok := m[k].(string); ok && n != "" {
+			return k + "=" + n
+		}
+	}
+	return ""
 }
 
 // fieldName is a struct field's YAML name (its json tag when it has no

@@ -226,3 +226,32 @@ func TestMasked(t *testing.T) {
 		}
 	}
 }
+
+// TestYAML: configuration files compare as data, list elements named by
+// their name field.
+func TestYAML(t *testing.T) {
+	old := "# header\nscrape_configs:\n  - job_name: a\n    port: 1\n  - job_name: b\n    port: 2\nx: {k: v, l: w}\n"
+	new := "scrape_configs:\n  - job_name: a\n    port: 1\n  - job_name: c\n  - job_name: b\n    port: 3\nx: {l: w, k: v2}\n"
+	got, err := diffYAML("p.yaml", []byte(old), []byte(new))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, c := range got {
+		lines = append(lines, string(c.Op)+" "+c.Line())
+	}
+	want := []string{
+		"+ scrape_configs[job_name=c]: {\"job_name\":\"c\"}",
+		"~ scrape_configs[job_name=b].port: 2 → 3",
+		"~ x.k: v → v2",
+	}
+	if d := cmp.Diff(want, lines); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	if got, err := diffYAML("p.yaml", []byte("a: [1, 2]\n# c\n"), []byte("a:\n  - 1\n  - 2\n")); err != nil || len(got) != 0 {
+		t.Errorf("formatting only: %v, %v", got, err)
+	}
+	if _, err := diffYAML("p.yaml", []byte("a: 1\n"), []byte("a: [\n")); err == nil {
+		t.Error("invalid YAML: no error")
+	}
+}
