@@ -73,7 +73,19 @@ func runCheck(e *env, args []string) int {
 		// The same report `nuvlagen diff` gives, from what is on disk to
 		// what generate would write.
 		fmt.Fprintf(e.stdout, "\nWhat generate would change in %s:\n\n", f.out)
-		if err := diff.Write(e.stdout, diff.Compare(have, want), "text", false); err != nil {
+		r := diff.Compare(have, want)
+		for _, s := range r.Sites {
+			for _, fd := range s.Files {
+				if fd.Unified != "" {
+					// Printed above already.
+					fd.Unified = ""
+					if len(fd.Changes) == 0 && fd.Note == "" {
+						fd.Note = "text differs, see above"
+					}
+				}
+			}
+		}
+		if err := diff.Write(e.stdout, r, "text", false); err != nil {
 			fmt.Fprintf(e.stderr, "nuvlagen check: %v\n", err)
 			return ExitUsage
 		}
