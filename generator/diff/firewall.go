@@ -24,7 +24,8 @@ import (
 // address class, e.g. management, cluster, nuvla, users). Cells may list
 // several values separated by commas: every combination is a rule. Ports
 // are single ("443") or ranges ("32768-60999"). A rule is reachable from
-// anywhere when a source is 0.0.0.0/0 or ::/0.
+// anywhere when a source is 0.0.0.0/0 or ::/0. A non-empty PORTS.md
+// without a rule table is shown as text, with a note saying so.
 var firewallDiffer = Differ{
 	Kind:  "firewall",
 	Match: func(rel string) bool { return rel == "firewall/PORTS.md" || path.Base(rel) == "PORTS.md" },
@@ -79,6 +80,7 @@ func list(s string) []string {
 
 func parsePorts(data []byte) (fwTable, error) {
 	out := fwTable{}
+	found := false          // a rule table, even an empty one
 	var cols map[string]int // column kind → index, for the current table
 	lines := strings.Split(string(data), "\n")
 	for i, line := range lines {
@@ -102,6 +104,7 @@ func parsePorts(data []byte) (fwTable, error) {
 				_, src := c["sources"]
 				if node && port && src {
 					cols = c
+					found = true
 				} else {
 					cols = map[string]int{} // a table of something else
 				}
@@ -155,6 +158,11 @@ func parsePorts(data []byte) (fwTable, error) {
 				}
 			}
 		}
+	}
+	if !found && len(strings.TrimSpace(string(data))) > 0 {
+		// Without this, a table in another format would read as "no
+		// rules" on both sides, and its changes as no change at all.
+		return nil, fmt.Errorf("no rule table (columns node, port and sources) found")
 	}
 	return out, nil
 }

@@ -90,6 +90,13 @@ func TestParsePorts(t *testing.T) {
 	if _, err := parsePorts([]byte("| node | port | sources |\n|---|---|---|\n| n1 | 22 | 10.0.0.0/8 |\n")); err == nil {
 		t.Error("a port without a protocol: no error")
 	}
+	// A table in another format is not read as "no rules".
+	if _, err := parsePorts([]byte("| host | ports |\n|---|---|\n| n1 | 22 |\n")); err == nil {
+		t.Error("no rule table: no error")
+	}
+	if got, err := parsePorts([]byte("| node | port | proto | sources |\n|---|---|---|---|\n")); err != nil || len(got) != 0 {
+		t.Errorf("an empty rule table: %v, %v", got, err)
+	}
 }
 
 func TestFirewallExposure(t *testing.T) {
