@@ -40,6 +40,9 @@ type Site struct {
 	Value cue.Value
 	// File is the site's source file as given, for headers and messages.
 	File string
+	// start is the first position of File: where an error about a field
+	// the file does not set at all points.
+	start token.Pos
 }
 
 // TLS selects Traefik's certificate source.
@@ -133,6 +136,9 @@ func (s *Site) Pos(path ...string) token.Pos {
 		if p := posIn(s.Value.LookupPath(cue.MakePath(sel...)), s.File); p.IsValid() {
 			return p
 		}
+	}
+	if s.start.IsValid() {
+		return s.start
 	}
 	return s.Value.Pos()
 }
