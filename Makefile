@@ -27,5 +27,7 @@ lint: ## gofmt, go vet, go mod tidy
 	$(GO) vet $(PKGS)
 	$(GO) mod tidy -diff
 
-bench: ## run the Go benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+bench: ## hot-path benchmarks, then whole-process comparisons (installs the cue CLI go.mod pins)
+	$(GO) install cuelang.org/go/cmd/cue@$$($(GO) list -m -f '{{.Version}}' cuelang.org/go)
+	$(GO) test -run '^$$' -bench . -benchmem ./generator/...
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./cmd/nuvlagen/
