@@ -12,6 +12,8 @@ import (
 
 	"github.com/nuvla/nuvlagen/generator/compose"
 	"github.com/nuvla/nuvlagen/generator/configfile"
+	"github.com/nuvla/nuvlagen/generator/exports"
+	"github.com/nuvla/nuvlagen/generator/nfsconf"
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/generator/sitedoc"
 	"github.com/nuvla/nuvlagen/generator/stackcheck"
@@ -90,6 +92,9 @@ func RenderSite(s *site.Site) (Files, error) {
 		}
 		files[rel] = out
 	}
+	if err := renderNodeFiles(s, files); err != nil {
+		return nil, err
+	}
 	doc, err := sitedoc.Render(s)
 	if err != nil {
 		return nil, fmt.Errorf("site %s: %w", s.Name, err)
@@ -107,4 +112,25 @@ func CheckEnv(s *site.Site) map[string]string {
 		env[v.Name] = "set-by-operator"
 	}
 	return env
+}
+
+// renderNodeFiles adds what is installed on the nodes rather than deployed
+// on the Swarm: the NFS exports and daemon configuration.
+func renderNodeFiles(s *site.Site, files Files) error {
+	if s.NFS == nil {
+		return nil
+	}
+	ex, err := exports.Render(s)
+	if err != nil {
+		return fmt.Errorf("site %s: %w", s.Name, err)
+	}
+	files["nfs/exports"] = ex
+	conf, err := nfsconf.Render(s)
+	if err != nil {
+		return err
+	}
+	for p, b := range conf {
+		files[p] = b
+	}
+	return nil
 }
