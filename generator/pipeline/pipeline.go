@@ -14,6 +14,7 @@ import (
 	"github.com/nuvla/nuvlagen/generator/configfile"
 	"github.com/nuvla/nuvlagen/generator/exports"
 	"github.com/nuvla/nuvlagen/generator/nfsconf"
+	"github.com/nuvla/nuvlagen/generator/scripts"
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/generator/sitedoc"
 	"github.com/nuvla/nuvlagen/generator/stackcheck"
@@ -92,8 +93,18 @@ func RenderSite(s *site.Site) (Files, error) {
 		}
 		files[rel] = out
 	}
-	if err := renderNodeFiles(s, files); err != nil {
+	nodeFiles, err := renderNodeFiles(s)
+	if err != nil {
 		return nil, err
+	}
+	sh, err := scripts.Render(s, nodeFiles)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range []map[string][]byte{nodeFiles, sh} {
+		for p, b := range m {
+			files[p] = b
+		}
 	}
 	doc, err := sitedoc.Render(s)
 	if err != nil {
@@ -114,23 +125,24 @@ func CheckEnv(s *site.Site) map[string]string {
 	return env
 }
 
-// renderNodeFiles adds what is installed on the nodes rather than deployed
-// on the Swarm: the NFS exports and daemon configuration.
-func renderNodeFiles(s *site.Site, files Files) error {
+// renderNodeFiles renders what is installed on the nodes rather than
+// deployed on the Swarm: the NFS exports and daemon configuration.
+func renderNodeFiles(s *site.Site) (map[string][]byte, error) {
+	files := map[string][]byte{}
 	if s.NFS == nil {
-		return nil
+		return files, nil
 	}
 	ex, err := exports.Render(s)
 	if err != nil {
-		return fmt.Errorf("site %s: %w", s.Name, err)
+		return nil, fmt.Errorf("site %s: %w", s.Name, err)
 	}
 	files["nfs/exports"] = ex
 	conf, err := nfsconf.Render(s)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for p, b := range conf {
 		files[p] = b
 	}
-	return nil
+	return files, nil
 }
