@@ -12,6 +12,11 @@ import (
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
+// Target is where the NFS server's prepare script installs the file:
+// exportfs reads /etc/exports.d/*.exports besides /etc/exports, so the
+// server's own exports are left alone.
+const Target = "/etc/exports.d/nuvlagen.exports"
+
 // FromSite is the export of a target site's share: to every cluster node
 // by address, never to a wildcard, with the site's options.
 func FromSite(s *site.Site) []Export {
@@ -52,7 +57,7 @@ func Render(s *site.Site) ([]byte, error) {
 	}
 	var b bytes.Buffer
 	b.WriteString(compose.Header(s.File))
-	fmt.Fprintf(&b, "#\n# /etc/exports on the NFS server of site %s: the share, to each node of\n# the cluster by address. Install it with the node's prepare script.\n", s.Name)
+	fmt.Fprintf(&b, "#\n# %s on the NFS server of site %s: the share, to\n# each node of the cluster by address. The server's prepare script installs it.\n", Target, s.Name)
 	for _, w := range warnings {
 		fmt.Fprintf(&b, "#\n# warning: %s\n", w)
 	}

@@ -213,3 +213,22 @@ func parseModprobe(b []byte) (map[string]string, error) {
 	}
 	return out, sc.Err()
 }
+
+// CheckOpened is the firewall's side of the agreement: it fails unless
+// opened reports every NFS port of the site open, for TCP and for UDP. A
+// firewall generator calls it with its own rule model, so that a firewall
+// and an NFS configuration rendered from one site cannot disagree.
+func CheckOpened(p site.NFSPorts, opened func(port int, proto string) bool) error {
+	var closed []string
+	for _, port := range Ports(p) {
+		for _, proto := range []string{"tcp", "udp"} {
+			if !opened(port.Port, proto) {
+				closed = append(closed, fmt.Sprintf("%s %d/%s", port.Name, port.Port, proto))
+			}
+		}
+	}
+	if len(closed) > 0 {
+		return fmt.Errorf("the firewall does not open the NFS ports the NFS configuration pins: %s", strings.Join(closed, ", "))
+	}
+	return nil
+}

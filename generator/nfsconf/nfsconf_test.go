@@ -85,3 +85,25 @@ func TestCheckCatchesDisagreement(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckOpened(t *testing.T) {
+	p := target(t).NFS.Ports
+	// The seed's table: 111, 2049 and 33333, TCP and UDP.
+	seed := func(port int, proto string) bool { return port == 111 || port == 2049 || port == 33333 }
+	err := CheckOpened(p, seed)
+	want := "the firewall does not open the NFS ports the NFS configuration pins: statd 32765/tcp, statd 32765/udp, lockd 32767/tcp, lockd 32767/udp"
+	if err == nil || err.Error() != want {
+		t.Errorf("CheckOpened(seed) = %v, want %q", err, want)
+	}
+	all := map[int]bool{}
+	for _, port := range Ports(p) {
+		all[port.Port] = true
+	}
+	if err := CheckOpened(p, func(port int, proto string) bool { return all[port] }); err != nil {
+		t.Error(err)
+	}
+	tcpOnly := func(port int, proto string) bool { return all[port] && proto == "tcp" }
+	if err := CheckOpened(p, tcpOnly); err == nil || !strings.Contains(err.Error(), "mountd 33333/udp") {
+		t.Errorf("CheckOpened(tcp only) = %v", err)
+	}
+}

@@ -9,15 +9,13 @@ import (
 	"cuelang.org/go/cue/errors"
 
 	"github.com/nuvla/nuvlagen/generator/compose"
+	"github.com/nuvla/nuvlagen/generator/exports"
 	"github.com/nuvla/nuvlagen/generator/nfsconf"
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
-// Where the prepare scripts install the files on a node.
-const (
-	exportsTarget = "/etc/exports.d/nuvlagen.exports"
-	sysctlTarget  = "/etc/sysctl.d/90-nuvlagen.conf"
-)
+// sysctlTarget is where the prepare scripts install kernel settings.
+const sysctlTarget = "/etc/sysctl.d/90-nuvlagen.conf"
 
 // PrepareDir is the directory of the prepare scripts in out/<site>/.
 const PrepareDir = "prepare"
@@ -215,7 +213,7 @@ func prepareNode(s *site.Site, n site.Node, t *nodeTask, files map[string][]byte
 			}
 			w.raw("\n# The share: Minio writes it on this node's disk, the other nodes read it.\n")
 			w.cmd("make_dir", s.NFS.Share, s.NFS.Owner, s.NFS.Group, s.NFS.Mode)
-			w.heredoc(string(ex), "put_file", exportsTarget, "0644")
+			w.heredoc(string(ex), "put_file", exports.Target, "0644")
 			w.raw("run systemctl enable --now nfs-server\n")
 			w.raw("if \"$ports_changed\"; then\n\trun systemctl restart nfs-server\n\trun systemctl try-restart rpc-statd\nfi\n")
 			w.raw("run exportfs -ra\n")
