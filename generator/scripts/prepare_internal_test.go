@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nuvla/nuvlagen/generator/diag"
+	"github.com/nuvla/nuvlagen/generator/site"
 )
 
 // TestPutFileAndMakeDir runs the prepare scripts' file functions for real,
@@ -74,5 +77,34 @@ content changed=true
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "etc/x.d/a.conf")); string(b) != "line 1\n" {
 		t.Errorf("content %q", b)
+	}
+}
+
+func TestPrepareRefusesWorldWritableShare(t *testing.T) {
+	l, err := site.NewLoader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := `package nuvla
+
+kind:   "target"
+domain: "t.example.org"
+name:   "t"
+nodes: a: {address: "10.0.0.1", role: "manager", nfsServer: true}
+groups: {
+	management: ["10.1.0.0/24"]
+	nuvla: ["10.2.0.1/32"]
+}
+nfs: mode: "0777"
+`
+	sites, err := l.Load("t.cue", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Prepare(sites[0], nil)
+	got := strings.Join(diag.Lines(err, ""), "\n")
+	want := "t.cue:11:12: nfs.mode 0777 makes the share writable by every user of the NFS server: use 0755 (Minio writes as root)"
+	if got != want {
+		t.Errorf("got %q\nwant %q", got, want)
 	}
 }
