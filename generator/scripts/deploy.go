@@ -241,8 +241,11 @@ func Deploy(s *site.Site) ([]byte, error) {
 # deploy.sh deploys site %s from this directory, on the Swarm whose
 # manager the Docker client talks to: it creates the shared networks, labels
 # the nodes, creates the Docker secrets from the secrets directory, then
-# deploys the stacks in order and waits for each to converge. What exists is
-# left alone, so running it again changes nothing.
+# deploys the stacks in order and waits for each to converge. Networks,
+# labels and secrets that exist are left alone, and re-deploying a stack
+# whose files did not change changes nothing: running it again is safe.
+# A secret is never replaced (Swarm secrets are immutable): to rotate one,
+# remove the stacks that use it and the secret, then deploy again.
 #
 # A dry run plans against an empty Swarm: every "?" query is answered
 # "absent", and the secrets directory is not read.
