@@ -107,3 +107,39 @@ func TestCheckOpened(t *testing.T) {
 		t.Errorf("CheckOpened(tcp only) = %v", err)
 	}
 }
+
+func TestSiteMovesPorts(t *testing.T) {
+	l, err := site.NewLoader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := `package nuvla
+
+kind:   "target"
+domain: "t.example.org"
+name:   "t"
+nodes: a: {address: "10.0.0.1", role: "manager", nfsServer: true}
+groups: {
+	management: ["10.1.0.0/24"]
+	nuvla: ["10.2.0.1/32"]
+}
+nfs: ports: {mountd: 20048, statd: 662, lockd: 4045}
+`
+	sites, err := l.Load("t.cue", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := Render(sites[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"[mountd]\nport=20048\n", "[statd]\nport=662\n", "[lockd]\nport=4045\nudp-port=4045\n"} {
+		if !bytes.Contains(files[DropIn], []byte(want)) {
+			t.Errorf("%s lacks %q", DropIn, want)
+		}
+	}
+	// rpcbind is the protocol's: the model does not let a site move it.
+	if _, err := l.Load("t.cue", []byte(src+"nfs: ports: rpcbind: 112\n")); err == nil {
+		t.Error("a site moved rpcbind")
+	}
+}
