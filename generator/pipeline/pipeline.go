@@ -141,6 +141,10 @@ func renderNodeFiles(s *site.Site) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The firewall opens exactly the ports the configuration pins.
+	if err := nfsconf.CheckFirewallModel(s); err != nil {
+		return nil, err
+	}
 	for p, b := range conf {
 		files[p] = b
 	}
