@@ -141,6 +141,7 @@ type raw struct {
 	Images      map[string]string   `json:"images"`
 	Secrets     map[string]Secret   `json:"secrets"`
 	Variables   map[string]Variable `json:"variables"`
+	Sysctls     map[string]Sysctl   `json:"sysctls"`
 	DeployOrder []string            `json:"deployOrder"`
 	Groups      struct {
 		Management []string `json:"management"`
@@ -216,6 +217,12 @@ func decode(v cue.Value, file string, start token.Pos) (*Site, error) {
 		s.Variables = append(s.Variables, vr)
 	}
 	slices.SortFunc(s.Variables, func(a, b Variable) int { return strings.Compare(a.Name, b.Name) })
+
+	for key, sc := range r.Sysctls {
+		sc.Key = key
+		s.Sysctls = append(s.Sysctls, sc)
+	}
+	slices.SortFunc(s.Sysctls, func(a, b Sysctl) int { return strings.Compare(a.Key, b.Key) })
 
 	stacks := v.LookupPath(cue.ParsePath("stacks"))
 	for _, name := range r.DeployOrder {

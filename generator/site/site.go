@@ -32,6 +32,7 @@ type Site struct {
 	Images         map[string]string
 	Secrets        []Secret   // sorted by name
 	Variables      []Variable // sorted by name
+	Sysctls        []Sysctl   // sorted by key
 	// Stacks are in deployment order.
 	Stacks []Stack
 
@@ -82,6 +83,30 @@ type PortRange struct {
 // NFS describes the share of a target site.
 type NFS struct {
 	Share string `json:"share"`
+	// Options are the exports(5) options for every cluster node.
+	Options []string `json:"options"`
+	Ports   NFSPorts `json:"ports"`
+	// Owner, Group and Mode (octal, e.g. "0755") are the share's on the server.
+	Owner string `json:"owner"`
+	Group string `json:"group"`
+	Mode  string `json:"mode"`
+}
+
+// NFSPorts are the ports the NFS daemons listen on (TCP and UDP): the
+// firewall opens them and the NFS server configuration pins them.
+type NFSPorts struct {
+	RPCBind int `json:"rpcbind"`
+	NFSD    int `json:"nfsd"`
+	Mountd  int `json:"mountd"`
+	Statd   int `json:"statd"`
+	Lockd   int `json:"lockd"`
+}
+
+// Sysctl is a kernel setting the nodes matching Constraints need.
+type Sysctl struct {
+	Key         string
+	Value       string   `json:"value"`
+	Constraints []string `json:"constraints"`
 }
 
 // Secret is a Docker secret the site's stacks mount.

@@ -34,6 +34,7 @@ func init() {
 	commands = []command{
 		{"generate", "render sites into an output directory", runGenerate},
 		{"check", "fail when an output directory differs from what generate would write", runCheck},
+		{"secrets", "create a site's secrets directory (secrets init DIR)", runSecrets},
 		{"version", "print nuvlagen's version", runVersion},
 		{"help", "show help for a command", runHelp},
 	}

@@ -9,7 +9,9 @@ import (
 const generateDoc = `Usage: nuvlagen generate [--site FILE.cue]... [--sites DIR] [--out DIR]
 
 Render sites into DIR/<site>/: a compose file per stack with its
-configuration files, and the site's README. Every compose file is loaded
+configuration files, deploy.sh and teardown.sh, prepare/<node>.sh for the
+nodes, nfs/ on target sites (exports, NFS daemon ports), and the site's
+README. Every compose file is loaded
 back with compose-go and with the docker CLI's stack loader before anything
 is written. With no --site or --sites, renders the example sites embedded
 in nuvlagen.

@@ -12,6 +12,7 @@ import (
 
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
+	"github.com/nuvla/nuvlagen/generator/site"
 )
 
 // siteFlags are the flags that choose the sites a command renders.
@@ -112,4 +113,31 @@ func isTerminal(w any) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0 && !strings.Contains(os.Getenv("TERM"), "dumb")
+}
+
+// loadSites loads site files (or the embedded examples when none is
+// named) into typed sites, in this goroutine, for commands that need the
+// model itself rather than rendered files. Errors are printed.
+func loadSites(e *env, files []string) ([]*site.Site, bool) {
+	f := siteFlags{sites: files}
+	inputs, ok := f.inputs(e)
+	if !ok {
+		return nil, false
+	}
+	l, err := site.NewLoader()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nuvlagen: %v\n", err)
+		return nil, false
+	}
+	var all []*site.Site
+	for _, in := range inputs {
+		sites, err := l.Load(in.Name, in.Data)
+		if err != nil {
+			printErr(e, err)
+			ok = false
+			continue
+		}
+		all = append(all, sites...)
+	}
+	return all, ok
 }
