@@ -68,10 +68,10 @@ type pathErr struct {
 	path []string
 }
 
-func (p pathErr) Path() []string              { return p.path }
-func (p pathErr) Position() token.Pos         { return p.e.Position() }
-func (p pathErr) InputPositions() []token.Pos { return p.e.InputPositions() }
-func (p pathErr) Error() string               { return p.e.Error() }
-func (p pathErr) Msg() (string, []any)        { return p.e.Msg() }
+func (p *pathErr) Path() []string              { return p.path }
+func (p *pathErr) Position() token.Pos         { return p.e.Position() }
+func (p *pathErr) InputPositions() []token.Pos { return p.e.InputPositions() }
+func (p *pathErr) Error() string               { return p.e.Error() }
+func (p *pathErr) Msg() (string, []any)        { return p.e.Msg() }
 
-func withPath(e cueerrors.Error, path ...string) cueerrors.Error { return pathErr{e, path} }
+func withPath(e cueerrors.Error, path ...string) cueerrors.Error { return &pathErr{e, path} }
