@@ -93,8 +93,12 @@ func (dp *deployment) deploy() error {
 		return err
 	}
 	for _, st := range dp.site.Stacks {
-		if err := dp.deployStack(st.Name); err != nil {
+		warnings, err := dp.deployStack(st.Name)
+		if err != nil {
 			return err
+		}
+		if warnings != "" {
+			return fmt.Errorf("docker stack deploy %s warns:\n%s", st.Name, warnings)
 		}
 	}
 	return nil
@@ -127,17 +131,19 @@ func (dp *deployment) createSecrets() error {
 
 // deployStack runs `docker stack deploy` in the stack's directory, with
 // the site's required variables set, without resolving images: there is
-// no registry here.
-func (dp *deployment) deployStack(stack string) error {
+// no registry here. What the command prints on stderr is returned as
+// warnings: a generated file must deploy without any.
+func (dp *deployment) deployStack(stack string) (warnings string, err error) {
 	record(engine.stacks, stack)
 	var env []string
 	for k, v := range pipeline.CheckEnv(dp.site) {
 		env = append(env, k+"="+v)
 	}
 	slices.Sort(env)
-	_, err := dp.d.exec(runOpts{dir: filepath.Join(dp.dir, "stacks", stack), env: env},
+	var stderr strings.Builder
+	_, err = dp.d.exec(runOpts{dir: filepath.Join(dp.dir, "stacks", stack), env: env, stderr: &stderr},
 		"stack", "deploy", "--resolve-image", "never", "--detach=true", "-c", compose.FileName, stack)
-	return err
+	return strings.TrimSpace(stderr.String()), err
 }
 
 // refuseIfPresent fails t when the daemon already holds an object the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -43,6 +44,8 @@ type runOpts struct {
 	dir   string
 	env   []string // added to the base environment
 	stdin []byte
+	// stderr, when set, also receives what the command prints there.
+	stderr io.Writer
 }
 
 // exec runs one docker command and returns its stdout.
@@ -57,6 +60,9 @@ func (d *dockerCLI) exec(o runOpts, args ...string) (string, error) {
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if o.stderr != nil {
+		cmd.Stderr = io.MultiWriter(&stderr, o.stderr)
+	}
 	if err := cmd.Run(); err != nil {
 		return stdout.String(), &cmdError{args: args, err: err, stderr: stderr.String()}
 	}

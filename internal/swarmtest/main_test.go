@@ -74,7 +74,10 @@ func runMain(m *testing.M) int {
 	code := m.Run()
 	if err := tearDown(); err != nil {
 		fmt.Fprintf(os.Stderr, "swarmtest: the run left something behind or could not clean up:\n%v\n", err)
-		code = 1
+		return 1
+	}
+	if testing.Verbose() {
+		fmt.Printf("swarmtest: nothing left behind (stacks, networks, secrets, configs, node labels); left the Swarm this run created: %v\n", engine.createdSwarm)
 	}
 	return code
 }

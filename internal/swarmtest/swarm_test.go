@@ -38,7 +38,8 @@ func TestDeployExampleSites(t *testing.T) {
 				compareGolden(t, s.Name, goldenComment(s.Name), got)
 			})
 			t.Run("specs", func(t *testing.T) { checkSpecs(t, dp, snap) })
-			t.Run("scheduling", func(t *testing.T) { checkScheduling(t, dp, snap) })
+			t.Run("held-back-without-labels", func(t *testing.T) { checkHeldBack(t, dp, snap) })
+			t.Run("placed-with-model-labels", func(t *testing.T) { checkPlaced(t, dp, snap) })
 		})
 	}
 }
@@ -139,76 +140,86 @@ func (dp *deployment) tasks(snap *snapshot) (map[string][]task, error) {
 	return out, nil
 }
 
-// checkScheduling first leaves the node without the model's labels: every
-// task whose constraints need one must be held back as "no suitable
-// node", every other placed. Then the node carries each model node's
-// labels in turn, and what that node allows must be placed. In the end,
-// every service must have been placed at least once.
-func checkScheduling(t *testing.T, dp *deployment, snap *snapshot) {
-	managed := managedLabels(dp.site)
+// checkHeldBack leaves the node without any label of the model's nodes:
+// every task whose constraints need one must be held back by the
+// scheduler as "no suitable node", every other one placed. This is the
+// failure case of a stack whose constraint no node satisfies.
+func checkHeldBack(t *testing.T, dp *deployment, snap *snapshot) {
+	placed := schedulePhase(t, dp, snap, "no labels", nil, true)
+	t.Logf("node with no labels: placed %d services, held back %d", len(placed), len(snap.services)-len(placed))
+}
+
+// checkPlaced gives the node each model node's labels in turn: what that
+// node allows must be placed, and in the end every service must have
+// been placed at least once.
+func checkPlaced(t *testing.T, dp *deployment, snap *snapshot) {
 	placed := map[string]bool{}
-	phases := []struct {
-		what   string
-		labels map[string]string
-	}{{"no labels", nil}}
 	for _, n := range dp.site.Nodes {
-		phases = append(phases, struct {
-			what   string
-			labels map[string]string
-		}{"the labels of " + n.Name, n.Labels})
-	}
-	for i, ph := range phases {
-		if err := setNodeLabels(ph.labels, managed); err != nil {
-			t.Fatal(err)
+		p := schedulePhase(t, dp, snap, "the labels of "+n.Name, n.Labels, false)
+		for name := range p {
+			placed[name] = true
 		}
-		want := map[string]bool{} // service → should be placed
-		for name, v := range snap.services {
-			ok, err := satisfies(constraints(v), "manager", ph.labels)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want[name] = ok
-		}
-		var last map[string][]task
-		err := waitFor(60*time.Second, func() (bool, error) {
-			var err error
-			if last, err = dp.tasks(snap); err != nil {
-				return false, err
-			}
-			for name, ok := range want {
-				if ok && !anyPlaced(last[name]) {
-					return false, nil
-				}
-				// Only the phase without labels expects tasks held back:
-				// later ones keep the history of earlier placements.
-				if !ok && i == 0 && !isGlobal(snap.services[name]) && !heldBack(last[name]) {
-					return false, nil
-				}
-			}
-			return true, nil
-		})
-		if err != nil {
-			for _, name := range sortedKeys(want) {
-				t.Logf("  %s (should be placed: %v): %+v", name, want[name], last[name])
-			}
-			t.Errorf("node with %s: the tasks are not scheduled as the constraints say: %v", ph.what, err)
-			continue
-		}
-		for _, name := range sortedKeys(want) {
-			if want[name] {
-				placed[name] = true
-			} else if i == 0 && !isGlobal(snap.services[name]) {
-				tk := last[name][slices.IndexFunc(last[name], isHeldBack)]
-				t.Logf("as expected with no node labelled, %s is %s: %q (constraints %v)", name, tk.State, tk.Err, constraints(snap.services[name]))
-			}
-		}
-		t.Logf("node with %s: placed %d services", ph.what, countTrue(want))
+		t.Logf("node with the labels of %s %v: placed %d services", n.Name, n.Labels, len(p))
 	}
 	for _, name := range sortedKeys(snap.services) {
 		if !placed[name] {
 			t.Errorf("service %s: never placed, whichever model node's labels the node carried", name)
 		}
 	}
+}
+
+// schedulePhase sets the node's labels (among the model's keys) and waits
+// until the scheduler has placed every service they allow; with
+// expectHeld, also until every other non-global service has a task
+// pending as "no suitable node". It returns the services placed.
+func schedulePhase(t *testing.T, dp *deployment, snap *snapshot, what string, labels map[string]string, expectHeld bool) map[string]bool {
+	t.Helper()
+	if err := setNodeLabels(labels, managedLabels(dp.site)); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{} // service → should be placed
+	for name, v := range snap.services {
+		// The real node is a manager, whatever the model node is.
+		ok, err := satisfies(constraints(v), "manager", labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[name] = ok
+	}
+	var last map[string][]task
+	err := waitFor(60*time.Second, func() (bool, error) {
+		var err error
+		if last, err = dp.tasks(snap); err != nil {
+			return false, err
+		}
+		for name, ok := range want {
+			if ok && !anyPlaced(last[name]) {
+				return false, nil
+			}
+			// A global service with no matching node has no task at all.
+			if !ok && expectHeld && !isGlobal(snap.services[name]) && !heldBack(last[name]) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		for _, name := range sortedKeys(want) {
+			t.Logf("  %s (should be placed: %v): %+v", name, want[name], last[name])
+		}
+		t.Errorf("node with %s: the tasks are not scheduled as the constraints say: %v", what, err)
+		return nil
+	}
+	placed := map[string]bool{}
+	for _, name := range sortedKeys(want) {
+		if want[name] {
+			placed[name] = true
+		} else if expectHeld && !isGlobal(snap.services[name]) {
+			tk := last[name][slices.IndexFunc(last[name], isHeldBack)]
+			t.Logf("as expected, with no node labelled %s is %s: %q (constraints %v)", name, tk.State, tk.Err, constraints(snap.services[name]))
+		}
+	}
+	return placed
 }
 
 func isHeldBack(tk task) bool {
@@ -222,16 +233,6 @@ func anyPlaced(ts []task) bool {
 }
 
 func isGlobal(v map[string]any) bool { return get(v, "Spec", "Mode", "Global") != nil }
-
-func countTrue(m map[string]bool) int {
-	n := 0
-	for _, v := range m {
-		if v {
-			n++
-		}
-	}
-	return n
-}
 
 func sortedKeys[V any](m map[string]V) []string {
 	var k []string
@@ -332,7 +333,7 @@ func TestMissingExternalNetwork(t *testing.T) {
 	dp.refuseIfPresent(t)
 	t.Cleanup(func() { dp.cleanUp(t) })
 	stack := s.Stacks[0].Name
-	err = dp.deployStack(stack)
+	_, err = dp.deployStack(stack)
 	if err == nil {
 		t.Fatalf("docker stack deploy %s succeeded without the network %s", stack, s.Networks.Public)
 	}
