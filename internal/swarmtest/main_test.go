@@ -1,6 +1,7 @@
 package swarmtest
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -96,6 +97,13 @@ func requireEngine(t *testing.T) *dockerCLI {
 	return nil
 }
 
+// owner is what ownerFile holds.
+type owner struct {
+	NodeID string
+	// HadGwbridge is whether docker_gwbridge existed before the Swarm.
+	HadGwbridge bool
+}
+
 // ownerFile records the node ID of a Swarm this package created, so that
 // a run that crashed before leaving it is recognised by the next one.
 func ownerFile() string { return filepath.Join(os.TempDir(), "nuvlagen-swarmtest.swarm") }
@@ -110,11 +118,17 @@ func setUp() error {
 		return err
 	}
 	if state.local == "active" {
-		if prev, _ := os.ReadFile(ownerFile()); len(prev) > 0 && string(prev) == state.nodeID {
+		var prev owner
+		if b, err := os.ReadFile(ownerFile()); err == nil && json.Unmarshal(b, &prev) == nil && prev.NodeID == state.nodeID {
 			// A previous run created this Swarm and died before leaving
 			// it: start afresh, which drops whatever it left.
 			if _, err := d.run("swarm", "leave", "--force"); err != nil {
 				return fmt.Errorf("leaving the Swarm an earlier run left behind: %w", err)
+			}
+			if !prev.HadGwbridge {
+				if _, err := d.run("network", "rm", "docker_gwbridge"); err != nil && !isNotFound(err) {
+					return fmt.Errorf("removing the docker_gwbridge an earlier run left behind: %w", err)
+				}
 			}
 			os.Remove(ownerFile())
 			if state, err = swarmState(); err != nil {
@@ -134,7 +148,11 @@ func setUp() error {
 		if state, err = swarmState(); err != nil {
 			return err
 		}
-		if err := os.WriteFile(ownerFile(), []byte(state.nodeID), 0o644); err != nil {
+		b, err := json.Marshal(owner{NodeID: state.nodeID, HadGwbridge: slices.Contains(engine.networksBefore, "docker_gwbridge")})
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(ownerFile(), b, 0o644); err != nil {
 			return err
 		}
 	case "active":
