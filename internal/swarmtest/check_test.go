@@ -52,6 +52,28 @@ func checkSpecs(t *testing.T, dp *deployment, snap *snapshot) {
 	if len(snap.services) != want {
 		t.Errorf("the daemon has %d services of the site's stacks, the compose files define %d", len(snap.services), want)
 	}
+	// Every secret the site creates and every config the stacks create is
+	// mounted somewhere: an unused one is a value the operator provides
+	// for nothing.
+	used := map[string]bool{}
+	for _, v := range snap.services {
+		for _, k := range []string{"Secrets", "Configs"} {
+			refs, _ := get(v, "Spec", "TaskTemplate", "ContainerSpec", k).([]any)
+			for _, r := range refs {
+				used[str(r, "SecretName")+str(r, "ConfigName")] = true
+			}
+		}
+	}
+	for _, sec := range s.Secrets {
+		if !used[sec.Name] {
+			t.Errorf("secret %s: the site creates it, no service mounts it", sec.Name)
+		}
+	}
+	for name := range snap.configs {
+		if !used[name] {
+			t.Errorf("config %s: on the daemon, no service mounts it", name)
+		}
+	}
 }
 
 func checkService(t *testing.T, dp *deployment, snap *snapshot, stack string, p *types.Project, svc types.ServiceConfig, name string, v map[string]any, shared map[string]bool) {
