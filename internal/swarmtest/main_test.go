@@ -53,21 +53,22 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	home, err := os.MkdirTemp("", "nuvlagen-swarmtest-home-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	defer os.RemoveAll(home)
-	engine.d = newDockerCLI(home)
 	engine.stacks, engine.networks, engine.secrets = map[string]bool{}, map[string]bool{}, map[string]bool{}
-
 	unlock, err := lock(filepath.Join(os.TempDir(), "nuvlagen-swarmtest.lock"), 4*time.Minute)
 	if err != nil {
 		engine.skip = err.Error()
 		return m.Run()
 	}
 	defer unlock()
+	// The CLI's HOME, under the lock: a fixed path, so that a run that
+	// dies leaves no new directory behind.
+	home := filepath.Join(os.TempDir(), "nuvlagen-swarmtest-home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer os.RemoveAll(home)
+	engine.d = newDockerCLI(home)
 	if err := setUp(); err != nil {
 		engine.skip = err.Error()
 		return m.Run()
