@@ -2,10 +2,10 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: help build generate test golden check lint bench
+.PHONY: help build generate test e2e-swarm golden check lint bench
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 build: ## build bin/nuvlagen
 	$(GO) build -o bin/nuvlagen ./cmd/nuvlagen
@@ -13,8 +13,11 @@ build: ## build bin/nuvlagen
 generate: ## render the embedded example sites into out/
 	$(GO) run ./cmd/nuvlagen generate --out out
 
-test: ## run every test (root, namespace and Docker tests run when available)
+test: ## run every test (root, namespace, Docker and Swarm tests run when available)
 	$(GO) test -count=1 $(PKGS)
+
+e2e-swarm: ## deploy the examples to a real single-node Swarm; fails without one
+	NUVLAGEN_E2E_SWARM=1 $(GO) test -count=1 -v ./internal/swarmtest
 
 golden: ## rewrite golden files; review the diff before committing
 	UPDATE_GOLDEN=1 $(GO) test -count=1 $(PKGS)
