@@ -47,6 +47,10 @@ func Lines(err error, cwd string) []string {
 	best := map[string]*entry{}
 	for _, e := range entries {
 		key := e.where + "\x00" + e.path
+		if e.path == "" {
+			// Errors of nuvlagen's own checks carry no path: each is distinct.
+			key += "\x00" + e.msg
+		}
 		cur, ok := best[key]
 		switch {
 		case !ok:

@@ -40,8 +40,13 @@ func TestLines(t *testing.T) {
 		},
 		{
 			"the broken rule beats the default's conflict",
-			cueerrors.Append(cueerrors.Newf(site, `conflicting values "a" and "b c"`), cueerrors.Newf(site, `invalid value "b c" (out of bound =~"^\w+$")`)),
-			[]string{`site.cue:3:5: invalid value "b c" (out of bound =~"^\w+$")`},
+			cueerrors.Append(withPath(cueerrors.Newf(site, `conflicting values "a" and "b c"`), "x"), withPath(cueerrors.Newf(site, `invalid value "b c" (out of bound =~"^\w+$")`), "x")),
+			[]string{`site.cue:3:5: x: invalid value "b c" (out of bound =~"^\w+$")`},
+		},
+		{
+			"checks without a path stay distinct",
+			cueerrors.Append(cueerrors.Newf(site, "first"), cueerrors.Newf(site, "second")),
+			[]string{"site.cue:3:5: first", "site.cue:3:5: second"},
 		},
 		{"summary dropped", cueerrors.Append(cueerrors.Newf(site, "2 errors in empty disjunction:"), cueerrors.Newf(site, "real")), []string{"site.cue:3:5: real"}},
 	}
@@ -56,3 +61,17 @@ func TestLines(t *testing.T) {
 		t.Error("Lines(nil) is not nil")
 	}
 }
+
+// pathErr gives an error the field path CUE's evaluation errors carry.
+type pathErr struct {
+	e    cueerrors.Error
+	path []string
+}
+
+func (p *pathErr) Path() []string              { return p.path }
+func (p *pathErr) Position() token.Pos         { return p.e.Position() }
+func (p *pathErr) InputPositions() []token.Pos { return p.e.InputPositions() }
+func (p *pathErr) Error() string               { return p.e.Error() }
+func (p *pathErr) Msg() (string, []any)        { return p.e.Msg() }
+
+func withPath(e cueerrors.Error, path ...string) cueerrors.Error { return &pathErr{e, path} }

@@ -94,18 +94,22 @@ func checkNetworkReferences(t *testing.T, files Files, public, backend string) {
 	}
 }
 
-// randomNetworkName draws a name Docker accepts ([a-zA-Z0-9][a-zA-Z0-9_.-]*),
-// avoiding the reserved ones and any that contains a default name, which
-// the "default never appears" property could not tell apart.
+// randomNetworkName draws a name swarmkit accepts (letters and digits,
+// "-" and "_" only between them, 63 at most), avoiding the reserved ones
+// and any that contains a default name, which the "default never appears"
+// property could not tell apart.
 func randomNetworkName(rng *rand.Rand) string {
-	const first = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	const rest = first + "_.-"
+	const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	const all = alnum + "_-"
 	for {
-		n := 1 + rng.IntN(40)
+		n := 1 + rng.IntN(63)
 		var b strings.Builder
-		b.WriteByte(first[rng.IntN(len(first))])
-		for range n - 1 {
-			b.WriteByte(rest[rng.IntN(len(rest))])
+		for i := range n {
+			if i == 0 || i == n-1 {
+				b.WriteByte(alnum[rng.IntN(len(alnum))])
+			} else {
+				b.WriteByte(all[rng.IntN(len(all))])
+			}
 		}
 		name := b.String()
 		switch {

@@ -116,6 +116,19 @@ func (s *Site) satisfiable(constraints []string) bool {
 	return false
 }
 
+// NodesSatisfying returns the nodes that meet all Swarm placement
+// constraints, in name order. Constraint forms it does not understand are
+// taken as met, as for the satisfiability check.
+func (s *Site) NodesSatisfying(constraints []string) []Node {
+	var out []Node
+	for _, n := range s.Nodes {
+		if nodeMatches(n, constraints) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 func nodeMatches(n Node, constraints []string) bool {
 	for _, c := range constraints {
 		key, op, val, ok := parseConstraint(c)

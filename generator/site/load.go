@@ -74,6 +74,14 @@ func (l *Loader) LoadFiles(files []nuvlacue.File) ([]*Site, error) {
 // (one or more sites, as the model's own examples do) or the fields of a
 // single site at its top level. name is used in positions.
 func (l *Loader) Load(name string, src []byte) (sites []*Site, err error) {
+	tf := token.NewFile(name, -1, len(src)+1)
+	tf.SetLinesForContent(src)
+	start := tf.Pos(0, token.NoRelPos)
+	defer func() {
+		if err != nil {
+			err = positioned(err, name, start)
+		}
+	}()
 	defer func() {
 		// A model that panics on some input is a bug, but the user still
 		// deserves an error that names the file rather than a crash.
@@ -90,7 +98,10 @@ func (l *Loader) Load(name string, src []byte) (sites []*Site, err error) {
 		return nil, err
 	}
 	if v.IncompleteKind() != cue.StructKind {
-		return nil, errors.Newf(v.Pos(), "a site file must be a struct of fields")
+		return nil, errors.Newf(start, "a site file must be a struct of fields")
+	}
+	if iter, err := v.Fields(cue.All()); err == nil && !iter.Next() {
+		return nil, errors.Newf(start, "the file defines no site: write sites: <name>: {...}, or the fields of one site")
 	}
 
 	var values []cue.Value
@@ -112,7 +123,7 @@ func (l *Loader) Load(name string, src []byte) (sites []*Site, err error) {
 
 	var errs errors.Error
 	for _, sv := range values {
-		s, err := decode(sv, name)
+		s, err := decode(sv, name, start)
 		if err != nil {
 			errs = appendErr(errs, err)
 			continue
@@ -140,6 +151,7 @@ type raw struct {
 	Images      map[string]string   `json:"images"`
 	Secrets     map[string]Secret   `json:"secrets"`
 	Variables   map[string]Variable `json:"variables"`
+	Sysctls     map[string]Sysctl   `json:"sysctls"`
 	DeployOrder []string            `json:"deployOrder"`
 	Groups      struct {
 		Management []string `json:"management"`
@@ -159,8 +171,8 @@ type raw struct {
 // bad input otherwise resurfaces in every stack value derived from it.
 var inputs = []string{"name", "kind", "domain", "tls", "nodes", "groups", "networks", "ephemeralPorts", "nfs", "minio", "images"}
 
-func decode(v cue.Value, file string) (*Site, error) {
-	loc := &Site{Value: v, File: file}
+func decode(v cue.Value, file string, start token.Pos) (*Site, error) {
+	loc := &Site{Value: v, File: file, start: start}
 	var errs errors.Error
 	for _, f := range inputs {
 		fv := v.LookupPath(cue.MakePath(cue.Str(f)))
@@ -184,7 +196,7 @@ func decode(v cue.Value, file string) (*Site, error) {
 	s := &Site{
 		Name: r.Name, Kind: r.Kind, Domain: r.Domain, TLS: r.TLS,
 		Networks: r.Networks, EphemeralPorts: r.EphemeralPorts, NFS: r.NFS,
-		Images: r.Images, Value: v, File: file,
+		Images: r.Images, Value: v, File: file, start: start,
 	}
 	if r.Minio != nil {
 		s.S3Domain = r.Minio.S3Domain
@@ -215,6 +227,12 @@ func decode(v cue.Value, file string) (*Site, error) {
 		s.Variables = append(s.Variables, vr)
 	}
 	slices.SortFunc(s.Variables, func(a, b Variable) int { return strings.Compare(a.Name, b.Name) })
+
+	for key, sc := range r.Sysctls {
+		sc.Key = key
+		s.Sysctls = append(s.Sysctls, sc)
+	}
+	slices.SortFunc(s.Sysctls, func(a, b Sysctl) int { return strings.Compare(a.Key, b.Key) })
 
 	stacks := v.LookupPath(cue.ParsePath("stacks"))
 	for _, name := range r.DeployOrder {
@@ -281,20 +299,37 @@ func appendErr(list errors.Error, err error) errors.Error {
 func (s *Site) relocate(err error) errors.Error {
 	var out errors.Error
 	for _, e := range errors.Errors(err) {
-		inFile := false
-		for _, p := range errors.Positions(e) {
-			if p.Filename() == s.File {
-				inFile = true
-				break
-			}
-		}
-		if inFile {
+		if hasPosIn(e, s.File) {
 			out = errors.Append(out, e)
 			continue
 		}
 		out = errors.Append(out, &relocated{err: e, pos: s.Pos(s.relPath(e.Path())...)})
 	}
 	return out
+}
+
+// positioned gives any error still without a position in the file (the
+// evaluator reports some without one) the file's start, so that every
+// error names the file it is about.
+func positioned(err error, file string, start token.Pos) error {
+	var out errors.Error
+	for _, e := range errors.Errors(err) {
+		if hasPosIn(e, file) {
+			out = errors.Append(out, e)
+			continue
+		}
+		out = errors.Append(out, &relocated{err: e, pos: start})
+	}
+	return out
+}
+
+func hasPosIn(e errors.Error, file string) bool {
+	for _, p := range errors.Positions(e) {
+		if p.Filename() == file {
+			return true
+		}
+	}
+	return false
 }
 
 // relPath turns an error's path, which starts at the root of the

@@ -15,7 +15,7 @@ import (
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 )
 
-const checkDoc = `Usage: nuvlagen check [--site FILE.cue]... [--out DIR]
+const checkDoc = `Usage: nuvlagen check [--site FILE.cue]... [--sites DIR] [--out DIR]
 
 Render the sites in memory and compare them with DIR/<site>/ on disk. Any
 difference (a stale file, a hand edit, a missing or an extra file) is
@@ -29,7 +29,7 @@ Examples:
 `
 
 func runCheck(e *env, args []string) int {
-	var f generateFlags
+	var f siteFlags
 	flags := pflag.NewFlagSet("check", pflag.ContinueOnError)
 	f.Bind(flags)
 	if code, ok := parseFlags(e, flags, checkDoc, args); !ok {
@@ -39,15 +39,15 @@ func runCheck(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "nuvlagen check: unexpected argument %q\n", flags.Arg(0))
 		return ExitUsage
 	}
-	sites, ok := loadSites(e, f.sites)
+	inputs, ok := f.inputs(e)
 	if !ok {
 		return ExitInvalid
 	}
-	want, err := pipeline.Render(sites)
-	if err != nil {
-		printErr(e, err)
+	results, ok := f.render(e, inputs, false)
+	if !ok {
 		return ExitInvalid
 	}
+	want, sites := goodFiles(results)
 	have := pipeline.Files{}
 	for _, s := range sites {
 		root := filepath.Join(f.out, s.Name)

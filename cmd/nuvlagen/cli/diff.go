@@ -87,7 +87,7 @@ func runDiff(e *env, args []string) int {
 	var color bool
 	switch f.color {
 	case "auto":
-		color = isTerminal(e.stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+		color = isTerminal(e.stdout) && os.Getenv("NO_COLOR") == ""
 	case "always":
 		color = true
 	case "never":
@@ -131,16 +131,6 @@ func runDiff(e *env, args []string) int {
 		return ExitInvalid
 	}
 	return ExitOK
-}
-
-// isTerminal reports whether w is a terminal (a character device).
-func isTerminal(w any) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // readTree reads every regular file under dir, by slash-separated path
