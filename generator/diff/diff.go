@@ -274,8 +274,26 @@ func compareFile(rel string, old, new []byte, inOld, inNew bool) *FileDiff {
 			return fd
 		}
 	}
-	fd.Unified = unified(rel, old, new)
+	// A whole file added or removed is in the pull request as it is: its
+	// size says enough here, and keeps a comment readable.
+	switch fd.Status {
+	case Added:
+		fd.Changes = []Change{{Op: OpAdd, Text: "new file, " + lines(new)}}
+	case Removed:
+		fd.Changes = []Change{{Op: OpRemove, Text: "file removed (was " + lines(old) + ")"}}
+	default:
+		fd.Unified = unified(rel, old, new)
+	}
 	return fd
+}
+
+// lines counts the lines of a file, for a summary.
+func lines(b []byte) string {
+	n := bytes.Count(b, []byte("\n"))
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		n++
+	}
+	return plural(n, "line")
 }
 
 // safeDiff runs a differ, turning a panic on malformed input into an
