@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -19,7 +20,7 @@ import (
 )
 
 const diffDoc = `Usage: nuvlagen diff [flags] OLD NEW
-       nuvlagen diff --base REV [--site FILE.cue]... [flags]
+       nuvlagen diff --base REV [--site FILE.cue]... [--sites DIR] [flags]
 
 Explain what a change does to generated output, in words a reviewer reads
 in a minute: services added or removed, image and tag changes, replicas,
@@ -33,8 +34,9 @@ downgrades, renamed networks (and whether every reference moved).
 With two directories, compares the generated output they hold (out/ of
 two checkouts, say). With --base, renders the sites twice: with the model
 (cue/) and site files of git revision REV, and with those of the work
-tree; the same generator renders both. Without --site, the example sites
-of cue/sites/ on each side.
+tree; the same generator renders both. A repository without cue/ (site
+files only) is rendered with the model built into nuvlagen. Without
+--site or --sites, the example sites of cue/sites/ on each side.
 
 Nothing differs: no output at all, exit status 0.
 
@@ -50,11 +52,13 @@ Examples:
   nuvlagen diff old-out/ out/
   nuvlagen diff --base origin/main --format markdown > comment.md
   nuvlagen diff --base HEAD~1 --site prod.cue --exit-code
+  nuvlagen diff --base main --sites sites/ --format markdown
 `
 
 type diffFlags struct {
 	base     string
 	sites    []string
+	sitesDir string
 	format   string
 	exitCode bool
 	color    string
@@ -63,6 +67,7 @@ type diffFlags struct {
 func (f *diffFlags) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.base, "base", "", "render at git `revision` REV and at the work tree, and compare")
 	fs.StringArrayVar(&f.sites, "site", nil, "with --base: site `file` to render on both sides (repeatable; default: cue/sites/*.cue)")
+	fs.StringVar(&f.sitesDir, "sites", "", "with --base: render every *.cue site file in `directory`, at REV and in the work tree")
 	fs.StringVar(&f.format, "format", "text", "output `format`: text, markdown or json")
 	fs.BoolVar(&f.exitCode, "exit-code", false, "exit with status 1 when anything differs")
 	fs.StringVar(&f.color, "color", "auto", "colour text output: auto (on a terminal, unless NO_COLOR is set), always or never")
@@ -102,15 +107,15 @@ func runDiff(e *env, args []string) int {
 			return usageErr("with --base, no directories: got %q", flags.Arg(0))
 		}
 		var code int
-		if old, new, code = renderBase(e, f.base, f.sites); code != ExitOK {
+		if old, new, code = renderBase(e, f.base, f.sites, f.sitesDir); code != ExitOK {
 			return code
 		}
 	default:
 		if flags.NArg() != 2 {
 			return usageErr("want two directories, OLD and NEW (or --base REV), got %d arguments", flags.NArg())
 		}
-		if len(f.sites) > 0 {
-			return usageErr("--site needs --base")
+		if len(f.sites) > 0 || f.sitesDir != "" {
+			return usageErr("--site and --sites need --base")
 		}
 		var err error
 		if old, err = readTree(flags.Arg(0)); err != nil {
@@ -173,30 +178,72 @@ func readTree(dir string) (pipeline.Files, error) {
 }
 
 // renderBase renders the sites at revision rev and in the work tree.
-func renderBase(e *env, rev string, siteFiles []string) (old, new pipeline.Files, code int) {
+func renderBase(e *env, rev string, siteFiles []string, sitesDir string) (old, new pipeline.Files, code int) {
+	fail := func(code int, format string, a ...any) (pipeline.Files, pipeline.Files, int) {
+		fmt.Fprintf(e.stderr, "nuvlagen diff --base: "+format+"\n", a...)
+		return nil, nil, code
+	}
 	top, err := git(e.cwd, "rev-parse", "--show-toplevel")
 	if err != nil {
-		fmt.Fprintf(e.stderr, "nuvlagen diff --base: %v\n", err)
-		return nil, nil, ExitUsage
+		return fail(ExitUsage, "%v", err)
 	}
 	root := strings.TrimSpace(string(top))
 	if _, err := git(e.cwd, "rev-parse", "--verify", "--quiet", rev+"^{commit}"); err != nil {
-		fmt.Fprintf(e.stderr, "nuvlagen diff --base: %q is not a commit of this repository\n", rev)
-		return nil, nil, ExitUsage
+		return fail(ExitUsage, "%q is not a commit of this repository", rev)
 	}
 
-	// The model at rev, exported into a temporary directory.
-	tmp, err := os.MkdirTemp("", "nuvlagen-base-")
-	if err != nil {
-		fmt.Fprintf(e.stderr, "nuvlagen diff --base: %v\n", err)
-		return nil, nil, ExitUsage
+	names := append([]string(nil), siteFiles...)
+	if sitesDir != "" {
+		// The directory's site files on either side: one only at rev is a
+		// removed site, one only in the work tree an added one.
+		set := map[string]bool{}
+		matches, _ := filepath.Glob(filepath.Join(sitesDir, "*.cue"))
+		for _, m := range matches {
+			set[filepath.Clean(m)] = true
+		}
+		// Without --full-name, ls-tree names paths relative to the
+		// working directory, as the work tree's are.
+		list, err := git(e.cwd, "ls-tree", "-z", "--name-only", rev, "--", filepath.ToSlash(filepath.Clean(sitesDir))+"/")
+		if err != nil {
+			return fail(ExitUsage, "%v", err)
+		}
+		for _, n := range strings.Split(strings.TrimSuffix(string(list), "\x00"), "\x00") {
+			if strings.HasSuffix(n, ".cue") {
+				set[filepath.Clean(filepath.FromSlash(n))] = true
+			}
+		}
+		if len(set) == 0 {
+			return fail(ExitUsage, "%s: no *.cue site files, at %s or in the work tree", sitesDir, rev)
+		}
+		for n := range set {
+			names = append(names, n)
+		}
+		sort.Strings(names[len(siteFiles):])
 	}
-	defer os.RemoveAll(tmp)
-	if err := gitExport(root, rev, nuvlacue.Dir, tmp); err != nil {
-		fmt.Fprintf(e.stderr, "nuvlagen diff --base: exporting %s of %s: %v\n", nuvlacue.Dir, rev, err)
-		return nil, nil, ExitUsage
+
+	// The model at rev, exported into a temporary directory; the embedded
+	// one when the repository holds site files only.
+	oldModel := ""
+	if list, err := git(root, "ls-tree", "--name-only", rev, "--", nuvlacue.Dir); err == nil && len(list) > 0 {
+		tmp, err := os.MkdirTemp("", "nuvlagen-base-")
+		if err != nil {
+			return fail(ExitUsage, "%v", err)
+		}
+		defer os.RemoveAll(tmp)
+		if err := gitExport(root, rev, nuvlacue.Dir, tmp); err != nil {
+			return fail(ExitUsage, "exporting %s of %s: %v", nuvlacue.Dir, rev, err)
+		}
+		oldModel = filepath.Join(tmp, nuvlacue.Dir)
 	}
-	old, err = renderModel(e, filepath.Join(tmp, nuvlacue.Dir), siteFiles, func(name string) ([]byte, bool, error) {
+	newModel := filepath.Join(root, nuvlacue.Dir)
+	if st, err := os.Stat(newModel); err != nil || !st.IsDir() {
+		newModel = ""
+	}
+	if len(names) == 0 && oldModel == "" && newModel == "" {
+		return fail(ExitUsage, "this repository has no %s/ model and no example sites: name site files with --site or --sites", nuvlacue.Dir)
+	}
+
+	old, err = renderModel(e, oldModel, names, func(name string) ([]byte, bool, error) {
 		// "./" makes the path relative to the working directory.
 		b, err := git(e.cwd, "show", rev+":./"+filepath.ToSlash(name))
 		if err != nil {
@@ -209,11 +256,10 @@ func renderBase(e *env, rev string, siteFiles []string) (old, new pipeline.Files
 		printErr(e, err)
 		return nil, nil, ExitUsage
 	}
-
-	new, err = renderModel(e, filepath.Join(root, nuvlacue.Dir), siteFiles, func(name string) ([]byte, bool, error) {
+	new, err = renderModel(e, newModel, names, func(name string) ([]byte, bool, error) {
 		b, err := os.ReadFile(name)
 		if os.IsNotExist(err) {
-			return nil, false, nil
+			return nil, false, nil // removed from the work tree
 		}
 		return b, err == nil, err
 	})
@@ -225,13 +271,16 @@ func renderBase(e *env, rev string, siteFiles []string) (old, new pipeline.Files
 	return old, new, ExitOK
 }
 
-// renderModel loads the model in dir and renders the site files named
-// (read with read, which reports files that do not exist), or the example
-// sites of dir/sites when none is named.
+// renderModel loads the model in dir (the embedded one when dir is "")
+// and renders the site files named (read with read, which reports files
+// that do not exist), or the example sites of the model when none is.
 func renderModel(e *env, dir string, siteFiles []string, read func(string) ([]byte, bool, error)) (pipeline.Files, error) {
-	schema, examples, err := nuvlacue.Read(os.DirFS(dir))
-	if err != nil {
-		return nil, err
+	schema, examples := nuvlacue.Schema(), nuvlacue.Sites()
+	if dir != "" {
+		var err error
+		if schema, examples, err = nuvlacue.Read(os.DirFS(dir)); err != nil {
+			return nil, err
+		}
 	}
 	l, err := site.NewLoaderFromFiles(schema)
 	if err != nil {

@@ -192,3 +192,59 @@ func TestCheckExplains(t *testing.T) {
 		t.Errorf("check after a hand edit: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }
+
+// TestDiffBaseSitesOnly: a repository of site files only (no cue/) is
+// rendered with the built-in model; --sites DIR takes the directory's site
+// files on both sides, so a file removed or added is a site removed or
+// added.
+func TestDiffBaseSitesOnly(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	repo := t.TempDir()
+	t.Setenv("GIT_CONFIG_GLOBAL", os.DevNull)
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	gitRun := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=test", "-c", "user.email=test@example.org"}, args...)...)
+		cmd.Dir = repo
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	src, err := os.ReadFile(filepath.Join(repoRoot(t), "cue", "sites", "example-host.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	siteFile := func(name string) []byte {
+		return bytes.ReplaceAll(src, []byte(`"example-host"`), []byte(`"`+name+`"`))
+	}
+	os.MkdirAll(filepath.Join(repo, "sites"), 0o755)
+	os.WriteFile(filepath.Join(repo, "sites", "a.cue"), siteFile("a"), 0o644)
+	os.WriteFile(filepath.Join(repo, "sites", "b.cue"), siteFile("b"), 0o644)
+	gitRun("init", "-q")
+	gitRun("add", ".")
+	gitRun("commit", "-q", "-m", "sites")
+	t.Chdir(repo)
+
+	if code, stdout, stderr := run(t, "diff", "--base", "HEAD", "--sites", "sites", "--exit-code"); code != ExitOK || stdout != "" {
+		t.Fatalf("clean tree: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := run(t, "diff", "--base", "HEAD"); code != ExitUsage || !strings.Contains(stderr, "--sites") {
+		t.Errorf("no model and no sites named: exit %d, stderr %q", code, stderr)
+	}
+
+	os.Remove(filepath.Join("sites", "b.cue"))
+	os.WriteFile(filepath.Join("sites", "c.cue"), siteFile("c"), 0o644)
+	editFile(t, filepath.Join("sites", "a.cue"), `groups: management:`, `images: ui: "nuvla/ui:2.49.0"
+	groups: management:`)
+	code, stdout, stderr := run(t, "diff", "--base", "HEAD", "--sites", "sites")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"a/core/ui: image nuvla/ui 2.50.0 → 2.49.0 (downgrade)", "site b (removed)", "site c (added)"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("no %q in:\n%s", want, stdout)
+		}
+	}
+}
