@@ -1,16 +1,19 @@
 // Package diff explains what a change does to generated output: given two
 // trees of files (map[relative path][]byte, as pipeline.Render returns and
 // as an out/ directory holds), it reports, per site and per file, changes
-// a reviewer reads in a minute ("service api: image nuvla/api 6.17.0 →
-// 6.18.0") and a risk summary (new exposure, removed NFS clients, image
-// downgrades, renamed networks).
+// a reviewer reads in a minute ("api: image nuvla/api 6.17.0 → 6.18.0")
+// and a risk summary (new exposure, newly published ports, removed NFS
+// clients, image downgrades, renamed networks).
 //
 // Each kind of file has a Differ, found in a registry by path: compose
 // files, firewall port tables, NFS exports and YAML are compared
 // semantically with go-cmp; anything else (scripts, READMEs) as a unified
-// diff. Whenever two files differ in any byte, the report says so: a
-// semantic differ that finds nothing adds the unified diff, so formatting
-// changes are never hidden. Comparing is pure: nothing touches the disk.
+// diff, or by its size when added or removed whole. Whenever two files
+// differ in any byte, the report says so: a semantic differ that finds
+// nothing adds the unified diff, so formatting changes are never hidden.
+// The one exception is a network rename: it is reported once, and files
+// whose only change it explains are not detailed. Comparing is pure:
+// nothing touches the disk.
 package diff
 
 import (
