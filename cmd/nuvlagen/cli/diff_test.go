@@ -248,3 +248,44 @@ func TestDiffBaseSitesOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffBaseCommittedOutput: when REV's model does not render with this
+// nuvlagen, the example sites are compared with REV's committed out/, and
+// a note says so.
+func TestDiffBaseCommittedOutput(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	repo := t.TempDir()
+	copyTree(t, filepath.Join(repoRoot(t), "cue"), filepath.Join(repo, "cue"))
+	t.Setenv("GIT_CONFIG_GLOBAL", os.DevNull)
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	gitRun := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=test", "-c", "user.email=test@example.org"}, args...)...)
+		cmd.Dir = repo
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	t.Chdir(repo)
+	if code, _, stderr := run(t, "generate"); code != ExitOK {
+		t.Fatalf("generate: %s", stderr)
+	}
+	// REV: the output as generated, and a model this nuvlagen rejects.
+	editFile(t, "out/example-host/stacks/core/docker-compose.yml", "replicas: 5", "replicas: 4")
+	editFile(t, "cue/sites/example-host.cue", `kind:   "host"`, `kind:   "hots"`)
+	gitRun("init", "-q")
+	gitRun("add", ".")
+	gitRun("commit", "-q", "-m", "rev")
+	editFile(t, "cue/sites/example-host.cue", `kind:   "hots"`, `kind:   "host"`)
+
+	code, stdout, stderr := run(t, "diff", "--base", "HEAD")
+	if code != ExitOK || !strings.Contains(stderr, "comparing with the output committed in out/ at HEAD") || !strings.Contains(stdout, "job-executor: replicas 4 → 5") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	// Named site files have no committed output to fall back on.
+	if code, _, stderr := run(t, "diff", "--base", "HEAD", "--site", "cue/sites/example-host.cue"); code != ExitUsage || !strings.Contains(stderr, "rendering HEAD") {
+		t.Errorf("--site: exit %d, stderr %q", code, stderr)
+	}
+}
