@@ -1,11 +1,15 @@
 # nuvlagen: the targets CI calls. `make help` lists them.
 GO ?= go
 PKGS := ./...
+# actionlint is pinned here, built from the Go module proxy: no go.mod
+# entry (its dependencies are not ours), no download from GitHub.
+ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+BASE ?= main
 
-.PHONY: help build generate test golden check lint bench vet-out bench-vet
+.PHONY: help build generate test e2e-swarm golden check lint actionlint diff bench vet-out bench-vet
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 build: ## build bin/nuvlagen
 	$(GO) build -o bin/nuvlagen ./cmd/nuvlagen
@@ -13,8 +17,11 @@ build: ## build bin/nuvlagen
 generate: ## render the embedded example sites into out/
 	$(GO) run ./cmd/nuvlagen generate --out out
 
-test: ## run every test (root, namespace and Docker tests run when available)
+test: ## run every test (root, namespace, Docker and Swarm tests run when available)
 	$(GO) test -count=1 $(PKGS)
+
+e2e-swarm: ## deploy the examples to a real single-node Swarm; fails without one
+	NUVLAGEN_E2E_SWARM=1 $(GO) test -count=1 -v ./internal/swarmtest
 
 golden: ## rewrite golden files; review the diff before committing
 	UPDATE_GOLDEN=1 $(GO) test -count=1 $(PKGS)
@@ -29,13 +36,21 @@ vet-out: build ## fail on any finding of nuvlagen vet in out/, warnings included
 		bin/nuvlagen vet --strict --site $$s out/$$(basename $$s .cue) || exit 1; \
 	done
 
+diff: ## explain what this work tree changes in the generated output (BASE=rev, default main)
+	$(GO) run ./cmd/nuvlagen diff --base $(BASE)
+
+actionlint: ## check .github/workflows with actionlint (and shellcheck, when installed)
+	$(GO) run $(ACTIONLINT)
+
 lint: ## gofmt, go vet, go mod tidy
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) vet $(PKGS)
 	$(GO) mod tidy -diff
 
-bench: ## run the Go benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+bench: ## hot-path benchmarks, then whole-process comparisons (installs the cue CLI go.mod pins)
+	$(GO) install cuelang.org/go/cmd/cue@$$($(GO) list -m -f '{{.Version}}' cuelang.org/go)
+	$(GO) test -run '^$$' -bench . -benchmem ./generator/...
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./cmd/nuvlagen/
 
 bench-vet: ## vet's throughput over its corpus, against `docker stack config` once per file
 	$(GO) test -run '^$$' -bench '^(BenchmarkVet|BenchmarkDockerStackConfig)$$' -benchtime 3s ./generator/vet | tee /dev/stderr | \
