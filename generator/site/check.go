@@ -104,23 +104,16 @@ func placements(st Stack) []placement {
 	return out
 }
 
-// satisfiable reports whether one node meets all constraints.
+// satisfiable reports whether one node meets all constraints. Only the
+// forms the stacks use are understood; any other is assumed satisfiable,
+// because a false error would block generation.
 func (s *Site) satisfiable(constraints []string) bool {
-	return len(s.MatchingNodes(constraints)) > 0
-}
-
-// MatchingNodes returns the nodes that meet all the Swarm placement
-// constraints given. Only node.role, node.hostname and node.labels.* with
-// == and != are understood; any other constraint is assumed met, because
-// a false finding would block generation (and vet).
-func (s *Site) MatchingNodes(constraints []string) []Node {
-	var out []Node
 	for _, n := range s.Nodes {
 		if nodeMatches(n, constraints) {
-			out = append(out, n)
+			return true
 		}
 	}
-	return out
+	return false
 }
 
 // NodesSatisfying returns the nodes that meet all Swarm placement

@@ -103,13 +103,13 @@ func checkSitePlacement(f *file) {
 	}
 	for _, s := range f.services {
 		cs := s.constraintStrings()
-		if len(cs) == 0 || len(st.MatchingNodes(cs)) > 0 {
+		if len(cs) == 0 || len(st.NodesSatisfying(cs)) > 0 {
 			continue
 		}
 		// Point at the first constraint that alone excludes every node.
 		at := s.constraints[0]
 		for _, c := range s.constraints {
-			if len(st.MatchingNodes([]string{c.Value})) == 0 {
+			if len(st.NodesSatisfying([]string{c.Value})) == 0 {
 				at = c
 				break
 			}

@@ -198,7 +198,7 @@ func checkHostPortReplicas(f *file) {
 		}
 		eligible, where := -1, ""
 		if st := f.opts.Site; st != nil {
-			eligible = len(st.MatchingNodes(s.constraintStrings()))
+			eligible = len(st.NodesSatisfying(s.constraintStrings()))
 			where = fmt.Sprintf("%d node(s) of site %s satisfy its placement", eligible, st.Name)
 		} else {
 			for _, c := range s.constraints {
