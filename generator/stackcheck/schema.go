@@ -249,7 +249,12 @@ func mostSpecific(e *jsonschema.ValidationError) *jsonschema.ValidationError {
 		switch {
 		case best == nil, len(c.InstanceLocation) > len(best.InstanceLocation):
 			best = c
-		case len(c.InstanceLocation) == len(best.InstanceLocation) && !isType && bestType:
+		case len(c.InstanceLocation) < len(best.InstanceLocation):
+		case !isType && bestType:
+			best = c
+		case isType == bestType && errorText(c) < errorText(best):
+			// The schema library lists causes in map order; break the
+			// remaining ties by the message, for the same one every run.
 			best = c
 		}
 	}
@@ -257,6 +262,10 @@ func mostSpecific(e *jsonschema.ValidationError) *jsonschema.ValidationError {
 		leaves(c)
 	}
 	return best
+}
+
+func errorText(e *jsonschema.ValidationError) string {
+	return SchemaError{Path: e.InstanceLocation, Message: describe(e)}.Error()
 }
 
 var printer = message.NewPrinter(language.English)

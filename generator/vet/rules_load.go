@@ -156,6 +156,16 @@ func (f *file) reportLoader(r *Rule, prefix, msg, hint string) {
 	f.hinted(r, at, hint, "%s%s", prefix, msg)
 }
 
+// sortTail sorts the lines after the first of a multi-line message: the
+// docker loader lists its decoding errors in map order.
+func sortTail(msg string) string {
+	lines := strings.Split(msg, "\n")
+	if len(lines) > 2 {
+		slices.Sort(lines[1:])
+	}
+	return strings.Join(lines, "\n")
+}
+
 // quotedList matches a list of quoted names: 'a', 'b'.
 var quotedList = regexp.MustCompile(`'[^']*'(?:, '[^']*')+`)
 
@@ -260,7 +270,7 @@ func checkStack(f *file) {
 		msgs = append(msgs, e.Error())
 	}
 	if err != nil {
-		msgs = append(msgs, oneLine(err.Error()))
+		msgs = append(msgs, oneLine(sortTail(err.Error())))
 	}
 	for _, msg := range msgs {
 		before := len(f.diags)
