@@ -54,6 +54,9 @@ func runGenerate(e *env, args []string) int {
 		printErr(e, err)
 		return ExitInvalid
 	}
+	for _, w := range pipeline.Warnings(sites) {
+		printErr(e, w)
+	}
 	if err := writeSites(f.out, files); err != nil {
 		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)
 		return ExitUsage

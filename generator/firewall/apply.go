@@ -1,0 +1,181 @@
+package firewall
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+)
+
+// Apply renders apply.sh: it applies one node's rules with one backend,
+// checking them first and, on request, rolling back unless confirmed.
+func Apply(header string, rs *Ruleset) []byte {
+	names := make([]string, len(rs.Nodes))
+	for i, n := range rs.Nodes {
+		names[i] = n.Name
+	}
+	var b bytes.Buffer
+	b.WriteString("#!/usr/bin/env bash\n")
+	b.WriteString(header)
+	fmt.Fprintf(&b, `# Applies site %s's firewall to one node. Run it on the node, as root,
+# next to the rule files:
+#
+#   ./apply.sh [--backend nft|iptables|ufw] [--confirm SECONDS] NODE
+#
+# The rules are checked first (nft -c, iptables-restore --test, bash -n),
+# then applied atomically (nft, iptables). SSH from management stays open
+# throughout: the new rules allow it, and established connections are
+# accepted before any rule. With --confirm, the script waits SECONDS for
+# "yes" on standard input and otherwise rolls back, as iptables-apply
+# does, so that a bad rule cannot lock the operator out.
+#
+# Use one backend per node; to switch, remove the other's rules first
+# (nft delete table inet nuvla; or ufw disable).
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+Usage: apply.sh [--backend nft|iptables|ufw] [--confirm SECONDS] NODE
+Nodes: %s
+EOF
+}
+
+dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+backend=nft
+confirm=0
+while (($#)); do
+	case $1 in
+	--backend)
+		backend=${2:?--backend needs nft, iptables or ufw}
+		shift 2
+		;;
+	--confirm)
+		confirm=${2:?--confirm needs a number of seconds}
+		shift 2
+		;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	-*)
+		usage >&2
+		exit 2
+		;;
+	*) break ;;
+	esac
+done
+if (($# != 1)); then
+	usage >&2
+	exit 2
+fi
+node=$1
+case $node in
+%s) ;;
+*)
+	echo "apply.sh: unknown node \"$node\"" >&2
+	usage >&2
+	exit 2
+	;;
+esac
+case $confirm in
+'' | *[!0-9]*)
+	echo "apply.sh: --confirm wants a number of seconds, not \"$confirm\"" >&2
+	exit 2
+	;;
+esac
+if ((EUID != 0)); then
+	echo "apply.sh: run as root" >&2
+	exit 2
+fi
+
+saved=$(mktemp -d)
+trap 'rm -rf "$saved"' EXIT
+
+# confirmed waits for "yes" on standard input.
+confirmed() {
+	local answer=
+	echo "apply.sh: rules applied; type yes within $confirm seconds to keep them" >&2
+	read -r -t "$confirm" answer || true
+	[[ $answer == yes ]]
+}
+
+apply_nft() {
+	local file=$dir/$node.nft had=no
+	nft -c -f "$file"
+	if nft list table %s >"$saved/nuvla.nft" 2>/dev/null; then
+		had=yes
+	fi
+	nft -f "$file"
+	if ((confirm)) && ! confirmed; then
+		echo "apply.sh: not confirmed, rolling back" >&2
+		if [[ $had == yes ]]; then
+			{
+				echo 'table %s'
+				echo 'delete table %s'
+				cat "$saved/nuvla.nft"
+			} | nft -f -
+		else
+			nft delete table %s
+		fi
+		return 1
+	fi
+}
+
+apply_iptables() {
+	local rules=$saved/rules
+	cp "$dir/$node.iptables" "$rules"
+	# Docker creates DOCKER-USER when it starts and keeps one that exists.
+	iptables -n -L DOCKER-USER >/dev/null 2>&1 || iptables -N DOCKER-USER
+	# iptables-restore --noflush refills our chains but would add the
+	# jumps again: leave out those already in place.
+	if iptables -C INPUT -m comment --comment %s -j %s 2>/dev/null; then
+		sed -i '/^-I INPUT 1 -m comment --comment %s /d' "$rules"
+	fi
+	if iptables -C DOCKER-USER -m comment --comment %s -j %s 2>/dev/null; then
+		sed -i '/^-I DOCKER-USER 1 -m comment --comment %s /d' "$rules"
+	fi
+	iptables-restore --test --noflush <"$rules"
+	iptables-save >"$saved/iptables"
+	iptables-restore --noflush <"$rules"
+	if ((confirm)) && ! confirmed; then
+		echo "apply.sh: not confirmed, rolling back" >&2
+		iptables-restore <"$saved/iptables"
+		return 1
+	fi
+}
+
+apply_ufw() {
+	local script=$dir/$node.ufw.sh active=no
+	bash -n "$script"
+	if grep -q '^ENABLED=yes' /etc/ufw/ufw.conf; then
+		active=yes
+	fi
+	cp -a /etc/ufw "$saved/ufw"
+	iptables-save >"$saved/iptables"
+	bash "$script"
+	if ((confirm)) && ! confirmed; then
+		echo "apply.sh: not confirmed, rolling back" >&2
+		cp -a "$saved/ufw/." /etc/ufw/
+		if [[ $active == yes ]]; then
+			ufw reload
+		else
+			ufw --force disable
+			iptables-restore <"$saved/iptables"
+		fi
+		return 1
+	fi
+}
+
+case $backend in
+nft) apply_nft ;;
+iptables) apply_iptables ;;
+ufw) apply_ufw ;;
+*)
+	echo "apply.sh: unknown backend \"$backend\" (nft, iptables or ufw)" >&2
+	exit 2
+	;;
+esac
+echo "apply.sh: $node: $backend rules applied" >&2
+`, rs.Site, strings.Join(names, " "), strings.Join(names, " | "), Table, Table, Table, Table,
+		JumpComment, ChainInput, JumpComment, JumpComment, ChainPublished, JumpComment)
+	return b.Bytes()
+}

@@ -1,0 +1,148 @@
+package firewall_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The namespace tests run this test binary inside namespaces as a
+// listener or a prober, switched by this variable.
+const helperEnv = "NUVLAGEN_FW_HELPER"
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(helperEnv) {
+	case "listen":
+		os.Exit(helperListen())
+	case "probe":
+		os.Exit(helperProbe())
+	}
+	os.Exit(m.Run())
+}
+
+func envPorts(name string) []int {
+	var out []int
+	for _, f := range strings.Split(os.Getenv(name), ",") {
+		if f == "" {
+			continue
+		}
+		p, err := strconv.Atoi(f)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// helperListen serves every port of NUVLAGEN_FW_TCP and NUVLAGEN_FW_UDP: TCP
+// connections get "ok", UDP datagrams are echoed. It prints "ready" once
+// all are bound and exits when its standard input closes.
+func helperListen() int {
+	for _, p := range envPorts("NUVLAGEN_FW_TCP") {
+		l, err := net.Listen("tcp4", fmt.Sprintf("0.0.0.0:%d", p))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				c.Write([]byte("ok\n"))
+				c.Close()
+			}
+		}()
+	}
+	for _, p := range envPorts("NUVLAGEN_FW_UDP") {
+		c, err := net.ListenPacket("udp4", fmt.Sprintf("0.0.0.0:%d", p))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		go func() {
+			buf := make([]byte, 64)
+			for {
+				n, addr, err := c.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				c.WriteTo(buf[:n], addr)
+			}
+		}()
+	}
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+// helperProbe tries every probe of NUVLAGEN_FW_PROBES ("tcp/22,udp/53")
+// against NUVLAGEN_FW_TARGET at once and prints "tcp/22 open" or
+// "tcp/22 closed" for each.
+func helperProbe() int {
+	target := os.Getenv("NUVLAGEN_FW_TARGET")
+	probes := strings.Split(os.Getenv("NUVLAGEN_FW_PROBES"), ",")
+	results := make([]bool, len(probes))
+	var wg sync.WaitGroup
+	for i, p := range probes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			proto, port, _ := strings.Cut(p, "/")
+			results[i] = probe(proto, net.JoinHostPort(target, port))
+		}()
+	}
+	wg.Wait()
+	w := bufio.NewWriter(os.Stdout)
+	for i, p := range probes {
+		state := "closed"
+		if results[i] {
+			state = "open"
+		}
+		fmt.Fprintf(w, "%s %s\n", p, state)
+	}
+	w.Flush()
+	return 0
+}
+
+// probeTimeout bounds one attempt; a dropped packet costs this much.
+const probeTimeout = 1500 * time.Millisecond
+
+func probe(proto, addr string) bool {
+	switch proto {
+	case "tcp":
+		c, err := net.DialTimeout("tcp4", addr, probeTimeout)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(probeTimeout))
+		buf := make([]byte, 3)
+		n, _ := io.ReadFull(c, buf)
+		return n == 3 && string(buf) == "ok\n"
+	case "udp":
+		c, err := net.Dial("udp4", addr)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		for range 3 {
+			c.Write([]byte("ping"))
+			c.SetReadDeadline(time.Now().Add(probeTimeout / 3))
+			buf := make([]byte, 16)
+			if n, err := c.Read(buf); err == nil && string(buf[:n]) == "ping" {
+				return true
+			}
+		}
+	}
+	return false
+}
