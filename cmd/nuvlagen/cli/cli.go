@@ -35,6 +35,7 @@ func init() {
 	commands = []command{
 		{"generate", "render sites into an output directory", runGenerate},
 		{"check", "fail when an output directory differs from what generate would write", runCheck},
+		{"firewall", "query the firewall model: is a connection allowed, and by which rule", runFirewall},
 		{"version", "print nuvlagen's version", runVersion},
 		{"help", "show help for a command", runHelp},
 	}
