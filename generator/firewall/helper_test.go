@@ -92,13 +92,29 @@ func helperProbe() int {
 	target := os.Getenv("NUVLAGEN_FW_TARGET")
 	probes := strings.Split(os.Getenv("NUVLAGEN_FW_PROBES"), ",")
 	results := make([]bool, len(probes))
+	// Resolve the target's MAC address first: a burst of packets to an
+	// unresolved neighbour overflows the ARP queue, and a SYN lost there
+	// costs a retransmission.
+	if c, err := net.Dial("udp4", net.JoinHostPort(target, "9")); err == nil {
+		c.Write([]byte("arp"))
+		c.Close()
+		time.Sleep(50 * time.Millisecond)
+	}
 	var wg sync.WaitGroup
+	// The control probes (before any rule) send UDP from fixed source
+	// ports below the kernel's ephemeral range, so that the probes after
+	// them never reuse a conntrack entry the control left behind.
+	srcBase, _ := strconv.Atoi(os.Getenv("NUVLAGEN_FW_UDP_SRC"))
 	for i, p := range probes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			proto, port, _ := strings.Cut(p, "/")
-			results[i] = probe(proto, net.JoinHostPort(target, port))
+			src := 0
+			if srcBase > 0 {
+				src = srcBase + i
+			}
+			results[i] = probe(proto, net.JoinHostPort(target, port), src)
 		}()
 	}
 	wg.Wait()
@@ -115,9 +131,9 @@ func helperProbe() int {
 }
 
 // probeTimeout bounds one attempt; a dropped packet costs this much.
-const probeTimeout = 1500 * time.Millisecond
+const probeTimeout = 2500 * time.Millisecond
 
-func probe(proto, addr string) bool {
+func probe(proto, addr string, udpSrc int) bool {
 	switch proto {
 	case "tcp":
 		c, err := net.DialTimeout("tcp4", addr, probeTimeout)
@@ -130,7 +146,11 @@ func probe(proto, addr string) bool {
 		n, _ := io.ReadFull(c, buf)
 		return n == 3 && string(buf) == "ok\n"
 	case "udp":
-		c, err := net.Dial("udp4", addr)
+		raddr, err := net.ResolveUDPAddr("udp4", addr)
+		if err != nil {
+			return false
+		}
+		c, err := net.DialUDP("udp4", &net.UDPAddr{Port: udpSrc}, raddr)
 		if err != nil {
 			return false
 		}

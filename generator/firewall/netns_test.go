@@ -162,7 +162,8 @@ func (ns *netns) listen(tcp, udp []int) {
 }
 
 // probe sends every probe from ns to target and returns what answered.
-func (ns *netns) probe(target netip.Addr, probes []string) map[string]bool {
+// control marks the probes sent before the rules (see helperProbe).
+func (ns *netns) probe(target netip.Addr, probes []string, control bool) map[string]bool {
 	ns.t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -170,6 +171,9 @@ func (ns *netns) probe(target netip.Addr, probes []string) map[string]bool {
 	}
 	cmd := exec.Command("ip", "netns", "exec", ns.name, exe)
 	cmd.Env = append(os.Environ(), helperEnv+"=probe", "NUVLAGEN_FW_TARGET="+target.String(), "NUVLAGEN_FW_PROBES="+strings.Join(probes, ","))
+	if control {
+		cmd.Env = append(cmd.Env, "NUVLAGEN_FW_UDP_SRC=20000")
+	}
 	out, err := cmd.Output()
 	if err != nil {
 		ns.t.Fatalf("prober in %s: %v", ns.name, err)
@@ -238,10 +242,56 @@ func clients(rs *firewall.Ruleset, node *firewall.Node) []client {
 	}
 	for _, s := range []string{"203.0.113.200", "198.51.100.200", "192.0.2.200"} {
 		a := netip.MustParseAddr(s)
-		if !taken(a) {
+		if !taken(a) && slices.ContainsFunc(rs.Groups[firewall.Users], func(p netip.Prefix) bool { return p.Contains(a) }) {
 			out = append(out, client{firewall.Users, a})
 			break
 		}
+	}
+	return uniqueClients(out, node)
+}
+
+// testNets are the only addresses the tests use (besides link-local).
+var testNets = []netip.Prefix{
+	netip.MustParsePrefix("192.0.2.0/24"),
+	netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"),
+}
+
+// edgeClients adds, for every group prefix, its last address and the one
+// after it: the boundaries where an off-by-one in a set or a mask shows.
+func edgeClients(rs *firewall.Ruleset, node *firewall.Node) []client {
+	var out []client
+	for _, c := range firewall.Classes {
+		for _, p := range rs.Groups[c] {
+			if p.Bits() == 0 {
+				continue
+			}
+			last := lastAddr(p)
+			out = append(out, client{c + "-last", last}, client{c + "-after", last.Next()})
+		}
+	}
+	return uniqueClients(out, node)
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As4()
+	host := uint32(1)<<(32-p.Bits()) - 1
+	v := (uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])) | host
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// uniqueClients drops clients outside the test ranges, on the node's own
+// address, or on an address an earlier client has: one segment cannot
+// hold two hosts with the same address.
+func uniqueClients(in []client, node *firewall.Node) []client {
+	seen := map[netip.Addr]bool{node.Address: true}
+	var out []client
+	for _, c := range in {
+		if seen[c.addr] || !slices.ContainsFunc(testNets, func(p netip.Prefix) bool { return p.Contains(c.addr) }) {
+			continue
+		}
+		seen[c.addr] = true
+		out = append(out, c)
 	}
 	return out
 }
@@ -413,7 +463,7 @@ func TestNamespaceMatrix(t *testing.T) {
 					n := &rs.Nodes[i]
 					t.Run(s.Name+"/"+n.Name, func(t *testing.T) {
 						t.Parallel()
-						matrix(t, be, rs, n, dir)
+						matrix(t, be, rs, n, dir, clients(rs, n))
 					})
 				}
 			}
@@ -421,7 +471,7 @@ func TestNamespaceMatrix(t *testing.T) {
 	}
 }
 
-func matrix(t *testing.T, be backend, rs *firewall.Ruleset, n *firewall.Node, dir string) {
+func matrix(t *testing.T, be backend, rs *firewall.Ruleset, n *firewall.Node, dir string, cs []client) {
 	sw := newNS(t, "sw")
 	sw.ip("link", "add", "br0", "type", "bridge")
 	sw.ip("link", "set", "br0", "up")
@@ -461,7 +511,6 @@ func matrix(t *testing.T, be backend, rs *firewall.Ruleset, n *firewall.Node, di
 	ctr.listen(ctrTCP, ctrUDP)
 
 	var cls []*netns
-	cs := clients(rs, n)
 	for _, c := range cs {
 		ns := newNS(t, c.class)
 		ns.link(sw, c.addr)
@@ -481,7 +530,7 @@ func matrix(t *testing.T, be backend, rs *firewall.Ruleset, n *firewall.Node, di
 	// the host and through the fake Docker's DNAT, so a port found closed
 	// below is closed by the rules.
 	for i, ns := range cls {
-		for pr, open := range ns.probe(n.Address, probes) {
+		for pr, open := range ns.probe(n.Address, probes, true) {
 			if !open {
 				t.Fatalf("before the rules, %s from %s does not answer: the test network is broken", pr, cs[i].addr)
 			}
@@ -511,7 +560,7 @@ func matrix(t *testing.T, be backend, rs *firewall.Ruleset, n *firewall.Node, di
 	done := make(chan int)
 	for i := range cs {
 		go func() {
-			results[i] = result{cs[i], cls[i].probe(n.Address, probes)}
+			results[i] = result{cs[i], cls[i].probe(n.Address, probes, false)}
 			done <- i
 		}()
 	}
