@@ -151,17 +151,27 @@ apply_ufw() {
 	fi
 	cp -a /etc/ufw "$saved/ufw"
 	iptables-save >"$saved/iptables"
-	bash "$script"
+	# ufw applies rule by rule, not atomically: a failure half-way is
+	# rolled back like an unconfirmed change.
+	if ! bash "$script"; then
+		echo "apply.sh: ufw failed, rolling back" >&2
+		rollback_ufw "$active"
+		return 1
+	fi
 	if ((confirm)) && ! confirmed; then
 		echo "apply.sh: not confirmed, rolling back" >&2
-		cp -a "$saved/ufw/." /etc/ufw/
-		if [[ $active == yes ]]; then
-			ufw reload
-		else
-			ufw --force disable
-			iptables-restore <"$saved/iptables"
-		fi
+		rollback_ufw "$active"
 		return 1
+	fi
+}
+
+rollback_ufw() {
+	cp -a "$saved/ufw/." /etc/ufw/
+	if [[ $1 == yes ]]; then
+		ufw reload
+	else
+		ufw --force disable
+		iptables-restore <"$saved/iptables"
 	fi
 }
 

@@ -45,24 +45,38 @@ func TestApplyConfirm(t *testing.T) {
 		text = strings.ReplaceAll(text, "tcp dport { 22 }", "tcp dport { 2222 }")
 		return strings.ReplaceAll(text, "--dports 22 ", "--dports 2222 ")
 	})
-	// broken has a rule neither nft nor iptables-restore accepts.
+	// broken has a rule neither nft nor iptables-restore accepts (in ufw's
+	// after.rules block, too).
 	broken := t.TempDir()
 	write(broken, func(name, text string) string {
 		text = strings.Replace(text, "ct state invalid drop", "ct state invalid dorp", 1)
 		return strings.Replace(text, "-j DROP\n", "-j DORP\n", 1)
 	})
 
-	for _, be := range backends[:2] {
+	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
+			for _, tool := range be.tools {
+				if _, err := exec.LookPath(tool); err != nil {
+					t.Skipf("needs %s", tool)
+				}
+			}
 			t.Parallel()
 			node := newNS(t, "apply")
 			node.execInput(dockerRules(), "iptables-restore")
+			var root ufwRoot
+			if be.name == "ufw" {
+				root = newUFWRoot(t)
+			}
 			apply := func(dir, answer string, confirm bool) error {
-				args := []string{"netns", "exec", node.name, "bash", filepath.Join(dir, "apply.sh"), "--backend", be.name}
+				args := []string{"bash", filepath.Join(dir, "apply.sh"), "--backend", be.name}
 				if confirm {
 					args = append(args, "--confirm", "2")
 				}
-				cmd := exec.Command("ip", append(args, n.Name)...)
+				args = append(args, n.Name)
+				if be.name == "ufw" {
+					args = root.wrap(args)
+				}
+				cmd := exec.Command("ip", append([]string{"netns", "exec", node.name}, args...)...)
 				cmd.Stdin = strings.NewReader(answer)
 				out, err := cmd.CombinedOutput()
 				t.Logf("apply.sh (%s, answer %q): %v\n%s", filepath.Base(dir), answer, err, out)
@@ -92,6 +106,9 @@ func TestApplyConfirm(t *testing.T) {
 			first := state()
 			if first == empty {
 				t.Fatal("confirmed rules were not applied")
+			}
+			if be.name == "ufw" {
+				return // v2 changes nothing ufw sees, and ufw is slow
 			}
 			if apply(v2, "", true) == nil {
 				t.Error("apply.sh succeeded without an answer")

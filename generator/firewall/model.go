@@ -54,8 +54,8 @@ type Rule struct {
 	Service   string   // the seed's service name
 	Proto     string   // "tcp" or "udp"
 	Ports     []Span   // sorted, disjoint, carve-outs removed
-	PortNames []string // the firewall.ports keys it opens
-	Except    []string // the firewall.ports keys carved out
+	PortNames []string // the firewall.ports keys it opens on Proto
+	Except    []string // the firewall.ports keys carved out of them
 	From      []string // classes, in Classes order
 	Nodes     string   // "all" or "managers"
 	Sensitive bool
@@ -223,6 +223,8 @@ func Compile(s *site.Site) (*Ruleset, error) {
 			}
 		}
 		byProto := map[string][]Span{}
+		names := map[string][]string{}
+		exceptNames := map[string][]string{}
 		except := map[string][]Span{}
 		for _, pn := range r.Ports {
 			p, ok := raw.Ports[pn]
@@ -232,6 +234,7 @@ func Compile(s *site.Site) (*Ruleset, error) {
 			}
 			for _, proto := range p.Protocols {
 				byProto[proto] = append(byProto[proto], span(p))
+				names[proto] = append(names[proto], pn)
 			}
 		}
 		for _, pn := range r.Except {
@@ -242,6 +245,7 @@ func Compile(s *site.Site) (*Ruleset, error) {
 			}
 			for _, proto := range p.Protocols {
 				except[proto] = append(except[proto], span(p))
+				exceptNames[proto] = append(exceptNames[proto], pn)
 			}
 		}
 		for _, proto := range Protocols {
@@ -251,7 +255,7 @@ func Compile(s *site.Site) (*Ruleset, error) {
 			}
 			rules = append(rules, Rule{
 				Name: name, Service: r.Service, Proto: proto, Ports: spans,
-				PortNames: slices.Clone(r.Ports), Except: slices.Clone(r.Except),
+				PortNames: names[proto], Except: exceptNames[proto],
 				From: from, Nodes: r.Nodes, Sensitive: r.Sensitive, Pos: pos,
 			})
 		}

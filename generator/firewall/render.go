@@ -48,13 +48,17 @@ func Ports(rs *Ruleset) []byte {
 	}
 	for _, n := range rs.Nodes {
 		w("\n## %s (%s, %s)\n\n", n.Name, n.Address, n.Role)
-		w("| port | protocol | service | rule | allowed from |\n|---|---|---|---|---|\n")
+		w("| port | protocol | named | service | rule | allowed from |\n|---|---|---|---|---|---|\n")
 		for _, r := range n.Rules {
 			var from []string
 			for _, c := range r.From {
 				from = append(from, fmt.Sprintf("%s (%s)", c, prefixList(rs.Groups[c])))
 			}
-			w("| %s | %s | %s | %s | %s |\n", r.PortList(), r.Proto, r.Service, r.Name, strings.Join(from, ", "))
+			named := strings.Join(r.PortNames, ", ")
+			if len(r.Except) > 0 {
+				named += " except " + strings.Join(r.Except, ", ")
+			}
+			w("| %s | %s | %s | %s | %s | %s |\n", r.PortList(), r.Proto, named, r.Service, r.Name, strings.Join(from, ", "))
 		}
 	}
 
@@ -80,21 +84,4 @@ func prefixList(ps []netip.Prefix) string {
 		s[i] = p.String()
 	}
 	return strings.Join(s, ", ")
-}
-
-// GroupOverlaps describes pairs of classes whose addresses overlap.
-func GroupOverlaps(rs *Ruleset) []string {
-	var out []string
-	for i, a := range Classes {
-		for _, b := range Classes[i+1:] {
-			for _, p := range rs.Groups[a] {
-				for _, q := range rs.Groups[b] {
-					if p.Overlaps(q) {
-						out = append(out, fmt.Sprintf("%s %s overlaps %s %s", a, p, b, q))
-					}
-				}
-			}
-		}
-	}
-	return out
 }
