@@ -23,6 +23,8 @@ func TestMain(m *testing.M) {
 		os.Exit(helperListen())
 	case "probe":
 		os.Exit(helperProbe())
+	case "session":
+		os.Exit(helperSession())
 	}
 	os.Exit(m.Run())
 }
@@ -58,8 +60,12 @@ func helperListen() int {
 				if err != nil {
 					return
 				}
-				c.Write([]byte("ok\n"))
-				c.Close()
+				go func() {
+					defer c.Close()
+					c.Write([]byte("ok\n"))
+					// Echo the rest: a long-lived session (see helperSession).
+					io.Copy(c, c)
+				}()
 			}
 		}()
 	}
@@ -165,4 +171,38 @@ func probe(proto, addr string, udpSrc int) bool {
 		}
 	}
 	return false
+}
+
+// helperSession holds one TCP connection to NUVLAGEN_FW_TARGET open, as an
+// operator's SSH session would be: it prints "connected", then for each
+// line on standard input sends it and prints "echo ok" when it comes back
+// (or the error).
+func helperSession() int {
+	c, err := net.DialTimeout("tcp4", os.Getenv("NUVLAGEN_FW_TARGET"), probeTimeout)
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	if line, err := r.ReadString('\n'); err != nil || line != "ok\n" {
+		fmt.Println("error", line, err)
+		return 1
+	}
+	fmt.Println("connected")
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		c.SetDeadline(time.Now().Add(3 * probeTimeout))
+		if _, err := c.Write([]byte(in.Text() + "\n")); err != nil {
+			fmt.Println("error", err)
+			continue
+		}
+		line, err := r.ReadString('\n')
+		if err != nil || line != in.Text()+"\n" {
+			fmt.Println("error", line, err)
+			continue
+		}
+		fmt.Println("echo ok")
+	}
+	return 0
 }

@@ -2,6 +2,7 @@ package firewall_test
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net/netip"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -67,7 +69,23 @@ func requireNamespaces(t *testing.T, tools ...string) {
 			t.Skipf("needs %s (apt-get install nftables iptables iproute2 ufw)", tool)
 		}
 	}
+	nsOnce.Do(func() {
+		name := fmt.Sprintf("nuvlafw-%d-probe", os.Getpid())
+		if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+			nsErr = fmt.Errorf("%v: %s", err, bytes.TrimSpace(out))
+			return
+		}
+		exec.Command("ip", "netns", "del", name).Run()
+	})
+	if nsErr != nil {
+		t.Skipf("cannot create network namespaces here (a container without CAP_SYS_ADMIN?): %v", nsErr)
+	}
 }
+
+var (
+	nsOnce sync.Once
+	nsErr  error
+)
 
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
@@ -184,6 +202,52 @@ func (ns *netns) probe(target netip.Addr, probes []string, control bool) map[str
 		got[p] = state == "open"
 	}
 	return got
+}
+
+// sshSession is a long-lived TCP connection from a client namespace.
+type sshSession struct {
+	stdin io.WriteCloser
+	out   *bufio.Reader
+}
+
+func (ns *netns) session(target netip.AddrPort) *sshSession {
+	ns.t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		ns.t.Fatal(err)
+	}
+	cmd := exec.Command("ip", "netns", "exec", ns.name, exe)
+	cmd.Env = append(os.Environ(), helperEnv+"=session", "NUVLAGEN_FW_TARGET="+target.String())
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		ns.t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		ns.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		ns.t.Fatal(err)
+	}
+	ns.t.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	s := &sshSession{stdin: stdin, out: bufio.NewReader(stdout)}
+	if line, _ := s.out.ReadString('\n'); line != "connected\n" {
+		ns.t.Fatalf("session from %s to %s: %q", ns.name, target, line)
+	}
+	return s
+}
+
+// echo sends a line through the session and reports what came back.
+func (s *sshSession) echo() string {
+	fmt.Fprintln(s.stdin, "still there?")
+	line, err := s.out.ReadString('\n')
+	if err != nil {
+		return err.Error()
+	}
+	return strings.TrimSpace(line)
 }
 
 func joinInts(in []int) string {
@@ -537,6 +601,15 @@ func matrix(t *testing.T, be backend, rs *firewall.Ruleset, n *firewall.Node, di
 		}
 	}
 
+	// An operator's SSH session from management, open before the rules
+	// are applied, must survive both applies.
+	var session *sshSession
+	for i, c := range cs {
+		if c.class == firewall.Management {
+			session = cls[i].session(netip.AddrPortFrom(n.Address, 22))
+		}
+	}
+
 	apply := []string{"bash", filepath.Join(dir, "apply.sh"), "--backend", be.name, n.Name}
 	if be.name == "ufw" {
 		apply = newUFWRoot(t).wrap(apply)
@@ -547,6 +620,11 @@ func matrix(t *testing.T, be backend, rs *firewall.Ruleset, n *firewall.Node, di
 	second := be.dump(node)
 	if first != second {
 		t.Errorf("applying twice changed the rules:\n%s", diff.Diff("first", []byte(first), "second", []byte(second)))
+	}
+	if session != nil {
+		if got := session.echo(); got != "echo ok" {
+			t.Errorf("the SSH session from management did not survive applying the rules: %s", got)
+		}
 	}
 	if after := dockerState(node, be); after != before {
 		t.Errorf("Docker's rules changed:\n%s", diff.Diff("before", []byte(before), "after", []byte(after)))
