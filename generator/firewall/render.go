@@ -37,8 +37,10 @@ func Ports(rs *Ruleset) []byte {
 	w("the node's own services and to container ports Docker publishes on it (the\n")
 	w("published port is what counts, not the container's). Established traffic,\n")
 	w("loopback, Docker's bridges and ICMP echo from the cluster and management\n")
-	w("are allowed; outbound traffic is not restricted. IPv6 is not modelled:\n")
-	w("new inbound IPv6 connections are dropped by the nftables backend.\n\n")
+	w("are allowed (ufw's own rules allow ICMP echo from anywhere); outbound\n")
+	w("traffic is not restricted. IPv6 is not modelled: the nftables backend and\n")
+	w("ufw drop new inbound IPv6 connections, the iptables backend leaves\n")
+	w("ip6tables alone.\n\n")
 
 	w("## Address groups\n\n| class | addresses |\n|---|---|\n")
 	for _, c := range Classes {
@@ -75,6 +77,9 @@ func Ports(rs *Ruleset) []byte {
 	w("- `<node>.iptables`: for `iptables-restore --noflush`; chains `%s` and `%s`.\n", ChainInput, ChainPublished)
 	w("- `<node>.ufw.sh`: ufw commands, and the DOCKER-USER rules ufw needs in `/etc/ufw/after.rules`.\n")
 	w("- `apply.sh`: run on a node as root: `./apply.sh [--backend nft|iptables|ufw] [--confirm SECONDS] NODE`.\n")
+	w("\nufw keeps its rules across reboots; nft and iptables rules do not by\n")
+	w("themselves: include `<node>.nft` from `/etc/nftables.conf`, or run\n")
+	w("`apply.sh` from a unit ordered after `docker.service`.\n")
 	return b.Bytes()
 }
 
