@@ -46,3 +46,25 @@ func TestFirewallQuery(t *testing.T) {
 		})
 	}
 }
+
+// TestGenerateWarnings checks that generate prints the firewall's fixes of
+// the seed tables on stderr, positioned, and still succeeds.
+func TestGenerateWarnings(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"generate", "--out", t.TempDir()}, &stdout, &stderr); code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	for _, w := range []string{
+		"warning: site example-host, rule swarm-manager: the seed opens 2377/tcp (Swarm management) only to management",
+		"warning: site example-target, rule ephemeral: the seed opens the ephemeral range 32768-60999/tcp to users, which includes NFS mountd's 33333/tcp",
+	} {
+		if !strings.Contains(stderr.String(), w) {
+			t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if !strings.HasPrefix(line, "cue/firewall.cue:") {
+			t.Errorf("warning without the position of its rule: %q", line)
+		}
+	}
+}
