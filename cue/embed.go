@@ -4,6 +4,7 @@ package nuvlacue
 
 import (
 	"embed"
+	"errors"
 	"io/fs"
 	"path"
 	"sort"
@@ -25,15 +26,35 @@ type File struct {
 }
 
 // Schema returns the files of the package that defines #Site and the stacks.
-func Schema() []File { return glob(".") }
+func Schema() []File { return must(glob(files, ".")) }
 
 // Sites returns the embedded example sites, one file each.
-func Sites() []File { return glob("sites") }
+func Sites() []File { return must(glob(files, "sites")) }
 
-func glob(dir string) []File {
-	entries, err := fs.ReadDir(files, dir)
+// Read returns the model's files from fsys, a directory laid out as this
+// one (schema files at the top, example sites in sites/): the model of
+// another revision, say. A missing sites/ directory holds no sites.
+func Read(fsys fs.FS) (schema, sites []File, err error) {
+	if schema, err = glob(fsys, "."); err != nil {
+		return nil, nil, err
+	}
+	if sites, err = glob(fsys, "sites"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, err
+	}
+	return schema, sites, nil
+}
+
+func must(f []File, err error) []File {
 	if err != nil {
 		panic(err) // the directories are embedded: absence is a build bug
+	}
+	return f
+}
+
+func glob(fsys fs.FS, dir string) ([]File, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
 	}
 	var out []File
 	for _, e := range entries {
@@ -41,12 +62,12 @@ func glob(dir string) []File {
 			continue
 		}
 		p := path.Join(dir, e.Name())
-		data, err := files.ReadFile(p)
+		data, err := fs.ReadFile(fsys, p)
 		if err != nil {
-			panic(err)
+			return nil, err
 		}
 		out = append(out, File{Name: path.Join(Dir, p), Data: data})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return out, nil
 }

@@ -27,6 +27,12 @@ func Header(source string) string {
 // without interpolating: the ${VAR:?...} references must survive into the
 // output, to be resolved by `docker stack deploy` on the operator's machine.
 func Project(stack string, data []byte) (*types.Project, error) {
+	return load(stack, data, false)
+}
+
+// load reads compose data; fast skips the schema and consistency checks,
+// for input whose output is checked in full afterwards anyway.
+func load(stack string, data []byte, fast bool) (*types.Project, error) {
 	return loader.LoadWithContext(context.Background(), types.ConfigDetails{
 		// WorkingDir is never read: paths are kept relative (ResolvePaths is
 		// off), so output does not depend on where nuvlagen runs.
@@ -41,6 +47,8 @@ func Project(stack string, data []byte) (*types.Project, error) {
 		o.SkipInclude = true
 		o.SkipExtends = true
 		o.SetProjectName(stack, true)
+		o.SkipValidation = fast
+		o.SkipConsistencyCheck = fast
 	})
 }
 
@@ -49,8 +57,11 @@ func Project(stack string, data []byte) (*types.Project, error) {
 // config must be one of them, and its Swarm name carries a hash of the
 // content, because Swarm configs are immutable and a changed file must
 // become a new config for `docker stack deploy` to roll it out.
+//
+// The input is not validated here: the caller validates the output, the
+// file that matters, in full (see package stackcheck).
 func Render(source, stack string, data []byte, files map[string][]byte) ([]byte, *types.Project, error) {
-	p, err := Project(stack, data)
+	p, err := load(stack, data, true)
 	if err != nil {
 		return nil, nil, fmt.Errorf("stack %s: %w", stack, err)
 	}

@@ -5,17 +5,17 @@ package diag
 import (
 	"fmt"
 	"path/filepath"
-	"slices"
+	"regexp"
 	"strings"
 
 	"cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/token"
 )
 
-// Lines formats err as one line per error. CUE errors carry positions in
+// Lines formats err as one line per problem. CUE errors carry positions in
 // both the site file and the model; the site file's comes first because
-// that is where the operator has to look, and the model's rule follows
-// in parentheses. cwd makes absolute paths relative where possible.
+// that is where the operator has to look, and the model's rule follows in
+// parentheses. cwd makes absolute paths relative where possible.
 func Lines(err error, cwd string) []string {
 	if err == nil {
 		return nil
@@ -24,44 +24,61 @@ func Lines(err error, cwd string) []string {
 	if len(list) == 0 {
 		return []string{err.Error()}
 	}
-	type entry struct {
-		path, msg string
-		pos       []token.Pos
-	}
-	var entries []entry
+	var entries []*entry
 	for _, e := range list {
 		format, args := e.Msg()
 		msg := fmt.Sprintf(format, args...)
-		// A disjunction's summary repeats its members, listed separately.
-		if strings.HasSuffix(msg, "errors in empty disjunction:") || strings.HasSuffix(msg, "errors in empty disjunction") {
+		if msg == "" {
+			msg = e.Error()
+		}
+		// A disjunction's summary only announces its members, listed next.
+		if strings.Contains(msg, "errors in empty disjunction") {
 			continue
 		}
-		entries = append(entries, entry{path: displayPath(e.Path()), msg: msg, pos: errors.Positions(e)})
+		entries = append(entries, newEntry(displayPath(e.Path()), msg, errors.Positions(e), cwd))
 	}
-	// Where a value fails its constraint, CUE also reports it conflicting
-	// with the field's default: noise next to the real reason.
-	byPath := map[string]bool{}
+	entries = mergeDisjunctions(entries)
+
+	// One problem per field and place: a value failing two constraints,
+	// or reached through two references, is one mistake. The reason that
+	// names the broken rule beats "conflicting values", which for a field
+	// with a default only says the value is not the default.
+	var order []string
+	best := map[string]*entry{}
 	for _, e := range entries {
-		if !strings.HasPrefix(e.msg, "conflicting values") {
-			byPath[e.path] = true
+		key := e.where + "\x00" + e.path
+		if e.path == "" {
+			// Errors of nuvlagen's own checks carry no path: each is distinct.
+			key += "\x00" + e.msg
+		}
+		cur, ok := best[key]
+		switch {
+		case !ok:
+			order = append(order, key)
+			best[key] = e
+		case conflict.MatchString(cur.msg) && !conflict.MatchString(e.msg):
+			best[key] = e
 		}
 	}
 	var lines []string
-	for _, e := range entries {
-		if strings.HasPrefix(e.msg, "conflicting values") && byPath[e.path] && len(entries) > 1 {
-			continue
-		}
-		lines = append(lines, format(e.path, e.msg, e.pos, cwd))
+	for _, key := range order {
+		lines = append(lines, best[key].String())
 	}
-	lines = slices.Compact(lines)
 	if len(lines) == 0 {
 		return []string{err.Error()}
 	}
 	return lines
 }
 
-func format(path, msg string, pos []token.Pos, cwd string) string {
-	var primary token.Pos
+type entry struct {
+	where string // file:line:col, or "" when unknown
+	path  string
+	msg   string
+	rule  string // the model's position, when the site's comes first
+}
+
+func newEntry(path, msg string, pos []token.Pos, cwd string) *entry {
+	e := &entry{path: path, msg: rewrite(msg)}
 	var model []string
 	for _, p := range pos {
 		if !p.IsValid() {
@@ -69,31 +86,96 @@ func format(path, msg string, pos []token.Pos, cwd string) string {
 		}
 		if isModel(p.Filename()) {
 			model = append(model, posString(p, cwd))
-			continue
-		}
-		if !primary.IsValid() {
-			primary = p
+		} else if e.where == "" {
+			e.where = posString(p, cwd)
 		}
 	}
-	var b strings.Builder
 	switch {
-	case primary.IsValid():
-		b.WriteString(posString(primary, cwd))
-		b.WriteString(": ")
+	case e.where == "" && len(model) > 0:
+		e.where = model[0]
 	case len(model) > 0:
-		b.WriteString(model[0])
-		b.WriteString(": ")
-		model = model[1:]
+		e.rule = model[0]
 	}
-	if path != "" {
-		b.WriteString(path)
-		b.WriteString(": ")
+	return e
+}
+
+func (e *entry) String() string {
+	var b strings.Builder
+	if e.where != "" {
+		b.WriteString(e.where + ": ")
 	}
-	b.WriteString(msg)
-	if len(model) > 0 {
-		fmt.Fprintf(&b, " (rule at %s)", strings.Join(slices.Compact(model), ", "))
+	if e.path != "" {
+		b.WriteString(e.path + ": ")
+	}
+	b.WriteString(e.msg)
+	if e.rule != "" {
+		fmt.Fprintf(&b, " (rule at %s)", e.rule)
 	}
 	return b.String()
+}
+
+// rewrite says CUE's terse messages in an operator's words.
+func rewrite(msg string) string {
+	if c, ok := strings.CutPrefix(msg, "incomplete value "); ok {
+		return "no value set; it must be " + c
+	}
+	return msg
+}
+
+var conflict = regexp.MustCompile(`^conflicting values (.+) and (.+)$`)
+
+// mergeDisjunctions turns CUE's one-conflict-per-alternative reports
+// ("conflicting values "host" and "edge"", "... "target" and "edge"") for
+// one field into a single line listing the alternatives.
+func mergeDisjunctions(entries []*entry) []*entry {
+	type group struct {
+		first *entry
+		alts  []string
+		value string
+		mixed bool
+	}
+	groups := map[string]*group{}
+	for _, e := range entries {
+		m := conflict.FindStringSubmatch(e.msg)
+		if m == nil {
+			continue
+		}
+		key := e.where + "\x00" + e.path
+		g := groups[key]
+		if g == nil {
+			g = &group{first: e, value: m[2]}
+			groups[key] = g
+		}
+		if m[2] != g.value {
+			g.mixed = true
+		}
+		if !contains(g.alts, m[1]) {
+			g.alts = append(g.alts, m[1])
+		}
+	}
+	var out []*entry
+	for _, e := range entries {
+		g := groups[e.where+"\x00"+e.path]
+		if g == nil || g.mixed || len(g.alts) < 2 || conflict.FindStringSubmatch(e.msg) == nil {
+			out = append(out, e)
+			continue
+		}
+		if g.first == e {
+			e.msg = fmt.Sprintf("%s is not allowed; want one of %s", g.value, strings.Join(g.alts, ", "))
+			e.rule = ""
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // isModel reports whether a file is part of the embedded model's schema
@@ -114,7 +196,7 @@ func posString(p token.Pos, cwd string) string {
 }
 
 // displayPath drops the schema's definition name, which means nothing to
-// the author of a site, and quotes only what needs quoting.
+// the author of a site.
 func displayPath(path []string) string {
 	if len(path) > 0 && path[0] == "#Site" {
 		path = path[1:]

@@ -20,6 +20,7 @@ func Apply(header string, rs *Ruleset) []byte {
 # next to the rule files:
 #
 #   ./apply.sh [--backend nft|iptables|ufw] [--confirm SECONDS] NODE
+#   ./apply.sh --dry-run [--backend ...] [NODE]   # the plan, for every node
 #
 # The rules are checked first (nft -c, iptables-restore --test, bash -n),
 # then applied atomically (nft, iptables). SSH from management stays open
@@ -35,6 +36,7 @@ set -euo pipefail
 usage() {
 	cat <<'EOF'
 Usage: apply.sh [--backend nft|iptables|ufw] [--confirm SECONDS] NODE
+       apply.sh --dry-run [--backend nft|iptables|ufw] [NODE]
 Nodes: %s
 EOF
 }
@@ -42,8 +44,13 @@ EOF
 dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 backend=nft
 confirm=0
+dry_run=no
 while (($#)); do
 	case $1 in
+	--dry-run)
+		dry_run=yes
+		shift
+		;;
 	--backend)
 		backend=${2:?--backend needs nft, iptables or ufw}
 		shift 2
@@ -63,16 +70,28 @@ while (($#)); do
 	*) break ;;
 	esac
 done
-if (($# != 1)); then
+if (($# > 1)) || { (($# == 0)) && [[ $dry_run == no ]]; }; then
 	usage >&2
 	exit 2
 fi
-node=$1
-case $node in
-%s) ;;
+nodes=("$@")
+if ((${#nodes[@]} == 0)); then
+	nodes=(%s)
+fi
+for node in "${nodes[@]}"; do
+	case $node in
+	%s) ;;
+	*)
+		echo "apply.sh: unknown node \"$node\"" >&2
+		usage >&2
+		exit 2
+		;;
+	esac
+done
+case $backend in
+nft | iptables | ufw) ;;
 *)
-	echo "apply.sh: unknown node \"$node\"" >&2
-	usage >&2
+	echo "apply.sh: unknown backend \"$backend\" (nft, iptables or ufw)" >&2
 	exit 2
 	;;
 esac
@@ -82,10 +101,42 @@ case $confirm in
 	exit 2
 	;;
 esac
+
+# plan prints what a run does on node $1, commands prefixed with "+ ".
+plan() {
+	local node=$1
+	echo "# $node, backend $backend:"
+	case $backend in
+	nft)
+		echo "+ nft -c -f $node.nft"
+		echo "+ nft -f $node.nft"
+		;;
+	iptables)
+		echo "+ iptables -N DOCKER-USER   # unless Docker has created it"
+		echo "+ iptables-restore --test --noflush <$node.iptables   # without the %s jumps already in place"
+		echo "+ iptables-restore --noflush <$node.iptables"
+		;;
+	ufw)
+		echo "+ bash -n $node.ufw.sh"
+		echo "+ bash $node.ufw.sh   # its own plan: bash $node.ufw.sh --dry-run"
+		;;
+	esac
+	if ((confirm)); then
+		echo "# then wait $confirm seconds for \"yes\", and roll back without it"
+	fi
+}
+
+if [[ $dry_run == yes ]]; then
+	for node in "${nodes[@]}"; do
+		plan "$node"
+	done
+	exit 0
+fi
 if ((EUID != 0)); then
 	echo "apply.sh: run as root" >&2
 	exit 2
 fi
+node=${nodes[0]}
 
 saved=$(mktemp -d)
 trap 'rm -rf "$saved"' EXIT
@@ -179,13 +230,9 @@ case $backend in
 nft) apply_nft ;;
 iptables) apply_iptables ;;
 ufw) apply_ufw ;;
-*)
-	echo "apply.sh: unknown backend \"$backend\" (nft, iptables or ufw)" >&2
-	exit 2
-	;;
 esac
 echo "apply.sh: $node: $backend rules applied" >&2
-`, rs.Site, strings.Join(names, " "), strings.Join(names, " | "), Table, Table, Table, Table,
+`, rs.Site, strings.Join(names, " "), strings.Join(names, " "), strings.Join(names, " | "), JumpComment, Table, Table, Table, Table,
 		JumpComment, ChainInput, JumpComment, JumpComment, ChainPublished, JumpComment)
 	return b.Bytes()
 }

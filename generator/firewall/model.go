@@ -16,6 +16,7 @@ import (
 	"cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/token"
 
+	"github.com/nuvla/nuvlagen/generator/nfsconf"
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
@@ -276,6 +277,24 @@ func Compile(s *site.Site) (*Ruleset, error) {
 			node.Rules = append(node.Rules, r)
 		}
 		rs.Nodes = append(rs.Nodes, node)
+	}
+	// The NFS configuration pins the daemons to nfs.ports on every node;
+	// nfsconf says which ports those are, and each node must open them to
+	// the cluster.
+	if s.NFS != nil {
+		for _, n := range rs.Nodes {
+			err := nfsconf.CheckOpened(s.NFS.Ports, func(port int, proto string) bool {
+				for _, r := range n.Rules {
+					if r.Proto == proto && r.Allows(port) && slices.Contains(r.From, Cluster) {
+						return true
+					}
+				}
+				return false
+			})
+			if err != nil {
+				return nil, errors.Newf(s.Pos("nfs", "ports"), "node %s: %v", n.Name, err)
+			}
+		}
 	}
 	rs.Warnings = append(rs.Warnings, overlaps(rs)...)
 	return rs, nil

@@ -48,19 +48,20 @@ func Ports(rs *Ruleset) []byte {
 			w("| %s | %s |\n", c, prefixList(g))
 		}
 	}
+	// One row per node, rule and class, in the columns generator/diff
+	// reads (node, port, proto, service, from, sources); rule and named
+	// are for people.
 	for _, n := range rs.Nodes {
 		w("\n## %s (%s, %s)\n\n", n.Name, n.Address, n.Role)
-		w("| port | protocol | named | service | rule | allowed from |\n|---|---|---|---|---|---|\n")
+		w("| node | port | proto | service | from | sources | rule | named |\n|---|---|---|---|---|---|---|---|\n")
 		for _, r := range n.Rules {
-			var from []string
-			for _, c := range r.From {
-				from = append(from, fmt.Sprintf("%s (%s)", c, prefixList(rs.Groups[c])))
-			}
 			named := strings.Join(r.PortNames, ", ")
 			if len(r.Except) > 0 {
 				named += " except " + strings.Join(r.Except, ", ")
 			}
-			w("| %s | %s | %s | %s | %s | %s |\n", r.PortList(), r.Proto, named, r.Service, r.Name, strings.Join(from, ", "))
+			for _, c := range r.From {
+				w("| %s | %s | %s | %s | %s | %s | %s | %s |\n", n.Name, r.PortList(), r.Proto, r.Service, c, prefixList(rs.Groups[c]), r.Name, named)
+			}
 		}
 	}
 

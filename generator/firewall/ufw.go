@@ -30,7 +30,20 @@ func UFW(header string, rs *Ruleset, n *Node) []byte {
 # Docker block in after.rules is replaced between its markers.
 #
 # ufw's own before.rules still accept ICMP echo from anywhere.
+#
+# --dry-run prints the plan and runs nothing: the block for after.rules and
+# every ufw command, as if ufw had none of the rules yet.
 set -euo pipefail
+
+dry_run=no
+case ${1:-} in
+--dry-run) dry_run=yes ;;
+'') ;;
+*)
+	echo "usage: $0 [--dry-run]" >&2
+	exit 2
+	;;
+esac
 
 ufw_dir=/etc/ufw
 after=$ufw_dir/after.rules
@@ -55,6 +68,22 @@ block=$(cat <<'EOF'
 		fmt.Fprintf(&b, "-A %s %s\n", ChainPublished, line)
 	}
 	fmt.Fprintf(&b, "COMMIT\n%s\nEOF\n)\n", ufwEnd)
+	cmds := ufwCommands(rs, n)
+	fmt.Fprintf(&b, `if [[ $dry_run == yes ]]; then
+	echo "# the block kept in $after, between its markers:"
+	printf '%%s\n' "$block"
+	echo "# rules commented %s... that are not below are deleted"
+	echo "+ ufw default deny incoming"
+	echo "+ ufw default allow outgoing"
+`, ufwCommentPrefix)
+	for _, c := range cmds {
+		fmt.Fprintf(&b, "\techo %s\n", shellQuote("+ ufw "+c.args))
+	}
+	b.WriteString(`	echo "+ ufw reload   # or ufw --force enable, when ufw is not enabled yet"
+	exit 0
+fi
+
+`)
 	fmt.Fprintf(&b, `changed=no
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
@@ -78,7 +107,6 @@ has() {
 # The rules, as "ufw show added" prints them.
 wanted=(
 `, ufwBegin, ufwEnd)
-	cmds := ufwCommands(rs, n)
 	for _, c := range cmds {
 		fmt.Fprintf(&b, "\t%s\n", shellQuote(c.shown))
 	}

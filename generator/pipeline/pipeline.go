@@ -12,7 +12,10 @@ import (
 
 	"github.com/nuvla/nuvlagen/generator/compose"
 	"github.com/nuvla/nuvlagen/generator/configfile"
+	"github.com/nuvla/nuvlagen/generator/exports"
 	"github.com/nuvla/nuvlagen/generator/firewall"
+	"github.com/nuvla/nuvlagen/generator/nfsconf"
+	"github.com/nuvla/nuvlagen/generator/scripts"
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/generator/sitedoc"
 	"github.com/nuvla/nuvlagen/generator/stackcheck"
@@ -91,6 +94,19 @@ func RenderSite(s *site.Site) (Files, error) {
 		}
 		files[rel] = out
 	}
+	nodeFiles, err := renderNodeFiles(s)
+	if err != nil {
+		return nil, err
+	}
+	sh, err := scripts.Render(s, nodeFiles)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range []map[string][]byte{nodeFiles, sh} {
+		for p, b := range m {
+			files[p] = b
+		}
+	}
 	doc, err := sitedoc.Render(s)
 	if err != nil {
 		return nil, fmt.Errorf("site %s: %w", s.Name, err)
@@ -133,4 +149,30 @@ func CheckEnv(s *site.Site) map[string]string {
 		env[v.Name] = "set-by-operator"
 	}
 	return env
+}
+
+// renderNodeFiles renders what is installed on the nodes rather than
+// deployed on the Swarm: the NFS exports and daemon configuration.
+func renderNodeFiles(s *site.Site) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	if s.NFS == nil {
+		return files, nil
+	}
+	ex, err := exports.Render(s)
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", s.Name, err)
+	}
+	files["nfs/exports"] = ex
+	conf, err := nfsconf.Render(s)
+	if err != nil {
+		return nil, err
+	}
+	// The firewall opens exactly the ports the configuration pins.
+	if err := nfsconf.CheckFirewallModel(s); err != nil {
+		return nil, err
+	}
+	for p, b := range conf {
+		files[p] = b
+	}
+	return files, nil
 }

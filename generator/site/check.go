@@ -63,6 +63,11 @@ func check(s *Site) error {
 		}
 	}
 
+	// Without nodes or a manager every placement fails: saying so for each
+	// service would bury the one error that matters.
+	if len(s.Nodes) == 0 || managers == 0 {
+		return errs
+	}
 	for _, st := range s.Stacks {
 		for _, c := range placements(st) {
 			if !s.satisfiable(c.constraints) {
@@ -109,6 +114,19 @@ func (s *Site) satisfiable(constraints []string) bool {
 		}
 	}
 	return false
+}
+
+// NodesSatisfying returns the nodes that meet all Swarm placement
+// constraints, in name order. Constraint forms it does not understand are
+// taken as met, as for the satisfiability check.
+func (s *Site) NodesSatisfying(constraints []string) []Node {
+	var out []Node
+	for _, n := range s.Nodes {
+		if nodeMatches(n, constraints) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func nodeMatches(n Node, constraints []string) bool {

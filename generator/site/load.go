@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -12,6 +13,7 @@ import (
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/cue/token"
 
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
 )
@@ -24,10 +26,17 @@ type Loader struct {
 }
 
 // NewLoader compiles the embedded model.
-func NewLoader() (*Loader, error) {
+func NewLoader() (*Loader, error) { return NewLoaderFromFiles(nuvlacue.Schema()) }
+
+// NewLoaderFromFiles compiles the model given as files (the schema files of
+// nuvlacue.Read): the model of another revision, for `nuvlagen diff --base`.
+func NewLoaderFromFiles(schema []nuvlacue.File) (*Loader, error) {
+	if len(schema) == 0 {
+		return nil, fmt.Errorf("no model files")
+	}
 	ctx := cuecontext.New()
 	inst := build.NewContext().NewInstance("", nil)
-	for _, f := range nuvlacue.Schema() {
+	for _, f := range schema {
 		syn, err := parser.ParseFile(f.Name, f.Data, parser.ParseComments)
 		if err != nil {
 			return nil, err
@@ -38,16 +47,19 @@ func NewLoader() (*Loader, error) {
 	}
 	v := ctx.BuildInstance(inst)
 	if err := v.Err(); err != nil {
-		return nil, fmt.Errorf("compiling the embedded model: %w", err)
+		return nil, fmt.Errorf("compiling the model: %w", err)
 	}
 	return &Loader{ctx: ctx, schema: v}, nil
 }
 
 // Embedded loads the example sites that ship with nuvlagen.
-func (l *Loader) Embedded() ([]*Site, error) {
+func (l *Loader) Embedded() ([]*Site, error) { return l.LoadFiles(nuvlacue.Sites()) }
+
+// LoadFiles loads every site of files, reporting the errors of all.
+func (l *Loader) LoadFiles(files []nuvlacue.File) ([]*Site, error) {
 	var all []*Site
 	var errs errors.Error
-	for _, f := range nuvlacue.Sites() {
+	for _, f := range files {
 		sites, err := l.Load(f.Name, f.Data)
 		errs = appendErr(errs, err)
 		all = append(all, sites...)
@@ -62,6 +74,14 @@ func (l *Loader) Embedded() ([]*Site, error) {
 // (one or more sites, as the model's own examples do) or the fields of a
 // single site at its top level. name is used in positions.
 func (l *Loader) Load(name string, src []byte) (sites []*Site, err error) {
+	tf := token.NewFile(name, -1, len(src)+1)
+	tf.SetLinesForContent(src)
+	start := tf.Pos(0, token.NoRelPos)
+	defer func() {
+		if err != nil {
+			err = positioned(err, name, start)
+		}
+	}()
 	defer func() {
 		// A model that panics on some input is a bug, but the user still
 		// deserves an error that names the file rather than a crash.
@@ -78,7 +98,10 @@ func (l *Loader) Load(name string, src []byte) (sites []*Site, err error) {
 		return nil, err
 	}
 	if v.IncompleteKind() != cue.StructKind {
-		return nil, errors.Newf(v.Pos(), "a site file must be a struct of fields")
+		return nil, errors.Newf(start, "a site file must be a struct of fields")
+	}
+	if iter, err := v.Fields(cue.All()); err == nil && !iter.Next() {
+		return nil, errors.Newf(start, "the file defines no site: write sites: <name>: {...}, or the fields of one site")
 	}
 
 	var values []cue.Value
@@ -100,7 +123,7 @@ func (l *Loader) Load(name string, src []byte) (sites []*Site, err error) {
 
 	var errs errors.Error
 	for _, sv := range values {
-		s, err := decode(sv, name)
+		s, err := decode(sv, name, start)
 		if err != nil {
 			errs = appendErr(errs, err)
 			continue
@@ -128,6 +151,7 @@ type raw struct {
 	Images      map[string]string   `json:"images"`
 	Secrets     map[string]Secret   `json:"secrets"`
 	Variables   map[string]Variable `json:"variables"`
+	Sysctls     map[string]Sysctl   `json:"sysctls"`
 	DeployOrder []string            `json:"deployOrder"`
 	Groups      struct {
 		Management []string `json:"management"`
@@ -142,9 +166,28 @@ type raw struct {
 	} `json:"nodes"`
 }
 
-func decode(v cue.Value, file string) (*Site, error) {
+// inputs are the fields a site file sets; everything else is derived from
+// them. They are validated first, and alone when they fail, because one
+// bad input otherwise resurfaces in every stack value derived from it.
+var inputs = []string{"name", "kind", "domain", "tls", "nodes", "groups", "networks", "ephemeralPorts", "nfs", "minio", "images"}
+
+func decode(v cue.Value, file string, start token.Pos) (*Site, error) {
+	loc := &Site{Value: v, File: file, start: start}
+	var errs errors.Error
+	for _, f := range inputs {
+		fv := v.LookupPath(cue.MakePath(cue.Str(f)))
+		if !fv.Exists() {
+			continue
+		}
+		if err := fv.Validate(cue.Concrete(true), cue.Final()); err != nil {
+			errs = errors.Append(errs, loc.relocate(err))
+		}
+	}
+	if errs != nil {
+		return nil, errs
+	}
 	if err := v.Validate(cue.Concrete(true), cue.Final()); err != nil {
-		return nil, err
+		return nil, loc.relocate(err)
 	}
 	var r raw
 	if err := v.Decode(&r); err != nil {
@@ -153,7 +196,7 @@ func decode(v cue.Value, file string) (*Site, error) {
 	s := &Site{
 		Name: r.Name, Kind: r.Kind, Domain: r.Domain, TLS: r.TLS,
 		Networks: r.Networks, EphemeralPorts: r.EphemeralPorts, NFS: r.NFS,
-		Images: r.Images, Value: v, File: file,
+		Images: r.Images, Value: v, File: file, start: start,
 	}
 	if r.Minio != nil {
 		s.S3Domain = r.Minio.S3Domain
@@ -184,6 +227,12 @@ func decode(v cue.Value, file string) (*Site, error) {
 		s.Variables = append(s.Variables, vr)
 	}
 	slices.SortFunc(s.Variables, func(a, b Variable) int { return strings.Compare(a.Name, b.Name) })
+
+	for key, sc := range r.Sysctls {
+		sc.Key = key
+		s.Sysctls = append(s.Sysctls, sc)
+	}
+	slices.SortFunc(s.Sysctls, func(a, b Sysctl) int { return strings.Compare(a.Key, b.Key) })
 
 	stacks := v.LookupPath(cue.ParsePath("stacks"))
 	for _, name := range r.DeployOrder {
@@ -243,4 +292,88 @@ func appendErr(list errors.Error, err error) errors.Error {
 		return list
 	}
 	return errors.Append(list, errors.Promote(err, ""))
+}
+
+// relocate gives every error that has no position in the site's file the
+// position of the nearest field the file does set (see Site.Pos).
+func (s *Site) relocate(err error) errors.Error {
+	var out errors.Error
+	for _, e := range errors.Errors(err) {
+		if hasPosIn(e, s.File) {
+			out = errors.Append(out, e)
+			continue
+		}
+		out = errors.Append(out, &relocated{err: e, pos: s.Pos(s.relPath(e.Path())...)})
+	}
+	return out
+}
+
+// positioned gives any error still without a position in the file (the
+// evaluator reports some without one) the file's start, so that every
+// error names the file it is about.
+func positioned(err error, file string, start token.Pos) error {
+	var out errors.Error
+	for _, e := range errors.Errors(err) {
+		if hasPosIn(e, file) {
+			out = errors.Append(out, e)
+			continue
+		}
+		out = errors.Append(out, &relocated{err: e, pos: start})
+	}
+	return out
+}
+
+func hasPosIn(e errors.Error, file string) bool {
+	for _, p := range errors.Positions(e) {
+		if p.Filename() == file {
+			return true
+		}
+	}
+	return false
+}
+
+// relPath turns an error's path, which starts at the root of the
+// evaluation (sites.<name>.… or #Site.…), into a path inside the site.
+func (s *Site) relPath(path []string) []string {
+	if len(path) > 0 && path[0] == "#Site" {
+		return unquote(path[1:])
+	}
+	own := s.Value.Path().Selectors()
+	if len(path) < len(own) {
+		return nil
+	}
+	for i, sel := range own {
+		if sel.String() != path[i] {
+			return nil
+		}
+	}
+	return unquote(path[len(own):])
+}
+
+func unquote(path []string) []string {
+	out := make([]string, len(path))
+	for i, p := range path {
+		if u, err := strconv.Unquote(p); err == nil {
+			p = u
+		}
+		out[i] = p
+	}
+	return out
+}
+
+// relocated is a CUE error with a position added in the site's file.
+type relocated struct {
+	err errors.Error
+	pos token.Pos
+}
+
+func (r *relocated) Position() token.Pos { return r.pos }
+func (r *relocated) Error() string       { return r.err.Error() }
+func (r *relocated) Path() []string      { return r.err.Path() }
+func (r *relocated) Msg() (string, []any) {
+	return r.err.Msg()
+}
+
+func (r *relocated) InputPositions() []token.Pos {
+	return append([]token.Pos{r.err.Position()}, r.err.InputPositions()...)
 }

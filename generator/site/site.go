@@ -32,6 +32,7 @@ type Site struct {
 	Images         map[string]string
 	Secrets        []Secret   // sorted by name
 	Variables      []Variable // sorted by name
+	Sysctls        []Sysctl   // sorted by key
 	// Stacks are in deployment order.
 	Stacks []Stack
 
@@ -40,6 +41,9 @@ type Site struct {
 	Value cue.Value
 	// File is the site's source file as given, for headers and messages.
 	File string
+	// start is the first position of File: where an error about a field
+	// the file does not set at all points.
+	start token.Pos
 }
 
 // TLS selects Traefik's certificate source.
@@ -79,6 +83,30 @@ type PortRange struct {
 // NFS describes the share of a target site.
 type NFS struct {
 	Share string `json:"share"`
+	// Options are the exports(5) options for every cluster node.
+	Options []string `json:"options"`
+	Ports   NFSPorts `json:"ports"`
+	// Owner, Group and Mode (octal, e.g. "0755") are the share's on the server.
+	Owner string `json:"owner"`
+	Group string `json:"group"`
+	Mode  string `json:"mode"`
+}
+
+// NFSPorts are the ports the NFS daemons listen on (TCP and UDP): the
+// firewall opens them and the NFS server configuration pins them.
+type NFSPorts struct {
+	RPCBind int `json:"rpcbind"`
+	NFSD    int `json:"nfsd"`
+	Mountd  int `json:"mountd"`
+	Statd   int `json:"statd"`
+	Lockd   int `json:"lockd"`
+}
+
+// Sysctl is a kernel setting the nodes matching Constraints need.
+type Sysctl struct {
+	Key         string
+	Value       string   `json:"value"`
+	Constraints []string `json:"constraints"`
 }
 
 // Secret is a Docker secret the site's stacks mount.
@@ -119,31 +147,35 @@ func (s *Site) Node(name string) (Node, bool) {
 	return s.Nodes[i], true
 }
 
-// Pos returns the position of the field at path (dot-separated selectors of
-// the site value), preferring the site's own file over the model's.
+// Pos returns the position of the field at path (selectors of the site
+// value) in the site's own file. A field the file does not set (a default,
+// or a missing required field) has no position there: the nearest
+// enclosing field the file does set stands in for it, so every error
+// points into the file the operator has to edit.
 func (s *Site) Pos(path ...string) token.Pos {
-	sel := make([]cue.Selector, len(path))
-	for i, p := range path {
-		sel[i] = cue.Str(p)
+	for n := len(path); n >= 0; n-- {
+		sel := make([]cue.Selector, n)
+		for i, p := range path[:n] {
+			sel[i] = cue.Str(p)
+		}
+		if p := posIn(s.Value.LookupPath(cue.MakePath(sel...)), s.File); p.IsValid() {
+			return p
+		}
 	}
-	return bestPos(s.Value.LookupPath(cue.MakePath(sel...)), s.File)
+	if s.start.IsValid() {
+		return s.start
+	}
+	return s.Value.Pos()
 }
 
-// bestPos finds the position of v that lies in file, or else any position.
-func bestPos(v cue.Value, file string) token.Pos {
-	var fallback token.Pos
-	for _, c := range conjunctPositions(v) {
-		if c.Filename() == file {
-			return c
-		}
-		if !fallback.IsValid() {
-			fallback = c
+// posIn finds a position of v that lies in file.
+func posIn(v cue.Value, file string) token.Pos {
+	for _, p := range conjunctPositions(v) {
+		if p.Filename() == file {
+			return p
 		}
 	}
-	if fallback.IsValid() {
-		return fallback
-	}
-	return v.Pos()
+	return token.NoPos
 }
 
 func conjunctPositions(v cue.Value) []token.Pos {

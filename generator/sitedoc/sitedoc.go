@@ -38,7 +38,7 @@ func Render(s *site.Site) ([]byte, error) {
 
 	w("\n## Deploy order\n\nEach stack lives in `stacks/<stack>/` with its configuration files; deploy them on a manager in this order:\n\n")
 	for i, st := range s.Stacks {
-		w("%d. `docker stack deploy --resolve-image never -c stacks/%s/docker-compose.yml %s`: %s\n", i+1, st.Name, st.Name, purpose[st.Name])
+		w("%d. `docker stack deploy -c stacks/%s/docker-compose.yml %s`: %s\n", i+1, st.Name, st.Name, purpose[st.Name])
 	}
 
 	w("\n## Secrets\n\nDocker secrets the stacks mount (created before deployment; never in this directory):\n\n| secret | kind | purpose |\n|---|---|---|\n")

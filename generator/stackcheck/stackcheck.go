@@ -9,6 +9,7 @@ package stackcheck
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -62,6 +63,12 @@ func Stack(filename string, data []byte, env map[string]string) error {
 		Environment: env,
 	}
 	if _, err := dockerloader.Load(details); err != nil {
+		var forbidden *dockerloader.ForbiddenPropertiesError
+		if errors.As(err, &forbidden) {
+			// The error's own text names no property; its map does.
+			keys := sortedKeys(forbidden.Properties)
+			return fmt.Errorf("%s: docker stack: forbids %s: %s", filename, keys[0], forbidden.Properties[keys[0]])
+		}
 		return fmt.Errorf("%s: docker stack: %w", filename, err)
 	}
 	if props := dockerloader.GetUnsupportedProperties(dict); len(props) > 0 {
@@ -69,12 +76,17 @@ func Stack(filename string, data []byte, env map[string]string) error {
 		return fmt.Errorf("%s: docker stack: ignores %s in Swarm mode", filename, strings.Join(props, ", "))
 	}
 	if dep := dockerloader.GetDeprecatedProperties(dict); len(dep) > 0 {
-		keys := make([]string, 0, len(dep))
-		for k := range dep {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := sortedKeys(dep)
 		return fmt.Errorf("%s: docker stack: deprecated %s: %s", filename, keys[0], dep[keys[0]])
 	}
 	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -8,17 +8,19 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/rogpeppe/go-internal/diff"
+	udiff "github.com/rogpeppe/go-internal/diff"
 	"github.com/spf13/pflag"
 
+	"github.com/nuvla/nuvlagen/generator/diff"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 )
 
-const checkDoc = `Usage: nuvlagen check [--site FILE.cue]... [--out DIR]
+const checkDoc = `Usage: nuvlagen check [--site FILE.cue]... [--sites DIR] [--out DIR]
 
 Render the sites in memory and compare them with DIR/<site>/ on disk. Any
 difference (a stale file, a hand edit, a missing or an extra file) is
-printed as a unified diff and the exit status is 1. Nothing is written.
+printed as a unified diff, then explained as "nuvlagen diff" does, and
+the exit status is 1. Nothing is written.
 This is the gate behind "make check".
 
 Examples:
@@ -27,7 +29,7 @@ Examples:
 `
 
 func runCheck(e *env, args []string) int {
-	var f generateFlags
+	var f siteFlags
 	flags := pflag.NewFlagSet("check", pflag.ContinueOnError)
 	f.Bind(flags)
 	if code, ok := parseFlags(e, flags, checkDoc, args); !ok {
@@ -37,15 +39,15 @@ func runCheck(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "nuvlagen check: unexpected argument %q\n", flags.Arg(0))
 		return ExitUsage
 	}
-	sites, ok := loadSites(e, f.sites)
+	inputs, ok := f.inputs(e)
 	if !ok {
 		return ExitInvalid
 	}
-	want, err := pipeline.Render(sites)
-	if err != nil {
-		printErr(e, err)
+	results, ok := f.render(e, inputs, false)
+	if !ok {
 		return ExitInvalid
 	}
+	want, sites := goodFiles(results)
 	have := pipeline.Files{}
 	for _, s := range sites {
 		root := filepath.Join(f.out, s.Name)
@@ -68,6 +70,25 @@ func runCheck(e *env, args []string) int {
 	}
 	drift := compareFiles(e, f.out, have, want)
 	if drift > 0 {
+		// The same report `nuvlagen diff` gives, from what is on disk to
+		// what generate would write.
+		fmt.Fprintf(e.stdout, "\nWhat generate would change in %s:\n\n", f.out)
+		r := diff.Compare(have, want)
+		for _, s := range r.Sites {
+			for _, fd := range s.Files {
+				if fd.Unified != "" {
+					// Printed above already.
+					fd.Unified = ""
+					if len(fd.Changes) == 0 && fd.Note == "" {
+						fd.Note = "text differs, see above"
+					}
+				}
+			}
+		}
+		if err := diff.Write(e.stdout, r, "text", false); err != nil {
+			fmt.Fprintf(e.stderr, "nuvlagen check: %v\n", err)
+			return ExitUsage
+		}
 		fmt.Fprintf(e.stderr, "nuvlagen check: %d file(s) in %s differ from what generate writes; run \"nuvlagen generate\" (make generate) and commit the result\n", drift, f.out)
 		return ExitInvalid
 	}
@@ -105,7 +126,7 @@ func compareFiles(e *env, out string, have, want pipeline.Files) int {
 		case !inWant:
 			fmt.Fprintf(e.stdout, "not generated (remove it): %s\n", name)
 		default:
-			e.stdout.Write(diff.Diff(name+" (on disk)", h, name+" (generated)", w))
+			e.stdout.Write(udiff.Diff(name+" (on disk)", h, name+" (generated)", w))
 		}
 	}
 	return n

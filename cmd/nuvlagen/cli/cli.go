@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nuvla/nuvlagen/generator/diag"
-	"github.com/nuvla/nuvlagen/generator/site"
 )
 
 // Exit statuses, the same for every command.
@@ -35,7 +34,9 @@ func init() {
 	commands = []command{
 		{"generate", "render sites into an output directory", runGenerate},
 		{"check", "fail when an output directory differs from what generate would write", runCheck},
+		{"diff", "explain what a change does to generated output", runDiff},
 		{"firewall", "query the firewall model: is a connection allowed, and by which rule", runFirewall},
+		{"secrets", "create a site's secrets directory (secrets init DIR)", runSecrets},
 		{"version", "print nuvlagen's version", runVersion},
 		{"help", "show help for a command", runHelp},
 	}
@@ -125,42 +126,6 @@ func parseFlags(e *env, fs *pflag.FlagSet, doc string, args []string) (int, bool
 		return ExitUsage, false
 	}
 	return ExitOK, true
-}
-
-// loadSites loads the site files named, or the embedded examples when
-// none is. Errors are printed, positioned, and reported as false.
-func loadSites(e *env, files []string) ([]*site.Site, bool) {
-	l, err := site.NewLoader()
-	if err != nil {
-		fmt.Fprintf(e.stderr, "nuvlagen: %v\n", err)
-		return nil, false
-	}
-	if len(files) == 0 {
-		sites, err := l.Embedded()
-		if err != nil {
-			printErr(e, err)
-			return nil, false
-		}
-		return sites, true
-	}
-	var all []*site.Site
-	ok := true
-	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "%s: %v\n", f, unwrapPathError(err))
-			ok = false
-			continue
-		}
-		sites, err := l.Load(displayName(e.cwd, f), src)
-		if err != nil {
-			printErr(e, err)
-			ok = false
-			continue
-		}
-		all = append(all, sites...)
-	}
-	return all, ok
 }
 
 func printErr(e *env, err error) {

@@ -4,34 +4,42 @@ import (
 	"fmt"
 
 	"github.com/spf13/pflag"
-
-	"github.com/nuvla/nuvlagen/generator/pipeline"
 )
 
-const generateDoc = `Usage: nuvlagen generate [--site FILE.cue]... [--out DIR]
+const generateDoc = `Usage: nuvlagen generate [--site FILE.cue]... [--sites DIR] [--out DIR]
 
 Render sites into DIR/<site>/: a compose file per stack with its
-configuration files, and the site's README. Every compose file is loaded
+configuration files, deploy.sh and teardown.sh, prepare/<node>.sh for the
+nodes, nfs/ on target sites (exports, NFS daemon ports), and the site's
+README. Every compose file is loaded
 back with compose-go and with the docker CLI's stack loader before anything
-is written. With no --site, renders the example sites embedded in nuvlagen.
+is written. With no --site or --sites, renders the example sites embedded
+in nuvlagen.
+
+A site file holds one site (its fields at top level) or several
+(sites: <name>: {...}), which may share defaults by unification. Sites
+render in parallel; every error of every site is reported.
 
 Output is written atomically: each site's directory is replaced as a whole,
-and on any error nothing is written at all.
+and if any site fails nothing is written at all, unless --keep-going, which
+writes the sites that rendered and still exits 1.
 
 Examples:
   nuvlagen generate                          # the embedded examples into out/
   nuvlagen generate --site prod.cue --out /srv/nuvla
-  nuvlagen generate --site a.cue --site b.cue
+  nuvlagen generate --sites sites/ --keep-going --quiet
 `
 
 type generateFlags struct {
-	sites []string
-	out   string
+	siteFlags
+	keepGoing bool
+	quiet     bool
 }
 
 func (f *generateFlags) Bind(fs *pflag.FlagSet) {
-	fs.StringArrayVar(&f.sites, "site", nil, "site `file` to render (repeatable; default: the embedded examples)")
-	fs.StringVar(&f.out, "out", "out", "output `directory`")
+	f.siteFlags.Bind(fs)
+	fs.BoolVar(&f.keepGoing, "keep-going", false, "write the sites that render even if others fail (exit status is still 1)")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing but errors")
 }
 
 func runGenerate(e *env, args []string) int {
@@ -45,24 +53,38 @@ func runGenerate(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "nuvlagen generate: unexpected argument %q (site files go after --site)\n", fs.Arg(0))
 		return ExitUsage
 	}
-	sites, ok := loadSites(e, f.sites)
+	inputs, readOK := f.inputs(e)
+	if !readOK && !f.keepGoing {
+		return ExitInvalid
+	}
+	results, ok := f.render(e, inputs, f.quiet)
+	ok = ok && readOK
+	if !ok && !f.keepGoing {
+		return ExitInvalid
+	}
+	files, sites := goodFiles(results)
+	if !f.quiet {
+		// Findings that do not stop generation: the firewall's fixes of
+		// the seed's tables and rules that overlap.
+		for _, s := range sites {
+			for _, w := range s.Warnings {
+				printErr(e, w)
+			}
+		}
+	}
+	if len(files) > 0 {
+		if err := writeSites(f.out, files); err != nil {
+			fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)
+			return ExitUsage
+		}
+	}
+	if !f.quiet {
+		for _, s := range sites {
+			fmt.Fprintf(e.stdout, "%s: %d stacks written to %s\n", s.Name, s.Stacks, displayName(e.cwd, joinPath(f.out, s.Name)))
+		}
+	}
 	if !ok {
 		return ExitInvalid
-	}
-	files, err := pipeline.Render(sites)
-	if err != nil {
-		printErr(e, err)
-		return ExitInvalid
-	}
-	for _, w := range pipeline.Warnings(sites) {
-		printErr(e, w)
-	}
-	if err := writeSites(f.out, files); err != nil {
-		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)
-		return ExitUsage
-	}
-	for _, s := range sites {
-		fmt.Fprintf(e.stdout, "%s: %d stacks written to %s\n", s.Name, len(s.Stacks), displayName(e.cwd, joinPath(f.out, s.Name)))
 	}
 	return ExitOK
 }

@@ -8,7 +8,20 @@
 # Docker block in after.rules is replaced between its markers.
 #
 # ufw's own before.rules still accept ICMP echo from anywhere.
+#
+# --dry-run prints the plan and runs nothing: the block for after.rules and
+# every ufw command, as if ufw had none of the rules yet.
 set -euo pipefail
+
+dry_run=no
+case ${1:-} in
+--dry-run) dry_run=yes ;;
+'') ;;
+*)
+	echo "usage: $0 [--dry-run]" >&2
+	exit 2
+	;;
+esac
 
 ufw_dir=/etc/ufw
 after=$ufw_dir/after.rules
@@ -57,6 +70,31 @@ COMMIT
 # END nuvla published ports
 EOF
 )
+if [[ $dry_run == yes ]]; then
+	echo "# the block kept in $after, between its markers:"
+	printf '%s\n' "$block"
+	echo "# rules commented nuvla:... that are not below are deleted"
+	echo "+ ufw default deny incoming"
+	echo "+ ufw default allow outgoing"
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 22 comment '\''nuvla:ssh'\'''
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 80,443 comment '\''nuvla:http'\'''
+	echo '+ ufw allow proto tcp from 0.0.0.0/0 to any port 80,443 comment '\''nuvla:http'\'''
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 2376 comment '\''nuvla:docker'\'''
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 2377 comment '\''nuvla:swarm-manager'\'''
+	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 2377 comment '\''nuvla:swarm-manager'\'''
+	echo '+ ufw allow proto tcp from 192.0.2.11/32 to any port 2377 comment '\''nuvla:swarm-manager'\'''
+	echo '+ ufw allow proto tcp from 192.0.2.12/32 to any port 2377 comment '\''nuvla:swarm-manager'\'''
+	echo '+ ufw allow proto udp from 192.0.2.10/32 to any port 4789,7946 comment '\''nuvla:swarm-cluster'\'''
+	echo '+ ufw allow proto udp from 192.0.2.11/32 to any port 4789,7946 comment '\''nuvla:swarm-cluster'\'''
+	echo '+ ufw allow proto udp from 192.0.2.12/32 to any port 4789,7946 comment '\''nuvla:swarm-cluster'\'''
+	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 7946 comment '\''nuvla:swarm-cluster'\'''
+	echo '+ ufw allow proto tcp from 192.0.2.11/32 to any port 7946 comment '\''nuvla:swarm-cluster'\'''
+	echo '+ ufw allow proto tcp from 192.0.2.12/32 to any port 7946 comment '\''nuvla:swarm-cluster'\'''
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 8080 comment '\''nuvla:traefik'\'''
+	echo "+ ufw reload   # or ufw --force enable, when ufw is not enabled yet"
+	exit 0
+fi
+
 changed=no
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT

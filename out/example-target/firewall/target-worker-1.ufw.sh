@@ -8,7 +8,20 @@
 # Docker block in after.rules is replaced between its markers.
 #
 # ufw's own before.rules still accept ICMP echo from anywhere.
+#
+# --dry-run prints the plan and runs nothing: the block for after.rules and
+# every ufw command, as if ufw had none of the rules yet.
 set -euo pipefail
+
+dry_run=no
+case ${1:-} in
+--dry-run) dry_run=yes ;;
+'') ;;
+*)
+	echo "usage: $0 [--dry-run]" >&2
+	exit 2
+	;;
+esac
 
 ufw_dir=/etc/ufw
 after=$ufw_dir/after.rules
@@ -43,6 +56,12 @@ block=$(cat <<'EOF'
 -A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 2049 -m comment --comment nfs -j RETURN
 -A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 2049 -m comment --comment nfs -j RETURN
 -A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 2049 -m comment --comment nfs -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 32765 -m comment --comment nfs -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 32765 -m comment --comment nfs -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 32765 -m comment --comment nfs -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 32767 -m comment --comment nfs -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 32767 -m comment --comment nfs -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 32767 -m comment --comment nfs -j RETURN
 -A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 33333 -m comment --comment nfs -j RETURN
 -A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 33333 -m comment --comment nfs -j RETURN
 -A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 33333 -m comment --comment nfs -j RETURN
@@ -52,6 +71,12 @@ block=$(cat <<'EOF'
 -A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 2049 -m comment --comment nfs -j RETURN
 -A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 2049 -m comment --comment nfs -j RETURN
 -A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 2049 -m comment --comment nfs -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 32765 -m comment --comment nfs -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 32765 -m comment --comment nfs -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 32765 -m comment --comment nfs -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 32767 -m comment --comment nfs -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 32767 -m comment --comment nfs -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 32767 -m comment --comment nfs -j RETURN
 -A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 33333 -m comment --comment nfs -j RETURN
 -A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 33333 -m comment --comment nfs -j RETURN
 -A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 33333 -m comment --comment nfs -j RETURN
@@ -73,6 +98,34 @@ COMMIT
 # END nuvla published ports
 EOF
 )
+if [[ $dry_run == yes ]]; then
+	echo "# the block kept in $after, between its markers:"
+	printf '%s\n' "$block"
+	echo "# rules commented nuvla:... that are not below are deleted"
+	echo "+ ufw default deny incoming"
+	echo "+ ufw default allow outgoing"
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 22 comment '\''nuvla:ssh'\'''
+	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 80,443 comment '\''nuvla:http'\'''
+	echo '+ ufw allow proto tcp from 0.0.0.0/0 to any port 80,443 comment '\''nuvla:http'\'''
+	echo '+ ufw allow proto tcp from 203.0.113.10/32 to any port 111,2049,32765,32767,33333 comment '\''nuvla:nfs'\'''
+	echo '+ ufw allow proto tcp from 203.0.113.11/32 to any port 111,2049,32765,32767,33333 comment '\''nuvla:nfs'\'''
+	echo '+ ufw allow proto tcp from 203.0.113.12/32 to any port 111,2049,32765,32767,33333 comment '\''nuvla:nfs'\'''
+	echo '+ ufw allow proto udp from 203.0.113.10/32 to any port 111,2049,32765,32767,33333 comment '\''nuvla:nfs'\'''
+	echo '+ ufw allow proto udp from 203.0.113.11/32 to any port 111,2049,32765,32767,33333 comment '\''nuvla:nfs'\'''
+	echo '+ ufw allow proto udp from 203.0.113.12/32 to any port 111,2049,32765,32767,33333 comment '\''nuvla:nfs'\'''
+	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 2376 comment '\''nuvla:docker'\'''
+	echo '+ ufw allow proto udp from 203.0.113.10/32 to any port 4789,7946 comment '\''nuvla:swarm-cluster'\'''
+	echo '+ ufw allow proto udp from 203.0.113.11/32 to any port 4789,7946 comment '\''nuvla:swarm-cluster'\'''
+	echo '+ ufw allow proto udp from 203.0.113.12/32 to any port 4789,7946 comment '\''nuvla:swarm-cluster'\'''
+	echo '+ ufw allow proto tcp from 203.0.113.10/32 to any port 7946 comment '\''nuvla:swarm-cluster'\'''
+	echo '+ ufw allow proto tcp from 203.0.113.11/32 to any port 7946 comment '\''nuvla:swarm-cluster'\'''
+	echo '+ ufw allow proto tcp from 203.0.113.12/32 to any port 7946 comment '\''nuvla:swarm-cluster'\'''
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 8080 comment '\''nuvla:traefik'\'''
+	echo '+ ufw allow proto tcp from 0.0.0.0/0 to any port 32768:33332,33334:60999 comment '\''nuvla:ephemeral'\'''
+	echo "+ ufw reload   # or ufw --force enable, when ufw is not enabled yet"
+	exit 0
+fi
+
 changed=no
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
@@ -98,12 +151,12 @@ wanted=(
 	'ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment '\''nuvla:ssh'\'''
 	'ufw allow from 192.0.2.10 to any port 80,443 proto tcp comment '\''nuvla:http'\'''
 	'ufw allow 80,443/tcp comment '\''nuvla:http'\'''
-	'ufw allow from 203.0.113.10 to any port 111,2049,33333 proto tcp comment '\''nuvla:nfs'\'''
-	'ufw allow from 203.0.113.11 to any port 111,2049,33333 proto tcp comment '\''nuvla:nfs'\'''
-	'ufw allow from 203.0.113.12 to any port 111,2049,33333 proto tcp comment '\''nuvla:nfs'\'''
-	'ufw allow from 203.0.113.10 to any port 111,2049,33333 proto udp comment '\''nuvla:nfs'\'''
-	'ufw allow from 203.0.113.11 to any port 111,2049,33333 proto udp comment '\''nuvla:nfs'\'''
-	'ufw allow from 203.0.113.12 to any port 111,2049,33333 proto udp comment '\''nuvla:nfs'\'''
+	'ufw allow from 203.0.113.10 to any port 111,2049,32765,32767,33333 proto tcp comment '\''nuvla:nfs'\'''
+	'ufw allow from 203.0.113.11 to any port 111,2049,32765,32767,33333 proto tcp comment '\''nuvla:nfs'\'''
+	'ufw allow from 203.0.113.12 to any port 111,2049,32765,32767,33333 proto tcp comment '\''nuvla:nfs'\'''
+	'ufw allow from 203.0.113.10 to any port 111,2049,32765,32767,33333 proto udp comment '\''nuvla:nfs'\'''
+	'ufw allow from 203.0.113.11 to any port 111,2049,32765,32767,33333 proto udp comment '\''nuvla:nfs'\'''
+	'ufw allow from 203.0.113.12 to any port 111,2049,32765,32767,33333 proto udp comment '\''nuvla:nfs'\'''
 	'ufw allow from 192.0.2.10 to any port 2376 proto tcp comment '\''nuvla:docker'\'''
 	'ufw allow from 203.0.113.10 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\'''
 	'ufw allow from 203.0.113.11 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\'''
@@ -143,12 +196,12 @@ add() {
 add 'ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment '\''nuvla:ssh'\''' allow proto tcp from 198.51.100.0/28 to any port 22 comment 'nuvla:ssh'
 add 'ufw allow from 192.0.2.10 to any port 80,443 proto tcp comment '\''nuvla:http'\''' allow proto tcp from 192.0.2.10/32 to any port 80,443 comment 'nuvla:http'
 add 'ufw allow 80,443/tcp comment '\''nuvla:http'\''' allow proto tcp from 0.0.0.0/0 to any port 80,443 comment 'nuvla:http'
-add 'ufw allow from 203.0.113.10 to any port 111,2049,33333 proto tcp comment '\''nuvla:nfs'\''' allow proto tcp from 203.0.113.10/32 to any port 111,2049,33333 comment 'nuvla:nfs'
-add 'ufw allow from 203.0.113.11 to any port 111,2049,33333 proto tcp comment '\''nuvla:nfs'\''' allow proto tcp from 203.0.113.11/32 to any port 111,2049,33333 comment 'nuvla:nfs'
-add 'ufw allow from 203.0.113.12 to any port 111,2049,33333 proto tcp comment '\''nuvla:nfs'\''' allow proto tcp from 203.0.113.12/32 to any port 111,2049,33333 comment 'nuvla:nfs'
-add 'ufw allow from 203.0.113.10 to any port 111,2049,33333 proto udp comment '\''nuvla:nfs'\''' allow proto udp from 203.0.113.10/32 to any port 111,2049,33333 comment 'nuvla:nfs'
-add 'ufw allow from 203.0.113.11 to any port 111,2049,33333 proto udp comment '\''nuvla:nfs'\''' allow proto udp from 203.0.113.11/32 to any port 111,2049,33333 comment 'nuvla:nfs'
-add 'ufw allow from 203.0.113.12 to any port 111,2049,33333 proto udp comment '\''nuvla:nfs'\''' allow proto udp from 203.0.113.12/32 to any port 111,2049,33333 comment 'nuvla:nfs'
+add 'ufw allow from 203.0.113.10 to any port 111,2049,32765,32767,33333 proto tcp comment '\''nuvla:nfs'\''' allow proto tcp from 203.0.113.10/32 to any port 111,2049,32765,32767,33333 comment 'nuvla:nfs'
+add 'ufw allow from 203.0.113.11 to any port 111,2049,32765,32767,33333 proto tcp comment '\''nuvla:nfs'\''' allow proto tcp from 203.0.113.11/32 to any port 111,2049,32765,32767,33333 comment 'nuvla:nfs'
+add 'ufw allow from 203.0.113.12 to any port 111,2049,32765,32767,33333 proto tcp comment '\''nuvla:nfs'\''' allow proto tcp from 203.0.113.12/32 to any port 111,2049,32765,32767,33333 comment 'nuvla:nfs'
+add 'ufw allow from 203.0.113.10 to any port 111,2049,32765,32767,33333 proto udp comment '\''nuvla:nfs'\''' allow proto udp from 203.0.113.10/32 to any port 111,2049,32765,32767,33333 comment 'nuvla:nfs'
+add 'ufw allow from 203.0.113.11 to any port 111,2049,32765,32767,33333 proto udp comment '\''nuvla:nfs'\''' allow proto udp from 203.0.113.11/32 to any port 111,2049,32765,32767,33333 comment 'nuvla:nfs'
+add 'ufw allow from 203.0.113.12 to any port 111,2049,32765,32767,33333 proto udp comment '\''nuvla:nfs'\''' allow proto udp from 203.0.113.12/32 to any port 111,2049,32765,32767,33333 comment 'nuvla:nfs'
 add 'ufw allow from 192.0.2.10 to any port 2376 proto tcp comment '\''nuvla:docker'\''' allow proto tcp from 192.0.2.10/32 to any port 2376 comment 'nuvla:docker'
 add 'ufw allow from 203.0.113.10 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\''' allow proto udp from 203.0.113.10/32 to any port 4789,7946 comment 'nuvla:swarm-cluster'
 add 'ufw allow from 203.0.113.11 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\''' allow proto udp from 203.0.113.11/32 to any port 4789,7946 comment 'nuvla:swarm-cluster'

@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"nuvlagen": func() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs the command-line scenarios in testdata/script.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("testdata", "script"),
+		RequireExplicitExec: true,
+		UpdateScripts:       updateGolden(),
+	})
+}
+
+func TestExitCodes(t *testing.T) {
+	t.Chdir(t.TempDir())
+	tests := []struct {
+		args []string
+		want int
+	}{
+		{nil, ExitUsage},
+		{[]string{"--help"}, ExitOK},
+		{[]string{"help"}, ExitOK},
+		{[]string{"help", "generate"}, ExitOK},
+		{[]string{"help", "nope"}, ExitUsage},
+		{[]string{"version"}, ExitOK},
+		{[]string{"--version"}, ExitOK},
+		{[]string{"nope"}, ExitUsage},
+		{[]string{"generate", "--bogus"}, ExitUsage},
+		{[]string{"generate", "stray-argument"}, ExitUsage},
+		{[]string{"generate", "--site", "missing.cue"}, ExitInvalid},
+		{[]string{"check", "--bogus"}, ExitUsage},
+		{[]string{"check", "--out", "nothing-here"}, ExitInvalid},
+	}
+	for _, tt := range tests {
+		var out, errOut bytes.Buffer
+		if got := Main(tt.args, &out, &errOut); got != tt.want {
+			t.Errorf("nuvlagen %q: exit %d, want %d\nstderr: %s", tt.args, got, tt.want, errOut.String())
+		}
+	}
+	if _, err := os.Stat("out"); !os.IsNotExist(err) {
+		t.Error("a failing command wrote out/")
+	}
+}

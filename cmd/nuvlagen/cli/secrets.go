@@ -1,0 +1,237 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/nuvla/nuvlagen/generator/secrets"
+	"github.com/nuvla/nuvlagen/generator/site"
+)
+
+const secretsDoc = `Usage: nuvlagen secrets init DIR [--site FILE.cue] [--site-name NAME] [--force] [--allow-in-repo]
+
+Create DIR, the secrets directory of one site, which deploy.sh reads with
+--secrets DIR: a file per Docker secret the stacks mount and per variable
+the compose files require. Generated with Go's crypto/rand:
+
+  password          32 random letters and digits
+  username          nuvla- and 12 random letters and digits
+  htpasswd          a bcrypt line for user admin; its password beside it,
+                    in NAME.password
+  tls-cert/tls-key  a self-signed ECDSA P-256 certificate whose subject
+                    alternative names are the site's domain (and, on a
+                    target site, its S3 domain)
+  rsa-*-key         the RSA key pair of Nuvla's session tokens
+  placeholder       REPLACE-ME: values nuvlagen cannot know (the S3 keys of
+                    Elasticsearch's snapshot repository)
+  variables         48 random letters and digits each
+
+DIR is made mode 0700 and every file 0600. A file that exists is kept
+(and said so) unless --force; a key is never kept without its certificate
+or public key. DIR must not be inside out/ or inside a git work tree, where
+secrets get committed, unless --allow-in-repo.
+
+The site is the one in --site FILE.cue, or the embedded example named by
+--site-name; --site-name also picks one site of a file that defines several.
+
+Examples:
+  nuvlagen secrets init ~/nuvla-secrets/prod --site prod.cue
+  nuvlagen secrets init /tmp/demo-secrets --site-name example-host
+  ./out/example-host/deploy.sh --secrets /tmp/demo-secrets
+`
+
+type secretsFlags struct {
+	site        string
+	siteName    string
+	force       bool
+	allowInRepo bool
+}
+
+func (f *secretsFlags) Bind(fs *pflag.FlagSet) {
+	fs.StringVar(&f.site, "site", "", "site `file` (default: the embedded examples, picked by --site-name)")
+	fs.StringVar(&f.siteName, "site-name", "", "the site's `name`, when there is more than one to choose from")
+	fs.BoolVar(&f.force, "force", false, "replace files that exist")
+	fs.BoolVar(&f.allowInRepo, "allow-in-repo", false, "allow DIR inside out/ or a git work tree")
+}
+
+func runSecrets(e *env, args []string) int {
+	var f secretsFlags
+	flags := pflag.NewFlagSet("secrets", pflag.ContinueOnError)
+	f.Bind(flags)
+	if code, ok := parseFlags(e, flags, secretsDoc, args); !ok {
+		return code
+	}
+	if flags.NArg() == 0 || flags.Arg(0) != "init" {
+		fmt.Fprintf(e.stderr, "nuvlagen secrets: want \"secrets init DIR\"\nRun \"nuvlagen help secrets\" for usage.\n")
+		return ExitUsage
+	}
+	if flags.NArg() != 2 {
+		fmt.Fprintf(e.stderr, "nuvlagen secrets init: want exactly one directory\nRun \"nuvlagen help secrets\" for usage.\n")
+		return ExitUsage
+	}
+	dir := flags.Arg(1)
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(e.cwd, dir)
+	}
+
+	var files []string
+	if f.site != "" {
+		files = []string{f.site}
+	}
+	sites, ok := loadSites(e, files)
+	if !ok {
+		return ExitInvalid
+	}
+	s, err := pickSite(sites, f.siteName)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nuvlagen secrets init: %v\n", err)
+		return ExitUsage
+	}
+	if !f.allowInRepo {
+		if why := inRepo(dir); why != "" {
+			fmt.Fprintf(e.stderr, "nuvlagen secrets init: refusing %s: it is inside %s, where secrets get committed (--allow-in-repo overrides)\n", displayName(e.cwd, dir), why)
+			return ExitInvalid
+		}
+	}
+	gen, err := secrets.Generate(s, time.Now())
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nuvlagen secrets init: site %s: %v\n", s.Name, err)
+		return ExitUsage
+	}
+	if err := writeSecrets(e, dir, gen, f.force); err != nil {
+		fmt.Fprintf(e.stderr, "nuvlagen secrets init: %v\n", err)
+		return ExitInvalid
+	}
+	fmt.Fprintf(e.stdout, "secrets of site %s are in %s; deploy with: deploy.sh --secrets %s\n", s.Name, displayName(e.cwd, dir), displayName(e.cwd, dir))
+	return ExitOK
+}
+
+func pickSite(sites []*site.Site, name string) (*site.Site, error) {
+	var names []string
+	for _, s := range sites {
+		if s.Name == name {
+			return s, nil
+		}
+		names = append(names, s.Name)
+	}
+	switch {
+	case name != "":
+		return nil, fmt.Errorf("no site named %q (there is %s)", name, strings.Join(names, ", "))
+	case len(sites) == 1:
+		return sites[0], nil
+	}
+	return nil, fmt.Errorf("%d sites to choose from (%s): pick one with --site-name", len(sites), strings.Join(names, ", "))
+}
+
+// inRepo says where dir is that secrets must not be: inside a directory
+// named out (generated output) or a git work tree. dir need not exist.
+func inRepo(dir string) string {
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if filepath.Base(d) == "out" {
+			return "an out/ directory (" + d + ")"
+		}
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return "the git work tree " + d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+// writeSecrets creates dir (0700) and the files (0600). Without force, a
+// file that exists is kept, and a group (a key and its certificate) is
+// written whole or kept whole.
+func writeSecrets(e *env, dir string, files []secrets.File, force bool) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("%s is open to other users (mode %04o): chmod 700 it or choose another directory", dir, perm)
+	}
+	exists := map[string]bool{}
+	for _, f := range files {
+		_, err := os.Lstat(filepath.Join(dir, f.Name))
+		switch {
+		case err == nil:
+			exists[f.Name] = true
+		case !errors.Is(err, fs.ErrNotExist):
+			return err
+		}
+	}
+	if !force {
+		groups := map[string][]string{}
+		for _, f := range files {
+			if f.Group != "" {
+				groups[f.Group] = append(groups[f.Group], f.Name)
+			}
+		}
+		for _, f := range files {
+			for _, other := range groups[f.Group] {
+				if f.Group != "" && exists[f.Name] && !exists[other] {
+					return fmt.Errorf("%s exists but %s does not: they belong together; remove %s or use --force", filepath.Join(dir, f.Name), other, f.Name)
+				}
+			}
+		}
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, f.Name)
+		if exists[f.Name] && !force {
+			fmt.Fprintf(e.stdout, "kept     %s\n", f.Name)
+			continue
+		}
+		if err := writePrivate(p, f.Content, force); err != nil {
+			return err
+		}
+		note := ""
+		if f.Note != "" {
+			note = " (" + f.Note + ")"
+		}
+		fmt.Fprintf(e.stdout, "created  %s%s\n", f.Name, note)
+	}
+	return nil
+}
+
+// writePrivate writes a 0600 file: exclusively when it must not exist,
+// through a renamed temporary file when it replaces one.
+func writePrivate(p string, data []byte, replace bool) error {
+	if !replace {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(data); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".nuvlagen-secret-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), p)
+}

@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func secretsInit(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(append([]string{"secrets", "init"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestSecretsInit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "secrets")
+	code, out, errs := secretsInit(t, dir, "--site-name", "example-target")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := info.Mode().Perm(); perm != 0o700 {
+		t.Errorf("directory mode %04o, want 0700", perm)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"grafana_admin_password", "minio_root_password", "minio_root_user", "prometheus_htpasswd", "prometheus_htpasswd.password", "traefik_tls_crt", "traefik_tls_key"}
+	var names []string
+	before := map[string][]byte{}
+	for _, e := range entries {
+		names = append(names, e.Name())
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := info.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s: mode %04o, want 0600", e.Name(), perm)
+		}
+		before[e.Name()], _ = os.ReadFile(filepath.Join(dir, e.Name()))
+	}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Errorf("files:\n got %v\nwant %v", names, want)
+	}
+	if !strings.Contains(out, "created  traefik_tls_crt (self-signed certificate for [target.example.org s3.target.example.org]") {
+		t.Errorf("stdout:\n%s", out)
+	}
+
+	// Again: nothing is overwritten.
+	code, out, errs = secretsInit(t, dir, "--site-name", "example-target")
+	if code != ExitOK || strings.Contains(out, "created") {
+		t.Fatalf("second run: exit %d, stdout:\n%s\nstderr: %s", code, out, errs)
+	}
+	for name, b := range before {
+		now, _ := os.ReadFile(filepath.Join(dir, name))
+		if !bytes.Equal(now, b) {
+			t.Errorf("%s changed without --force", name)
+		}
+	}
+
+	// A missing file is filled in; a key without its certificate is refused.
+	os.Remove(filepath.Join(dir, "grafana_admin_password"))
+	os.Remove(filepath.Join(dir, "traefik_tls_crt"))
+	code, _, errs = secretsInit(t, dir, "--site-name", "example-target")
+	if code != ExitInvalid || !strings.Contains(errs, "traefik_tls_key exists but traefik_tls_crt does not: they belong together") {
+		t.Errorf("half a pair: exit %d, stderr %q", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "grafana_admin_password")); err == nil {
+		t.Errorf("a refused run wrote files")
+	}
+
+	// --force replaces everything.
+	code, _, errs = secretsInit(t, dir, "--site-name", "example-target", "--force")
+	if code != ExitOK {
+		t.Fatalf("--force: exit %d: %s", code, errs)
+	}
+	for name, b := range before {
+		now, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(now, b) {
+			t.Errorf("%s not replaced by --force", name)
+		}
+		info, _ := os.Stat(filepath.Join(dir, name))
+		if perm := info.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s after --force: mode %04o", name, perm)
+		}
+	}
+}
+
+func TestSecretsInitRefuses(t *testing.T) {
+	repo := t.TempDir()
+	if err := os.Mkdir(filepath.Join(repo, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	open := filepath.Join(t.TempDir(), "open")
+	if err := os.Mkdir(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{filepath.Join(repo, "sub", "secrets"), "--site-name", "example-host"}, ExitInvalid, "it is inside the git work tree"},
+		{[]string{filepath.Join(t.TempDir(), "out", "example-host", "secrets"), "--site-name", "example-host"}, ExitInvalid, "it is inside an out/ directory"},
+		{[]string{open, "--site-name", "example-host"}, ExitInvalid, "is open to other users (mode 0755)"},
+		{[]string{filepath.Join(t.TempDir(), "s")}, ExitUsage, "2 sites to choose from (example-host, example-target): pick one with --site-name"},
+		{[]string{filepath.Join(t.TempDir(), "s"), "--site-name", "nope"}, ExitUsage, `no site named "nope"`},
+		{[]string{}, ExitUsage, "want exactly one directory"},
+	} {
+		code, _, errs := secretsInit(t, tc.args...)
+		if code != tc.code || !strings.Contains(errs, tc.want) {
+			t.Errorf("secrets init %q: exit %d, stderr %q; want %d and %q", tc.args, code, errs, tc.code, tc.want)
+		}
+	}
+	// --allow-in-repo lets it through.
+	dir := filepath.Join(repo, "secrets")
+	if code, _, errs := secretsInit(t, dir, "--site-name", "example-host", "--allow-in-repo"); code != ExitOK {
+		t.Errorf("--allow-in-repo: exit %d: %s", code, errs)
+	}
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	nuvlacue "github.com/nuvla/nuvlagen/cue"
+	"github.com/nuvla/nuvlagen/generator/pipeline"
+)
+
+// These benchmarks run whole processes, the way an operator would, and
+// report each figure as a ratio against a peer measured in the same run:
+//
+//	go test -run '^$' -bench . -benchtime 3x ./cmd/nuvlagen/
+//
+// They need the docker CLI and the cue CLI on PATH (make bench installs
+// cue at the version go.mod pins) and skip without them.
+
+func buildNuvlagen(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "nuvlagen")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func need(b *testing.B, tools ...string) {
+	b.Helper()
+	for _, t := range tools {
+		if _, err := exec.LookPath(t); err != nil {
+			b.Skipf("%s not on PATH: comparison not run", t)
+		}
+	}
+}
+
+// run runs a command and returns its wall time and peak resident memory.
+func run(b *testing.B, dir string, env []string, name string, args ...string) (time.Duration, int64) {
+	b.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	elapsed := time.Since(start)
+	if err != nil {
+		b.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	var rss int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss * 1024 // Linux reports KiB
+	}
+	return elapsed, rss
+}
+
+// BenchmarkVsScriptedPipeline compares `nuvlagen generate` of one example
+// site (load, render, validate twice, write; also README) with what a user
+// would otherwise script for the same compose files: `cue export` of the
+// same model, then `docker stack config` on each compose file.
+func BenchmarkVsScriptedPipeline(b *testing.B) {
+	need(b, "cue", "docker")
+	bin := buildNuvlagen(b)
+	work := b.TempDir()
+	var host nuvlacue.File
+	for _, f := range nuvlacue.Sites() {
+		if strings.Contains(f.Name, "example-host") {
+			host = f
+		}
+	}
+	if err := os.WriteFile(filepath.Join(work, "site.cue"), host.Data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	// The compose files docker stack config reads, rendered once up front.
+	run(b, work, nil, bin, "generate", "--site", "site.cue", "--out", "ref", "-q")
+	composeFiles, _ := filepath.Glob(filepath.Join(work, "ref", "*", "stacks", "*", "docker-compose.yml"))
+	if len(composeFiles) == 0 {
+		b.Fatal("no compose files rendered")
+	}
+	cueDir, err := filepath.Abs(filepath.Join("..", "..", "cue"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := []string{"NUVLA_SUPER_PASSWORD=x", "CREDENTIAL_ENCRYPTION_KEY=y"}
+
+	var ours, theirs time.Duration
+	for b.Loop() {
+		d, _ := run(b, work, nil, bin, "generate", "--site", "site.cue", "--out", "out", "-q")
+		ours += d
+		d, _ = run(b, cueDir, nil, "cue", "export", "./sites", "-e", `sites["example-host"].stacks`, "--out", "json")
+		theirs += d
+		for _, f := range composeFiles {
+			d, _ = run(b, filepath.Dir(f), env, "docker", "stack", "config", "-c", "docker-compose.yml")
+			theirs += d
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(ours.Seconds()*1000/n, "nuvlagen-ms")
+	b.ReportMetric(theirs.Seconds()*1000/n, "pipeline-ms")
+	b.ReportMetric(ours.Seconds()/theirs.Seconds(), "nuvlagen/pipeline")
+}
+
+// BenchmarkScale renders 10, 100 and 1,000 synthetic target sites of 10
+// nodes each, one file per site, with `nuvlagen generate --sites`, and
+// reports wall time, peak memory, and t(1000)/t(100) (linear is 10).
+func BenchmarkScale(b *testing.B) {
+	bin := buildNuvlagen(b)
+	sizes := []int{10, 100, 1000}
+	dirs := map[int]string{}
+	for _, n := range sizes {
+		dir := filepath.Join(b.TempDir(), "sites")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		for _, in := range pipeline.SyntheticTargets(n, 10) {
+			if err := os.WriteFile(filepath.Join(dir, in.Name), in.Data, 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+		dirs[n] = dir
+	}
+	wall := map[int]time.Duration{}
+	peak := map[int]int64{}
+	for b.Loop() {
+		for _, n := range sizes {
+			out := filepath.Join(b.TempDir(), "out")
+			d, rss := run(b, dirs[n], nil, bin, "generate", "--sites", ".", "--out", out, "-q")
+			wall[n] += d
+			peak[n] = max(peak[n], rss)
+		}
+	}
+	for _, n := range sizes {
+		b.ReportMetric(wall[n].Seconds()/float64(b.N), fmt.Sprintf("s/%d-sites", n))
+		b.ReportMetric(float64(peak[n])/(1<<20), fmt.Sprintf("MiB/%d-sites", n))
+	}
+	b.ReportMetric(wall[1000].Seconds()/wall[100].Seconds(), "t1000/t100")
+	b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "cores")
+}

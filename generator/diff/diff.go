@@ -1,0 +1,371 @@
+// Package diff explains what a change does to generated output: given two
+// trees of files (map[relative path][]byte, as pipeline.Render returns and
+// as an out/ directory holds), it reports, per site and per file, changes
+// a reviewer reads in a minute ("api: image nuvla/api 6.17.0 → 6.18.0")
+// and a risk summary (new exposure, newly published ports, removed NFS
+// clients, image downgrades, renamed networks).
+//
+// Each kind of file has a Differ, found in a registry by path: compose
+// files, firewall port tables, NFS exports and YAML are compared
+// semantically with go-cmp; anything else (scripts, READMEs) as a unified
+// diff, or by its size when added or removed whole. Whenever two files
+// differ in any byte, the report says so: a semantic differ that finds
+// nothing adds the unified diff, so formatting changes are never hidden.
+// The one exception is a network rename: it is reported once, and files
+// whose only change it explains are not detailed. Comparing is pure:
+// nothing touches the disk.
+package diff
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Status says what happened to a site or a file.
+type Status string
+
+// Statuses.
+const (
+	Added   Status = "added"
+	Removed Status = "removed"
+	Changed Status = "changed"
+)
+
+// Op marks one change.
+type Op string
+
+// Ops.
+const (
+	OpAdd    Op = "+"
+	OpRemove Op = "-"
+	OpChange Op = "~"
+)
+
+// Risk kinds, in the order the risk summary lists them.
+const (
+	RiskExposure      = "exposure"           // something becomes reachable from users or anywhere
+	RiskPublished     = "published-port"     // a service publishes a new port
+	RiskNFSRemoved    = "nfs-client-removed" // an NFS client loses access
+	RiskDowngrade     = "image-downgrade"    // an image tag goes down
+	RiskNetworkRename = "network-rename"     // a shared network changes name
+)
+
+var riskOrder = []string{RiskExposure, RiskPublished, RiskNFSRemoved, RiskDowngrade, RiskNetworkRename}
+
+// Report is the whole comparison. An empty report (no sites) means the two
+// trees are byte-for-byte identical.
+type Report struct {
+	Risks []Risk      `json:"risks"`
+	Sites []*SiteDiff `json:"sites"`
+}
+
+// Empty reports whether nothing differs.
+func (r *Report) Empty() bool { return len(r.Sites) == 0 }
+
+// Risk is one line of the risk summary.
+type Risk struct {
+	Kind string `json:"kind"`
+	Site string `json:"site"`
+	// Where is the object inside the site: "core/api" (a compose
+	// service), "target-manager-1" (a node), an exported path.
+	Where string `json:"where,omitempty"`
+	Text  string `json:"text"`
+}
+
+// SiteDiff is the change of one site: the top directory of the trees.
+type SiteDiff struct {
+	Name    string      `json:"name"`
+	Status  Status      `json:"status"`
+	Renames []Rename    `json:"renames,omitempty"`
+	Files   []*FileDiff `json:"files"`
+}
+
+// Rename is a shared network that changed name.
+type Rename struct {
+	Old string `json:"old"`
+	New string `json:"new"`
+	// Places counts the references to the old name in the old tree.
+	Places int `json:"places"`
+	// Files lists the old tree's files that name the old network. Those
+	// whose only change is the rename are not detailed.
+	Files []string `json:"files"`
+	// Remaining lists the new tree's files that still name the old one:
+	// empty when every reference moved.
+	Remaining []string `json:"remaining,omitempty"`
+}
+
+// Text describes the rename in one line.
+func (r Rename) Text() string {
+	s := fmt.Sprintf("network %s renamed to %s in %d places (%s)", r.Old, r.New, r.Places, plural(len(r.Files), "file"))
+	if len(r.Remaining) == 0 {
+		return s + "; every reference moved"
+	}
+	return s + fmt.Sprintf("; %s still named in %s", r.Old, strings.Join(r.Remaining, ", "))
+}
+
+// FileDiff is the change of one file, by path relative to its site.
+type FileDiff struct {
+	Path    string   `json:"path"`
+	Kind    string   `json:"kind"`
+	Status  Status   `json:"status"`
+	Changes []Change `json:"changes,omitempty"`
+	// Note says why a file is shown as text: it did not parse, or it
+	// changed without a semantic effect.
+	Note string `json:"note,omitempty"`
+	// Unified is a unified diff, for files without a semantic differ and
+	// for changes the semantic differ does not see.
+	Unified string `json:"unified,omitempty"`
+}
+
+// Change is one effect of a change on a file.
+type Change struct {
+	Op Op `json:"op"`
+	// Object is what changed inside the file: "api" (a service, in a
+	// compose file), "target-manager-1" (a node, in a firewall table), a
+	// YAML path. Empty for the file as a whole.
+	Object string `json:"object,omitempty"`
+	Text   string `json:"text"`
+	// Risk is set when the change belongs in the risk summary.
+	Risk string `json:"risk,omitempty"`
+}
+
+// A Differ explains the changes of one kind of file.
+type Differ struct {
+	// Kind names the file kind in reports: "compose", "firewall", ...
+	Kind string
+	// Match reports whether the differ handles a path relative to its
+	// site, e.g. "stacks/core/docker-compose.yml".
+	Match func(rel string) bool
+	// Diff compares two versions of a file; old or new is nil when the
+	// file is added or removed. An error means a side does not parse: the
+	// file is then shown as a unified diff, with the error as a note.
+	Diff func(rel string, old, new []byte) ([]Change, error)
+}
+
+// differs is the registry, tried in order; the first match wins.
+var differs = []Differ{composeDiffer, firewallDiffer, exportsDiffer, yamlDiffer}
+
+// Register adds a differ ahead of the built-in ones, for file kinds other
+// generators add (a firewall rules format, say).
+func Register(d Differ) { differs = append([]Differ{d}, differs...) }
+
+func differFor(rel string) *Differ {
+	for i := range differs {
+		if differs[i].Match(rel) {
+			return &differs[i]
+		}
+	}
+	return nil
+}
+
+// Compare compares two trees of generated files keyed by slash-separated
+// paths whose first element is the site. Files outside a site directory
+// belong to the site ".".
+func Compare(old, new map[string][]byte) *Report {
+	oldSites, newSites := bySite(old), bySite(new)
+	names := unionKeys(oldSites, newSites)
+	r := &Report{Risks: []Risk{}, Sites: []*SiteDiff{}}
+	for _, name := range names {
+		sd := compareSite(name, oldSites[name], newSites[name])
+		if sd == nil {
+			continue
+		}
+		r.Sites = append(r.Sites, sd)
+		for _, rn := range sd.Renames {
+			r.Risks = append(r.Risks, Risk{Kind: RiskNetworkRename, Site: name, Text: rn.Text()})
+		}
+		for _, f := range sd.Files {
+			for _, c := range f.Changes {
+				if c.Risk != "" {
+					r.Risks = append(r.Risks, Risk{Kind: c.Risk, Site: name, Where: riskWhere(f, c), Text: c.Text})
+				}
+			}
+		}
+	}
+	sort.SliceStable(r.Risks, func(i, j int) bool {
+		return slices.Index(riskOrder, r.Risks[i].Kind) < slices.Index(riskOrder, r.Risks[j].Kind)
+	})
+	return r
+}
+
+// riskWhere qualifies a change for the summary, where its file is not
+// shown.
+func riskWhere(f *FileDiff, c Change) string {
+	if stack := stackOf(f.Path); stack != "" && f.Kind == "compose" {
+		return stack + "/" + c.Object
+	}
+	if c.Object == "" {
+		return f.Path
+	}
+	return c.Object
+}
+
+func compareSite(name string, old, new map[string][]byte) *SiteDiff {
+	sd := &SiteDiff{Name: name, Status: Changed}
+	switch {
+	case old == nil:
+		sd.Status = Added
+	case new == nil:
+		sd.Status = Removed
+	}
+	renamed := map[string]bool{}
+	if sd.Status == Changed && composeChanged(old, new) {
+		sd.Renames = findRenames(old, new)
+		for _, rn := range sd.Renames {
+			for _, f := range rn.Files {
+				renamed[f] = true
+			}
+		}
+		if len(sd.Renames) > 0 {
+			// The details show what the renames do not explain.
+			old = applyRenames(old, sd.Renames)
+		}
+	}
+	for _, rel := range unionKeys(old, new) {
+		o, inOld := old[rel]
+		n, inNew := new[rel]
+		if inOld && inNew && bytes.Equal(o, n) {
+			continue
+		}
+		if !inOld {
+			o = nil
+		}
+		if !inNew {
+			n = nil
+		}
+		fd := compareFile(rel, o, n, inOld, inNew)
+		if fd.Status == Changed && fd.Changes == nil && renamed[rel] && fd.Note == noSemantic {
+			// The rename explains it: the file differs in order only
+			// (lists and maps the new name sorts differently in).
+			continue
+		}
+		sd.Files = append(sd.Files, fd)
+	}
+	if len(sd.Files) == 0 && len(sd.Renames) == 0 {
+		return nil
+	}
+	if sd.Files == nil {
+		sd.Files = []*FileDiff{}
+	}
+	return sd
+}
+
+const noSemantic = "no semantic change; the text differs"
+
+func compareFile(rel string, old, new []byte, inOld, inNew bool) *FileDiff {
+	fd := &FileDiff{Path: rel, Kind: "text", Status: Changed}
+	switch {
+	case !inOld:
+		fd.Status = Added
+	case !inNew:
+		fd.Status = Removed
+	}
+	if d := differFor(rel); d != nil {
+		fd.Kind = d.Kind
+		changes, err := safeDiff(d, rel, old, new)
+		switch {
+		case err != nil:
+			fd.Note = err.Error() + "; shown as text"
+		case len(changes) == 0 && fd.Status == Changed:
+			fd.Note = noSemantic
+		default:
+			fd.Changes = changes
+			return fd
+		}
+	}
+	// A whole file added or removed is in the pull request as it is: its
+	// size says enough here, and keeps a comment readable.
+	switch fd.Status {
+	case Added:
+		fd.Changes = []Change{{Op: OpAdd, Text: "new file, " + lines(new)}}
+	case Removed:
+		fd.Changes = []Change{{Op: OpRemove, Text: "file removed (was " + lines(old) + ")"}}
+	default:
+		fd.Unified = unified(rel, old, new)
+	}
+	return fd
+}
+
+// lines counts the lines of a file, for a summary.
+func lines(b []byte) string {
+	n := bytes.Count(b, []byte("\n"))
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		n++
+	}
+	return plural(n, "line")
+}
+
+// safeDiff runs a differ, turning a panic on malformed input into an
+// error: a differ must never hide that a file changed.
+func safeDiff(d *Differ, rel string, old, new []byte) (changes []Change, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			changes, err = nil, fmt.Errorf("internal error reading %s as %s: %v", rel, d.Kind, r)
+		}
+	}()
+	return d.Diff(rel, old, new)
+}
+
+func bySite(files map[string][]byte) map[string]map[string][]byte {
+	if files == nil {
+		return nil
+	}
+	out := map[string]map[string][]byte{}
+	for p, b := range files {
+		s, rel, ok := strings.Cut(p, "/")
+		if !ok {
+			s, rel = ".", p
+		}
+		if out[s] == nil {
+			out[s] = map[string][]byte{}
+		}
+		out[s][rel] = b
+	}
+	return out
+}
+
+func unionKeys[V any](a, b map[string]V) []string {
+	set := map[string]bool{}
+	for k := range a {
+		set[k] = true
+	}
+	for k := range b {
+		set[k] = true
+	}
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// composeChanged reports whether a compose file differs: networks are
+// declared there, so only then can one have been renamed.
+func composeChanged(old, new map[string][]byte) bool {
+	for _, rel := range unionKeys(old, new) {
+		if isCompose(rel) && !bytes.Equal(old[rel], new[rel]) {
+			return true
+		}
+	}
+	return false
+}
+
+// stackOf returns the stack of a compose file path "stacks/<stack>/...".
+func stackOf(rel string) string {
+	if rest, ok := strings.CutPrefix(rel, "stacks/"); ok {
+		if s, _, ok := strings.Cut(rest, "/"); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+func isCompose(rel string) bool {
+	b := path.Base(rel)
+	return stackOf(rel) != "" && (b == "docker-compose.yml" || b == "docker-compose.yaml" || b == "compose.yml" || b == "compose.yaml")
+}

@@ -1,0 +1,58 @@
+package pipeline
+
+import (
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"golang.org/x/tools/txtar"
+
+	nuvlacue "github.com/nuvla/nuvlagen/cue"
+	"github.com/nuvla/nuvlagen/generator/diag"
+)
+
+var positionedLine = regexp.MustCompile(`^fuzz\.cue:\d+:\d+: `)
+
+// FuzzSite feeds arbitrary site files to the loader and the renderer. It
+// must never panic (the loader turns an evaluator panic into an "internal
+// error", which fails here too); a site that loads must render, since the
+// model promises that every valid site produces valid files; and every
+// error must point into the file.
+func FuzzSite(f *testing.F) {
+	for _, s := range nuvlacue.Sites() {
+		f.Add(s.Data)
+	}
+	for _, dir := range []string{"bad", "golden"} {
+		cases, _ := filepath.Glob(filepath.Join(repoRoot(f), "testdata", dir, "*.txtar"))
+		for _, c := range cases {
+			ar, err := txtar.ParseFile(c)
+			if err != nil {
+				f.Fatal(err)
+			}
+			for _, file := range ar.Files {
+				if strings.HasSuffix(file.Name, ".cue") {
+					f.Add(file.Data)
+				}
+			}
+		}
+	}
+	l := newLoader(f)
+	f.Fuzz(func(t *testing.T, src []byte) {
+		sites, err := l.Load("fuzz.cue", src)
+		if err != nil {
+			for _, line := range diag.Lines(err, "") {
+				if strings.Contains(line, "internal error") {
+					t.Fatalf("evaluator failure: %s", line)
+				}
+				if !positionedLine.MatchString(line) {
+					t.Errorf("error without a position in the site file: %q", line)
+				}
+			}
+			return
+		}
+		if _, err := Render(sites); err != nil {
+			t.Fatalf("a site that loads does not render: %v", err)
+		}
+	})
+}

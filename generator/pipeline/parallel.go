@@ -1,0 +1,120 @@
+package pipeline
+
+import (
+	"sync"
+
+	"cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/token"
+
+	"github.com/nuvla/nuvlagen/generator/site"
+)
+
+// Input is one site file to render.
+type Input struct {
+	// Name is the file's name as shown in positions and headers.
+	Name string
+	Data []byte
+}
+
+// Result is what one input produced: its sites' files, or an error, in
+// which case nothing of the input is usable.
+type Result struct {
+	Input Input
+	Sites []Rendered
+	Err   error
+}
+
+// Rendered is one rendered site.
+type Rendered struct {
+	Name    string
+	NamePos token.Pos // where the file defines the site, for duplicate reports
+	Stacks  int
+	// Files are relative to the output directory (prefixed with the site's name).
+	Files Files
+	// Warnings are findings that do not stop generation, positioned.
+	Warnings []errors.Error
+}
+
+// RenderInputs loads and renders inputs on up to workers goroutines and
+// returns one result per input, in input order. CUE values are not safe
+// for concurrent use, so each worker compiles the model once for itself
+// and reuses it for every file it takes. done, if not nil, is called once
+// per finished input, from any goroutine.
+func RenderInputs(inputs []Input, workers int, done func()) []Result {
+	results := make([]Result, len(inputs))
+	if workers < 1 {
+		workers = 1
+	}
+	workers = min(workers, len(inputs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l, err := site.NewLoader()
+			for i := range next {
+				if err != nil {
+					results[i] = Result{Input: inputs[i], Err: err}
+				} else {
+					results[i] = renderInput(l, inputs[i])
+				}
+				if done != nil {
+					done()
+				}
+			}
+		}()
+	}
+	for i := range inputs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results
+}
+
+func renderInput(l *site.Loader, in Input) Result {
+	res := Result{Input: in}
+	sites, err := l.Load(in.Name, in.Data)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	var errs errors.Error
+	for _, s := range sites {
+		files, err := RenderSite(s)
+		if err != nil {
+			errs = errors.Append(errs, errors.Promote(err, ""))
+			continue
+		}
+		prefixed := Files{}
+		for p, b := range files {
+			prefixed[s.Name+"/"+p] = b
+		}
+		res.Sites = append(res.Sites, Rendered{Name: s.Name, NamePos: s.Pos("name"), Stacks: len(s.Stacks), Files: prefixed, Warnings: Warnings([]*site.Site{s})})
+	}
+	if errs != nil {
+		res.Err, res.Sites = errs, nil
+	}
+	return res
+}
+
+// Duplicates reports sites of different inputs that share a name: they
+// would overwrite each other's directory. The later one is the error.
+func Duplicates(results []Result) error {
+	seen := map[string]string{}
+	var errs errors.Error
+	for _, r := range results {
+		for _, s := range r.Sites {
+			if prev, dup := seen[s.Name]; dup {
+				errs = errors.Append(errs, errors.Newf(s.NamePos, "site %s is also defined in %s", s.Name, prev))
+				continue
+			}
+			seen[s.Name] = r.Input.Name
+		}
+	}
+	if errs == nil {
+		return nil
+	}
+	return errs
+}

@@ -1,0 +1,92 @@
+package site
+
+import (
+	"net/netip"
+	"testing"
+)
+
+func TestNodeMatches(t *testing.T) {
+	n := Node{Name: "n1", Address: netip.MustParseAddr("192.0.2.1"), Role: "worker", Labels: map[string]string{"type": "worker-db", "disk": "ssd"}}
+	tests := []struct {
+		constraints []string
+		want        bool
+	}{
+		{nil, true},
+		{[]string{"node.labels.type == worker-db"}, true},
+		{[]string{"node.labels.type==worker-db"}, true},
+		{[]string{"node.labels.type == frontend"}, false},
+		{[]string{"node.labels.type != frontend"}, true},
+		{[]string{"node.labels.type != worker-db"}, false},
+		{[]string{"node.labels.missing == x"}, false},
+		{[]string{"node.labels.missing != x"}, true},
+		{[]string{"node.role == worker"}, true},
+		{[]string{"node.role == manager"}, false},
+		{[]string{"node.role != manager"}, true},
+		{[]string{"node.hostname == n1"}, true},
+		{[]string{"node.hostname == n2"}, false},
+		{[]string{"node.role == worker", "node.labels.disk == ssd"}, true},
+		{[]string{"node.role == worker", "node.labels.disk == hdd"}, false},
+		// Unknown forms are assumed satisfiable: a false error would block.
+		{[]string{"engine.labels.os == linux"}, true},
+		{[]string{"node.platform.os == linux"}, true},
+	}
+	for _, tt := range tests {
+		if got := nodeMatches(n, tt.constraints); got != tt.want {
+			t.Errorf("nodeMatches(%q) = %v, want %v", tt.constraints, got, tt.want)
+		}
+	}
+}
+
+func TestLoadForms(t *testing.T) {
+	l, err := NewLoader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const body = `kind: "host"
+nodes: {
+	m: {address: "192.0.2.1", role: "manager", labels: type: "frontend"}
+	j: {address: "192.0.2.2", role: "worker", labels: type: "worker-job"}
+	d: {address: "192.0.2.3", role: "worker", labels: type: "worker-db"}
+}
+groups: management: ["198.51.100.0/28"]
+`
+	bare, err := l.Load("bare.cue", []byte("name: \"bare\"\ndomain: \"a.example.org\"\n"+body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bare) != 1 || bare[0].Name != "bare" {
+		t.Fatalf("bare form: got %d sites", len(bare))
+	}
+	// Two sites sharing their defaults by unification with a definition
+	// of the model (#Site), which site files may reference.
+	multi, err := l.Load("multi.cue", []byte(`_common: {
+`+body+`}
+sites: one: _common & {domain: "a.example.org"}
+sites: two: _common & {domain: "b.example.org", networks: public: "edge"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(multi) != 2 || multi[0].Name != "one" || multi[1].Name != "two" {
+		t.Fatalf("map form: got %v", multi)
+	}
+	if multi[1].Networks.Public != "edge" || multi[0].Networks.Public != "traefik-public" {
+		t.Errorf("networks: %+v, %+v", multi[0].Networks, multi[1].Networks)
+	}
+	s := multi[0]
+	if got := s.Stacks; len(got) != 4 || got[0].Name != "traefik" || got[3].Name != "core" {
+		t.Errorf("stacks not in deploy order: %v", got)
+	}
+	if n, ok := s.Node("j"); !ok || n.Address.String() != "192.0.2.2" {
+		t.Errorf("Node(j) = %v, %v", n, ok)
+	}
+	if _, ok := s.Node("zz"); ok {
+		t.Error("Node(zz) found")
+	}
+	if len(s.Groups.Users) != 1 || s.Groups.Users[0].String() != "0.0.0.0/0" {
+		t.Errorf("users default: %v", s.Groups.Users)
+	}
+	if s.EphemeralPorts != (PortRange{32768, 60999}) {
+		t.Errorf("ephemeral default: %v", s.EphemeralPorts)
+	}
+}

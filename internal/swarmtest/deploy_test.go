@@ -1,0 +1,306 @@
+package swarmtest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/nuvla/nuvlagen/generator/compose"
+	"github.com/nuvla/nuvlagen/generator/pipeline"
+	"github.com/nuvla/nuvlagen/generator/site"
+)
+
+// namespaceLabel is the label `docker stack deploy` puts on every object
+// of a stack.
+const namespaceLabel = "com.docker.stack.namespace"
+
+// deployment is one site rendered into a directory, as an operator would
+// have it after `nuvlagen generate`, and the daemon it goes to.
+type deployment struct {
+	d    *dockerCLI
+	site *site.Site
+	// dir is the site's output directory: stacks/<stack>/... below it.
+	dir   string
+	files pipeline.Files
+	// projects are the generated compose files, loaded, by stack.
+	projects map[string]*types.Project
+}
+
+// render renders s and writes its files into a fresh directory.
+func render(t *testing.T, d *dockerCLI, s *site.Site) *deployment {
+	t.Helper()
+	files, err := pipeline.RenderSite(s)
+	if err != nil {
+		t.Fatalf("rendering site %s: %v", s.Name, err)
+	}
+	dp := &deployment{d: d, site: s, dir: t.TempDir(), files: files, projects: map[string]*types.Project{}}
+	for p, b := range files {
+		dst := filepath.Join(dp.dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, st := range s.Stacks {
+		p, err := compose.Project(st.Name, files[composePath(st.Name)])
+		if err != nil {
+			t.Fatalf("loading %s: %v", composePath(st.Name), err)
+		}
+		dp.projects[st.Name] = p
+	}
+	return dp
+}
+
+func composePath(stack string) string { return path.Join("stacks", stack, compose.FileName) }
+
+// sharedNetworks are the overlay networks the site creates before any
+// stack: the model's names, in a stable order.
+func (dp *deployment) sharedNetworks() []string {
+	return []string{dp.site.Networks.Public, dp.site.Networks.Backend}
+}
+
+// configNames are the Swarm names of every config the stacks create.
+func (dp *deployment) configNames() []string {
+	var names []string
+	for _, st := range dp.site.Stacks {
+		for _, c := range dp.projects[st.Name].Configs {
+			names = append(names, c.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// deploy does what the site's deploy.sh is to do: create the shared
+// networks and the secrets, then deploy every stack in order. When
+// deploy.sh exists, this is the one function to replace by running it.
+func (dp *deployment) deploy() error {
+	if err := dp.createNetworks(); err != nil {
+		return err
+	}
+	if err := dp.createSecrets(); err != nil {
+		return err
+	}
+	for _, st := range dp.site.Stacks {
+		warnings, err := dp.deployStack(st.Name)
+		if err != nil {
+			return err
+		}
+		if warnings != "" {
+			return fmt.Errorf("docker stack deploy %s warns:\n%s", st.Name, warnings)
+		}
+	}
+	return nil
+}
+
+// createNetworks creates the shared overlay networks: the public one not
+// attachable (only services join it), the backend one attachable (so an
+// operator can run a one-off container against the databases).
+func (dp *deployment) createNetworks() error {
+	n := dp.site.Networks
+	record(engine.networks, n.Public, n.Backend)
+	if _, err := dp.d.run("network", "create", "--driver", "overlay", n.Public); err != nil {
+		return err
+	}
+	_, err := dp.d.run("network", "create", "--driver", "overlay", "--attachable", n.Backend)
+	return err
+}
+
+// createSecrets creates every secret of the site from random bytes: the
+// test never needs their values.
+func (dp *deployment) createSecrets() error {
+	for _, sec := range dp.site.Secrets {
+		record(engine.secrets, sec.Name)
+		if _, err := dp.d.exec(runOpts{stdin: randomBytes(32)}, "secret", "create", sec.Name, "-"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deployStack runs `docker stack deploy` in the stack's directory, with
+// the site's required variables set, without resolving images: there is
+// no registry here. What the command prints on stderr is returned as
+// warnings: a generated file must deploy without any.
+func (dp *deployment) deployStack(stack string) (warnings string, err error) {
+	record(engine.stacks, stack)
+	var env []string
+	for k, v := range pipeline.CheckEnv(dp.site) {
+		env = append(env, k+"="+v)
+	}
+	slices.Sort(env)
+	var stderr strings.Builder
+	_, err = dp.d.exec(runOpts{dir: filepath.Join(dp.dir, "stacks", stack), env: env, stderr: &stderr},
+		"stack", "deploy", "--resolve-image", "never", "--detach=true", "-c", compose.FileName, stack)
+	return strings.TrimSpace(stderr.String()), err
+}
+
+// refuseIfPresent fails t when the daemon already holds an object the
+// site would create. Stack, network, secret and config names come from
+// the site and cannot be made unique per run; a run that finds them
+// refuses rather than deploy over, and later delete, objects it did not
+// create.
+func (dp *deployment) refuseIfPresent(t *testing.T) {
+	t.Helper()
+	var found []string
+	for _, st := range dp.site.Stacks {
+		for _, kind := range []string{"service", "network", "config"} {
+			l, err := dp.d.lines(kind, "ls", "--filter", "label="+namespaceLabel+"="+st.Name, "--format", "{{.Name}}")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range l {
+				found = append(found, kind+" "+n)
+			}
+		}
+	}
+	want := map[string][]string{"network": dp.sharedNetworks(), "config": dp.configNames()}
+	for _, sec := range dp.site.Secrets {
+		want["secret"] = append(want["secret"], sec.Name)
+	}
+	for _, kind := range []string{"network", "secret", "config"} {
+		l, err := dp.d.lines(kind, "ls", "--format", "{{.Name}}")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range l {
+			if slices.Contains(want[kind], n) {
+				found = append(found, kind+" "+n)
+			}
+		}
+	}
+	if len(found) > 0 {
+		slices.Sort(found)
+		found = slices.Compact(found)
+		t.Fatalf("refusing to deploy site %s: the daemon already has %s; another run or a real deployment owns them, and this test only removes what it creates",
+			dp.site.Name, strings.Join(found, ", "))
+	}
+}
+
+// cleanUp removes everything the site's deployment may have created, in
+// reverse order, and waits until the daemon has let go of it. It is
+// registered before anything is created, so that a failed step still
+// leaves nothing behind.
+func (dp *deployment) cleanUp(t *testing.T) {
+	t.Helper()
+	d := dp.d
+	var errs []error
+	for _, st := range slices.Backward(dp.site.Stacks) {
+		if _, err := d.run("stack", "rm", st.Name); err != nil && !strings.Contains(err.Error(), "Nothing found in stack") {
+			errs = append(errs, err)
+		}
+	}
+	// Services go at once, their tasks and the stack networks shortly after;
+	// the shared networks and the secrets are in use until then.
+	errs = append(errs, waitFor(60*time.Second, func() (bool, error) {
+		for _, st := range dp.site.Stacks {
+			for _, kind := range []string{"service", "network", "config"} {
+				l, err := d.lines(kind, "ls", "--filter", "label="+namespaceLabel+"="+st.Name, "-q")
+				if err != nil || len(l) > 0 {
+					return false, err
+				}
+			}
+		}
+		return true, nil
+	}))
+	var secrets []string
+	for _, s := range dp.site.Secrets {
+		secrets = append(secrets, s.Name)
+	}
+	for _, o := range []struct {
+		kind  string
+		names []string
+	}{{"network", dp.sharedNetworks()}, {"secret", secrets}, {"config", dp.configNames()}} {
+		for _, n := range o.names {
+			// Removal is done when the object no longer inspects: a
+			// network the manager deleted is listed by the node until
+			// its local copy goes too.
+			errs = append(errs, waitFor(60*time.Second, func() (bool, error) {
+				if _, err := d.run(o.kind, "inspect", n); err != nil && isNotFound(err) {
+					return true, nil
+				}
+				_, err := d.run(o.kind, "rm", n)
+				if err != nil && isNotFound(err) {
+					err = nil
+				}
+				return false, err
+			}))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		t.Errorf("cleaning up site %s: %v", dp.site.Name, err)
+	}
+}
+
+func isNotFound(err error) bool {
+	s := strings.ToLower(err.Error())
+	return strings.Contains(s, "not found") || strings.Contains(s, "no such")
+}
+
+// waitFor polls cond until it holds or timeout passes; the error is
+// cond's last one.
+func waitFor(timeout time.Duration, cond func() (bool, error)) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := cond()
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = errors.New("condition not met")
+			}
+			return fmt.Errorf("after %v: %w", timeout, err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// nodeLabels returns the single node's labels.
+func nodeLabels() (map[string]string, error) {
+	out, err := engine.d.run("node", "inspect", "self", "--format", "{{json .Spec.Labels}}")
+	if err != nil {
+		return nil, err
+	}
+	labels := map[string]string{}
+	if err := json.Unmarshal([]byte(out), &labels); err != nil {
+		return nil, fmt.Errorf("node labels %q: %w", out, err)
+	}
+	return labels, nil
+}
+
+// setNodeLabels gives the node exactly labels among the keys managed:
+// managed keys absent from labels are removed, other keys left alone.
+func setNodeLabels(labels map[string]string, managed []string) error {
+	args := []string{"node", "update"}
+	cur, err := nodeLabels()
+	if err != nil {
+		return err
+	}
+	for _, k := range managed {
+		if _, ok := labels[k]; !ok {
+			if _, has := cur[k]; has {
+				args = append(args, "--label-rm", k)
+			}
+		}
+	}
+	for _, k := range keys(labels) {
+		args = append(args, "--label-add", k+"="+labels[k])
+	}
+	if len(args) == 2 {
+		return nil
+	}
+	_, err = engine.d.run(append(args, engine.nodeID)...)
+	return err
+}
