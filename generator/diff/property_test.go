@@ -7,21 +7,14 @@ import (
 
 	"github.com/nuvla/nuvlagen/generator/diff"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
-	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/generator/site/sitetest"
 )
 
 // tree renders the embedded example sites, with a firewall table, so that
 // every differ is exercised.
 func tree(t *testing.T) pipeline.Files {
 	t.Helper()
-	l, err := site.NewLoader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sites, err := l.Embedded()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sites := sitetest.Embedded(t)
 	files, err := pipeline.Render(sites)
 	if err != nil {
 		t.Fatal(err)

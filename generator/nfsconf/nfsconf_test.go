@@ -6,25 +6,12 @@ import (
 	"testing"
 
 	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/generator/site/sitetest"
 )
 
 func target(t *testing.T) *site.Site {
 	t.Helper()
-	l, err := site.NewLoader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sites, err := l.Embedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range sites {
-		if s.Kind == site.KindTarget {
-			return s
-		}
-	}
-	t.Fatal("no embedded target site")
-	return nil
+	return sitetest.Kind(t, site.KindTarget)
 }
 
 func TestRenderAgreesWithModel(t *testing.T) {

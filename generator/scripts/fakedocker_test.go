@@ -11,6 +11,7 @@ import (
 
 	"github.com/nuvla/nuvlagen/generator/secrets"
 	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/generator/site/sitetest"
 )
 
 // fakeDocker is a docker CLI that keeps a Swarm's networks, node labels,
@@ -103,14 +104,7 @@ func (f *fakeSwarm) takeLog() []string {
 // creates everything, a second changes nothing but re-deploys the stacks
 // (a no-op for Swarm), teardown.sh removes what was asked.
 func TestDeployAgainstFakeSwarm(t *testing.T) {
-	l, err := site.NewLoader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sites, err := l.Embedded()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sites := sitetest.Embedded(t)
 	all := rendered(t)
 	for _, s := range sites {
 		t.Run(s.Name, func(t *testing.T) {

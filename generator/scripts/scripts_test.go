@@ -13,20 +13,13 @@ import (
 	"github.com/rogpeppe/go-internal/diff"
 
 	"github.com/nuvla/nuvlagen/generator/pipeline"
-	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/generator/site/sitetest"
 )
 
 // rendered holds the embedded example sites rendered once, by site name.
 func rendered(t *testing.T) map[string]pipeline.Files {
 	t.Helper()
-	l, err := site.NewLoader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sites, err := l.Embedded()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sites := sitetest.Embedded(t)
 	out := map[string]pipeline.Files{}
 	for _, s := range sites {
 		files, err := pipeline.RenderSite(s)

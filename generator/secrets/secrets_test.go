@@ -14,18 +14,12 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/generator/site/sitetest"
 )
 
 func embedded(t *testing.T) []*site.Site {
 	t.Helper()
-	l, err := site.NewLoader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sites, err := l.Embedded()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sites := sitetest.Embedded(t)
 	return sites
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/generator/site/sitetest"
 )
 
 // TestDeployExampleSites deploys each embedded example site in turn to
@@ -19,14 +20,7 @@ import (
 // them once the node carries the labels of the model's nodes.
 func TestDeployExampleSites(t *testing.T) {
 	d := requireEngine(t)
-	l, err := site.NewLoader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sites, err := l.Embedded()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sites := sitetest.Embedded(t)
 	for _, s := range sites {
 		t.Run(s.Name, func(t *testing.T) {
 			dp, snap := deploySite(t, d, s)
@@ -320,20 +314,12 @@ func TestRenamedNetworks(t *testing.T) {
 // create nothing.
 func TestMissingExternalNetwork(t *testing.T) {
 	d := requireEngine(t)
-	l, err := site.NewLoader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sites, err := l.Embedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := sites[slices.IndexFunc(sites, func(s *site.Site) bool { return s.Kind == site.KindTarget })]
+	s := sitetest.Kind(t, site.KindTarget)
 	dp := render(t, d, s)
 	dp.refuseIfPresent(t)
 	t.Cleanup(func() { dp.cleanUp(t) })
 	stack := s.Stacks[0].Name
-	_, err = dp.deployStack(stack)
+	_, err := dp.deployStack(stack)
 	if err == nil {
 		t.Fatalf("docker stack deploy %s succeeded without the network %s", stack, s.Networks.Public)
 	}
