@@ -11,6 +11,8 @@ import (
 
 	"github.com/nuvla/nuvlagen/generator/compose"
 	"github.com/nuvla/nuvlagen/generator/firewall"
+	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/generator/site/sitetest"
 )
 
 // TestApplyConfirm checks apply.sh's confirm-or-roll-back window: rules
@@ -19,7 +21,7 @@ import (
 // syntax check is never applied.
 func TestApplyConfirm(t *testing.T) {
 	requireNamespaces(t, "nft")
-	s := loadEmbedded(t)[1] // example-target
+	s := sitetest.Kind(t, site.KindTarget)
 	rs, err := firewall.Compile(s)
 	if err != nil {
 		t.Fatal(err)

@@ -14,20 +14,10 @@ import (
 	"github.com/nuvla/nuvlagen/generator/compose"
 	"github.com/nuvla/nuvlagen/generator/firewall"
 	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/generator/site/sitetest"
 )
 
-func loadEmbedded(t *testing.T) []*site.Site {
-	t.Helper()
-	l, err := site.NewLoader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sites, err := l.Embedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sites
-}
+func loadEmbedded(t *testing.T) []*site.Site { return sitetest.Embedded(t) }
 
 func render(t *testing.T, s *site.Site) (*firewall.Ruleset, map[string][]byte) {
 	t.Helper()
