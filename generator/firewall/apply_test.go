@@ -57,11 +57,7 @@ func TestApplyConfirm(t *testing.T) {
 
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
-			for _, tool := range be.tools {
-				if _, err := exec.LookPath(tool); err != nil {
-					t.Skipf("needs %s", tool)
-				}
-			}
+			requireTools(t, be.tools...)
 			t.Parallel()
 			node := newNS(t, "apply")
 			node.execInput(dockerRules(), "iptables-restore")

@@ -77,10 +77,7 @@ func TestGolden(t *testing.T) {
 
 // TestScripts runs bash -n and shellcheck on every generated script.
 func TestScripts(t *testing.T) {
-	shellcheck, err := exec.LookPath("shellcheck")
-	if err != nil {
-		t.Skip("needs shellcheck (apt-get install shellcheck)")
-	}
+	requireTools(t, "shellcheck")
 	for _, s := range loadEmbedded(t) {
 		_, files := render(t, s)
 		dir := t.TempDir()
@@ -95,7 +92,7 @@ func TestScripts(t *testing.T) {
 			if out, err := exec.Command("bash", "-n", f).CombinedOutput(); err != nil {
 				t.Errorf("%s/%s: bash -n: %v\n%s", s.Name, p, err, out)
 			}
-			if out, err := exec.Command(shellcheck, "-s", "bash", f).CombinedOutput(); err != nil {
+			if out, err := exec.Command("shellcheck", "--norc", "--severity=style", "-s", "bash", f).CombinedOutput(); err != nil {
 				t.Errorf("%s/%s: shellcheck: %v\n%s", s.Name, p, err, out)
 			}
 		}

@@ -59,16 +59,35 @@ type netns struct {
 	name string
 }
 
+// requireEnv turns the namespace tests' skips into failures, where they
+// must run (CI as root, make e2e-firewall).
+const requireEnv = "NUVLAGEN_E2E_NETNS"
+
+// skip skips the test, or fails it when requireEnv is set.
+func skip(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv(requireEnv) != "" {
+		t.Fatalf(format+" (and %s is set: these tests must run here)", append(args, requireEnv)...)
+	}
+	t.Skipf(format+" (set %s=1 to make this a failure)", append(args, requireEnv)...)
+}
+
+// requireTools skips (see skip) unless every tool is installed.
+func requireTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			skip(t, "needs %s (apt-get install nftables iptables iproute2 ufw)", tool)
+		}
+	}
+}
+
 func requireNamespaces(t *testing.T, tools ...string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces (CI runs as root)")
+		skip(t, "needs root to create network namespaces (make e2e-firewall as root; .ci/run runs as root)")
 	}
-	for _, tool := range append([]string{"ip", "iptables", "iptables-save", "iptables-restore"}, tools...) {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (apt-get install nftables iptables iproute2 ufw)", tool)
-		}
-	}
+	requireTools(t, append([]string{"ip", "iptables", "iptables-save", "iptables-restore"}, tools...)...)
 	nsOnce.Do(func() {
 		name := fmt.Sprintf("nuvlafw-%d-probe", os.Getpid())
 		if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
@@ -78,7 +97,7 @@ func requireNamespaces(t *testing.T, tools ...string) {
 		exec.Command("ip", "netns", "del", name).Run()
 	})
 	if nsErr != nil {
-		t.Skipf("cannot create network namespaces here (a container without CAP_SYS_ADMIN?): %v", nsErr)
+		skip(t, "cannot create network namespaces here (a container without CAP_SYS_ADMIN?): %v", nsErr)
 	}
 }
 
@@ -507,11 +526,7 @@ func TestNamespaceMatrix(t *testing.T) {
 	sites := loadEmbedded(t)
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
-			for _, tool := range be.tools {
-				if _, err := exec.LookPath(tool); err != nil {
-					t.Skipf("needs %s", tool)
-				}
-			}
+			requireTools(t, be.tools...)
 			for _, s := range sites {
 				rs, err := firewall.Compile(s)
 				if err != nil {

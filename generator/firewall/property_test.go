@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -121,9 +120,6 @@ func TestProperty(t *testing.T) {
 		}
 		node := &rs.Nodes[r.IntN(len(rs.Nodes))]
 		be := backends[r.IntN(2)] // nft or iptables; ufw has its own matrix and is slow
-		if _, err := exec.LookPath(be.name); be.name == "nft" && err != nil {
-			t.Skip("needs nft")
-		}
 		t.Run(fmt.Sprintf("%s/%s/%s", name, node.Name, be.name), func(t *testing.T) {
 			t.Parallel()
 			t.Logf("site:\n%s", src)
