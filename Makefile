@@ -6,7 +6,7 @@ PKGS := ./...
 ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 BASE ?= main
 
-.PHONY: help build generate test e2e-swarm golden check lint actionlint diff bench vet-out bench-vet
+.PHONY: help build generate test e2e-swarm e2e-firewall golden check lint actionlint diff bench vet-out bench-vet
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ test: ## run every test (root, namespace, Docker and Swarm tests run when availa
 
 e2e-swarm: ## deploy the examples to a real single-node Swarm; fails without one
 	NUVLAGEN_E2E_SWARM=1 $(GO) test -count=1 -v ./internal/swarmtest
+
+e2e-firewall: ## the firewall's network-namespace tests (run as root); fails where they cannot run
+	NUVLAGEN_E2E_NETNS=1 $(GO) test -count=1 ./generator/firewall
 
 golden: ## rewrite golden files; review the diff before committing
 	UPDATE_GOLDEN=1 $(GO) test -count=1 $(PKGS)

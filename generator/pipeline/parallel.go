@@ -31,6 +31,8 @@ type Rendered struct {
 	Stacks  int
 	// Files are relative to the output directory (prefixed with the site's name).
 	Files Files
+	// Warnings are findings that do not stop generation, positioned.
+	Warnings []errors.Error
 }
 
 // RenderInputs loads and renders inputs on up to workers goroutines and
@@ -89,7 +91,7 @@ func renderInput(l *site.Loader, in Input) Result {
 		for p, b := range files {
 			prefixed[s.Name+"/"+p] = b
 		}
-		res.Sites = append(res.Sites, Rendered{Name: s.Name, NamePos: s.Pos("name"), Stacks: len(s.Stacks), Files: prefixed})
+		res.Sites = append(res.Sites, Rendered{Name: s.Name, NamePos: s.Pos("name"), Stacks: len(s.Stacks), Files: prefixed, Warnings: Warnings([]*site.Site{s})})
 	}
 	if errs != nil {
 		res.Err, res.Sites = errs, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/nuvla/nuvlagen/generator/compose"
 	"github.com/nuvla/nuvlagen/generator/configfile"
 	"github.com/nuvla/nuvlagen/generator/exports"
+	"github.com/nuvla/nuvlagen/generator/firewall"
 	"github.com/nuvla/nuvlagen/generator/nfsconf"
 	"github.com/nuvla/nuvlagen/generator/scripts"
 	"github.com/nuvla/nuvlagen/generator/site"
@@ -111,7 +112,32 @@ func RenderSite(s *site.Site) (Files, error) {
 		return nil, fmt.Errorf("site %s: %w", s.Name, err)
 	}
 	files["README.md"] = doc
+	rules, err := firewall.Compile(s)
+	if err != nil {
+		return nil, err // positioned at the site or the tables
+	}
+	for p, b := range firewall.Render(header, rules) {
+		files[p] = b
+	}
 	return files, nil
+}
+
+// Warnings returns the findings about sites that do not stop generation
+// (the firewall's fixes of the seed tables and overlapping rules),
+// positioned, for the CLI to print. Sites that fail to compile are left to
+// Render to report.
+func Warnings(sites []*site.Site) []errors.Error {
+	var out []errors.Error
+	for _, s := range sites {
+		rules, err := firewall.Compile(s)
+		if err != nil {
+			continue
+		}
+		for _, w := range rules.Warnings {
+			out = append(out, w.Err())
+		}
+	}
+	return out
 }
 
 // CheckEnv is a deploy environment in which every variable the site

@@ -36,6 +36,7 @@ func init() {
 		{"check", "fail when an output directory differs from what generate would write", runCheck},
 		{"vet", "check compose files meant for docker stack deploy", runVet},
 		{"diff", "explain what a change does to generated output", runDiff},
+		{"firewall", "query the firewall model: is a connection allowed, and by which rule", runFirewall},
 		{"secrets", "create a site's secrets directory (secrets init DIR)", runSecrets},
 		{"version", "print nuvlagen's version", runVersion},
 		{"help", "show help for a command", runHelp},

@@ -63,6 +63,15 @@ func runGenerate(e *env, args []string) int {
 		return ExitInvalid
 	}
 	files, sites := goodFiles(results)
+	if !f.quiet {
+		// Findings that do not stop generation: the firewall's fixes of
+		// the seed's tables and rules that overlap.
+		for _, s := range sites {
+			for _, w := range s.Warnings {
+				printErr(e, w)
+			}
+		}
+	}
 	if len(files) > 0 {
 		if err := writeSites(f.out, files); err != nil {
 			fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)

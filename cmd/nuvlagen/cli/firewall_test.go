@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestFirewallQuery(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want []string // substrings of stdout, or of stderr on usage errors
+	}{
+		{[]string{"--from", "203.0.113.11", "--to", "target-manager-1", "--port", "2377/tcp"}, ExitOK,
+			[]string{"allowed: 203.0.113.11 -> target-manager-1 2377/tcp", "rule: swarm-manager", "cue/firewall.cue:"}},
+		{[]string{"--from", "198.51.100.5", "--to", "target-manager-1", "--port", "2377/tcp"}, ExitInvalid,
+			[]string{"blocked:", "not from here: swarm-manager", "overlapping groups: management, users"}},
+		{[]string{"--from", "203.0.113.11", "--to", "target-worker-1", "--port", "2377"}, ExitInvalid,
+			[]string{"no rule opens 2377/tcp on target-worker-1"}},
+		{[]string{"--from", "198.51.100.200", "--to", "target-manager-1", "--port", "33333/tcp"}, ExitInvalid,
+			[]string{"not from here: nfs"}},
+		{[]string{"--from", "198.51.100.200", "--to", "target-manager-1", "--port", "33334/tcp"}, ExitOK,
+			[]string{"rule: ephemeral"}},
+		{[]string{"--from", "203.0.113.12", "--to", "target-manager-1", "--port", "4789/udp"}, ExitOK,
+			[]string{"rule: swarm-cluster"}},
+		{[]string{"--from", "198.51.100.1", "--to", "host-worker-1", "--port", "2376/tcp"}, ExitOK,
+			[]string{"(site example-host)", "rule: docker"}},
+		{[]string{"--from", "198.51.100.1", "--to", "nope", "--port", "22"}, ExitUsage, []string{`no site has a node "nope"`}},
+		{[]string{"--from", "nope", "--to", "host-worker-1", "--port", "22"}, ExitUsage, []string{"want an IPv4 address"}},
+		{[]string{"--from", "198.51.100.1", "--to", "host-worker-1", "--port", "22/sctp"}, ExitUsage, []string{"want tcp or udp"}},
+		{[]string{"--to", "host-worker-1"}, ExitUsage, []string{"required"}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := Main(append([]string{"firewall", "query"}, tc.args...), &stdout, &stderr)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, stdout.String(), stderr.String())
+			}
+			out := stdout.String() + stderr.String()
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// TestGenerateWarnings checks that generate prints the firewall's fixes of
+// the seed tables on stderr, positioned, and still succeeds.
+func TestGenerateWarnings(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"generate", "--out", t.TempDir()}, &stdout, &stderr); code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	for _, w := range []string{
+		"warning: site example-host, rule swarm-manager: the seed opens 2377/tcp (Swarm management) only to management",
+		"warning: site example-target, rule ephemeral: the seed opens the ephemeral range 32768-60999/tcp to users, which includes NFS mountd's 33333/tcp",
+	} {
+		if !strings.Contains(stderr.String(), w) {
+			t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if !strings.HasPrefix(line, "cue/firewall.cue:") {
+			t.Errorf("warning without the position of its rule: %q", line)
+		}
+	}
+}

@@ -1,0 +1,129 @@
+package firewall
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+)
+
+// Chain names of the iptables backend.
+const (
+	ChainInput     = "NUVLA-INPUT"
+	ChainPublished = "NUVLA-PUBLISHED"
+	// JumpComment marks the two jumps into our chains, so that apply.sh
+	// can leave them out when they are already there: iptables-restore
+	// --noflush flushes the chains it declares, but would append a second
+	// jump to INPUT and DOCKER-USER.
+	JumpComment = "nuvla-jump"
+)
+
+// multiportMax is how many ports one multiport match takes (a range
+// counts twice).
+const multiportMax = 15
+
+// IPTables prints node's rules for `iptables-restore --noflush`: two chains
+// of our own (flushed and refilled on every restore) and the jumps into
+// them from INPUT and DOCKER-USER. Docker's chains are not declared, so
+// they are left as they are.
+func IPTables(header string, rs *Ruleset, n *Node) []byte {
+	var b bytes.Buffer
+	b.WriteString(header)
+	fmt.Fprintf(&b, "# iptables rules for node %s (%s, %s) of site %s.\n", n.Name, n.Address, n.Role, rs.Site)
+	fmt.Fprintf(&b, `# Apply with apply.sh --backend iptables, which checks the file with
+# iptables-restore --test and leaves out the two lines marked %s when
+# the jumps are already in place. %s filters host services (INPUT),
+# %s the container ports Docker publishes (DOCKER-USER, where
+# packets are already DNATed: the original port is matched with conntrack).
+# Allowed published traffic RETURNs to Docker's chains, which still decide.
+*filter
+:%s - [0:0]
+:%s - [0:0]
+`, JumpComment, ChainInput, ChainPublished, ChainInput, ChainPublished)
+	in := func(format string, args ...any) { fmt.Fprintf(&b, "-A "+ChainInput+" "+format+"\n", args...) }
+
+	in("-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+	in("-m conntrack --ctstate INVALID -j DROP")
+	in("-i lo -j ACCEPT")
+	for _, br := range dockerBridges {
+		in("-i %s -j ACCEPT", br)
+	}
+	in("-i %s+ -j ACCEPT", dockerBridgePattern)
+	for _, c := range []string{Cluster, Management} {
+		for _, p := range rs.Groups[c] {
+			in("-s %s -p icmp --icmp-type echo-request -j ACCEPT", p)
+		}
+	}
+	for _, r := range n.Rules {
+		for _, chunk := range multiport(r.Ports) {
+			for _, c := range r.From {
+				for _, p := range rs.Groups[c] {
+					in("-s %s -p %s -m multiport --dports %s -m comment --comment %s -j ACCEPT", p, r.Proto, chunk, r.Name)
+				}
+			}
+		}
+	}
+	in("-j DROP")
+
+	for _, line := range publishedRules(rs, n) {
+		fmt.Fprintf(&b, "-A %s %s\n", ChainPublished, line)
+	}
+	fmt.Fprintf(&b, "-I INPUT 1 -m comment --comment %s -j %s\n", JumpComment, ChainInput)
+	fmt.Fprintf(&b, "-I DOCKER-USER 1 -m comment --comment %s -j %s\n", JumpComment, ChainPublished)
+	b.WriteString("COMMIT\n")
+	return b.Bytes()
+}
+
+func iptSpan(s Span) string {
+	if s.From == s.To {
+		return fmt.Sprint(s.From)
+	}
+	return fmt.Sprintf("%d:%d", s.From, s.To)
+}
+
+// multiport splits spans into multiport lists of at most 15 ports.
+func multiport(spans []Span) []string {
+	var out []string
+	var cur []string
+	n := 0
+	for _, s := range spans {
+		w := 1
+		if s.From != s.To {
+			w = 2
+		}
+		if n+w > multiportMax {
+			out = append(out, strings.Join(cur, ","))
+			cur, n = nil, 0
+		}
+		cur = append(cur, iptSpan(s))
+		n += w
+	}
+	if len(cur) > 0 {
+		out = append(out, strings.Join(cur, ","))
+	}
+	return out
+}
+
+// publishedRules are the rules of ChainPublished, shared with the ufw
+// backend: new DNATed connections from outside the node's containers are
+// dropped unless a rule opens the port the client asked for.
+func publishedRules(rs *Ruleset, n *Node) []string {
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	add("-m conntrack ! --ctstate DNAT -j RETURN")
+	add("-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN")
+	for _, br := range dockerBridges {
+		add("-i %s -j RETURN", br)
+	}
+	add("-i %s+ -j RETURN", dockerBridgePattern)
+	for _, r := range n.Rules {
+		for _, s := range r.Ports {
+			for _, c := range r.From {
+				for _, p := range rs.Groups[c] {
+					add("-s %s -p %s -m conntrack --ctorigdstport %s -m comment --comment %s -j RETURN", p, r.Proto, iptSpan(s), r.Name)
+				}
+			}
+		}
+	}
+	add("-j DROP")
+	return out
+}
