@@ -8,56 +8,90 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/nuvla/nuvlagen/generator/firewall"
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
 var parseConstraint = site.ParseConstraint
 
 // Firewall says which ports a site's firewall opens to clients on its
-// nodes. The firewall compiler (generator/firewall) will provide the real
-// one; SiteFirewall is the stand-in until then.
+// nodes.
 type Firewall interface {
-	// Opens reports whether clients can reach port/protocol ("tcp",
-	// "udp") on the nodes.
+	// Opens reports whether some clients can reach port/protocol ("tcp",
+	// "udp") on some node.
 	Opens(port int, protocol string) bool
-	// EntryPoints lists the ports the firewall opens for Traefik.
+	// EntryPoints lists the TCP ports the firewall opens for Traefik.
 	EntryPoints() []int
 	// String describes the firewall in messages.
 	String() string
 }
 
-// traefikPorts are Traefik's entry points: web, websecure, dashboard.
-var traefikPorts = []int{80, 443, 8080}
-
-// SiteFirewall derives the firewall of a site from its model, as the
-// production guide sets it up: Traefik's entry points (80, 443, 8080, TCP)
-// and the ephemeral range users' published ports come from, both
-// protocols.
-func SiteFirewall(s *site.Site) Firewall { return siteFirewall{s} }
-
-type siteFirewall struct{ s *site.Site }
-
-func (fw siteFirewall) Opens(port int, protocol string) bool {
-	if protocol == "tcp" && slices.Contains(traefikPorts, port) {
-		return true
+// SiteFirewall compiles a site's firewall with generator/firewall, the
+// rules out/<site>/firewall/ applies.
+func SiteFirewall(s *site.Site) (Firewall, error) {
+	rs, err := firewall.Compile(s)
+	if err != nil {
+		return nil, fmt.Errorf("compiling site %s's firewall: %w", s.Name, err)
 	}
-	return port >= fw.s.EphemeralPorts.From && port <= fw.s.EphemeralPorts.To
+	return compiledFirewall{rs}, nil
 }
 
-func (fw siteFirewall) EntryPoints() []int { return slices.Clone(traefikPorts) }
+type compiledFirewall struct{ rs *firewall.Ruleset }
 
-func (fw siteFirewall) String() string {
-	return fmt.Sprintf("site %s's firewall (80, 443, 8080/tcp and %d-%d)", fw.s.Name, fw.s.EphemeralPorts.From, fw.s.EphemeralPorts.To)
+func (fw compiledFirewall) Opens(port int, protocol string) bool {
+	for _, n := range fw.rs.Nodes {
+		for _, r := range n.Rules {
+			if r.Proto == protocol && r.Allows(port) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
+// traefikRules are the rules of cue/firewall.cue that open Traefik's entry
+// points: web and websecure, and the dashboard.
+var traefikRules = []string{"http", "traefik"}
+
+func (fw compiledFirewall) EntryPoints() []int {
+	var out []int
+	for _, n := range fw.rs.Nodes {
+		for _, r := range n.Rules {
+			if r.Proto != "tcp" || !slices.Contains(traefikRules, r.Name) {
+				continue
+			}
+			for _, sp := range r.Ports {
+				for p := sp.From; p <= sp.To && p-sp.From < 16; p++ {
+					if !slices.Contains(out, p) {
+						out = append(out, p)
+					}
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (fw compiledFirewall) String() string {
+	return fmt.Sprintf("site %s's firewall", fw.rs.Site)
+}
+
+// firewall returns the firewall the options give, or compiles the site's.
+// A site whose firewall does not compile has no port rules checked: its
+// generation fails with the reason.
 func (f *file) firewall() Firewall {
 	if f.opts.Firewall != nil {
 		return f.opts.Firewall
 	}
-	if f.opts.Site != nil {
-		return SiteFirewall(f.opts.Site)
+	if f.opts.Site == nil {
+		return nil
 	}
-	return nil
+	fw, err := SiteFirewall(f.opts.Site)
+	if err != nil {
+		return nil
+	}
+	return fw
 }
 
 var ruleSitePlacement = &Rule{
@@ -82,9 +116,9 @@ var ruleSitePort = &Rule{
 	ID:       "site-published-port",
 	Category: "Topology (--site)",
 	Severity: Warning,
-	Summary:  "A published port the site's firewall does not open.",
+	Summary:  "A published port the site's firewall (generator/firewall, from cue/firewall.cue) opens on no node, to no one.",
 	Why:      "The port is published on every node (or the task's node) but clients are dropped before reaching it: the service looks up and is unreachable.",
-	Hint:     "route the service through Traefik, publish in the site's ephemeral range, or open the port in the site's firewall",
+	Hint:     "route the service through Traefik, publish it where the site's firewall opens (a target site's ephemeral range), or open the port in the site's firewall rules",
 }
 
 var ruleSiteEntryPoint = &Rule{

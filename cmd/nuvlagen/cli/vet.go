@@ -91,6 +91,12 @@ func runVet(e *env, args []string) int {
 			return ExitUsage
 		}
 		opts.Site = sites[0]
+		fw, err := vet.SiteFirewall(opts.Site)
+		if err != nil {
+			printErr(e, err)
+			return ExitUsage
+		}
+		opts.Firewall = fw
 	}
 
 	inputs, ok := readVetInputs(e, flags.Args())
