@@ -3,9 +3,11 @@
 package compose
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"path"
 	"sort"
@@ -33,11 +35,24 @@ func Project(stack string, data []byte) (*types.Project, error) {
 // load reads compose data; fast skips the schema and consistency checks,
 // for input whose output is checked in full afterwards anyway.
 func load(stack string, data []byte, fast bool) (*types.Project, error) {
+	file := types.ConfigFile{Filename: FileName, Content: data}
+	if fast {
+		// Rendering passes JSON from CUE: decoded here, compose-go skips
+		// its YAML decoding and the !reset/!override processing that only
+		// YAML can ask for, most of its cost.
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		var dict map[string]any
+		if err := dec.Decode(&dict); err != nil {
+			return nil, err
+		}
+		file = types.ConfigFile{Filename: FileName, Config: yamlNumbers(dict).(map[string]any)}
+	}
 	return loader.LoadWithContext(context.Background(), types.ConfigDetails{
 		// WorkingDir is never read: paths are kept relative (ResolvePaths is
 		// off), so output does not depend on where nuvlagen runs.
 		WorkingDir:  "/",
-		ConfigFiles: []types.ConfigFile{{Filename: FileName, Content: data}},
+		ConfigFiles: []types.ConfigFile{file},
 		Environment: types.Mapping{},
 	}, func(o *loader.Options) {
 		o.SkipInterpolation = true
@@ -50,6 +65,28 @@ func load(stack string, data []byte, fast bool) (*types.Project, error) {
 		o.SkipValidation = fast
 		o.SkipConsistencyCheck = fast
 	})
+}
+
+// yamlNumbers turns JSON numbers into what a YAML decoder yields (int for
+// integers), the types compose-go's decoding expects.
+func yamlNumbers(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = yamlNumbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = yamlNumbers(e)
+		}
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return int(i)
+		}
+		f, _ := x.Float64()
+		return f
+	}
+	return v
 }
 
 // Render turns one stack's compose data into the bytes of its compose file.

@@ -11,7 +11,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -24,11 +26,37 @@ import (
 // Check validates one compose file. env holds the variables the file's
 // ${VAR} references resolve to, as `docker stack deploy` would see them;
 // a required variable missing from env is an error.
+//
+// The file is parsed once and interpolated once, as the docker CLI does;
+// both loaders then run on that, with their schemas compiled once per
+// process (see StackInterpolate and ComposeInterpolated): generation
+// checks every file it writes, so this is its hot path.
 func Check(filename string, data []byte, env map[string]string) error {
-	if err := Compose(filename, data, env); err != nil {
+	dict, err := dockerloader.ParseYAML(data)
+	if err != nil {
+		return fmt.Errorf("%s: docker stack: %w", filename, err)
+	}
+	// The docker CLI refuses forbidden options before anything else.
+	if err := forbidden(filename, dict); err != nil {
 		return err
 	}
-	return Stack(filename, data, env)
+	cfg, schemaErrs, err := StackInterpolate(dict, env)
+	if err != nil {
+		return fmt.Errorf("%s: docker stack: %w", filename, err)
+	}
+	if len(schemaErrs) > 0 {
+		return fmt.Errorf("%s: docker stack: %w", filename, schemaErrs[0])
+	}
+	if err := StackLoad(filename, filepath.Dir(filename), dict, env); err != nil {
+		return stackError(filename, err)
+	}
+	if err := swarmOnly(filename, dict); err != nil {
+		return err
+	}
+	if err := ComposeInterpolated(filename, cfg, true); err != nil {
+		return fmt.Errorf("%s: compose-go: %w", filename, err)
+	}
+	return nil
 }
 
 // Compose loads the file with compose-go.
@@ -83,14 +111,37 @@ func Stack(filename string, data []byte, env map[string]string) error {
 		Environment: env,
 	}
 	if _, err := dockerloader.Load(details); err != nil {
-		var forbidden *dockerloader.ForbiddenPropertiesError
-		if errors.As(err, &forbidden) {
-			// The error's own text names no property; its map does.
-			keys := sortedKeys(forbidden.Properties)
-			return fmt.Errorf("%s: docker stack: forbids %s: %s", filename, keys[0], forbidden.Properties[keys[0]])
-		}
-		return fmt.Errorf("%s: docker stack: %w", filename, err)
+		return stackError(filename, err)
 	}
+	return swarmOnly(filename, dict)
+}
+
+func forbidden(filename string, dict map[string]any) error {
+	services, _ := dict["services"].(map[string]any)
+	for _, name := range slices.Sorted(maps.Keys(services)) {
+		svc, _ := services[name].(map[string]any)
+		for _, key := range slices.Sorted(maps.Keys(svc)) {
+			if why, ok := dockertypes.ForbiddenProperties[key]; ok {
+				return fmt.Errorf("%s: docker stack: forbids %s: %s", filename, key, why)
+			}
+		}
+	}
+	return nil
+}
+
+func stackError(filename string, err error) error {
+	var forbidden *dockerloader.ForbiddenPropertiesError
+	if errors.As(err, &forbidden) {
+		// The error's own text names no property; its map does.
+		keys := sortedKeys(forbidden.Properties)
+		return fmt.Errorf("%s: docker stack: forbids %s: %s", filename, keys[0], forbidden.Properties[keys[0]])
+	}
+	return fmt.Errorf("%s: docker stack: %w", filename, err)
+}
+
+// swarmOnly refuses the options `docker stack deploy` ignores or
+// deprecates with only a warning.
+func swarmOnly(filename string, dict map[string]any) error {
 	if props := dockerloader.GetUnsupportedProperties(dict); len(props) > 0 {
 		sort.Strings(props)
 		return fmt.Errorf("%s: docker stack: ignores %s in Swarm mode", filename, strings.Join(props, ", "))

@@ -27,11 +27,19 @@ func TestCheck(t *testing.T) {
 		{name: "undefined secret", in: "services:\n  a:\n    image: a:1\n    secrets: [nope]\n", wantErr: "compose-go"},
 		{name: "required variable unset", in: "services:\n  a:\n    image: a:1\n    environment:\n      X: ${X:?set X}\n", wantErr: "set X"},
 		{name: "required variable set", in: "services:\n  a:\n    image: a:1\n    environment:\n      X: ${X:?set X}\n", env: map[string]string{"X": "1"}},
-		{name: "not YAML", in: "services: [\n", wantErr: "compose-go"},
+		{name: "not YAML", in: "services: [\n", wantErr: "yaml: line 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := Check("stack.yml", []byte(tt.in), tt.env)
+			// The shortcut path must give the loaders' own verdict.
+			slow := Compose("stack.yml", []byte(tt.in), tt.env)
+			if slow == nil {
+				slow = Stack("stack.yml", []byte(tt.in), tt.env)
+			}
+			if (err == nil) != (slow == nil) {
+				t.Fatalf("Check says %v; compose-go then the docker CLI's loader say %v", err, slow)
+			}
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("unexpected error: %v", err)
