@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"sync"
 
 	"cuelang.org/go/cue/errors"
 
@@ -67,32 +68,59 @@ func RenderSite(s *site.Site) (Files, error) {
 	header := compose.Header(s.File)
 	files := Files{}
 	env := CheckEnv(s)
-	for _, st := range s.Stacks {
-		dir := path.Join("stacks", st.Name)
-		local := map[string][]byte{}
+
+	// Everything that reads CUE values happens in this goroutine (they are
+	// not safe for concurrent use); rendering and checking the compose
+	// files works on bytes only, so the stacks go in parallel.
+	type job struct {
+		stack string
+		dir   string
+		data  []byte
+		local map[string][]byte
+		out   []byte
+		err   error
+	}
+	jobs := make([]*job, len(s.Stacks))
+	for i, st := range s.Stacks {
+		j := &job{stack: st.Name, dir: path.Join("stacks", st.Name), local: map[string][]byte{}}
 		for _, f := range st.Files {
 			b, err := configfile.Render(header, f.Name, f.Value)
 			if err != nil {
 				return nil, fmt.Errorf("site %s, stack %s: %w", s.Name, st.Name, err)
 			}
-			local[f.Name] = b
-			files[path.Join(dir, f.Name)] = b
+			j.local[f.Name] = b
+			files[path.Join(j.dir, f.Name)] = b
 		}
 		data, err := st.Compose.MarshalJSON()
 		if err != nil {
 			return nil, fmt.Errorf("site %s, stack %s: %w", s.Name, st.Name, err)
 		}
-		out, _, err := compose.Render(s.File, st.Name, data, local)
-		if err != nil {
-			return nil, fmt.Errorf("site %s: %w", s.Name, err)
+		j.data = data
+		jobs[i] = j
+	}
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Go(func() {
+			out, _, err := compose.Render(s.File, j.stack, j.data, j.local)
+			if err != nil {
+				j.err = fmt.Errorf("site %s: %w", s.Name, err)
+				return
+			}
+			// Load the result back before anything is written, as both
+			// compose-go and `docker stack deploy` would.
+			if err := stackcheck.Check(path.Join(s.Name, j.dir, compose.FileName), out, env); err != nil {
+				j.err = fmt.Errorf("site %s: generated file fails validation: %w", s.Name, err)
+				return
+			}
+			j.out = out
+		})
+	}
+	wg.Wait()
+	for _, j := range jobs {
+		if j.err != nil {
+			return nil, j.err
 		}
-		rel := path.Join(dir, compose.FileName)
-		// Load the result back before anything is written, as both
-		// compose-go and `docker stack deploy` would.
-		if err := stackcheck.Check(path.Join(s.Name, rel), out, env); err != nil {
-			return nil, fmt.Errorf("site %s: generated file fails validation: %w", s.Name, err)
-		}
-		files[rel] = out
+		files[path.Join(j.dir, compose.FileName)] = j.out
 	}
 	nodeFiles, err := renderNodeFiles(s)
 	if err != nil {
