@@ -37,10 +37,16 @@ type Rendered struct {
 
 // RenderInputs loads and renders inputs on up to workers goroutines and
 // returns one result per input, in input order. CUE values are not safe
-// for concurrent use, so each worker compiles the model once for itself
-// and reuses it for every file it takes. done, if not nil, is called once
-// per finished input, from any goroutine.
-func RenderInputs(inputs []Input, workers int, done func()) []Result {
+// for concurrent use, so each worker compiles the model for itself and
+// reuses it for the files it takes, compiling it afresh every
+// loaderReuse files: a CUE context keeps every value it evaluated, so a
+// long run would otherwise grow with the number of sites.
+//
+// done, if not nil, is called once per finished input, from the worker's
+// goroutine, with the input's index and its result; it may take the
+// rendered files and clear them (Rendered.Files), so that a run over
+// many sites need not hold all of their files at once.
+func RenderInputs(inputs []Input, workers int, done func(i int, r *Result)) []Result {
 	results := make([]Result, len(inputs))
 	if workers < 1 {
 		workers = 1
@@ -49,21 +55,26 @@ func RenderInputs(inputs []Input, workers int, done func()) []Result {
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			l, err := site.NewLoader()
+		wg.Go(func() {
+			var l *site.Loader
+			var err error
+			used := 0
 			for i := range next {
+				if l == nil || used == loaderReuse {
+					l, err = site.NewLoader()
+					used = 0
+				}
+				used++
 				if err != nil {
 					results[i] = Result{Input: inputs[i], Err: err}
 				} else {
 					results[i] = renderInput(l, inputs[i])
 				}
 				if done != nil {
-					done()
+					done(i, &results[i])
 				}
 			}
-		}()
+		})
 	}
 	for i := range inputs {
 		next <- i
@@ -72,6 +83,10 @@ func RenderInputs(inputs []Input, workers int, done func()) []Result {
 	wg.Wait()
 	return results
 }
+
+// loaderReuse bounds the files one compiled model evaluates: compiling
+// costs about as much as loading one site.
+const loaderReuse = 32
 
 func renderInput(l *site.Loader, in Input) Result {
 	res := Result{Input: in}

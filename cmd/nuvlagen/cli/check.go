@@ -43,7 +43,7 @@ func runCheck(e *env, args []string) int {
 	if !ok {
 		return ExitInvalid
 	}
-	results, ok := f.render(e, inputs, false)
+	results, ok := f.render(e, inputs, false, nil)
 	if !ok {
 		return ExitInvalid
 	}

@@ -2,8 +2,11 @@ package cli
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/spf13/pflag"
+
+	"github.com/nuvla/nuvlagen/generator/pipeline"
 )
 
 const generateDoc = `Usage: nuvlagen generate [--site FILE.cue]... [--sites DIR] [--out DIR]
@@ -57,12 +60,35 @@ func runGenerate(e *env, args []string) int {
 	if !readOK && !f.keepGoing {
 		return ExitInvalid
 	}
-	results, ok := f.render(e, inputs, f.quiet)
+	stage, err := newStager(f.out)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)
+		return ExitUsage
+	}
+	var stageErr error
+	var mu sync.Mutex
+	results, ok := f.render(e, inputs, f.quiet, func(i int, r *pipeline.Result) {
+		for k := range r.Sites {
+			s := &r.Sites[k]
+			if err := stage.stage(i, s.Name, s.Files); err != nil {
+				mu.Lock()
+				stageErr = err
+				mu.Unlock()
+			}
+			s.Files = nil // written: no need to hold it
+		}
+	})
+	if stageErr != nil {
+		stage.abort()
+		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", stageErr)
+		return ExitUsage
+	}
 	ok = ok && readOK
 	if !ok && !f.keepGoing {
+		stage.abort()
 		return ExitInvalid
 	}
-	files, sites := goodFiles(results)
+	_, sites := goodFiles(results)
 	if !f.quiet {
 		// Findings that do not stop generation: the firewall's fixes of
 		// the seed's tables and rules that overlap.
@@ -72,11 +98,10 @@ func runGenerate(e *env, args []string) int {
 			}
 		}
 	}
-	if len(files) > 0 {
-		if err := writeSites(f.out, files); err != nil {
-			fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)
-			return ExitUsage
-		}
+	if err := stage.commit(); err != nil {
+		stage.abort()
+		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)
+		return ExitUsage
 	}
 	if !f.quiet {
 		for _, s := range sites {

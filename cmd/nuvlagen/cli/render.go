@@ -65,11 +65,18 @@ func (f *siteFlags) inputs(e *env) ([]pipeline.Input, bool) {
 }
 
 // render renders inputs on f.jobs workers, with a progress bar when stderr
-// is a terminal and quiet is off, and prints every error. It returns the
-// results and whether all of them succeeded.
-func (f *siteFlags) render(e *env, inputs []pipeline.Input, quiet bool) ([]pipeline.Result, bool) {
+// is a terminal and quiet is off, and prints every error. take, if not
+// nil, is given each input's result as it finishes (from a worker
+// goroutine) and may consume its files. It returns the results and
+// whether all of them succeeded.
+func (f *siteFlags) render(e *env, inputs []pipeline.Input, quiet bool, take func(int, *pipeline.Result)) ([]pipeline.Result, bool) {
 	bar := newProgress(e.stderr, len(inputs), !quiet && isTerminal(e.stderr))
-	results := pipeline.RenderInputs(inputs, f.jobs, bar.inc)
+	results := pipeline.RenderInputs(inputs, f.jobs, func(i int, r *pipeline.Result) {
+		if take != nil {
+			take(i, r)
+		}
+		bar.inc()
+	})
 	bar.finish()
 	ok := true
 	for _, r := range results {
