@@ -1,6 +1,7 @@
 package swarmtest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/nuvla/nuvlagen/cmd/nuvlagen/cli"
+	nuvlacue "github.com/nuvla/nuvlagen/cue"
 	"github.com/nuvla/nuvlagen/generator/compose"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 	"github.com/nuvla/nuvlagen/generator/site"
@@ -33,6 +36,18 @@ type deployment struct {
 	files pipeline.Files
 	// projects are the generated compose files, loaded, by stack.
 	projects map[string]*types.Project
+	// secretsDir is what `nuvlagen secrets init` wrote, once created.
+	secretsDir string
+}
+
+// siteSources maps a site's file name to its source, for `nuvlagen
+// secrets init`: the embedded examples, and what tests add.
+var siteSources = map[string][]byte{}
+
+func init() {
+	for _, f := range nuvlacue.Sites() {
+		siteSources[f.Name] = f.Data
+	}
 }
 
 // render renders s and writes its files into a fresh directory.
@@ -117,16 +132,53 @@ func (dp *deployment) createNetworks() error {
 	return err
 }
 
-// createSecrets creates every secret of the site from random bytes: the
-// test never needs their values.
+// createSecrets runs `nuvlagen secrets init` for the site, as an operator
+// would, into a private directory outside any repository, and creates
+// every Docker secret of the site from its file there; the required
+// variables are read from the same directory for `docker stack deploy`.
 func (dp *deployment) createSecrets() error {
+	dir, err := os.MkdirTemp("", "nuvlagen-swarmtest-secrets-")
+	if err != nil {
+		return err
+	}
+	dp.secretsDir = filepath.Join(dir, "secrets")
+	src, ok := siteSources[dp.site.File]
+	if !ok {
+		return fmt.Errorf("no source registered for site file %s", dp.site.File)
+	}
+	siteFile := filepath.Join(dir, "site.cue")
+	if err := os.WriteFile(siteFile, src, 0o600); err != nil {
+		return err
+	}
+	var stdout, stderr bytes.Buffer
+	if code := cli.Main([]string{"secrets", "init", dp.secretsDir, "--site", siteFile, "--site-name", dp.site.Name}, &stdout, &stderr); code != cli.ExitOK {
+		return fmt.Errorf("nuvlagen secrets init: exit %d\n%s", code, stderr.String())
+	}
 	for _, sec := range dp.site.Secrets {
 		record(engine.secrets, sec.Name)
-		if _, err := dp.d.exec(runOpts{stdin: randomBytes(32)}, "secret", "create", sec.Name, "-"); err != nil {
+		if _, err := dp.d.run("secret", "create", sec.Name, filepath.Join(dp.secretsDir, sec.Name)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// deployEnv is the environment of `docker stack deploy`: the site's
+// required variables, from the secrets directory when there is one.
+func (dp *deployment) deployEnv() ([]string, error) {
+	var env []string
+	for k, v := range pipeline.CheckEnv(dp.site) {
+		if dp.secretsDir != "" {
+			b, err := os.ReadFile(filepath.Join(dp.secretsDir, k))
+			if err != nil {
+				return nil, err
+			}
+			v = strings.TrimSpace(string(b))
+		}
+		env = append(env, k+"="+v)
+	}
+	slices.Sort(env)
+	return env, nil
 }
 
 // deployStack runs `docker stack deploy` in the stack's directory, with
@@ -135,11 +187,10 @@ func (dp *deployment) createSecrets() error {
 // warnings: a generated file must deploy without any.
 func (dp *deployment) deployStack(stack string) (warnings string, err error) {
 	record(engine.stacks, stack)
-	var env []string
-	for k, v := range pipeline.CheckEnv(dp.site) {
-		env = append(env, k+"="+v)
+	env, err := dp.deployEnv()
+	if err != nil {
+		return "", err
 	}
-	slices.Sort(env)
 	var stderr strings.Builder
 	_, err = dp.d.exec(runOpts{dir: filepath.Join(dp.dir, "stacks", stack), env: env, stderr: &stderr},
 		"stack", "deploy", "--resolve-image", "never", "--detach=true", "-c", compose.FileName, stack)
@@ -196,6 +247,12 @@ func (dp *deployment) cleanUp(t *testing.T) {
 	t.Helper()
 	d := dp.d
 	var errs []error
+	if dp.secretsDir != "" {
+		// The secrets directory's parent is this deployment's alone.
+		if err := os.RemoveAll(filepath.Dir(dp.secretsDir)); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, st := range slices.Backward(dp.site.Stacks) {
 		if _, err := d.run("stack", "rm", st.Name); err != nil && !strings.Contains(err.Error(), "Nothing found in stack") {
 			errs = append(errs, err)

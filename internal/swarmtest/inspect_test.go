@@ -21,6 +21,9 @@ type snapshot struct {
 	services, networks, secrets, configs map[string]map[string]any
 	// netNames resolves the network IDs services refer to.
 	netNames map[string]string
+	// variables are the site's required variables: their values come
+	// from the secrets directory, random on every run.
+	variables map[string]bool
 }
 
 // snapshot inspects every object of the deployment.
@@ -42,7 +45,10 @@ func (dp *deployment) snapshot() (*snapshot, error) {
 	for _, s := range dp.site.Secrets {
 		secrets = append(secrets, s.Name)
 	}
-	snap := &snapshot{netNames: map[string]string{}}
+	snap := &snapshot{netNames: map[string]string{}, variables: map[string]bool{}}
+	for _, v := range dp.site.Variables {
+		snap.variables[v.Name] = true
+	}
 	for _, o := range []struct {
 		kind  string
 		names []string
@@ -155,6 +161,12 @@ func (s *snapshot) serviceSpec(v map[string]any) (map[string]any, error) {
 	cs, _ := tt["ContainerSpec"].(map[string]any)
 	if img, ok := cs["Image"].(string); ok {
 		cs["Image"] = digest.ReplaceAllString(img, "")
+	}
+	env, _ := cs["Env"].([]any)
+	for i, e := range env {
+		if k, _, ok := strings.Cut(e.(string), "="); ok && s.variables[k] {
+			env[i] = k + "=<from the secrets directory>"
+		}
 	}
 	for _, k := range []string{"Secrets", "Configs"} {
 		refs, _ := cs[k].([]any)

@@ -260,6 +260,7 @@ func TestRenamedNetworks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	siteSources["renamed.cue"] = []byte(renamedSite)
 	sites, err := l.Load("renamed.cue", []byte(renamedSite))
 	if err != nil {
 		t.Fatal(err)
