@@ -50,14 +50,19 @@ lint: ## gofmt, go vet, go mod tidy
 	$(GO) vet $(PKGS)
 	$(GO) mod tidy -diff
 
-bench: ## hot-path benchmarks, then whole-process comparisons (installs the cue CLI go.mod pins)
+bench: ## all benchmarks: hot paths, vet against docker stack config, whole-process comparisons (installs the cue CLI go.mod pins)
 	$(GO) install cuelang.org/go/cmd/cue@$$($(GO) list -m -f '{{.Version}}' cuelang.org/go)
-	$(GO) test -run '^$$' -bench . -benchmem ./generator/...
-	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./cmd/nuvlagen/
+	$(GO) test -run '^$$' -bench . -benchmem ./generator/pipeline/ ./generator/firewall/
+	$(MAKE) bench-vet
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) test -run '^$$' -bench VsScriptedPipeline -benchtime 5x -timeout 30m ./cmd/nuvlagen/
+	$(GO) test -run '^$$' -bench Scale -benchtime 1x -timeout 60m ./cmd/nuvlagen/
 
 bench-vet: ## vet's throughput over its corpus, against `docker stack config` once per file
-	$(GO) test -run '^$$' -bench '^(BenchmarkVet|BenchmarkDockerStackConfig)$$' -benchtime 3s ./generator/vet | tee /dev/stderr | \
+	@# awk prints every line and the ratio last (tee /dev/stderr would
+	@# truncate a log file that stderr is redirected to).
+	$(GO) test -run '^$$' -bench '^(BenchmarkVet|BenchmarkDockerStackConfig)$$' -benchtime 3s ./generator/vet | \
 		awk 'function metric(unit,  i) { for (i = 2; i < NF; i++) if ($$(i+1) == unit) return $$i } \
+		     { print } \
 		     $$1 ~ /^BenchmarkVet(-|$$)/ { v = metric("files/s"); vc = metric("files/cpu-s") } \
 		     $$1 ~ /^BenchmarkDockerStackConfig(-|$$)/ { d = metric("files/s"); dc = metric("files/cpu-s") } \
 		     END { if (v && d) printf "vet: %.0f files/s (%.0f per CPU-second); docker stack config: %.1f files/s (%.1f per CPU-second); ratio %.1fx wall clock, %.1fx CPU\n", v, vc, d, dc, v / d, vc / dc }'
