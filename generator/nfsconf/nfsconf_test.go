@@ -22,15 +22,15 @@ func TestRenderAgreesWithModel(t *testing.T) {
 	}
 	p := s.NFS.Ports
 	// The values the firewall engineer's table relies on.
-	if p != (site.NFSPorts{RPCBind: 111, NFSD: 2049, Mountd: 33333, Statd: 32765, Lockd: 32767}) {
+	if p != (site.NFSPorts{RPCBind: 111, NFSD: 2049, Mountd: 33333, Statd: 29765, Lockd: 29767}) {
 		t.Errorf("default NFS ports changed: %+v", p)
 	}
-	for _, want := range []string{"[mountd]\nport=33333\n", "[statd]\nport=32765\n", "[lockd]\nport=32767\nudp-port=32767\n", "[nfsd]\nport=2049\n"} {
+	for _, want := range []string{"[mountd]\nport=33333\n", "[statd]\nport=29765\n", "[lockd]\nport=29767\nudp-port=29767\n", "[nfsd]\nport=2049\n"} {
 		if !bytes.Contains(files[DropIn], []byte(want)) {
 			t.Errorf("%s lacks %q:\n%s", DropIn, want, files[DropIn])
 		}
 	}
-	if !bytes.Contains(files[Modprobe], []byte("options lockd nlm_tcpport=32767 nlm_udpport=32767\n")) {
+	if !bytes.Contains(files[Modprobe], []byte("options lockd nlm_tcpport=29767 nlm_udpport=29767\n")) {
 		t.Errorf("%s:\n%s", Modprobe, files[Modprobe])
 	}
 }
@@ -59,12 +59,12 @@ func TestCheckCatchesDisagreement(t *testing.T) {
 		want  string
 	}{
 		{"mountd moved", s.NFS.Ports, edit(DropIn, "port=33333", "port=20048"), DropIn + ": mountd.port is 20048, the model says 33333"},
-		{"statd unpinned", s.NFS.Ports, edit(DropIn, "[statd]\nport=32765\n", "[statd]\n"), DropIn + ": statd.port is not set, want 32765"},
+		{"statd unpinned", s.NFS.Ports, edit(DropIn, "[statd]\nport=29765\n", "[statd]\n"), DropIn + ": statd.port is not set, want 29765"},
 		{"extra pin", s.NFS.Ports, edit(DropIn, "\n[lockd]\n", "\n[statd]\noutgoing-port=1000\n[lockd]\n"), DropIn + ": statd.outgoing-port pins a port the model does not declare"},
-		{"lockd module", s.NFS.Ports, edit(Modprobe, "nlm_udpport=32767", "nlm_udpport=4045"), Modprobe + ": lockd.nlm_udpport is 4045, the model says 32767"},
-		{"model moved", site.NFSPorts{RPCBind: 111, NFSD: 2049, Mountd: 892, Statd: 32765, Lockd: 32767}, good, DropIn + ": mountd.port is 33333, the model says 892"},
-		{"shared port", site.NFSPorts{RPCBind: 111, NFSD: 2049, Mountd: 33333, Statd: 33333, Lockd: 32767}, good, "mountd and statd both use port 33333"},
-		{"rpcbind", site.NFSPorts{RPCBind: 112, NFSD: 2049, Mountd: 33333, Statd: 32765, Lockd: 32767}, good, "rpcbind is 112"},
+		{"lockd module", s.NFS.Ports, edit(Modprobe, "nlm_udpport=29767", "nlm_udpport=4045"), Modprobe + ": lockd.nlm_udpport is 4045, the model says 29767"},
+		{"model moved", site.NFSPorts{RPCBind: 111, NFSD: 2049, Mountd: 892, Statd: 29765, Lockd: 29767}, good, DropIn + ": mountd.port is 33333, the model says 892"},
+		{"shared port", site.NFSPorts{RPCBind: 111, NFSD: 2049, Mountd: 33333, Statd: 33333, Lockd: 29767}, good, "mountd and statd both use port 33333"},
+		{"rpcbind", site.NFSPorts{RPCBind: 112, NFSD: 2049, Mountd: 33333, Statd: 29765, Lockd: 29767}, good, "rpcbind is 112"},
 	} {
 		err := Check(tc.ports, tc.files)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -78,7 +78,7 @@ func TestCheckOpened(t *testing.T) {
 	// The seed's table: 111, 2049 and 33333, TCP and UDP.
 	seed := func(port int, proto string) bool { return port == 111 || port == 2049 || port == 33333 }
 	err := CheckOpened(p, seed)
-	want := "the firewall does not open the NFS ports the NFS configuration pins: statd 32765/tcp, statd 32765/udp, lockd 32767/tcp, lockd 32767/udp"
+	want := "the firewall does not open the NFS ports the NFS configuration pins: statd 29765/tcp, statd 29765/udp, lockd 29767/tcp, lockd 29767/udp"
 	if err == nil || err.Error() != want {
 		t.Errorf("CheckOpened(seed) = %v, want %q", err, want)
 	}
