@@ -8,6 +8,7 @@ import (
 
 	"cuelang.org/go/cue"
 
+	"github.com/nuvla/nuvlagen/generator/secrets"
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
@@ -78,13 +79,16 @@ func volumes(s *site.Site) []string {
 
 const deployUsage = `usage() {
 	cat <<'EOF'
-Usage: ./deploy.sh [--dry-run] [--secrets DIR] [--timeout SECONDS]
+Usage: ./deploy.sh [--dry-run] [--secrets DIR] [--timeout SECONDS] [--allow-placeholders]
 
-  --secrets DIR      the directory "nuvlagen secrets init" wrote: one file
-                     per Docker secret and per required variable
-                     (default: $NUVLA_SECRETS_DIR)
-  --timeout SECONDS  how long each stack may take to converge (default %d)
-  --dry-run          print the commands instead of running them
+  --secrets DIR         the directory "nuvlagen secrets init" wrote: one file
+                        per Docker secret and per required variable
+                        (default: $NUVLA_SECRETS_DIR)
+  --timeout SECONDS     how long each stack may take to converge (default %d)
+  --allow-placeholders  create secrets whose files still hold the placeholder
+                        "nuvlagen secrets init" wrote (they stay so: a Swarm
+                        secret is never replaced)
+  --dry-run             print the commands instead of running them
 EOF
 }
 `
@@ -103,13 +107,20 @@ const deployFuncs = `check_manager() {
 }
 
 # need_secret_file notes secret NAME as missing unless it exists in the
-# Swarm or has its file in the secrets directory. A dry run reads neither.
+# Swarm or has its file in the secrets directory. A secret of KIND
+# placeholder whose file still holds what "nuvlagen secrets init" wrote is
+# noted as unfilled: a Swarm secret is never replaced, so it would stay a
+# placeholder for good. A dry run reads neither.
 need_secret_file() {
-	local name=$1
+	local name=$1 kind=${2:-}
 	"$dry_run" && return 0
-	[[ -r $secrets_dir/$name ]] && return 0
 	docker secret inspect "$name" >/dev/null 2>&1 && return 0
-	missing+=("$secrets_dir/$name")
+	if [[ ! -r $secrets_dir/$name ]]; then
+		missing+=("$secrets_dir/$name")
+	elif [[ $kind == placeholder ]] && ! "$allow_placeholders" &&
+		[[ $(<"$secrets_dir/$name") == "$placeholder" ]]; then
+		unfilled+=("$secrets_dir/$name")
+	fi
 }
 
 # load_variable exports variable NAME for the compose files, from its file
@@ -197,6 +208,7 @@ const deployArgs = `
 while (($#)); do
 	case $1 in
 	--dry-run) dry_run=true ;;
+	--allow-placeholders) allow_placeholders=true ;;
 	--secrets)
 		(($# > 1)) || usage_error "--secrets needs a directory"
 		secrets_dir=$2
@@ -257,13 +269,18 @@ func Deploy(s *site.Site) ([]byte, error) {
 	w.raw("dry_run=false\ndry_exists=false\n")
 	w.raw("secrets_dir=${NUVLA_SECRETS_DIR:-}\n")
 	w.raw("timeout=" + strconv.Itoa(DefaultTimeout) + "\n")
-	w.raw("missing=()\n\n")
+	w.raw("allow_placeholders=false\nplaceholder=" + w.quote(secrets.Placeholder) + "\n")
+	w.raw("missing=()\nunfilled=()\n\n")
 	w.raw(helpers + "\n")
 	w.rawf(deployUsage, DefaultTimeout)
 	w.raw("\n" + deployFuncs)
 	w.raw(deployArgs)
 	for _, sec := range s.Secrets {
-		w.cmd("need_secret_file", sec.Name)
+		if sec.Kind == "placeholder" {
+			w.cmd("need_secret_file", sec.Name, sec.Kind)
+		} else {
+			w.cmd("need_secret_file", sec.Name)
+		}
 	}
 	for _, v := range s.Variables {
 		w.cmd("load_variable", v.Name)
@@ -271,6 +288,11 @@ func Deploy(s *site.Site) ([]byte, error) {
 	w.raw(`if ((${#missing[@]})); then
 	printf '%s: missing from the secrets directory (run "nuvlagen secrets init"):\n' "$prog" >&2
 	printf '  %s\n' "${missing[@]}" >&2
+	exit 1
+fi
+if ((${#unfilled[@]})); then
+	printf '%s: still the placeholder "nuvlagen secrets init" wrote; write the real values (or pass --allow-placeholders):\n' "$prog" >&2
+	printf '  %s\n' "${unfilled[@]}" >&2
 	exit 1
 fi
 `)

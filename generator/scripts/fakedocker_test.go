@@ -142,6 +142,27 @@ func TestDeployAgainstFakeSwarm(t *testing.T) {
 			}
 			os.WriteFile(victim, saved, 0o600)
 
+			// Placeholders left as secrets init wrote them stop it too:
+			// Swarm would keep them for good. The operator fills them in.
+			var unfilled []string
+			for _, sec := range s.Secrets {
+				if sec.Kind == "placeholder" {
+					unfilled = append(unfilled, filepath.Join(secretsDir, sec.Name))
+				}
+			}
+			if len(unfilled) > 0 {
+				code, _, stderr := f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5")
+				if code != 1 || !strings.Contains(stderr, "still the placeholder") || !strings.Contains(stderr, unfilled[0]) {
+					t.Errorf("placeholders: exit %d, stderr:\n%s", code, stderr)
+				}
+				if changes := f.takeLog(); len(changes) > 0 {
+					t.Errorf("deploy.sh changed the Swarm with placeholder secrets: %v", changes)
+				}
+				for _, u := range unfilled {
+					os.WriteFile(u, []byte("filled-in-by-the-operator"), 0o600)
+				}
+			}
+
 			code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5")
 			if code != 0 {
 				t.Fatalf("deploy.sh: exit %d:\n%s", code, stderr)

@@ -24,7 +24,10 @@ dry_run=false
 dry_exists=false
 secrets_dir=${NUVLA_SECRETS_DIR:-}
 timeout=300
+allow_placeholders=false
+placeholder=REPLACE-ME
 missing=()
+unfilled=()
 
 exec 3>&1
 
@@ -74,13 +77,16 @@ ask() {
 
 usage() {
 	cat <<'EOF'
-Usage: ./deploy.sh [--dry-run] [--secrets DIR] [--timeout SECONDS]
+Usage: ./deploy.sh [--dry-run] [--secrets DIR] [--timeout SECONDS] [--allow-placeholders]
 
-  --secrets DIR      the directory "nuvlagen secrets init" wrote: one file
-                     per Docker secret and per required variable
-                     (default: $NUVLA_SECRETS_DIR)
-  --timeout SECONDS  how long each stack may take to converge (default 300)
-  --dry-run          print the commands instead of running them
+  --secrets DIR         the directory "nuvlagen secrets init" wrote: one file
+                        per Docker secret and per required variable
+                        (default: $NUVLA_SECRETS_DIR)
+  --timeout SECONDS     how long each stack may take to converge (default 300)
+  --allow-placeholders  create secrets whose files still hold the placeholder
+                        "nuvlagen secrets init" wrote (they stay so: a Swarm
+                        secret is never replaced)
+  --dry-run             print the commands instead of running them
 EOF
 }
 
@@ -98,13 +104,20 @@ check_manager() {
 }
 
 # need_secret_file notes secret NAME as missing unless it exists in the
-# Swarm or has its file in the secrets directory. A dry run reads neither.
+# Swarm or has its file in the secrets directory. A secret of KIND
+# placeholder whose file still holds what "nuvlagen secrets init" wrote is
+# noted as unfilled: a Swarm secret is never replaced, so it would stay a
+# placeholder for good. A dry run reads neither.
 need_secret_file() {
-	local name=$1
+	local name=$1 kind=${2:-}
 	"$dry_run" && return 0
-	[[ -r $secrets_dir/$name ]] && return 0
 	docker secret inspect "$name" >/dev/null 2>&1 && return 0
-	missing+=("$secrets_dir/$name")
+	if [[ ! -r $secrets_dir/$name ]]; then
+		missing+=("$secrets_dir/$name")
+	elif [[ $kind == placeholder ]] && ! "$allow_placeholders" &&
+		[[ $(<"$secrets_dir/$name") == "$placeholder" ]]; then
+		unfilled+=("$secrets_dir/$name")
+	fi
 }
 
 # load_variable exports variable NAME for the compose files, from its file
@@ -190,6 +203,7 @@ deploy_stack() {
 while (($#)); do
 	case $1 in
 	--dry-run) dry_run=true ;;
+	--allow-placeholders) allow_placeholders=true ;;
 	--secrets)
 		(($# > 1)) || usage_error "--secrets needs a directory"
 		secrets_dir=$2
@@ -221,8 +235,8 @@ note "deploying site $site"
 check_manager
 
 # Everything the stacks need from the secrets directory, before any change.
-need_secret_file es_s3_access_key
-need_secret_file es_s3_secret_key
+need_secret_file es_s3_access_key placeholder
+need_secret_file es_s3_secret_key placeholder
 need_secret_file grafana_admin_password
 need_secret_file nuvla_session_crt
 need_secret_file nuvla_session_key
@@ -234,6 +248,11 @@ load_variable NUVLA_SUPER_PASSWORD
 if ((${#missing[@]})); then
 	printf '%s: missing from the secrets directory (run "nuvlagen secrets init"):\n' "$prog" >&2
 	printf '  %s\n' "${missing[@]}" >&2
+	exit 1
+fi
+if ((${#unfilled[@]})); then
+	printf '%s: still the placeholder "nuvlagen secrets init" wrote; write the real values (or pass --allow-placeholders):\n' "$prog" >&2
+	printf '  %s\n' "${unfilled[@]}" >&2
 	exit 1
 fi
 
