@@ -49,6 +49,27 @@ func runCheck(e *env, args []string) int {
 	}
 	want, sites := goodFiles(results)
 	have := pipeline.Files{}
+	extra := 0 // drift that is not a file's content
+	rendered := map[string]bool{}
+	for _, s := range sites {
+		rendered[s.Name] = true
+	}
+	if len(f.sites) == 0 {
+		// The whole output directory belongs to these sites (the embedded
+		// examples, or every file of --sites): anything else in it is a
+		// site that no longer exists, or what an interrupted run left.
+		entries, err := os.ReadDir(f.out)
+		if err != nil && !os.IsNotExist(err) {
+			fmt.Fprintf(e.stderr, "nuvlagen check: %v\n", err)
+			return ExitUsage
+		}
+		for _, en := range entries {
+			if !rendered[en.Name()] {
+				fmt.Fprintf(e.stdout, "not generated (remove it): %s\n", filepath.ToSlash(filepath.Join(f.out, en.Name())))
+				extra++
+			}
+		}
+	}
 	for _, s := range sites {
 		root := filepath.Join(f.out, s.Name)
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -61,6 +82,16 @@ func runCheck(e *env, args []string) int {
 			}
 			rel, _ := filepath.Rel(f.out, p)
 			have[filepath.ToSlash(rel)] = b
+			// generate makes scripts executable and nothing else: a lost
+			// or added x bit is drift too.
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			if wantExec := filepath.Ext(p) == ".sh"; (info.Mode()&0o111 != 0) != wantExec {
+				fmt.Fprintf(e.stdout, "mode: %s is %v, generate writes it %v\n", filepath.ToSlash(p), info.Mode().Perm(), map[bool]os.FileMode{true: 0o755, false: 0o644}[wantExec])
+				extra++
+			}
 			return nil
 		})
 		if err != nil && !os.IsNotExist(err) {
@@ -68,7 +99,7 @@ func runCheck(e *env, args []string) int {
 			return ExitUsage
 		}
 	}
-	drift := compareFiles(e, f.out, have, want)
+	drift := compareFiles(e, f.out, have, want) + extra
 	if drift > 0 {
 		// The same report `nuvlagen diff` gives, from what is on disk to
 		// what generate would write.
@@ -89,7 +120,7 @@ func runCheck(e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "nuvlagen check: %v\n", err)
 			return ExitUsage
 		}
-		fmt.Fprintf(e.stderr, "nuvlagen check: %d file(s) in %s differ from what generate writes; run \"nuvlagen generate\" (make generate) and commit the result\n", drift, f.out)
+		fmt.Fprintf(e.stderr, "nuvlagen check: %d difference(s) in %s from what generate writes; run \"nuvlagen generate\" (make generate) and commit the result\n", drift, f.out)
 		return ExitInvalid
 	}
 	fmt.Fprintf(e.stdout, "%s is up to date (%d files)\n", f.out, len(want))
