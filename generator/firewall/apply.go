@@ -35,7 +35,7 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF'
-Usage: apply.sh [--backend nft|iptables|ufw] [--confirm SECONDS] NODE
+Usage: apply.sh [--backend nft|iptables|ufw] [--confirm SECONDS] [--force] NODE
        apply.sh --dry-run [--backend nft|iptables|ufw] [NODE]
 Nodes: %s
 EOF
@@ -45,10 +45,15 @@ dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 backend=nft
 confirm=0
 dry_run=no
+force=no
 while (($#)); do
 	case $1 in
 	--dry-run)
 		dry_run=yes
+		shift
+		;;
+	--force)
+		force=yes
 		shift
 		;;
 	--backend)
@@ -137,6 +142,19 @@ if ((EUID != 0)); then
 	exit 2
 fi
 node=${nodes[0]}
+
+# The rules are the named node's: applied on another machine, they would
+# cut that machine off from what it serves (a worker's rules on a manager
+# close 2377). The node's address must be one of this machine's.
+case $node in
+@NODE_ADDRESSES@
+esac
+# (No pipe into grep -q: with pipefail, ip's SIGPIPE would fail the test.)
+local_addresses=$(ip -4 -o addr show 2>/dev/null || true)
+if [[ $force == no && $local_addresses != *" $address/"* ]]; then
+	echo "apply.sh: $address ($node) is not an address of this machine: these are another node's rules (--force applies them anyway)" >&2
+	exit 2
+fi
 
 saved=$(mktemp -d)
 trap 'rm -rf "$saved"' EXIT
@@ -234,5 +252,12 @@ esac
 echo "apply.sh: $node: $backend rules applied" >&2
 `, rs.Site, strings.Join(names, " "), strings.Join(names, " "), strings.Join(names, " | "), JumpComment, Table, Table, Table, Table,
 		JumpComment, ChainInput, JumpComment, JumpComment, ChainPublished, JumpComment)
-	return b.Bytes()
+	var cases strings.Builder
+	for i, n := range rs.Nodes {
+		if i > 0 {
+			cases.WriteString("\n")
+		}
+		fmt.Fprintf(&cases, "%s) address=%s ;;", n.Name, n.Address)
+	}
+	return bytes.Replace(b.Bytes(), []byte("@NODE_ADDRESSES@"), []byte(cases.String()), 1)
 }

@@ -65,8 +65,14 @@ func TestApplyConfirm(t *testing.T) {
 			if be.name == "ufw" {
 				root = newUFWRoot(t)
 			}
+			// The namespace does not carry the node's address: apply.sh
+			// refuses another node's rules unless forced.
+			refused := exec.Command("ip", "netns", "exec", node.name, "bash", filepath.Join(v1, "apply.sh"), "--backend", be.name, n.Name)
+			if out, err := refused.CombinedOutput(); err == nil || !strings.Contains(string(out), "is not an address of this machine") {
+				t.Errorf("apply.sh on a machine without %s's address: %v\n%s", n.Name, err, out)
+			}
 			apply := func(dir, answer string, confirm bool) error {
-				args := []string{"bash", filepath.Join(dir, "apply.sh"), "--backend", be.name}
+				args := []string{"bash", filepath.Join(dir, "apply.sh"), "--backend", be.name, "--force"}
 				if confirm {
 					args = append(args, "--confirm", "2")
 				}

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 
 	"github.com/spf13/pflag"
 
@@ -65,6 +68,22 @@ func runGenerate(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)
 		return ExitUsage
 	}
+	// An interrupted run leaves no staging directory behind.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	finished := make(chan struct{})
+	defer func() {
+		signal.Stop(sigs)
+		close(finished)
+	}()
+	go func() {
+		select {
+		case <-sigs:
+			stage.abort()
+			os.Exit(130)
+		case <-finished:
+		}
+	}()
 	var stageErr error
 	var mu sync.Mutex
 	results, ok := f.render(e, inputs, f.quiet, func(i int, r *pipeline.Result) {

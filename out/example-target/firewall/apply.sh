@@ -19,7 +19,7 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF'
-Usage: apply.sh [--backend nft|iptables|ufw] [--confirm SECONDS] NODE
+Usage: apply.sh [--backend nft|iptables|ufw] [--confirm SECONDS] [--force] NODE
        apply.sh --dry-run [--backend nft|iptables|ufw] [NODE]
 Nodes: target-manager-1 target-worker-1 target-worker-2
 EOF
@@ -29,10 +29,15 @@ dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 backend=nft
 confirm=0
 dry_run=no
+force=no
 while (($#)); do
 	case $1 in
 	--dry-run)
 		dry_run=yes
+		shift
+		;;
+	--force)
+		force=yes
 		shift
 		;;
 	--backend)
@@ -121,6 +126,21 @@ if ((EUID != 0)); then
 	exit 2
 fi
 node=${nodes[0]}
+
+# The rules are the named node's: applied on another machine, they would
+# cut that machine off from what it serves (a worker's rules on a manager
+# close 2377). The node's address must be one of this machine's.
+case $node in
+target-manager-1) address=203.0.113.10 ;;
+target-worker-1) address=203.0.113.11 ;;
+target-worker-2) address=203.0.113.12 ;;
+esac
+# (No pipe into grep -q: with pipefail, ip's SIGPIPE would fail the test.)
+local_addresses=$(ip -4 -o addr show 2>/dev/null || true)
+if [[ $force == no && $local_addresses != *" $address/"* ]]; then
+	echo "apply.sh: $address ($node) is not an address of this machine: these are another node's rules (--force applies them anyway)" >&2
+	exit 2
+fi
 
 saved=$(mktemp -d)
 trap 'rm -rf "$saved"' EXIT
