@@ -215,10 +215,23 @@ func prepareNode(s *site.Site, n site.Node, t *nodeTask, files map[string][]byte
 			w.cmd("make_dir", s.NFS.Share, s.NFS.Owner, s.NFS.Group, s.NFS.Mode)
 			w.heredoc(string(ex), "put_file", exports.Target, "0644")
 			w.raw("run systemctl enable --now nfs-server\n")
-			w.raw("if \"$ports_changed\"; then\n\trun systemctl restart nfs-server\n\trun systemctl try-restart rpc-statd\nfi\n")
+		}
+		// Installing the package may already have loaded lockd on its
+		// default ports, before the drop-ins existed: its sysctls move it
+		// now. statd goes first, then the server, which re-registers
+		// everything with rpcbind on the pinned ports.
+		lockd := strconv.Itoa(s.NFS.Ports.Lockd)
+		w.raw("if \"$ports_changed\"; then\n")
+		w.raw("\tif [[ -e /proc/sys/fs/nfs/nlm_tcpport ]] || \"$dry_run\"; then\n")
+		w.raw("\t\trun sysctl -q -w fs.nfs.nlm_tcpport=" + lockd + " fs.nfs.nlm_udpport=" + lockd + "\n")
+		w.raw("\tfi\n")
+		w.raw("\trun systemctl try-restart rpc-statd\n")
+		if t.nfsServer {
+			w.raw("\trun systemctl restart nfs-server\n")
+		}
+		w.raw("fi\n")
+		if t.nfsServer {
 			w.raw("run exportfs -ra\n")
-		} else {
-			w.raw("if \"$ports_changed\"; then\n\trun systemctl try-restart rpc-statd\nfi\n")
 		}
 	}
 	if len(t.sysctls) > 0 {

@@ -192,8 +192,11 @@ put_file /etc/exports.d/nuvlagen.exports 0644 <<'NUVLAGEN_EOF'
 NUVLAGEN_EOF
 run systemctl enable --now nfs-server
 if "$ports_changed"; then
-	run systemctl restart nfs-server
+	if [[ -e /proc/sys/fs/nfs/nlm_tcpport ]] || "$dry_run"; then
+		run sysctl -q -w fs.nfs.nlm_tcpport=29767 fs.nfs.nlm_udpport=29767
+	fi
 	run systemctl try-restart rpc-statd
+	run systemctl restart nfs-server
 fi
 run exportfs -ra
 

@@ -177,6 +177,9 @@ options lockd nlm_tcpport=29767 nlm_udpport=29767
 NUVLAGEN_EOF
 ports_changed=$changed
 if "$ports_changed"; then
+	if [[ -e /proc/sys/fs/nfs/nlm_tcpport ]] || "$dry_run"; then
+		run sysctl -q -w fs.nfs.nlm_tcpport=29767 fs.nfs.nlm_udpport=29767
+	fi
 	run systemctl try-restart rpc-statd
 fi
 
