@@ -61,7 +61,8 @@ case "${1:-} ${2:-}" in
 		[[ -n ${!v:-} ]] || { echo "$6: variable $v is unset" >&2; exit 1; }
 	done
 	touch "$st/stack/$last"; log "stack deploy $last" ;;
-"stack services") echo "${last}_svc 1/1" ;;
+"stack services") if [[ ${3:-} == -q ]]; then echo "${last}_svc"; else echo "${last}_svc 1/1"; fi ;;
+"service inspect") shift 2; for id in "$@"; do echo "$id ${FAKE_UPDATE_STATE:-completed}"; done ;;
 "stack ls") ls "$st/stack" ;;
 "stack rm") rm "$st/stack/$last"; log "$*" ;;
 *) echo "fake docker: unexpected: $*" >&2; exit 99 ;;
@@ -69,6 +70,9 @@ esac
 `
 
 type fakeSwarm struct {
+	// env is added to the fake's environment (FAKE_UPDATE_STATE: what
+	// every service's UpdateStatus.State reads).
+	env   []string
 	t     *testing.T
 	dir   string // the site's scripts
 	bin   string
@@ -79,7 +83,7 @@ func (f *fakeSwarm) run(script string, args ...string) (code int, stdout, stderr
 	f.t.Helper()
 	cmd := exec.Command(filepath.Join(f.dir, script), args...)
 	cmd.Dir = f.t.TempDir()
-	cmd.Env = []string{"PATH=" + f.bin + ":/usr/bin:/bin", "FAKE_STATE=" + f.state, "LC_ALL=C"}
+	cmd.Env = append([]string{"PATH=" + f.bin + ":/usr/bin:/bin", "FAKE_STATE=" + f.state, "LC_ALL=C"}, f.env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -200,6 +204,22 @@ func TestDeployAgainstFakeSwarm(t *testing.T) {
 					t.Errorf("second run: %s", line)
 				}
 			}
+
+			// A re-deploy whose update Swarm paused (a new task keeps
+			// failing) is a failure, not convergence; one still updating
+			// has not converged.
+			f.env = []string{"FAKE_UPDATE_STATE=paused"}
+			code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5")
+			if code != 1 || !strings.Contains(stderr, "Swarm stopped updating "+s.Stacks[0].Name+"_svc (paused)") {
+				t.Errorf("paused update: exit %d, stderr:\n%s", code, stderr)
+			}
+			f.env = []string{"FAKE_UPDATE_STATE=updating"}
+			code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "0")
+			if code != 1 || !strings.Contains(stderr, "has not converged after 0s") {
+				t.Errorf("update in progress: exit %d, stderr:\n%s", code, stderr)
+			}
+			f.env = nil
+			f.takeLog()
 
 			code, _, stderr = f.run("teardown.sh", "--remove-secrets", "--remove-networks", "--timeout", "5")
 			if code != 0 {

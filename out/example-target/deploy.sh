@@ -175,16 +175,30 @@ ensure_secret() {
 
 # wait_stack waits until every service of stack NAME runs all its tasks.
 wait_stack() {
-	local stack=$1 pending deadline=$((SECONDS + timeout))
+	local stack=$1 pending updates failed ids deadline=$((SECONDS + timeout))
 	local format='{{.Name}} {{.Replicas}}'
+	local update_format='{{.Spec.Name}} {{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}'
 	if "$dry_run"; then
 		say '?' docker stack services --format "$format" "$stack"
 		return 0
 	fi
 	while :; do
+		# Running tasks against desired; 0/0 is a service not yet scheduled.
 		pending=$(docker stack services --format "$format" "$stack" |
-			awk '{ split($2, r, "/"); if (r[1] != r[2]) print $1 }')
-		if [[ -z $pending ]]; then
+			awk '{ split($2, r, "/"); if (r[1] != r[2] || r[2] == 0) print $1 }')
+		# On a re-deploy the old tasks still count as running: a service
+		# converges when its update completes, and Swarm pausing or rolling
+		# back an update (a new task that keeps failing) is a failure.
+		mapfile -t ids < <(docker stack services -q "$stack")
+		updates=
+		if ((${#ids[@]})); then
+			updates=$(docker service inspect --format "$update_format" "${ids[@]}")
+		fi
+		failed=$(awk '$2 ~ /^(paused|rollback_)/ { print $1 " (" $2 ")" }' <<<"$updates")
+		[[ -z $failed ]] ||
+			die "stack $stack: Swarm stopped updating ${failed//$'\n'/, }; docker service ps --no-trunc shows why"
+		pending+=$(awk '$2 == "updating" { printf "\n%s", $1 }' <<<"$updates")
+		if [[ -z ${pending//$'\n'/} ]]; then
 			note "stack $stack converged"
 			return 0
 		fi
