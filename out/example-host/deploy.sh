@@ -275,6 +275,7 @@ ensure_network traefik-public false
 ensure_network nuvla-backend true
 
 # Node labels the stacks' placement constraints select on.
+label_node host-manager-1 edge true
 label_node host-manager-1 type frontend
 label_node host-worker-1 type worker-job
 label_node host-worker-2 type worker-db

@@ -270,6 +270,7 @@ fi
 ensure_network traefik-public false
 
 # Node labels the stacks' placement constraints select on.
+label_node target-manager-1 edge true
 label_node target-manager-1 nfs-server true
 
 # Docker secrets, created once: a secret is immutable in the Swarm.
