@@ -45,6 +45,7 @@ var registry = []*Rule{
 	ruleImageTag,
 	ruleDockerSocket,
 	ruleBindMount,
+	ruleMemlock,
 }
 
 // checks run in this order on every file. One check may report under
@@ -73,6 +74,7 @@ func init() {
 		checkSitePorts,
 		checkSecrets,
 		checkHygiene,
+		checkMemlock,
 	}
 }
 

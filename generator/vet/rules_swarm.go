@@ -219,3 +219,27 @@ func checkHostPortReplicas(f *file) {
 			s.name, s.replicas, where, s.replicas-eligible)
 	}
 }
+
+var ruleMemlock = &Rule{
+	ID:       "memlock-ulimit",
+	Category: "Swarm",
+	Severity: Error,
+	Summary:  "Elasticsearch's `bootstrap.memory_lock=true` on a service without a memlock ulimit.",
+	Why: "Elasticsearch can lock its heap only if the memlock limit allows it, and its production bootstrap check then refuses to start. " +
+		"A Swarm service gets a memlock limit only from `ulimits:` (honoured by Docker 23 and later); without it the node's default applies, a few kilobytes.",
+	Hint: "add ulimits: {memlock: {soft: -1, hard: -1}} (Docker 23+ engines), or set bootstrap.memory_lock=false",
+}
+
+func checkMemlock(f *file) {
+	for _, s := range f.services {
+		for _, e := range s.env {
+			if e.key != "bootstrap.memory_lock" || !e.hasValue || !strings.EqualFold(strings.TrimSpace(e.value), "true") {
+				continue
+			}
+			if value(value(s.node, "ulimits"), "memlock") != nil {
+				continue
+			}
+			f.report(ruleMemlock, e.valueNode, "service %q sets bootstrap.memory_lock=true without a memlock ulimit: Elasticsearch will refuse to start", s.name)
+		}
+	}
+}
