@@ -97,16 +97,12 @@ func renderInput(l *site.Loader, in Input) Result {
 	}
 	var errs errors.Error
 	for _, s := range sites {
-		files, err := RenderSite(s)
+		r, err := renderRooted(s)
 		if err != nil {
 			errs = errors.Append(errs, errors.Promote(err, ""))
 			continue
 		}
-		prefixed := Files{}
-		for p, b := range files {
-			prefixed[s.Name+"/"+p] = b
-		}
-		res.Sites = append(res.Sites, Rendered{Name: s.Name, NamePos: s.Pos("name"), Stacks: len(s.Stacks), Files: prefixed, Warnings: Warnings([]*site.Site{s})})
+		res.Sites = append(res.Sites, r)
 	}
 	if errs != nil {
 		res.Err, res.Sites = errs, nil

@@ -48,13 +48,13 @@ func Render(sites []*site.Site) (Files, error) {
 			continue
 		}
 		seen[s.Name] = s
-		files, err := RenderSite(s)
+		r, err := renderRooted(s)
 		if err != nil {
 			errs = errors.Append(errs, errors.Promote(err, ""))
 			continue
 		}
-		for p, b := range files {
-			all[path.Join(s.Name, p)] = b
+		for p, b := range r.Files {
+			all[p] = b
 		}
 	}
 	if errs != nil {
@@ -65,6 +65,14 @@ func Render(sites []*site.Site) (Files, error) {
 
 // RenderSite renders one site's files, relative to its own directory.
 func RenderSite(s *site.Site) (Files, error) {
+	files, _, err := renderSite(s)
+	return files, err
+}
+
+// renderSite renders a site's files and returns, with them, the findings
+// that do not stop generation (the firewall's fixes of the seed's tables
+// and rules that overlap), positioned.
+func renderSite(s *site.Site) (Files, []errors.Error, error) {
 	header := compose.Header(s.File)
 	files := Files{}
 	env := CheckEnv(s)
@@ -86,14 +94,14 @@ func RenderSite(s *site.Site) (Files, error) {
 		for _, f := range st.Files {
 			b, err := configfile.Render(header, f.Name, f.Value)
 			if err != nil {
-				return nil, fmt.Errorf("site %s, stack %s: %w", s.Name, st.Name, err)
+				return nil, nil, fmt.Errorf("site %s, stack %s: %w", s.Name, st.Name, err)
 			}
 			j.local[f.Name] = b
 			files[path.Join(j.dir, f.Name)] = b
 		}
 		data, err := st.Compose.MarshalJSON()
 		if err != nil {
-			return nil, fmt.Errorf("site %s, stack %s: %w", s.Name, st.Name, err)
+			return nil, nil, fmt.Errorf("site %s, stack %s: %w", s.Name, st.Name, err)
 		}
 		j.data = data
 		jobs[i] = j
@@ -118,17 +126,17 @@ func RenderSite(s *site.Site) (Files, error) {
 	wg.Wait()
 	for _, j := range jobs {
 		if j.err != nil {
-			return nil, j.err
+			return nil, nil, j.err
 		}
 		files[path.Join(j.dir, compose.FileName)] = j.out
 	}
 	nodeFiles, err := renderNodeFiles(s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sh, err := scripts.Render(s, nodeFiles)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, m := range []map[string][]byte{nodeFiles, sh} {
 		for p, b := range m {
@@ -137,35 +145,21 @@ func RenderSite(s *site.Site) (Files, error) {
 	}
 	doc, err := sitedoc.Render(s)
 	if err != nil {
-		return nil, fmt.Errorf("site %s: %w", s.Name, err)
+		return nil, nil, fmt.Errorf("site %s: %w", s.Name, err)
 	}
 	files["README.md"] = doc
 	rules, err := firewall.Compile(s)
 	if err != nil {
-		return nil, err // positioned at the site or the tables
+		return nil, nil, err // positioned at the site or the tables
 	}
 	for p, b := range firewall.Render(header, rules) {
 		files[p] = b
 	}
-	return files, nil
-}
-
-// Warnings returns the findings about sites that do not stop generation
-// (the firewall's fixes of the seed tables and overlapping rules),
-// positioned, for the CLI to print. Sites that fail to compile are left to
-// Render to report.
-func Warnings(sites []*site.Site) []errors.Error {
-	var out []errors.Error
-	for _, s := range sites {
-		rules, err := firewall.Compile(s)
-		if err != nil {
-			continue
-		}
-		for _, w := range rules.Warnings {
-			out = append(out, w.Err())
-		}
+	warnings := make([]errors.Error, len(rules.Warnings))
+	for i, w := range rules.Warnings {
+		warnings[i] = w.Err()
 	}
-	return out
+	return files, warnings, nil
 }
 
 // CheckEnv is a deploy environment in which every variable the site
@@ -203,4 +197,18 @@ func renderNodeFiles(s *site.Site) (map[string][]byte, error) {
 		files[p] = b
 	}
 	return files, nil
+}
+
+// renderRooted renders a site with its files under its own directory, as
+// they lie in an output directory.
+func renderRooted(s *site.Site) (Rendered, error) {
+	files, warnings, err := renderSite(s)
+	if err != nil {
+		return Rendered{}, err
+	}
+	rooted := make(Files, len(files))
+	for p, b := range files {
+		rooted[path.Join(s.Name, p)] = b
+	}
+	return Rendered{Name: s.Name, NamePos: s.Pos("name"), Stacks: len(s.Stacks), Files: rooted, Warnings: warnings}, nil
 }
