@@ -60,8 +60,20 @@ func Lines(err error, cwd string) []string {
 			best[key] = e
 		}
 	}
+	// A field whose constraint says in words what it wants (the model's
+	// error("...") alternatives) is reported once, in those words: the
+	// raw bound it failed on is the same mistake seen from the regex.
+	worded := map[string]bool{}
+	for _, key := range order {
+		if e := best[key]; e.path != "" && !outOfBound.MatchString(e.msg) && !conflict.MatchString(e.msg) {
+			worded[e.path] = true
+		}
+	}
 	var lines []string
 	for _, key := range order {
+		if e := best[key]; worded[e.path] && outOfBound.MatchString(e.msg) {
+			continue
+		}
 		lines = append(lines, best[key].String())
 	}
 	if len(lines) == 0 {
@@ -117,12 +129,19 @@ func (e *entry) String() string {
 // rewrite says CUE's terse messages in an operator's words.
 func rewrite(msg string) string {
 	if c, ok := strings.CutPrefix(msg, "incomplete value "); ok {
+		if strings.HasPrefix(c, "=~") || strings.HasPrefix(c, "!~") {
+			// A pattern says nothing a person can act on: the field's
+			// worded constraint speaks when a wrong value is given.
+			return "no value set; this field is required"
+		}
 		return "no value set; it must be " + c
 	}
 	return msg
 }
 
 var conflict = regexp.MustCompile(`^conflicting values (.+) and (.+)$`)
+
+var outOfBound = regexp.MustCompile(`^invalid value .* \(out of bound .*\)$`)
 
 // mergeDisjunctions turns CUE's one-conflict-per-alternative reports
 // ("conflicting values "host" and "edge"", "... "target" and "edge"") for
