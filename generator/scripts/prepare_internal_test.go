@@ -24,7 +24,7 @@ prog=test
 dry_run=false
 dry_exists=false
 changed=false
-` + helpers + prepareFuncs + `
+` + library(t, "../shell/lib/helpers.sh") + library(t, "lib/prepare.sh") + `
 f=$1/etc/x.d/a.conf
 put_file "$f" 0640 <<'EOF'
 line 1
@@ -107,4 +107,14 @@ nfs: mode: "0777"
 	if got != want {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
+}
+
+// library reads a library file of this package or of package shell.
+func library(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

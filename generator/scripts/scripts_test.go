@@ -14,6 +14,7 @@ import (
 
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 	"github.com/nuvla/nuvlagen/generator/site/sitetest"
+	"github.com/nuvla/nuvlagen/internal/shellcheck"
 )
 
 // rendered holds the embedded example sites rendered once, by site name.
@@ -189,3 +190,5 @@ func TestDeployUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestLibrariesPassShellcheck(t *testing.T) { shellcheck.Glob(t, "lib/*.sh") }

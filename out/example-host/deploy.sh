@@ -23,7 +23,8 @@ site=example-host
 dry_run=false
 dry_exists=false
 secrets_dir=${NUVLA_SECRETS_DIR:-}
-timeout=300
+default_timeout=300
+timeout=$default_timeout
 allow_placeholders=false
 placeholder=REPLACE-ME
 missing=()
@@ -76,13 +77,13 @@ ask() {
 }
 
 usage() {
-	cat <<'EOF'
+	cat <<EOF
 Usage: ./deploy.sh [--dry-run] [--secrets DIR] [--timeout SECONDS] [--allow-placeholders]
 
   --secrets DIR         the directory "nuvlagen secrets init" wrote: one file
                         per Docker secret and per required variable
-                        (default: $NUVLA_SECRETS_DIR)
-  --timeout SECONDS     how long each stack may take to converge (default 300)
+                        (default: \$NUVLA_SECRETS_DIR)
+  --timeout SECONDS     how long each stack may take to converge (default $default_timeout)
   --allow-placeholders  create secrets whose files still hold the placeholder
                         "nuvlagen secrets init" wrote (they stay so: a Swarm
                         secret is never replaced)
@@ -243,7 +244,7 @@ done
 # The stacks are found relative to this script, the secrets relative to
 # where it was started.
 [[ $secrets_dir == /* ]] || secrets_dir=$PWD/$secrets_dir
-cd "$(dirname "${BASH_SOURCE[0]}")"
+cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
 
 note "deploying site $site"
 check_manager

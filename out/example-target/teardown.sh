@@ -19,7 +19,8 @@ dry_run=false
 dry_exists=true
 remove_secrets=false
 remove_networks=false
-timeout=300
+default_timeout=300
+timeout=$default_timeout
 
 exec 3>&1
 
@@ -68,12 +69,12 @@ ask() {
 }
 
 usage() {
-	cat <<'EOF'
+	cat <<EOF
 Usage: ./teardown.sh [--dry-run] [--timeout SECONDS] [--remove-secrets] [--remove-networks]
 
   --remove-secrets   also remove the site's Docker secrets
   --remove-networks  also remove the shared overlay networks
-  --timeout SECONDS  how long each stack may take to go away (default 300)
+  --timeout SECONDS  how long each stack may take to go away (default $default_timeout)
   --dry-run          print the commands instead of running them
 
 Volumes are always kept: they hold the data, on the nodes that ran the

@@ -66,10 +66,10 @@ ask() {
 }
 
 usage() {
-	cat <<'EOF'
-Usage: ./host-worker-2.sh [--dry-run]
+	cat <<EOF
+Usage: ./$prog [--dry-run]
 
-Run as root on node host-worker-2 (Debian or Ubuntu) before the first deployment,
+Run as root on node $node (Debian or Ubuntu) before the first deployment,
 and again after a change to the site: it only changes what differs.
 
   --dry-run  print the commands instead of running them

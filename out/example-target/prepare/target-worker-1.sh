@@ -67,10 +67,10 @@ ask() {
 }
 
 usage() {
-	cat <<'EOF'
-Usage: ./target-worker-1.sh [--dry-run]
+	cat <<EOF
+Usage: ./$prog [--dry-run]
 
-Run as root on node target-worker-1 (Debian or Ubuntu) before the first deployment,
+Run as root on node $node (Debian or Ubuntu) before the first deployment,
 and again after a change to the site: it only changes what differs.
 
   --dry-run  print the commands instead of running them
@@ -178,7 +178,7 @@ NUVLAGEN_EOF
 ports_changed=$changed
 if "$ports_changed"; then
 	if [[ -e /proc/sys/fs/nfs/nlm_tcpport ]] || "$dry_run"; then
-		run sysctl -q -w fs.nfs.nlm_tcpport=29767 fs.nfs.nlm_udpport=29767
+		run sysctl -q -w 'fs.nfs.nlm_tcpport=29767' 'fs.nfs.nlm_udpport=29767'
 	fi
 	run systemctl try-restart rpc-statd
 fi

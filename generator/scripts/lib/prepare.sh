@@ -1,0 +1,66 @@
+# shellcheck shell=bash
+# prepare/<node>.sh's usage, functions and argument parsing. The generated
+# part sets prog, site, node, changed and the helpers before this.
+# shellcheck disable=SC2154,SC2034
+
+usage() {
+	cat <<EOF
+Usage: ./$prog [--dry-run]
+
+Run as root on node $node (Debian or Ubuntu) before the first deployment,
+and again after a change to the site: it only changes what differs.
+
+  --dry-run  print the commands instead of running them
+EOF
+}
+
+installed() {
+	# shellcheck disable=SC2016 # ${Status} is dpkg-query's, not the shell's
+	ask dpkg-query --show --showformat '${Status}' "$1" 2>/dev/null | grep -qx 'install ok installed'
+}
+
+install_packages() {
+	local missing=() pkg
+	for pkg in "$@"; do
+		installed "$pkg" || missing+=("$pkg")
+	done
+	((${#missing[@]})) || return 0
+	run apt-get update
+	run env DEBIAN_FRONTEND=noninteractive apt-get install --yes --no-install-recommends "${missing[@]}"
+}
+
+# put_file writes its standard input to PATH, root's with MODE, unless the
+# file already holds exactly that; it sets changed=true when it writes.
+put_file() {
+	local dest=$1 mode=$2 content tmp
+	content=$(
+		cat
+		printf x
+	)
+	content=${content%x}
+	if ! "$dry_run" && [[ -f $dest ]] &&
+		printf '%s' "$content" | cmp -s -- - "$dest" &&
+		[[ $(stat -c '%U:%G %a' -- "$dest") == "root:root ${mode#0}" ]]; then
+		return 0
+	fi
+	changed=true
+	say + write "$dest" "$mode"
+	"$dry_run" && return 0
+	mkdir -p -- "$(dirname -- "$dest")"
+	tmp=$(mktemp -- "$dest.XXXXXX")
+	printf '%s' "$content" >"$tmp"
+	chown root:root -- "$tmp"
+	chmod "$mode" -- "$tmp"
+	mv -f -- "$tmp" "$dest"
+}
+
+# make_dir creates directory PATH owned by OWNER:GROUP with MODE, or sets
+# those on an existing one; its content is left alone.
+make_dir() {
+	local dir=$1 owner=$2 group=$3 mode=$4
+	if ! "$dry_run" && [[ -d $dir ]] &&
+		[[ $(stat -c '%U:%G %a' -- "$dir") == "$owner:$group ${mode#0}" ]]; then
+		return 0
+	fi
+	run install -d -o "$owner" -g "$group" -m "$mode" -- "$dir"
+}
