@@ -5,8 +5,8 @@ package shellcheck
 import (
 	"fmt"
 	"os/exec"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"mvdan.cc/sh/v3/syntax"
