@@ -50,18 +50,23 @@ case "${1:-} ${2:-}" in
 "node update")
 	[[ $3 == --label-add ]] || exit 98
 	echo "${4#*=}" >"$st/label/$last.${4%%=*}"; log "$*" ;;
-"secret inspect") [[ -e $st/secret/$last ]] || { echo "Error: no such secret: $last" >&2; exit 1; } ;;
+"secret inspect")
+	[[ -e $st/secret/$last ]] || { echo "Error: no such secret: $last" >&2; exit 1; }
+	case $format in *Labels*) cat "$st/secret/$last.label" 2>/dev/null || echo "<no value>" ;; esac ;;
 "secret create")
-	[[ ! -e $st/secret/$3 ]] || { echo "secret $3 exists" >&2; exit 1; }
-	cp "$4" "$st/secret/$3"; log "secret create $3" ;;
-"secret rm") rm "$st/secret/$last"; log "$*" ;;
+	[[ $3 == --label && $4 == nuvlagen.sha256=* ]] || exit 98
+	[[ ! -e $st/secret/$5 ]] || { echo "secret $5 exists" >&2; exit 1; }
+	cp "$6" "$st/secret/$5"; echo "${4#*=}" >"$st/secret/$5.label"; log "secret create $5" ;;
+"secret rm") rm "$st/secret/$last" "$st/secret/$last.label"; log "$*" ;;
 "stack deploy")
 	[[ $3 == --resolve-image && $5 == -c ]] || exit 98
 	for v in $(grep -o '\${[A-Z_]*:?' "$6" | tr -d '${:?' | sort -u); do
 		[[ -n ${!v:-} ]] || { echo "$6: variable $v is unset" >&2; exit 1; }
 	done
 	touch "$st/stack/$last"; log "stack deploy $last" ;;
-"stack services") if [[ ${3:-} == -q ]]; then echo "${last}_svc"; else echo "${last}_svc 1/1"; fi ;;
+"stack services")
+	[[ -z ${FAKE_DAEMON_DOWN:-} ]] || { echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock" >&2; exit 1; }
+	if [[ ${3:-} == -q ]]; then echo "${last}_svc"; else echo "${last}_svc 1/1"; fi ;;
 "service inspect") shift 2; for id in "$@"; do echo "$id ${FAKE_UPDATE_STATE:-completed}"; done ;;
 "stack ls") ls "$st/stack" ;;
 "stack rm") rm "$st/stack/$last"; log "$*" ;;
@@ -218,7 +223,27 @@ func TestDeployAgainstFakeSwarm(t *testing.T) {
 			if code != 1 || !strings.Contains(stderr, "has not converged after 0s") {
 				t.Errorf("update in progress: exit %d, stderr:\n%s", code, stderr)
 			}
+			// The daemon failing while deploy.sh waits: which stack, and why.
+			f.env = []string{"FAKE_DAEMON_DOWN=1"}
+			code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5")
+			if code != 1 || !strings.Contains(stderr, "stack "+s.Stacks[0].Name+": cannot list its services: Cannot connect to the Docker daemon") {
+				t.Errorf("daemon down: exit %d, stderr:\n%s", code, stderr)
+			}
 			f.env = nil
+
+			// A secret file changed since its secret was created: the Swarm
+			// keeps the old value, and deploy.sh says so.
+			changed := filepath.Join(secretsDir, s.Secrets[0].Name)
+			if err := os.WriteFile(changed, []byte("rotated-by-the-operator"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5")
+			if code != 0 || !strings.Contains(stderr, "warning: secret "+s.Secrets[0].Name+" in the Swarm does not match "+changed) {
+				t.Errorf("changed secret file: exit %d, stderr:\n%s", code, stderr)
+			}
+			if n := strings.Count(stderr, "does not match"); n != 1 {
+				t.Errorf("changed secret file: %d warnings, want 1:\n%s", n, stderr)
+			}
 			f.takeLog()
 
 			code, _, stderr = f.run("teardown.sh", "--remove-secrets", "--remove-networks", "--timeout", "5")

@@ -37,6 +37,10 @@ die() {
 	exit 1
 }
 
+warn() {
+	printf '%s: warning: %s\n' "$prog" "$*" >&2
+}
+
 usage_error() {
 	printf '%s: %s\n' "$prog" "$*" >&2
 	usage >&2
@@ -165,18 +169,45 @@ label_node() {
 	run docker node update --label-add "$key=$value" "$node"
 }
 
+# digest_label is the label that records the sha256 of the file a secret
+# was created from: a Swarm secret's value cannot be read back.
+digest_label=nuvlagen.sha256
+
+# secret_digest prints the sha256 of secret NAME's file.
+secret_digest() {
+	local d
+	d=$(sha256sum -- "$secrets_dir/$1") || die "cannot read $secrets_dir/$1"
+	printf '%s\n' "${d%% *}"
+}
+
+# ensure_secret creates secret NAME from its file, labelled with the file's
+# digest. An existing secret is kept (Swarm secrets are immutable), but
+# when its file has changed since, deploy.sh says so.
 ensure_secret() {
-	local name=$1
-	if ask docker secret inspect --format '{{.Spec.Name}}' "$name" >/dev/null 2>&1; then
-		note "secret $name exists"
+	local name=$1 have want
+	if have=$(ask docker secret inspect --format "{{index .Spec.Labels \"$digest_label\"}}" "$name" 2>/dev/null); then
+		if [[ ! -r $secrets_dir/$name ]]; then
+			note "secret $name exists"
+		elif [[ -z $have || $have == "<no value>" ]]; then
+			note "secret $name exists; it has no $digest_label label, so whether it matches $secrets_dir/$name is unknown"
+		elif [[ $have != "$(secret_digest "$name")" ]]; then
+			warn "secret $name in the Swarm does not match $secrets_dir/$name, which changed since it was created: the Swarm keeps the old value (a secret is immutable); to roll out the new one, remove the stacks that use it and the secret, then deploy again"
+		else
+			note "secret $name exists and matches its file"
+		fi
 		return 0
 	fi
-	run docker secret create "$name" "$secrets_dir/$name"
+	if "$dry_run"; then
+		want="<sha256 of $secrets_dir/$name>"
+	else
+		want=$(secret_digest "$name")
+	fi
+	run docker secret create --label "$digest_label=$want" "$name" "$secrets_dir/$name"
 }
 
 # wait_stack waits until every service of stack NAME runs all its tasks.
 wait_stack() {
-	local stack=$1 pending updates failed ids deadline=$((SECONDS + timeout))
+	local stack=$1 replicas pending updates failed ids deadline=$((SECONDS + timeout))
 	local format='{{.Name}} {{.Replicas}}'
 	local update_format='{{.Spec.Name}} {{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}'
 	if "$dry_run"; then
@@ -185,15 +216,20 @@ wait_stack() {
 	fi
 	while :; do
 		# Running tasks against desired; 0/0 is a service not yet scheduled.
-		pending=$(docker stack services --format "$format" "$stack" |
-			awk '{ split($2, r, "/"); if (r[1] != r[2] || r[2] == 0) print $1 }')
+		# Each query's failure says which stack and what the daemon said.
+		replicas=$(docker stack services --format "$format" "$stack" 2>&1) ||
+			die "stack $stack: cannot list its services: $replicas"
+		pending=$(awk '{ split($2, r, "/"); if (r[1] != r[2] || r[2] == 0) print $1 }' <<<"$replicas")
 		# On a re-deploy the old tasks still count as running: a service
 		# converges when its update completes, and Swarm pausing or rolling
 		# back an update (a new task that keeps failing) is a failure.
-		mapfile -t ids < <(docker stack services -q "$stack")
+		ids=$(docker stack services -q "$stack" 2>&1) ||
+			die "stack $stack: cannot list its services: $ids"
 		updates=
-		if ((${#ids[@]})); then
-			updates=$(docker service inspect --format "$update_format" "${ids[@]}")
+		if [[ -n $ids ]]; then
+			# shellcheck disable=SC2086 # one service ID per word
+			updates=$(docker service inspect --format "$update_format" $ids 2>&1) ||
+				die "stack $stack: cannot inspect its services: $updates"
 		fi
 		failed=$(awk '$2 ~ /^(paused|rollback_)/ { print $1 " (" $2 ")" }' <<<"$updates")
 		[[ -z $failed ]] ||
@@ -211,7 +247,8 @@ wait_stack() {
 
 deploy_stack() {
 	local stack=$1
-	run docker stack deploy --resolve-image never -c "stacks/$stack/docker-compose.yml" "$stack"
+	run docker stack deploy --resolve-image never -c "stacks/$stack/docker-compose.yml" "$stack" ||
+		die "stack $stack: docker stack deploy failed (its message is above)"
 	wait_stack "$stack"
 }
 

@@ -27,6 +27,10 @@ die() {
 	exit 1
 }
 
+warn() {
+	printf '%s: warning: %s\n' "$prog" "$*" >&2
+}
+
 usage_error() {
 	printf '%s: %s\n' "$prog" "$*" >&2
 	usage >&2
