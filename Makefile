@@ -4,9 +4,12 @@ PKGS := ./...
 # actionlint is pinned here, built from the Go module proxy: no go.mod
 # entry (its dependencies are not ours), no download from GitHub.
 ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+# staticcheck is pinned the same way.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BASE ?= main
+FUZZTIME ?= 20s
 
-.PHONY: help build generate test e2e-swarm e2e-firewall golden check lint actionlint diff bench vet-out bench-vet
+.PHONY: help build generate test fuzz e2e-swarm e2e-firewall golden check lint actionlint diff bench vet-out bench-vet
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -17,8 +20,16 @@ build: ## build bin/nuvlagen
 generate: ## render the embedded example sites into out/
 	$(GO) run ./cmd/nuvlagen generate --out out
 
-test: ## run every test (root, namespace, Docker and Swarm tests run when available)
-	$(GO) test -count=1 $(PKGS)
+test: ## run every test with the race detector (root, namespace, Docker and Swarm tests run when available)
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+fuzz: ## run each fuzzer briefly (FUZZTIME=20s each)
+	@for f in $$(grep -rl --include='*_test.go' '^func Fuzz' generator cmd internal | xargs -n1 dirname | sort -u); do \
+		for name in $$(grep -h '^func Fuzz' $$f/*_test.go | sed -E 's/^func (Fuzz[A-Za-z0-9_]*).*/\1/'); do \
+			echo "$(GO) test -run '^$$' -fuzz '^'$$name'$$' -fuzztime $(FUZZTIME) ./$$f"; \
+			$(GO) test -run '^$$' -fuzz '^'$$name'$$' -fuzztime $(FUZZTIME) ./$$f || exit 1; \
+		done; \
+	done
 
 e2e-swarm: ## deploy the examples to a real single-node Swarm; fails without one
 	NUVLAGEN_E2E_SWARM=1 $(GO) test -count=1 -v ./internal/swarmtest
@@ -45,9 +56,10 @@ diff: ## explain what this work tree changes in the generated output (BASE=rev, 
 actionlint: ## check .github/workflows with actionlint (and shellcheck, when installed)
 	$(GO) run $(ACTIONLINT)
 
-lint: ## gofmt, go vet, go mod tidy
+lint: ## gofmt, go vet, staticcheck, go mod tidy
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
 	$(GO) mod tidy -diff
 
 bench: ## all benchmarks: hot paths, vet against docker stack config, whole-process comparisons (installs the cue CLI go.mod pins)
