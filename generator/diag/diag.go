@@ -3,6 +3,7 @@
 package diag
 
 import (
+	goerrors "errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -24,6 +25,7 @@ func Lines(err error, cwd string) []string {
 	if len(list) == 0 {
 		return []string{err.Error()}
 	}
+	context := wrapContext(err)
 	var entries []*entry
 	for _, e := range list {
 		format, args := e.Msg()
@@ -35,7 +37,7 @@ func Lines(err error, cwd string) []string {
 		if strings.Contains(msg, "errors in empty disjunction") {
 			continue
 		}
-		entries = append(entries, newEntry(displayPath(e.Path()), msg, errors.Positions(e), cwd))
+		entries = append(entries, newEntry(displayPath(e.Path()), context+msg, errors.Positions(e), cwd))
 	}
 	entries = mergeDisjunctions(entries)
 
@@ -80,6 +82,25 @@ func Lines(err error, cwd string) []string {
 		return []string{err.Error()}
 	}
 	return lines
+}
+
+// wrapContext is what fmt.Errorf("site %s, stack %s: %w", ...) wrappers
+// said around the CUE error inside err: errors.Errors returns the CUE
+// errors alone, and the context would be lost. It goes after the
+// position, before each message.
+func wrapContext(err error) string {
+	if _, ok := err.(errors.Error); ok {
+		return ""
+	}
+	var inner errors.Error
+	if !goerrors.As(err, &inner) {
+		return ""
+	}
+	outer, in := err.Error(), inner.Error()
+	if !strings.HasSuffix(outer, in) {
+		return ""
+	}
+	return strings.TrimSuffix(outer, in)
 }
 
 type entry struct {

@@ -2,6 +2,7 @@ package diag
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -48,6 +49,7 @@ func TestLines(t *testing.T) {
 			cueerrors.Append(cueerrors.Newf(site, "first"), cueerrors.Newf(site, "second")),
 			[]string{"site.cue:3:5: first", "site.cue:3:5: second"},
 		},
+		{"wrapping context kept", fmt.Errorf("site h, stack db: %w", cueerrors.Newf(site, "bad")), []string{"site.cue:3:5: site h, stack db: bad"}},
 		{"summary dropped", cueerrors.Append(cueerrors.Newf(site, "2 errors in empty disjunction:"), cueerrors.Newf(site, "real")), []string{"site.cue:3:5: real"}},
 	}
 	for _, tt := range tests {
