@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -43,7 +44,7 @@ func runCheck(e *env, args []string) int {
 	if !ok {
 		return ExitInvalid
 	}
-	results, ok := f.render(e, inputs, false, nil)
+	results, ok := f.render(context.Background(), e, inputs, false, nil)
 	if !ok {
 		return ExitInvalid
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -30,11 +31,17 @@ Output is written atomically: each site's directory is replaced as a whole,
 and if any site fails nothing is written at all, unless --keep-going, which
 writes the sites that rendered and still exits 1.
 
+SIGINT or SIGTERM stops the run: nothing is written, out/ stays as it was,
+and the exit status is 130.
+
 Examples:
   nuvlagen generate                          # the embedded examples into out/
   nuvlagen generate --site prod.cue --out /srv/nuvla
   nuvlagen generate --sites sites/ --keep-going --quiet
 `
+
+// ExitInterrupted is generate's status when a signal stopped it.
+const ExitInterrupted = 130
 
 type generateFlags struct {
 	siteFlags
@@ -63,33 +70,24 @@ func runGenerate(e *env, args []string) int {
 	if !readOK && !f.keepGoing {
 		return ExitInvalid
 	}
-	stage, err := newStager(f.out)
+	// SIGINT and SIGTERM cancel ctx: the workers stop taking sites and
+	// the writers stop writing, and only once they all have returned is
+	// the staging directory removed. A second signal kills at once (what
+	// it leaves, the next run removes).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	context.AfterFunc(ctx, stop)
+	stage, err := newStager(ctx, f.out)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)
 		return ExitUsage
 	}
-	// An interrupted run leaves no staging directory behind.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	finished := make(chan struct{})
-	defer func() {
-		signal.Stop(sigs)
-		close(finished)
-	}()
-	go func() {
-		select {
-		case <-sigs:
-			stage.abort()
-			os.Exit(130)
-		case <-finished:
-		}
-	}()
 	var stageErr error
 	var mu sync.Mutex
-	results, ok := f.render(e, inputs, f.quiet, func(i int, r *pipeline.Result) {
+	results, ok := f.render(ctx, e, inputs, f.quiet, func(i int, r *pipeline.Result) {
 		for k := range r.Sites {
 			s := &r.Sites[k]
-			if err := stage.stage(i, s.Name, s.Files); err != nil {
+			if err := stage.stage(i, s.Name, s.Files); err != nil && ctx.Err() == nil {
 				mu.Lock()
 				stageErr = err
 				mu.Unlock()
@@ -97,6 +95,12 @@ func runGenerate(e *env, args []string) int {
 			s.Files = nil // written: no need to hold it
 		}
 	})
+	// Every writer has returned: render waits for its workers.
+	if ctx.Err() != nil {
+		stage.abort()
+		fmt.Fprintf(e.stderr, "nuvlagen generate: %v: stopped, nothing written\n", context.Cause(ctx))
+		return ExitInterrupted
+	}
 	if stageErr != nil {
 		stage.abort()
 		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", stageErr)
@@ -117,6 +121,8 @@ func runGenerate(e *env, args []string) int {
 			}
 		}
 	}
+	// From here on a signal no longer stops the run: the swap is quick
+	// and atomic per site, and stopping half-way would leave a mix.
 	if err := stage.commit(); err != nil {
 		stage.abort()
 		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)

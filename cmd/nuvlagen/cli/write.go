@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path"
@@ -20,6 +21,7 @@ func joinPath(dir, name string) string { return filepath.Join(dir, name) }
 // never sees a half-written site and a failure leaves the old output in
 // place. Other entries of out (other sites) are left alone.
 type stager struct {
+	ctx     context.Context // when done, nothing more is staged
 	out     string
 	created bool   // out did not exist before
 	root    string // the staging directory, inside out
@@ -28,8 +30,8 @@ type stager struct {
 	staged map[string][]int // site name -> the inputs that staged it
 }
 
-func newStager(out string) (*stager, error) {
-	st := &stager{out: out, staged: map[string][]int{}}
+func newStager(ctx context.Context, out string) (*stager, error) {
+	st := &stager{ctx: ctx, out: out, staged: map[string][]int{}}
 	if _, err := os.Stat(out); os.IsNotExist(err) {
 		st.created = true
 	}
@@ -46,10 +48,14 @@ func newStager(out string) (*stager, error) {
 }
 
 // stage writes one site of input i. files are relative to out, inside the
-// site's directory. Safe for concurrent use.
+// site's directory. Safe for concurrent use; once the stager's context is
+// done it writes nothing more and returns its error.
 func (st *stager) stage(i int, site string, files pipeline.Files) error {
 	dir := filepath.Join(st.root, fmt.Sprint(i), site)
 	for _, p := range files.Paths() {
+		if err := st.ctx.Err(); err != nil {
+			return err
+		}
 		rest, ok := strings.CutPrefix(p, site+"/")
 		if !ok || rest == "" {
 			return fmt.Errorf("internal error: generated path %q is not inside site directory %s", p, site)
