@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 
@@ -32,7 +33,9 @@ and if any site fails nothing is written at all, unless --keep-going, which
 writes the sites that rendered and still exits 1.
 
 SIGINT or SIGTERM stops the run: nothing is written, out/ stays as it was,
-and the exit status is 130.
+and the exit status is 130. A run killed outright leaves a staging
+directory DIR/.nuvlagen-stage-<pid>-...; the next generate removes it once
+that process is gone.
 
 Examples:
   nuvlagen generate                          # the embedded examples into out/
@@ -78,6 +81,11 @@ func runGenerate(e *env, args []string) int {
 	defer stop()
 	context.AfterFunc(ctx, stop)
 	stage, err := newStager(ctx, f.out)
+	if stage != nil && !f.quiet {
+		for _, name := range stage.removed {
+			fmt.Fprintf(e.stderr, "nuvlagen generate: removed %s, the staging directory of an interrupted run\n", filepath.ToSlash(filepath.Join(f.out, name)))
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)
 		return ExitUsage

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -196,5 +198,104 @@ func TestGenerateInterrupted(t *testing.T) {
 				t.Errorf("out/ changed by an interrupted run: %v", changed)
 			}
 		})
+	}
+}
+
+// TestGenerateRemovesLeftovers: a run killed outright leaves its staging
+// directory; check explains it, and the next generate removes it, but
+// never the staging directory of a run still going.
+func TestGenerateRemovesLeftovers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs generate over many sites")
+	}
+	sites := manySites(t, 40)
+	work := t.TempDir()
+	t.Chdir(work)
+	cmd, _ := startGenerate(t, work, "--sites", sites, "--out", "out", "--jobs", "2", "-q")
+	stage := waitStaging(t, "out")
+	cmd.Process.Kill()
+	cmd.Wait()
+	if _, err := os.Stat(stage); err != nil {
+		t.Fatalf("SIGKILL left no staging directory: %v", err)
+	}
+	name := filepath.Base(stage)
+	if !strings.HasPrefix(name, stagePrefix+strconv.Itoa(cmd.Process.Pid)+"-") {
+		t.Errorf("staging directory %s is not named after its writer, pid %d", name, cmd.Process.Pid)
+	}
+	// One whose writer runs (this process) stays.
+	start, _ := procStart(os.Getpid())
+	live := filepath.Join("out", fmt.Sprintf("%s%d-%d-1", stagePrefix, os.Getpid(), start))
+	if err := os.Mkdir(live, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	// The killed run had many sites; one is enough to check and generate.
+	one := filepath.Join(sites, "t0000.cue")
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"check", "--site", one}, &out, &errOut); code != ExitInvalid {
+		t.Errorf("check: exit %d, want %d", code, ExitInvalid)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("not generated: out/%s is the leftover of an interrupted generate (pid %d, no longer running); the next generate removes it\n", name, cmd.Process.Pid),
+		fmt.Sprintf("not generated: %s is the staging directory of a generate running now (pid %d); check again when it is done\n", filepath.ToSlash(live), os.Getpid()),
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check does not say %q; stdout:\n%s", want, out.String())
+		}
+	}
+
+	out.Reset()
+	errOut.Reset()
+	if code := Main([]string{"generate", "--site", one}, &out, &errOut); code != ExitOK {
+		t.Fatalf("generate: exit %d: %s", code, errOut.String())
+	}
+	if want := fmt.Sprintf("nuvlagen generate: removed out/%s, the staging directory of an interrupted run\n", name); !strings.Contains(errOut.String(), want) {
+		t.Errorf("generate does not say %q; stderr:\n%s", want, errOut.String())
+	}
+	if _, err := os.Stat(stage); !os.IsNotExist(err) {
+		t.Errorf("generate left the leftover %s: %v", stage, err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("generate removed the staging directory of a running process: %v", err)
+	}
+	os.Remove(live)
+	out.Reset()
+	if code := Main([]string{"check", "--site", one}, &out, &errOut); code != ExitOK {
+		t.Errorf("check after generate: exit %d\n%s", code, out.String())
+	}
+}
+
+func TestStaleStage(t *testing.T) {
+	dir := t.TempDir()
+	// A process that has exited, its pid not yet reused.
+	done := exec.Command("true")
+	if err := done.Run(); err != nil {
+		t.Skip("no true(1):", err)
+	}
+	start, _ := procStart(os.Getpid())
+	host, _ := os.Hostname()
+	for _, tc := range []struct {
+		name, owner string
+		stale       bool
+	}{
+		{fmt.Sprintf("%s%d-%d-7", stagePrefix, os.Getpid(), start), "", false},
+		{fmt.Sprintf("%s%d-%d-7", stagePrefix, os.Getpid(), start+1), "", true}, // the pid, reused
+		{fmt.Sprintf("%s%d-0-7", stagePrefix, done.Process.Pid), "", true},
+		{fmt.Sprintf("%s%d-0-7", stagePrefix, done.Process.Pid), "host " + host + "\n", true},
+		{fmt.Sprintf("%s%d-0-7", stagePrefix, done.Process.Pid), "host elsewhere.example\n", false},
+		{stagePrefix + "x-1-2", "", false},
+		{".nuvlagen-123", "", false},
+	} {
+		d := filepath.Join(dir, tc.name)
+		os.RemoveAll(d)
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if tc.owner != "" {
+			os.WriteFile(filepath.Join(d, ownerName), []byte("pid 1\n"+tc.owner), 0o644)
+		}
+		if _, stale := staleStage(d, tc.name); stale != tc.stale {
+			t.Errorf("staleStage(%s, owner %q) = %v, want %v", tc.name, tc.owner, stale, tc.stale)
+		}
 	}
 }
