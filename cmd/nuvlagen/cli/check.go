@@ -50,6 +50,8 @@ func runCheck(e *env, args []string) int {
 		return ExitInvalid
 	}
 	want, sites := goodFiles(results)
+	// The manifests are output like any other file.
+	want = withManifest(want, sites)
 	have := pipeline.Files{}
 	extra := 0 // drift that is not a file's content
 	rendered := map[string]bool{}
@@ -180,7 +182,7 @@ func compareFiles(e *env, out string, have, want pipeline.Files) int {
 		case !inHave:
 			fmt.Fprintf(e.stdout, "missing: %s\n", name)
 		case !inWant:
-			fmt.Fprintf(e.stdout, "not generated (remove it): %s\n", name)
+			fmt.Fprintf(e.stdout, "not generated, not in the manifest (remove it; generate refuses to replace its directory, --prune deletes it): %s\n", name)
 		default:
 			e.stdout.Write(udiff.Diff(name+" (on disk)", h, name+" (generated)", w))
 		}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -14,12 +15,13 @@ import (
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 )
 
-const generateDoc = `Usage: nuvlagen generate [--site FILE.cue]... [--sites DIR] [--out DIR]
+const generateDoc = `Usage: nuvlagen generate [--site FILE.cue]... [--sites DIR] [--out DIR] [--prune]
 
 Render sites into DIR/<site>/: a compose file per stack with its
 configuration files, deploy.sh and teardown.sh, prepare/<node>.sh for the
-nodes, nfs/ on target sites (exports, NFS daemon ports), and the site's
-README. Every compose file is loaded
+nodes, nfs/ on target sites (exports, NFS daemon ports), the site's
+README, and .nuvlagen-manifest, the list of the files generate wrote (with
+their sha256, as "sha256sum -c" reads it). Every compose file is loaded
 back with compose-go and with the docker CLI's stack loader before anything
 is written. With no --site or --sites, renders the example sites embedded
 in nuvlagen.
@@ -30,7 +32,11 @@ render in parallel; every error of every site is reported.
 
 Output is written atomically: each site's directory is replaced as a whole,
 and if any site fails nothing is written at all, unless --keep-going, which
-writes the sites that rendered and still exits 1.
+writes the sites that rendered and still exits 1. A site directory holding
+a file generate did not write (one its manifest does not list or, without
+a manifest, one without the generated header) is not replaced: generate
+names the files, writes nothing and exits 1, unless --prune, which deletes
+them.
 
 SIGINT or SIGTERM stops the run: nothing is written, out/ stays as it was,
 and the exit status is 130. A run killed outright leaves a staging
@@ -50,12 +56,14 @@ type generateFlags struct {
 	siteFlags
 	keepGoing bool
 	quiet     bool
+	prune     bool
 }
 
 func (f *generateFlags) Bind(fs *pflag.FlagSet) {
 	f.siteFlags.Bind(fs)
 	fs.BoolVar(&f.keepGoing, "keep-going", false, "write the sites that render even if others fail (exit status is still 1)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing but errors")
+	fs.BoolVar(&f.prune, "prune", false, "delete files in site directories that generate did not write")
 }
 
 func runGenerate(e *env, args []string) int {
@@ -80,7 +88,7 @@ func runGenerate(e *env, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	context.AfterFunc(ctx, stop)
-	stage, err := newStager(ctx, f.out)
+	stage, err := newStager(ctx, f.out, f.prune)
 	if stage != nil && !f.quiet {
 		for _, name := range stage.removed {
 			fmt.Fprintf(e.stderr, "nuvlagen generate: removed %s, the staging directory of an interrupted run\n", filepath.ToSlash(filepath.Join(f.out, name)))
@@ -134,7 +142,14 @@ func runGenerate(e *env, args []string) int {
 	if err := stage.commit(); err != nil {
 		stage.abort()
 		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)
+		var foreign *ForeignFilesError
+		if errors.As(err, &foreign) {
+			return ExitInvalid
+		}
 		return ExitUsage
+	}
+	for _, p := range stage.pruned {
+		fmt.Fprintf(e.stderr, "nuvlagen generate: deleted %s (--prune: generate did not write it)\n", filepath.ToSlash(filepath.Join(f.out, p)))
 	}
 	if !f.quiet {
 		for _, s := range sites {

@@ -53,7 +53,7 @@ func TestGenerateLeavesOnlySites(t *testing.T) {
 
 func TestStagerFirstInputWins(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
-	st, err := newStager(context.Background(), out)
+	st, err := newStager(context.Background(), out, false)
 	if err != nil {
 		t.Fatal(err)
 	}
