@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
-const secretsDoc = `Usage: nuvlagen secrets init DIR [--site FILE.cue] [--site-name NAME] [--force] [--allow-in-repo]
+const secretsDoc = `Usage: nuvlagen secrets init DIR [--site FILE.cue] [--site-name NAME] [--force]
+       [--regenerate-credential-key] [--allow-in-repo]
 
 Create DIR, the secrets directory of one site, which deploy.sh reads with
 --secrets DIR: a file per Docker secret the stacks mount and per variable
@@ -35,8 +37,13 @@ the compose files require. Generated with Go's crypto/rand:
 
 DIR is made mode 0700 and every file 0600. A file that exists is kept
 (and said so) unless --force; a key is never kept without its certificate
-or public key. DIR must not be inside out/ or inside a git work tree, where
-secrets get committed, unless --allow-in-repo.
+or public key. --force never replaces CREDENTIAL_ENCRYPTION_KEY (host
+sites): Nuvla encrypts the credentials it stores with it, and a new key
+makes them unreadable. Only --regenerate-credential-key replaces it, and
+keeps the old key in CREDENTIAL_ENCRYPTION_KEY.previous.
+
+DIR must not be inside out/ or inside a git work tree, where secrets get
+committed, unless --allow-in-repo.
 
 The site is the one in --site FILE.cue, or the embedded example named by
 --site-name; --site-name also picks one site of a file that defines several.
@@ -51,13 +58,15 @@ type secretsFlags struct {
 	site        string
 	siteName    string
 	force       bool
+	regenKey    bool
 	allowInRepo bool
 }
 
 func (f *secretsFlags) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.site, "site", "", "site `file` (default: the embedded examples, picked by --site-name)")
 	fs.StringVar(&f.siteName, "site-name", "", "the site's `name`, when there is more than one to choose from")
-	fs.BoolVar(&f.force, "force", false, "replace files that exist")
+	fs.BoolVar(&f.force, "force", false, "replace files that exist, but CREDENTIAL_ENCRYPTION_KEY")
+	fs.BoolVar(&f.regenKey, "regenerate-credential-key", false, "replace CREDENTIAL_ENCRYPTION_KEY: credentials Nuvla stored with the old key become unreadable")
 	fs.BoolVar(&f.allowInRepo, "allow-in-repo", false, "allow DIR inside out/ or a git work tree")
 }
 
@@ -105,7 +114,11 @@ func runSecrets(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "nuvlagen secrets init: site %s: %v\n", s.Name, err)
 		return ExitUsage
 	}
-	if err := writeSecrets(e, dir, gen, f.force); err != nil {
+	if f.regenKey && !slices.ContainsFunc(gen, func(g secrets.File) bool { return g.Name == secrets.CredentialKey }) {
+		fmt.Fprintf(e.stderr, "nuvlagen secrets init: --regenerate-credential-key: site %s has no %s\n", s.Name, secrets.CredentialKey)
+		return ExitUsage
+	}
+	if err := writeSecrets(e, dir, gen, f.force, f.regenKey); err != nil {
 		fmt.Fprintf(e.stderr, "nuvlagen secrets init: %v\n", err)
 		return ExitInvalid
 	}
@@ -148,8 +161,9 @@ func inRepo(dir string) string {
 
 // writeSecrets creates dir (0700) and the files (0600). Without force, a
 // file that exists is kept, and a group (a key and its certificate) is
-// written whole or kept whole.
-func writeSecrets(e *env, dir string, files []secrets.File, force bool) error {
+// written whole or kept whole. An irreplaceable file that exists is kept
+// even with force, unless regen, which keeps the old one in NAME.previous.
+func writeSecrets(e *env, dir string, files []secrets.File, force, regen bool) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -185,13 +199,41 @@ func writeSecrets(e *env, dir string, files []secrets.File, force bool) error {
 			}
 		}
 	}
+	replace := func(f secrets.File) bool {
+		if f.Irreplaceable != "" {
+			return regen
+		}
+		return force
+	}
+	for _, f := range files {
+		if f.Irreplaceable != "" && exists[f.Name] && regen {
+			// Checked before anything is written.
+			if _, err := os.Lstat(filepath.Join(dir, f.Name+".previous")); err == nil {
+				return fmt.Errorf("%s exists: move it away before regenerating %s again (it may be the only copy of a key Nuvla's credentials need)", filepath.Join(dir, f.Name+".previous"), f.Name)
+			}
+		}
+	}
 	for _, f := range files {
 		p := filepath.Join(dir, f.Name)
-		if exists[f.Name] && !force {
-			fmt.Fprintf(e.stdout, "kept     %s\n", f.Name)
+		if exists[f.Name] && !replace(f) {
+			why := ""
+			if f.Irreplaceable != "" && force {
+				why = " (--force does not replace it: " + f.Irreplaceable + "; --regenerate-credential-key does)"
+			}
+			fmt.Fprintf(e.stdout, "kept     %s%s\n", f.Name, why)
 			continue
 		}
-		if err := writePrivate(p, f.Content, force); err != nil {
+		if f.Irreplaceable != "" && exists[f.Name] {
+			old, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if err := writePrivate(p+".previous", old, false); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "nuvlagen secrets init: warning: %s regenerated. %s. The old key is in %s.previous; deploy with the new one only if you mean that.\n", f.Name, f.Irreplaceable, f.Name)
+		}
+		if err := writePrivate(p, f.Content, exists[f.Name]); err != nil {
 			return err
 		}
 		note := ""
