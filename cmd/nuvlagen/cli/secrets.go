@@ -42,8 +42,9 @@ sites): Nuvla encrypts the credentials it stores with it, and a new key
 makes them unreadable. Only --regenerate-credential-key replaces it, and
 keeps the old key in CREDENTIAL_ENCRYPTION_KEY.previous.
 
-DIR must not be inside out/ or inside a git work tree, where secrets get
-committed, unless --allow-in-repo.
+DIR must not be inside generated output (a directory named out, a site
+directory generate wrote, or the directory holding those) or inside a git
+work tree, where secrets get committed, unless --allow-in-repo.
 
 The site is the one in --site FILE.cue, or the embedded example named by
 --site-name; --site-name also picks one site of a file that defines several.
@@ -67,7 +68,7 @@ func (f *secretsFlags) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.siteName, "site-name", "", "the site's `name`, when there is more than one to choose from")
 	fs.BoolVar(&f.force, "force", false, "replace files that exist, but CREDENTIAL_ENCRYPTION_KEY")
 	fs.BoolVar(&f.regenKey, "regenerate-credential-key", false, "replace CREDENTIAL_ENCRYPTION_KEY: credentials Nuvla stored with the old key become unreadable")
-	fs.BoolVar(&f.allowInRepo, "allow-in-repo", false, "allow DIR inside out/ or a git work tree")
+	fs.BoolVar(&f.allowInRepo, "allow-in-repo", false, "allow DIR inside generated output or a git work tree")
 }
 
 func runSecrets(e *env, args []string) int {
@@ -105,7 +106,7 @@ func runSecrets(e *env, args []string) int {
 	}
 	if !f.allowInRepo {
 		if why := inRepo(dir); why != "" {
-			fmt.Fprintf(e.stderr, "nuvlagen secrets init: refusing %s: it is inside %s, where secrets get committed (--allow-in-repo overrides)\n", displayName(e.cwd, dir), why)
+			fmt.Fprintf(e.stderr, "nuvlagen secrets init: refusing %s: it is inside %s (--allow-in-repo overrides)\n", displayName(e.cwd, dir), why)
 			return ExitInvalid
 		}
 	}
@@ -143,19 +144,83 @@ func pickSite(sites []*site.Site, name string) (*site.Site, error) {
 	return nil, fmt.Errorf("%d sites to choose from (%s): pick one with --site-name", len(sites), strings.Join(names, ", "))
 }
 
-// inRepo says where dir is that secrets must not be: inside a directory
-// named out (generated output) or a git work tree. dir need not exist.
+// inRepo says where dir is that secrets must not be: inside generated
+// output (a directory named out, a site directory generate wrote, or the
+// output directory holding such site directories) or a git work tree.
+// dir need not exist; symbolic links in the part that exists are
+// followed, so a link into out/ does not hide it.
 func inRepo(dir string) string {
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+	dir = filepath.Clean(dir)
+	paths := []string{dir}
+	if real := resolveExisting(dir); real != dir {
+		paths = append(paths, real)
+	}
+	for _, p := range paths {
+		if why := inOutput(p); why != "" {
+			return why
+		}
+	}
+	return ""
+}
+
+func inOutput(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
 		if filepath.Base(d) == "out" {
-			return "an out/ directory (" + d + ")"
+			return "an out/ directory (" + d + "), where secrets get committed"
+		}
+		if siteOutput(d) {
+			return "the site directory " + d + ", which nuvlagen generate writes and replaces"
+		}
+		// dir itself may be an output directory only if it holds sites;
+		// its ancestors, too.
+		if entries, err := os.ReadDir(d); err == nil {
+			for _, en := range entries {
+				if en.IsDir() && fileExists(filepath.Join(d, en.Name(), manifestName)) {
+					return "the output directory " + d + " of nuvlagen generate (it holds the site " + en.Name() + ")"
+				}
+			}
 		}
 		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
-			return "the git work tree " + d
+			return "the git work tree " + d + ", where secrets get committed"
 		}
 		if filepath.Dir(d) == d {
 			return ""
 		}
+	}
+}
+
+// siteOutput says whether d is a site directory generate wrote: it holds
+// a manifest, or (an older nuvlagen's output) a deploy.sh or README.md
+// with the generated header.
+func siteOutput(d string) bool {
+	if fileExists(filepath.Join(d, manifestName)) {
+		return true
+	}
+	for _, name := range []string{"deploy.sh", "README.md"} {
+		if hasGeneratedHeader(filepath.Join(d, name)) {
+			return true
+		}
+	}
+	return false
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// resolveExisting resolves the symbolic links of the longest part of p
+// that exists, and keeps the rest as it is.
+func resolveExisting(p string) string {
+	rest := ""
+	for d := p; ; d = filepath.Dir(d) {
+		if real, err := filepath.EvalSymlinks(d); err == nil {
+			return filepath.Join(real, rest)
+		}
+		if filepath.Dir(d) == d {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(d), rest)
 	}
 }
 

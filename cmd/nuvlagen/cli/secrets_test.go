@@ -197,3 +197,58 @@ func TestSecretsInitCredentialKey(t *testing.T) {
 		t.Errorf("target site: exit %d, stderr %q", code, errs)
 	}
 }
+
+// TestSecretsInitRefusesOutput: whatever the output directory is called,
+// secrets init refuses any directory inside it, told by the manifests or
+// by the generated headers, and through symbolic links.
+func TestSecretsInitRefusesOutput(t *testing.T) {
+	work := t.TempDir()
+	deploy := filepath.Join(work, "deploy")
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"generate", "--out", deploy, "-q"}, &out, &errOut); code != ExitOK {
+		t.Fatalf("generate: exit %d: %s", code, errOut.String())
+	}
+	old := filepath.Join(work, "old")
+	if err := os.MkdirAll(old, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(deploy, "example-target"), filepath.Join(old, "example-target")); err != nil {
+		t.Fatal(err)
+	}
+	// An older nuvlagen's output: no manifest, only headers.
+	if err := os.Remove(filepath.Join(old, "example-target", manifestName)); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(work, "link")
+	if err := os.Symlink(filepath.Join(deploy, "example-host"), link); err != nil {
+		t.Fatal(err)
+	}
+	// A link whose target is named out.
+	outLink := filepath.Join(work, "y")
+	if err := os.MkdirAll(filepath.Join(work, "x", "out"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(work, "x", "out"), outLink); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ dir, want string }{
+		{filepath.Join(deploy, "example-host", "secrets"), "it is inside the site directory " + filepath.Join(deploy, "example-host") + ", which nuvlagen generate writes and replaces (--allow-in-repo overrides)"},
+		{filepath.Join(deploy, "example-host", "stacks", "core", "s"), "it is inside the site directory " + filepath.Join(deploy, "example-host") + ","},
+		{filepath.Join(deploy, "secrets"), "it is inside the output directory " + deploy + " of nuvlagen generate (it holds the site example-host)"},
+		{filepath.Join(old, "example-target", "secrets"), "it is inside the site directory " + filepath.Join(old, "example-target") + ","},
+		{filepath.Join(link, "secrets"), "it is inside the site directory " + link + ","},
+		{filepath.Join(outLink, "secrets"), "it is inside an out/ directory (" + filepath.Join(work, "x", "out") + ")"},
+	} {
+		code, _, errs := secretsInit(t, tc.dir, "--site-name", "example-host")
+		if code != ExitInvalid || !strings.Contains(errs, tc.want) {
+			t.Errorf("secrets init %s: exit %d, stderr %q; want %d and %q", tc.dir, code, errs, ExitInvalid, tc.want)
+		}
+		if _, err := os.Lstat(tc.dir); err == nil {
+			t.Errorf("a refused secrets init created %s", tc.dir)
+		}
+	}
+	// Next to the output directory is fine.
+	if code, _, errs := secretsInit(t, filepath.Join(work, "secrets"), "--site-name", "example-target"); code != ExitOK {
+		t.Errorf("secrets init next to the output: exit %d: %s", code, errs)
+	}
+}
