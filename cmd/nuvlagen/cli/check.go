@@ -41,6 +41,10 @@ func runCheck(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "nuvlagen check: unexpected argument %q\n", flags.Arg(0))
 		return ExitUsage
 	}
+	if f.out == "" {
+		fmt.Fprintf(e.stderr, "nuvlagen check: --out must name a directory\n")
+		return ExitUsage
+	}
 	inputs, ok := f.inputs(e)
 	if !ok {
 		return ExitInvalid

@@ -49,9 +49,6 @@ Examples:
   nuvlagen generate --sites sites/ --keep-going --quiet
 `
 
-// ExitInterrupted is generate's status when a signal stopped it.
-const ExitInterrupted = 130
-
 type generateFlags struct {
 	siteFlags
 	keepGoing bool
@@ -75,6 +72,10 @@ func runGenerate(e *env, args []string) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "nuvlagen generate: unexpected argument %q (site files go after --site)\n", fs.Arg(0))
+		return ExitUsage
+	}
+	if f.out == "" {
+		fmt.Fprintf(e.stderr, "nuvlagen generate: --out must name a directory\n")
 		return ExitUsage
 	}
 	inputs, readOK := f.inputs(e)
@@ -144,7 +145,7 @@ func runGenerate(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)
 		var foreign *ForeignFilesError
 		if errors.As(err, &foreign) {
-			return ExitInvalid
+			return ExitInvalid // what is in the way is input, not a failure
 		}
 		return ExitUsage
 	}

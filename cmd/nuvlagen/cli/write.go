@@ -443,12 +443,24 @@ func (st *stager) commit() error {
 		}
 		done = append(done, s)
 	}
-	err := os.RemoveAll(st.root)
+	if err := os.RemoveAll(st.root); err != nil {
+		return &cleanupError{err}
+	}
 	if len(st.staged) == 0 && st.created {
 		os.Remove(st.out) // nothing rendered: leave no empty directory
 	}
-	return err
+	return nil
 }
+
+// cleanupError is commit's error when every site was swapped in but the
+// staging directory could not be removed.
+type cleanupError struct{ err error }
+
+func (e *cleanupError) Error() string {
+	return fmt.Sprintf("the sites are written, but their staging directory is not removed: %v (the next generate removes it)", e.err)
+}
+
+func (e *cleanupError) Unwrap() error { return e.err }
 
 // abort removes everything staged, and out itself if this run created it.
 func (st *stager) abort() {
