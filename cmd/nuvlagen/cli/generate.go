@@ -90,14 +90,17 @@ func runGenerate(e *env, args []string) int {
 	defer stop()
 	context.AfterFunc(ctx, stop)
 	stage, err := newStager(ctx, f.out, f.prune)
-	if stage != nil && !f.quiet {
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)
+		return ExitUsage
+	}
+	if !f.quiet {
 		for _, name := range stage.removed {
 			fmt.Fprintf(e.stderr, "nuvlagen generate: removed %s, the staging directory of an interrupted run\n", filepath.ToSlash(filepath.Join(f.out, name)))
 		}
 	}
-	if err != nil {
-		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)
-		return ExitUsage
+	for _, err := range stage.leftovers {
+		fmt.Fprintf(e.stderr, "nuvlagen generate: warning: %v\n", err)
 	}
 	var stageErr error
 	var mu sync.Mutex

@@ -274,13 +274,13 @@ func procStart(pid int) (uint64, error) {
 }
 
 // removeStaleStages removes the staging directories of out whose writers
-// are gone, and returns their names.
-func removeStaleStages(out string) ([]string, error) {
+// are gone, and returns their names and the errors of those it could not
+// remove (which do not stop a run: check keeps reporting them).
+func removeStaleStages(out string) (removed []string, errs []error) {
 	entries, err := os.ReadDir(out)
 	if err != nil {
-		return nil, err
+		return nil, []error{err}
 	}
-	var removed []string
 	for _, en := range entries {
 		dir := filepath.Join(out, en.Name())
 		if !en.IsDir() {
@@ -290,11 +290,12 @@ func removeStaleStages(out string) ([]string, error) {
 			continue
 		}
 		if err := os.RemoveAll(dir); err != nil {
-			return removed, err
+			errs = append(errs, fmt.Errorf("removing %s, the staging directory of an interrupted run: %w", dir, err))
+			continue
 		}
 		removed = append(removed, en.Name())
 	}
-	return removed, nil
+	return removed, errs
 }
 
 // stager writes sites into out/ all or nothing. Each site is written, as
@@ -312,8 +313,9 @@ type stager struct {
 	root    string // the staging directory, inside out
 	prune   bool   // delete files of site directories generate did not write
 	// Removed are the leftover staging directories of killed runs that
-	// newStager removed.
-	removed []string
+	// newStager removed; leftovers, why it could not remove others.
+	removed   []string
+	leftovers []error
 	// Pruned are the files commit deleted with prune, relative to out.
 	pruned []string
 
@@ -329,11 +331,7 @@ func newStager(ctx context.Context, out string, prune bool) (*stager, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
-	removed, err := removeStaleStages(out)
-	st.removed = removed
-	if err != nil {
-		return st, fmt.Errorf("removing a leftover staging directory: %w", err)
-	}
+	st.removed, st.leftovers = removeStaleStages(out)
 	start, _ := procStart(os.Getpid())
 	root, err := os.MkdirTemp(out, fmt.Sprintf("%s%d-%d-", stagePrefix, os.Getpid(), start))
 	if err != nil {
