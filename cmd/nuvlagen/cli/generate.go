@@ -38,10 +38,11 @@ a manifest, one without the generated header) is not replaced: generate
 names the files, writes nothing and exits 1, unless --prune, which deletes
 them.
 
-SIGINT or SIGTERM stops the run: nothing is written, out/ stays as it was,
-and the exit status is 130. A run killed outright leaves a staging
-directory DIR/.nuvlagen-stage-<pid>-...; the next generate removes it once
-that process is gone.
+SIGINT or SIGTERM stops the run: nothing is written, DIR stays as it was,
+and the exit status is 130; a signal once the sites are being swapped in
+comes too late, and the run finishes as usual. A run killed outright
+leaves its staging directory DIR/.nuvlagen-stage-<pid>-...; the next
+generate removes it once that process is gone.
 
 Examples:
   nuvlagen generate                          # the embedded examples into out/
