@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"sync"
 
 	"cuelang.org/go/cue/errors"
@@ -47,6 +48,14 @@ type Rendered struct {
 // rendered files and clear them (Rendered.Files), so that a run over
 // many sites need not hold all of their files at once.
 func RenderInputs(inputs []Input, workers int, done func(i int, r *Result)) []Result {
+	return RenderInputsContext(context.Background(), inputs, workers, done)
+}
+
+// RenderInputsContext is RenderInputs that stops handing out inputs once
+// ctx is done: the inputs not started get ctx's error as their result,
+// and done is not called for them. It returns when every worker has
+// finished, so no done call runs after it.
+func RenderInputsContext(ctx context.Context, inputs []Input, workers int, done func(i int, r *Result)) []Result {
 	results := make([]Result, len(inputs))
 	if workers < 1 {
 		workers = 1
@@ -76,8 +85,19 @@ func RenderInputs(inputs []Input, workers int, done func(i int, r *Result)) []Re
 			}
 		})
 	}
+feed:
 	for i := range inputs {
-		next <- i
+		if ctx.Err() == nil {
+			select {
+			case next <- i:
+				continue
+			case <-ctx.Done():
+			}
+		}
+		for j := i; j < len(inputs); j++ {
+			results[j] = Result{Input: inputs[j], Err: ctx.Err()}
+		}
+		break feed
 	}
 	close(next)
 	wg.Wait()

@@ -30,6 +30,20 @@ type File struct {
 	Group string
 	// Note is shown to the operator when the file is created.
 	Note string
+	// Irreplaceable, when set, says what replacing an existing file
+	// destroys: such a file is kept even when others are replaced
+	// (secrets init --force), and regenerated only when asked by name.
+	Irreplaceable string
+}
+
+// CredentialKey is the variable Nuvla encrypts the credentials it stores
+// with: a new value makes every stored credential unreadable.
+const CredentialKey = "CREDENTIAL_ENCRYPTION_KEY"
+
+// irreplaceable says what replacing the variables that must outlive a
+// deployment destroys.
+var irreplaceable = map[string]string{
+	CredentialKey: "Nuvla encrypts the secrets of the credentials it stores with this key: with a new one, no credential stored with the old key can be decrypted, and each must be entered again",
 }
 
 // Lifetimes and sizes.
@@ -109,7 +123,7 @@ func Generate(s *site.Site, now time.Time) ([]File, error) {
 		out = append(out, files...)
 	}
 	for _, v := range s.Variables {
-		out = append(out, File{Name: v.Name, Content: []byte(Password(variableLength))})
+		out = append(out, File{Name: v.Name, Content: []byte(Password(variableLength)), Irreplaceable: irreplaceable[v.Name]})
 	}
 	return out, nil
 }

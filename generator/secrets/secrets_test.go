@@ -142,3 +142,27 @@ func TestPasswordsDiffer(t *testing.T) {
 		t.Fatal("two passwords are equal")
 	}
 }
+
+// TestIrreplaceable: the credential key of host sites is marked, so that
+// secrets init --force keeps it; nothing else is.
+func TestIrreplaceable(t *testing.T) {
+	for _, s := range embedded(t) {
+		files, err := Generate(s, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var marked []string
+		for _, f := range files {
+			if f.Irreplaceable != "" {
+				marked = append(marked, f.Name)
+			}
+		}
+		want := []string(nil)
+		if s.Kind == "host" {
+			want = []string{CredentialKey}
+		}
+		if !slices.Equal(marked, want) {
+			t.Errorf("%s: irreplaceable files %v, want %v", s.Name, marked, want)
+		}
+	}
+}

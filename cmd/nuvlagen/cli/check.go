@@ -2,11 +2,13 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	udiff "github.com/rogpeppe/go-internal/diff"
 	"github.com/spf13/pflag"
@@ -39,35 +41,47 @@ func runCheck(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "nuvlagen check: unexpected argument %q\n", flags.Arg(0))
 		return ExitUsage
 	}
+	if f.out == "" {
+		fmt.Fprintf(e.stderr, "nuvlagen check: --out must name a directory\n")
+		return ExitUsage
+	}
 	inputs, ok := f.inputs(e)
 	if !ok {
 		return ExitInvalid
 	}
-	results, ok := f.render(e, inputs, false, nil)
+	results, ok := f.render(context.Background(), e, inputs, false, nil)
 	if !ok {
 		return ExitInvalid
 	}
 	want, sites := goodFiles(results)
+	// The manifests are output like any other file.
+	want = withManifest(want, sites)
 	have := pipeline.Files{}
 	extra := 0 // drift that is not a file's content
 	rendered := map[string]bool{}
 	for _, s := range sites {
 		rendered[s.Name] = true
 	}
-	if len(f.sites) == 0 {
-		// The whole output directory belongs to these sites (the embedded
-		// examples, or every file of --sites): anything else in it is a
-		// site that no longer exists, or what an interrupted run left.
-		entries, err := os.ReadDir(f.out)
-		if err != nil && !os.IsNotExist(err) {
-			fmt.Fprintf(e.stderr, "nuvlagen check: %v\n", err)
-			return ExitUsage
-		}
-		for _, en := range entries {
-			if !rendered[en.Name()] {
-				fmt.Fprintf(e.stdout, "not generated (remove it): %s\n", filepath.ToSlash(filepath.Join(f.out, en.Name())))
-				extra++
-			}
+	entries, err := os.ReadDir(f.out)
+	if err != nil && !os.IsNotExist(err) {
+		fmt.Fprintf(e.stderr, "nuvlagen check: %v\n", err)
+		return ExitUsage
+	}
+	for _, en := range entries {
+		name := filepath.ToSlash(filepath.Join(f.out, en.Name()))
+		switch {
+		case rendered[en.Name()]:
+		case strings.HasPrefix(en.Name(), stagePrefix) && en.IsDir():
+			// Never a site (site names start with a letter or digit).
+			fmt.Fprintln(e.stdout, explainStage(f.out, en.Name()))
+			extra++
+		case len(f.sites) == 0:
+			// The whole output directory belongs to these sites (the
+			// embedded examples, or every file of --sites): anything
+			// else in it is a site that no longer exists, or what an
+			// older nuvlagen's interrupted run left.
+			fmt.Fprintf(e.stdout, "not generated (remove it): %s\n", name)
+			extra++
 		}
 	}
 	for _, s := range sites {
@@ -127,6 +141,23 @@ func runCheck(e *env, args []string) int {
 	return ExitOK
 }
 
+// explainStage says what the staging directory name of out is.
+func explainStage(out, name string) string {
+	p := filepath.ToSlash(filepath.Join(out, name))
+	o, stale := staleStage(filepath.Join(out, name), name)
+	switch {
+	case o.pid == 0:
+		return fmt.Sprintf("not generated: %s looks like a staging directory of generate, but not one this nuvlagen names; remove it when no generate runs", p)
+	case stale:
+		return fmt.Sprintf("not generated: %s is the leftover of an interrupted generate (pid %d, no longer running); the next generate removes it", p, o.pid)
+	case o.host != "":
+		if host, _ := os.Hostname(); host != o.host {
+			return fmt.Sprintf("not generated: %s is the staging directory of a generate on host %s (pid %d); remove it if that run is over", p, o.host, o.pid)
+		}
+	}
+	return fmt.Sprintf("not generated: %s is the staging directory of a generate running now (pid %d); check again when it is done", p, o.pid)
+}
+
 // compareFiles prints a diff for every path whose content differs and
 // returns how many do.
 func compareFiles(e *env, out string, have, want pipeline.Files) int {
@@ -155,7 +186,7 @@ func compareFiles(e *env, out string, have, want pipeline.Files) int {
 		case !inHave:
 			fmt.Fprintf(e.stdout, "missing: %s\n", name)
 		case !inWant:
-			fmt.Fprintf(e.stdout, "not generated (remove it): %s\n", name)
+			fmt.Fprintf(e.stdout, "not generated, not in the manifest (remove it; generate refuses to replace its directory, --prune deletes it): %s\n", name)
 		default:
 			e.stdout.Write(udiff.Diff(name+" (on disk)", h, name+" (generated)", w))
 		}

@@ -20,6 +20,9 @@ const (
 	ExitOK      = 0 // success
 	ExitInvalid = 1 // invalid input, or findings (drift, blocked traffic)
 	ExitUsage   = 2 // bad command line, or an internal failure
+	// ExitInterrupted: a signal stopped the command (generate), which
+	// wrote nothing.
+	ExitInterrupted = 130
 )
 
 type command struct {
@@ -95,7 +98,7 @@ Commands:
 Run "nuvlagen help <command>" for a command's flags and examples.
 
 Exit status: 0 success; 1 invalid input or findings; 2 usage error or
-internal failure.
+internal failure; 130 stopped by SIGINT or SIGTERM (generate).
 `)
 }
 

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 
@@ -12,12 +15,13 @@ import (
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 )
 
-const generateDoc = `Usage: nuvlagen generate [--site FILE.cue]... [--sites DIR] [--out DIR]
+const generateDoc = `Usage: nuvlagen generate [--site FILE.cue]... [--sites DIR] [--out DIR] [--prune]
 
 Render sites into DIR/<site>/: a compose file per stack with its
 configuration files, deploy.sh and teardown.sh, prepare/<node>.sh for the
-nodes, nfs/ on target sites (exports, NFS daemon ports), and the site's
-README. Every compose file is loaded
+nodes, nfs/ on target sites (exports, NFS daemon ports), the site's
+README, and .nuvlagen-manifest, the list of the files generate wrote (with
+their sha256, as "sha256sum -c" reads it). Every compose file is loaded
 back with compose-go and with the docker CLI's stack loader before anything
 is written. With no --site or --sites, renders the example sites embedded
 in nuvlagen.
@@ -28,7 +32,17 @@ render in parallel; every error of every site is reported.
 
 Output is written atomically: each site's directory is replaced as a whole,
 and if any site fails nothing is written at all, unless --keep-going, which
-writes the sites that rendered and still exits 1.
+writes the sites that rendered and still exits 1. A site directory holding
+a file generate did not write (one its manifest does not list or, without
+a manifest, one without the generated header) is not replaced: generate
+names the files, writes nothing and exits 1, unless --prune, which deletes
+them.
+
+SIGINT or SIGTERM stops the run: nothing is written, DIR stays as it was,
+and the exit status is 130; a signal once the sites are being swapped in
+comes too late, and the run finishes as usual. A run killed outright
+leaves its staging directory DIR/.nuvlagen-stage-<pid>-...; the next
+generate removes it once that process is gone.
 
 Examples:
   nuvlagen generate                          # the embedded examples into out/
@@ -40,12 +54,14 @@ type generateFlags struct {
 	siteFlags
 	keepGoing bool
 	quiet     bool
+	prune     bool
 }
 
 func (f *generateFlags) Bind(fs *pflag.FlagSet) {
 	f.siteFlags.Bind(fs)
 	fs.BoolVar(&f.keepGoing, "keep-going", false, "write the sites that render even if others fail (exit status is still 1)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing but errors")
+	fs.BoolVar(&f.prune, "prune", false, "delete files in site directories that generate did not write")
 }
 
 func runGenerate(e *env, args []string) int {
@@ -59,37 +75,40 @@ func runGenerate(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "nuvlagen generate: unexpected argument %q (site files go after --site)\n", fs.Arg(0))
 		return ExitUsage
 	}
+	if f.out == "" {
+		fmt.Fprintf(e.stderr, "nuvlagen generate: --out must name a directory\n")
+		return ExitUsage
+	}
 	inputs, readOK := f.inputs(e)
 	if !readOK && !f.keepGoing {
 		return ExitInvalid
 	}
-	stage, err := newStager(f.out)
+	// SIGINT and SIGTERM cancel ctx: the workers stop taking sites and
+	// the writers stop writing, and only once they all have returned is
+	// the staging directory removed. A second signal kills at once (what
+	// it leaves, the next run removes).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	context.AfterFunc(ctx, stop)
+	stage, err := newStager(ctx, f.out, f.prune)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)
 		return ExitUsage
 	}
-	// An interrupted run leaves no staging directory behind.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	finished := make(chan struct{})
-	defer func() {
-		signal.Stop(sigs)
-		close(finished)
-	}()
-	go func() {
-		select {
-		case <-sigs:
-			stage.abort()
-			os.Exit(130)
-		case <-finished:
+	if !f.quiet {
+		for _, name := range stage.removed {
+			fmt.Fprintf(e.stderr, "nuvlagen generate: removed %s, the staging directory of an interrupted run\n", filepath.ToSlash(filepath.Join(f.out, name)))
 		}
-	}()
+	}
+	for _, err := range stage.leftovers {
+		fmt.Fprintf(e.stderr, "nuvlagen generate: warning: %v\n", err)
+	}
 	var stageErr error
 	var mu sync.Mutex
-	results, ok := f.render(e, inputs, f.quiet, func(i int, r *pipeline.Result) {
+	results, ok := f.render(ctx, e, inputs, f.quiet, func(i int, r *pipeline.Result) {
 		for k := range r.Sites {
 			s := &r.Sites[k]
-			if err := stage.stage(i, s.Name, s.Files); err != nil {
+			if err := stage.stage(i, s.Name, s.Files); err != nil && ctx.Err() == nil {
 				mu.Lock()
 				stageErr = err
 				mu.Unlock()
@@ -97,6 +116,12 @@ func runGenerate(e *env, args []string) int {
 			s.Files = nil // written: no need to hold it
 		}
 	})
+	// Every writer has returned: render waits for its workers.
+	if ctx.Err() != nil {
+		stage.abort()
+		fmt.Fprintf(e.stderr, "nuvlagen generate: %v: stopped, nothing written\n", context.Cause(ctx))
+		return ExitInterrupted
+	}
 	if stageErr != nil {
 		stage.abort()
 		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", stageErr)
@@ -117,10 +142,19 @@ func runGenerate(e *env, args []string) int {
 			}
 		}
 	}
+	// From here on a signal no longer stops the run: the swap is quick
+	// and atomic per site, and stopping half-way would leave a mix.
 	if err := stage.commit(); err != nil {
 		stage.abort()
 		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)
+		var foreign *ForeignFilesError
+		if errors.As(err, &foreign) {
+			return ExitInvalid // what is in the way is input, not a failure
+		}
 		return ExitUsage
+	}
+	for _, p := range stage.pruned {
+		fmt.Fprintf(e.stderr, "nuvlagen generate: deleted %s (--prune: generate did not write it)\n", filepath.ToSlash(filepath.Join(f.out, p)))
 	}
 	if !f.quiet {
 		for _, s := range sites {

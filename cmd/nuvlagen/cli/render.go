@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -69,15 +70,22 @@ func (f *siteFlags) inputs(e *env) ([]pipeline.Input, bool) {
 // nil, is given each input's result as it finishes (from a worker
 // goroutine) and may consume its files. It returns the results and
 // whether all of them succeeded.
-func (f *siteFlags) render(e *env, inputs []pipeline.Input, quiet bool, take func(int, *pipeline.Result)) ([]pipeline.Result, bool) {
+//
+// Once ctx is done no more inputs are started, and render returns, with
+// false and without printing the errors, when the started ones have
+// finished (and take has returned for them).
+func (f *siteFlags) render(ctx context.Context, e *env, inputs []pipeline.Input, quiet bool, take func(int, *pipeline.Result)) ([]pipeline.Result, bool) {
 	bar := newProgress(e.stderr, len(inputs), !quiet && isTerminal(e.stderr))
-	results := pipeline.RenderInputs(inputs, f.jobs, func(i int, r *pipeline.Result) {
+	results := pipeline.RenderInputsContext(ctx, inputs, f.jobs, func(i int, r *pipeline.Result) {
 		if take != nil {
 			take(i, r)
 		}
 		bar.inc()
 	})
 	bar.finish()
+	if ctx.Err() != nil {
+		return results, false
+	}
 	ok := true
 	for _, r := range results {
 		if r.Err != nil {

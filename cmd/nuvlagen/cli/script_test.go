@@ -26,6 +26,9 @@ func TestScripts(t *testing.T) {
 
 func TestExitCodes(t *testing.T) {
 	t.Chdir(t.TempDir())
+	if err := os.WriteFile("a-file", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		args []string
 		want int
@@ -40,6 +43,9 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"nope"}, ExitUsage},
 		{[]string{"generate", "--bogus"}, ExitUsage},
 		{[]string{"generate", "stray-argument"}, ExitUsage},
+		{[]string{"generate", "--out", ""}, ExitUsage},
+		{[]string{"generate", "--out", "a-file"}, ExitUsage},
+		{[]string{"check", "--out", ""}, ExitUsage},
 		{[]string{"generate", "--site", "missing.cue"}, ExitInvalid},
 		{[]string{"check", "--bogus"}, ExitUsage},
 		{[]string{"check", "--out", "nothing-here"}, ExitInvalid},

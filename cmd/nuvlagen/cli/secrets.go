@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
-const secretsDoc = `Usage: nuvlagen secrets init DIR [--site FILE.cue] [--site-name NAME] [--force] [--allow-in-repo]
+const secretsDoc = `Usage: nuvlagen secrets init DIR [--site FILE.cue] [--site-name NAME] [--force]
+       [--regenerate-credential-key] [--allow-in-repo]
 
 Create DIR, the secrets directory of one site, which deploy.sh reads with
 --secrets DIR: a file per Docker secret the stacks mount and per variable
@@ -35,8 +37,14 @@ the compose files require. Generated with Go's crypto/rand:
 
 DIR is made mode 0700 and every file 0600. A file that exists is kept
 (and said so) unless --force; a key is never kept without its certificate
-or public key. DIR must not be inside out/ or inside a git work tree, where
-secrets get committed, unless --allow-in-repo.
+or public key. --force never replaces CREDENTIAL_ENCRYPTION_KEY (host
+sites): Nuvla encrypts the credentials it stores with it, and a new key
+makes them unreadable. Only --regenerate-credential-key replaces it, and
+keeps the old key in CREDENTIAL_ENCRYPTION_KEY.previous.
+
+DIR must not be inside generated output (a directory named out, a site
+directory generate wrote, or the directory holding those) or inside a git
+work tree, where secrets get committed, unless --allow-in-repo.
 
 The site is the one in --site FILE.cue, or the embedded example named by
 --site-name; --site-name also picks one site of a file that defines several.
@@ -51,14 +59,16 @@ type secretsFlags struct {
 	site        string
 	siteName    string
 	force       bool
+	regenKey    bool
 	allowInRepo bool
 }
 
 func (f *secretsFlags) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.site, "site", "", "site `file` (default: the embedded examples, picked by --site-name)")
 	fs.StringVar(&f.siteName, "site-name", "", "the site's `name`, when there is more than one to choose from")
-	fs.BoolVar(&f.force, "force", false, "replace files that exist")
-	fs.BoolVar(&f.allowInRepo, "allow-in-repo", false, "allow DIR inside out/ or a git work tree")
+	fs.BoolVar(&f.force, "force", false, "replace files that exist, but CREDENTIAL_ENCRYPTION_KEY")
+	fs.BoolVar(&f.regenKey, "regenerate-credential-key", false, "replace CREDENTIAL_ENCRYPTION_KEY: credentials Nuvla stored with the old key become unreadable")
+	fs.BoolVar(&f.allowInRepo, "allow-in-repo", false, "allow DIR inside generated output or a git work tree")
 }
 
 func runSecrets(e *env, args []string) int {
@@ -96,7 +106,7 @@ func runSecrets(e *env, args []string) int {
 	}
 	if !f.allowInRepo {
 		if why := inRepo(dir); why != "" {
-			fmt.Fprintf(e.stderr, "nuvlagen secrets init: refusing %s: it is inside %s, where secrets get committed (--allow-in-repo overrides)\n", displayName(e.cwd, dir), why)
+			fmt.Fprintf(e.stderr, "nuvlagen secrets init: refusing %s: it is inside %s (--allow-in-repo overrides)\n", displayName(e.cwd, dir), why)
 			return ExitInvalid
 		}
 	}
@@ -105,7 +115,11 @@ func runSecrets(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "nuvlagen secrets init: site %s: %v\n", s.Name, err)
 		return ExitUsage
 	}
-	if err := writeSecrets(e, dir, gen, f.force); err != nil {
+	if f.regenKey && !slices.ContainsFunc(gen, func(g secrets.File) bool { return g.Name == secrets.CredentialKey }) {
+		fmt.Fprintf(e.stderr, "nuvlagen secrets init: --regenerate-credential-key: site %s has no %s\n", s.Name, secrets.CredentialKey)
+		return ExitUsage
+	}
+	if err := writeSecrets(e, dir, gen, f.force, f.regenKey); err != nil {
 		fmt.Fprintf(e.stderr, "nuvlagen secrets init: %v\n", err)
 		return ExitInvalid
 	}
@@ -130,15 +144,44 @@ func pickSite(sites []*site.Site, name string) (*site.Site, error) {
 	return nil, fmt.Errorf("%d sites to choose from (%s): pick one with --site-name", len(sites), strings.Join(names, ", "))
 }
 
-// inRepo says where dir is that secrets must not be: inside a directory
-// named out (generated output) or a git work tree. dir need not exist.
+// inRepo says where dir is that secrets must not be: inside generated
+// output (a directory named out, a site directory generate wrote, or the
+// output directory holding such site directories) or a git work tree.
+// dir need not exist; symbolic links in the part that exists are
+// followed, so a link into out/ does not hide it.
 func inRepo(dir string) string {
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+	dir = filepath.Clean(dir)
+	paths := []string{dir}
+	if real := resolveExisting(dir); real != dir {
+		paths = append(paths, real)
+	}
+	for _, p := range paths {
+		if why := inOutput(p); why != "" {
+			return why
+		}
+	}
+	return ""
+}
+
+func inOutput(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
 		if filepath.Base(d) == "out" {
-			return "an out/ directory (" + d + ")"
+			return "an out/ directory (" + d + "), where secrets get committed"
+		}
+		if siteOutput(d) {
+			return "the site directory " + d + ", which nuvlagen generate writes and replaces"
+		}
+		// dir itself may be an output directory only if it holds sites;
+		// its ancestors, too.
+		if entries, err := os.ReadDir(d); err == nil {
+			for _, en := range entries {
+				if en.IsDir() && fileExists(filepath.Join(d, en.Name(), manifestName)) {
+					return "the output directory " + d + " of nuvlagen generate (it holds the site " + en.Name() + ")"
+				}
+			}
 		}
 		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
-			return "the git work tree " + d
+			return "the git work tree " + d + ", where secrets get committed"
 		}
 		if filepath.Dir(d) == d {
 			return ""
@@ -146,10 +189,46 @@ func inRepo(dir string) string {
 	}
 }
 
+// siteOutput says whether d is a site directory generate wrote: it holds
+// a manifest, or (an older nuvlagen's output) a deploy.sh or README.md
+// with the generated header.
+func siteOutput(d string) bool {
+	if fileExists(filepath.Join(d, manifestName)) {
+		return true
+	}
+	for _, name := range []string{"deploy.sh", "README.md"} {
+		if hasGeneratedHeader(filepath.Join(d, name)) {
+			return true
+		}
+	}
+	return false
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// resolveExisting resolves the symbolic links of the longest part of p
+// that exists, and keeps the rest as it is.
+func resolveExisting(p string) string {
+	rest := ""
+	for d := p; ; d = filepath.Dir(d) {
+		if real, err := filepath.EvalSymlinks(d); err == nil {
+			return filepath.Join(real, rest)
+		}
+		if filepath.Dir(d) == d {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(d), rest)
+	}
+}
+
 // writeSecrets creates dir (0700) and the files (0600). Without force, a
 // file that exists is kept, and a group (a key and its certificate) is
-// written whole or kept whole.
-func writeSecrets(e *env, dir string, files []secrets.File, force bool) error {
+// written whole or kept whole. An irreplaceable file that exists is kept
+// even with force, unless regen, which keeps the old one in NAME.previous.
+func writeSecrets(e *env, dir string, files []secrets.File, force, regen bool) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -185,13 +264,41 @@ func writeSecrets(e *env, dir string, files []secrets.File, force bool) error {
 			}
 		}
 	}
+	replace := func(f secrets.File) bool {
+		if f.Irreplaceable != "" {
+			return regen
+		}
+		return force
+	}
+	for _, f := range files {
+		if f.Irreplaceable != "" && exists[f.Name] && regen {
+			// Checked before anything is written.
+			if _, err := os.Lstat(filepath.Join(dir, f.Name+".previous")); err == nil {
+				return fmt.Errorf("%s exists: move it away before regenerating %s again (it may be the only copy of a key Nuvla's credentials need)", filepath.Join(dir, f.Name+".previous"), f.Name)
+			}
+		}
+	}
 	for _, f := range files {
 		p := filepath.Join(dir, f.Name)
-		if exists[f.Name] && !force {
-			fmt.Fprintf(e.stdout, "kept     %s\n", f.Name)
+		if exists[f.Name] && !replace(f) {
+			why := ""
+			if f.Irreplaceable != "" && force {
+				why = " (--force does not replace it: " + f.Irreplaceable + "; --regenerate-credential-key does)"
+			}
+			fmt.Fprintf(e.stdout, "kept     %s%s\n", f.Name, why)
 			continue
 		}
-		if err := writePrivate(p, f.Content, force); err != nil {
+		if f.Irreplaceable != "" && exists[f.Name] {
+			old, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if err := writePrivate(p+".previous", old, false); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "nuvlagen secrets init: warning: %s regenerated. %s. The old key is in %s.previous; deploy with the new one only if you mean that.\n", f.Name, f.Irreplaceable, f.Name)
+		}
+		if err := writePrivate(p, f.Content, exists[f.Name]); err != nil {
 			return err
 		}
 		note := ""

@@ -128,3 +128,127 @@ func TestSecretsInitRefuses(t *testing.T) {
 		t.Errorf("--allow-in-repo: exit %d: %s", code, errs)
 	}
 }
+
+// TestSecretsInitCredentialKey: --force never replaces the key Nuvla
+// encrypts stored credentials with; only --regenerate-credential-key
+// does, warning what it destroys and keeping the old key.
+func TestSecretsInitCredentialKey(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "secrets")
+	key := filepath.Join(dir, "CREDENTIAL_ENCRYPTION_KEY")
+	read := func(p string) string {
+		t.Helper()
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if code, _, errs := secretsInit(t, dir, "--site-name", "example-host"); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	first, password := read(key), read(filepath.Join(dir, "NUVLA_SUPER_PASSWORD"))
+
+	code, out, errs := secretsInit(t, dir, "--site-name", "example-host", "--force")
+	if code != ExitOK {
+		t.Fatalf("--force: exit %d: %s", code, errs)
+	}
+	if read(key) != first {
+		t.Error("--force replaced CREDENTIAL_ENCRYPTION_KEY")
+	}
+	if read(filepath.Join(dir, "NUVLA_SUPER_PASSWORD")) == password {
+		t.Error("--force kept NUVLA_SUPER_PASSWORD")
+	}
+	if !strings.Contains(out, "kept     CREDENTIAL_ENCRYPTION_KEY (--force does not replace it: Nuvla encrypts") || !strings.Contains(out, "--regenerate-credential-key does)") {
+		t.Errorf("--force does not say why it kept the key:\n%s", out)
+	}
+
+	code, out, errs = secretsInit(t, dir, "--site-name", "example-host", "--regenerate-credential-key")
+	if code != ExitOK {
+		t.Fatalf("--regenerate-credential-key: exit %d: %s", code, errs)
+	}
+	if read(key) == first {
+		t.Error("--regenerate-credential-key kept the key")
+	}
+	if read(key+".previous") != first {
+		t.Error("the old key is not in CREDENTIAL_ENCRYPTION_KEY.previous")
+	}
+	if info, _ := os.Stat(key + ".previous"); info == nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("CREDENTIAL_ENCRYPTION_KEY.previous: %v, want mode 0600", info)
+	}
+	if !strings.Contains(errs, "warning: CREDENTIAL_ENCRYPTION_KEY regenerated. Nuvla encrypts the secrets of the credentials it stores with this key: with a new one, no credential stored with the old key can be decrypted") {
+		t.Errorf("no warning on stderr: %q", errs)
+	}
+	if !strings.Contains(out, "kept     NUVLA_SUPER_PASSWORD") {
+		t.Errorf("--regenerate-credential-key alone replaced other files:\n%s", out)
+	}
+
+	// Twice would lose the only copy of the first key: refused.
+	second := read(key)
+	code, _, errs = secretsInit(t, dir, "--site-name", "example-host", "--regenerate-credential-key", "--force")
+	if code != ExitInvalid || !strings.Contains(errs, "CREDENTIAL_ENCRYPTION_KEY.previous exists: move it away") {
+		t.Errorf("regenerating with a .previous there: exit %d, stderr %q", code, errs)
+	}
+	if read(key) != second || read(key+".previous") != first {
+		t.Error("a refused run changed the keys")
+	}
+
+	code, _, errs = secretsInit(t, filepath.Join(t.TempDir(), "t"), "--site-name", "example-target", "--regenerate-credential-key")
+	if code != ExitUsage || !strings.Contains(errs, "site example-target has no CREDENTIAL_ENCRYPTION_KEY") {
+		t.Errorf("target site: exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestSecretsInitRefusesOutput: whatever the output directory is called,
+// secrets init refuses any directory inside it, told by the manifests or
+// by the generated headers, and through symbolic links.
+func TestSecretsInitRefusesOutput(t *testing.T) {
+	work := t.TempDir()
+	deploy := filepath.Join(work, "deploy")
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"generate", "--out", deploy, "-q"}, &out, &errOut); code != ExitOK {
+		t.Fatalf("generate: exit %d: %s", code, errOut.String())
+	}
+	old := filepath.Join(work, "old")
+	if err := os.MkdirAll(old, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(deploy, "example-target"), filepath.Join(old, "example-target")); err != nil {
+		t.Fatal(err)
+	}
+	// An older nuvlagen's output: no manifest, only headers.
+	if err := os.Remove(filepath.Join(old, "example-target", manifestName)); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(work, "link")
+	if err := os.Symlink(filepath.Join(deploy, "example-host"), link); err != nil {
+		t.Fatal(err)
+	}
+	// A link whose target is named out.
+	outLink := filepath.Join(work, "y")
+	if err := os.MkdirAll(filepath.Join(work, "x", "out"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(work, "x", "out"), outLink); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ dir, want string }{
+		{filepath.Join(deploy, "example-host", "secrets"), "it is inside the site directory " + filepath.Join(deploy, "example-host") + ", which nuvlagen generate writes and replaces (--allow-in-repo overrides)"},
+		{filepath.Join(deploy, "example-host", "stacks", "core", "s"), "it is inside the site directory " + filepath.Join(deploy, "example-host") + ","},
+		{filepath.Join(deploy, "secrets"), "it is inside the output directory " + deploy + " of nuvlagen generate (it holds the site example-host)"},
+		{filepath.Join(old, "example-target", "secrets"), "it is inside the site directory " + filepath.Join(old, "example-target") + ","},
+		{filepath.Join(link, "secrets"), "it is inside the site directory " + link + ","},
+		{filepath.Join(outLink, "secrets"), "it is inside an out/ directory (" + filepath.Join(work, "x", "out") + ")"},
+	} {
+		code, _, errs := secretsInit(t, tc.dir, "--site-name", "example-host")
+		if code != ExitInvalid || !strings.Contains(errs, tc.want) {
+			t.Errorf("secrets init %s: exit %d, stderr %q; want %d and %q", tc.dir, code, errs, ExitInvalid, tc.want)
+		}
+		if _, err := os.Lstat(tc.dir); err == nil {
+			t.Errorf("a refused secrets init created %s", tc.dir)
+		}
+	}
+	// Next to the output directory is fine.
+	if code, _, errs := secretsInit(t, filepath.Join(work, "secrets"), "--site-name", "example-target"); code != ExitOK {
+		t.Errorf("secrets init next to the output: exit %d: %s", code, errs)
+	}
+}
