@@ -9,13 +9,17 @@ import (
 // Apply renders apply.sh: it applies one node's rules with one backend,
 // checking them first and, on request, rolling back unless confirmed.
 func Apply(header string, rs *Ruleset) []byte {
+	// Node names are DNS labels (#NodeName), quoted anyway: as words, as
+	// case patterns, and as one line of the usage text.
 	names := make([]string, len(rs.Nodes))
+	words := make([]string, len(rs.Nodes))
 	for i, n := range rs.Nodes {
-		names[i] = n.Name
+		names[i] = oneLine(n.Name)
+		words[i] = shQuote(n.Name)
 	}
 	var b bytes.Buffer
 	b.WriteString("#!/usr/bin/env bash\n")
-	b.WriteString(header)
+	b.WriteString(commentHeader(header))
 	fmt.Fprintf(&b, `# Applies site %s's firewall to one node. Run it on the node, as root,
 # next to the rule files:
 #
@@ -250,14 +254,14 @@ iptables) apply_iptables ;;
 ufw) apply_ufw ;;
 esac
 echo "apply.sh: $node: $backend rules applied" >&2
-`, rs.Site, strings.Join(names, " "), strings.Join(names, " "), strings.Join(names, " | "), JumpComment, Table, Table, Table, Table,
+`, oneLine(rs.Site), strings.Join(names, " "), strings.Join(words, " "), strings.Join(words, " | "), JumpComment, Table, Table, Table, Table,
 		JumpComment, ChainInput, JumpComment, JumpComment, ChainPublished, JumpComment)
 	var cases strings.Builder
 	for i, n := range rs.Nodes {
 		if i > 0 {
 			cases.WriteString("\n")
 		}
-		fmt.Fprintf(&cases, "%s) address=%s ;;", n.Name, n.Address)
+		fmt.Fprintf(&cases, "%s) address=%s ;;", shQuote(n.Name), shQuote(n.Address.String()))
 	}
 	return bytes.Replace(b.Bytes(), []byte("@NODE_ADDRESSES@"), []byte(cases.String()), 1)
 }

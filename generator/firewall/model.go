@@ -7,6 +7,7 @@ package firewall
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -198,10 +199,30 @@ func Compile(s *site.Site) (*Ruleset, error) {
 		}
 		world[n] = true
 	}
+	// The model refuses these names and texts already (cue/firewall.cue);
+	// checked again here for models that do not, such as another
+	// revision's for nuvlagen diff: they end up in comments and scripts.
+	for _, pn := range slices.Sorted(maps.Keys(raw.Ports)) {
+		if !validName(pn) {
+			errs = errors.Append(errs, errors.Newf(keyPos(s, "ports", pn), "firewall.ports %q: port name: use letters, digits and -, starting with a letter, at most %d characters", pn, nameMax))
+		}
+	}
 	var rules []Rule
 	for _, name := range names {
 		r := raw.Rules[name]
 		pos := rulePos(s, name)
+		if !validName(name) {
+			errs = errors.Append(errs, errors.Newf(pos, "firewall.rules %q: rule name: use letters, digits and -, starting with a letter, at most %d characters", name, nameMax))
+			continue
+		}
+		if !validText(r.Service, 64) || strings.Contains(r.Service, "|") {
+			errs = errors.Append(errs, errors.Newf(pos, "firewall rule %s: service: one line of at most 64 characters, without control characters or |", name))
+			continue
+		}
+		if r.Fix != "" && !validText(r.Fix, 400) {
+			errs = errors.Append(errs, errors.Newf(pos, "firewall rule %s: fix: one line of at most 400 characters, without control characters", name))
+			continue
+		}
 		if r.Fix != "" {
 			rs.Warnings = append(rs.Warnings, Warning{Pos: pos, Msg: fmt.Sprintf("site %s, rule %s: %s", s.Name, name, r.Fix)})
 		}
@@ -302,8 +323,11 @@ func Compile(s *site.Site) (*Ruleset, error) {
 
 // rulePos is where rule name is written: in the site file if it is
 // there, else where the model defines it (not the schema's pattern).
-func rulePos(s *site.Site, name string) token.Pos {
-	v := s.Value.LookupPath(cue.MakePath(cue.Str("firewall"), cue.Str("rules"), cue.Str(name)))
+func rulePos(s *site.Site, name string) token.Pos { return keyPos(s, "rules", name) }
+
+// fieldPos is where v, the field at path, is written: in the site file
+// if it is there, else where the model defines it.
+func fieldPos(s *site.Site, v cue.Value, path ...string) token.Pos {
 	var first token.Pos
 	if op, args := v.Expr(); op == cue.AndOp {
 		for _, a := range args {
@@ -322,7 +346,7 @@ func rulePos(s *site.Site, name string) token.Pos {
 	if first.IsValid() {
 		return first
 	}
-	return s.Pos("firewall", "rules", name)
+	return s.Pos(path...)
 }
 
 func span(p rawPort) Span {

@@ -21,8 +21,8 @@ const (
 func UFW(header string, rs *Ruleset, n *Node) []byte {
 	var b bytes.Buffer
 	b.WriteString("#!/usr/bin/env bash\n")
-	b.WriteString(header)
-	fmt.Fprintf(&b, "# ufw rules for node %s (%s, %s) of site %s.\n", n.Name, n.Address, n.Role, rs.Site)
+	b.WriteString(commentHeader(header))
+	fmt.Fprintf(&b, "# ufw rules for node %s (%s, %s) of site %s.\n", oneLine(n.Name), n.Address, oneLine(n.Role), oneLine(rs.Site))
 	fmt.Fprintf(&b, `#
 # Run as root on the node (apply.sh --backend ufw does). Running it again
 # changes nothing: ufw skips rules it has, rules this script added before
@@ -77,7 +77,7 @@ block=$(cat <<'EOF'
 	echo "+ ufw default allow outgoing"
 `, ufwCommentPrefix)
 	for _, c := range cmds {
-		fmt.Fprintf(&b, "\techo %s\n", shellQuote("+ ufw "+c.args))
+		fmt.Fprintf(&b, "\techo %s\n", shQuote("+ ufw "+strings.Join(c.args, " ")))
 	}
 	b.WriteString(`	echo "+ ufw reload   # or ufw --force enable, when ufw is not enabled yet"
 	exit 0
@@ -108,7 +108,7 @@ has() {
 wanted=(
 `, ufwBegin, ufwEnd)
 	for _, c := range cmds {
-		fmt.Fprintf(&b, "\t%s\n", shellQuote(c.shown))
+		fmt.Fprintf(&b, "\t%s\n", shQuote(c.shown))
 	}
 	b.WriteString(`)
 mapfile -t added < <(ufw show added)
@@ -139,7 +139,11 @@ add() {
 # SSH from management comes first, so enabling never locks it out.
 `)
 	for _, c := range cmds {
-		fmt.Fprintf(&b, "add %s %s\n", shellQuote(c.shown), c.args)
+		words := make([]string, len(c.args))
+		for i, a := range c.args {
+			words[i] = shQuote(a)
+		}
+		fmt.Fprintf(&b, "add %s %s\n", shQuote(c.shown), strings.Join(words, " "))
 	}
 	b.WriteString(`
 if grep -q '^ENABLED=yes' "$ufw_dir/ufw.conf"; then
@@ -155,8 +159,8 @@ fi
 }
 
 type ufwCommand struct {
-	args  string // what the script runs, after "ufw "
-	shown string // how "ufw show added" prints it
+	args  []string // what the script runs, after "ufw": one word each
+	shown string   // how "ufw show added" prints it
 }
 
 // ufwCommands lists node's rules as ufw commands, ssh first.
@@ -166,13 +170,13 @@ func ufwCommands(rs *Ruleset, n *Node) []ufwCommand {
 		for _, chunk := range multiport(r.Ports) {
 			for _, c := range r.From {
 				for _, p := range rs.Groups[c] {
-					comment := ufwCommentPrefix + r.Name
+					comment := ufwCommentPrefix + commentText(r.Name)
 					from := p.String()
 					if p.IsSingleIP() {
 						from = p.Addr().String() // as ufw prints it
 					}
 					cmd := ufwCommand{
-						args:  fmt.Sprintf("allow proto %s from %s to any port %s comment '%s'", r.Proto, p, chunk, comment),
+						args:  []string{"allow", "proto", r.Proto, "from", p.String(), "to", "any", "port", chunk, "comment", comment},
 						shown: fmt.Sprintf("ufw allow from %s to any port %s proto %s comment '%s'", from, chunk, r.Proto, comment),
 					}
 					if p.Bits() == 0 {
@@ -188,9 +192,4 @@ func ufwCommands(rs *Ruleset, n *Node) []ufwCommand {
 		}
 	}
 	return append(first, rest...)
-}
-
-// shellQuote quotes s for bash.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

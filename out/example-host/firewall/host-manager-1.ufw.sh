@@ -45,26 +45,26 @@ block=$(cat <<'EOF'
 -A NUVLA-PUBLISHED -i docker0 -j RETURN
 -A NUVLA-PUBLISHED -i docker_gwbridge -j RETURN
 -A NUVLA-PUBLISHED -i br-+ -j RETURN
--A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 22 -m comment --comment ssh -j RETURN
--A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 80 -m comment --comment http -j RETURN
--A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 80 -m comment --comment http -j RETURN
--A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment http -j RETURN
--A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment http -j RETURN
--A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 2376 -m comment --comment docker -j RETURN
--A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment swarm-manager -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment swarm-manager -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.11/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment swarm-manager -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.12/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment swarm-manager -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.10/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.11/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.12/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.10/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.11/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.12/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.11/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.12/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 8080 -m comment --comment traefik -j RETURN
+-A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 22 -m comment --comment "ssh" -j RETURN
+-A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 80 -m comment --comment "http" -j RETURN
+-A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 80 -m comment --comment "http" -j RETURN
+-A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment "http" -j RETURN
+-A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment "http" -j RETURN
+-A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 2376 -m comment --comment "docker" -j RETURN
+-A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment "swarm-manager" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment "swarm-manager" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.11/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment "swarm-manager" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.12/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment "swarm-manager" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.10/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.11/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.12/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.10/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.11/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.12/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.11/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.12/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 8080 -m comment --comment "traefik" -j RETURN
 -A NUVLA-PUBLISHED -j DROP
 COMMIT
 # END nuvla published ports
@@ -76,21 +76,21 @@ if [[ $dry_run == yes ]]; then
 	echo "# rules commented nuvla:... that are not below are deleted"
 	echo "+ ufw default deny incoming"
 	echo "+ ufw default allow outgoing"
-	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 22 comment '\''nuvla:ssh'\'''
-	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 80,443 comment '\''nuvla:http'\'''
-	echo '+ ufw allow proto tcp from 0.0.0.0/0 to any port 80,443 comment '\''nuvla:http'\'''
-	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 2376 comment '\''nuvla:docker'\'''
-	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 2377 comment '\''nuvla:swarm-manager'\'''
-	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 2377 comment '\''nuvla:swarm-manager'\'''
-	echo '+ ufw allow proto tcp from 192.0.2.11/32 to any port 2377 comment '\''nuvla:swarm-manager'\'''
-	echo '+ ufw allow proto tcp from 192.0.2.12/32 to any port 2377 comment '\''nuvla:swarm-manager'\'''
-	echo '+ ufw allow proto udp from 192.0.2.10/32 to any port 4789,7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto udp from 192.0.2.11/32 to any port 4789,7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto udp from 192.0.2.12/32 to any port 4789,7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto tcp from 192.0.2.11/32 to any port 7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto tcp from 192.0.2.12/32 to any port 7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 8080 comment '\''nuvla:traefik'\'''
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 22 comment nuvla:ssh'
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 80,443 comment nuvla:http'
+	echo '+ ufw allow proto tcp from 0.0.0.0/0 to any port 80,443 comment nuvla:http'
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 2376 comment nuvla:docker'
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 2377 comment nuvla:swarm-manager'
+	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 2377 comment nuvla:swarm-manager'
+	echo '+ ufw allow proto tcp from 192.0.2.11/32 to any port 2377 comment nuvla:swarm-manager'
+	echo '+ ufw allow proto tcp from 192.0.2.12/32 to any port 2377 comment nuvla:swarm-manager'
+	echo '+ ufw allow proto udp from 192.0.2.10/32 to any port 4789,7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto udp from 192.0.2.11/32 to any port 4789,7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto udp from 192.0.2.12/32 to any port 4789,7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto tcp from 192.0.2.11/32 to any port 7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto tcp from 192.0.2.12/32 to any port 7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 8080 comment nuvla:traefik'
 	echo "+ ufw reload   # or ufw --force enable, when ufw is not enabled yet"
 	exit 0
 fi
@@ -117,21 +117,21 @@ has() {
 
 # The rules, as "ufw show added" prints them.
 wanted=(
-	'ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment '\''nuvla:ssh'\'''
-	'ufw allow from 198.51.100.0/28 to any port 80,443 proto tcp comment '\''nuvla:http'\'''
-	'ufw allow 80,443/tcp comment '\''nuvla:http'\'''
-	'ufw allow from 198.51.100.0/28 to any port 2376 proto tcp comment '\''nuvla:docker'\'''
-	'ufw allow from 198.51.100.0/28 to any port 2377 proto tcp comment '\''nuvla:swarm-manager'\'''
-	'ufw allow from 192.0.2.10 to any port 2377 proto tcp comment '\''nuvla:swarm-manager'\'''
-	'ufw allow from 192.0.2.11 to any port 2377 proto tcp comment '\''nuvla:swarm-manager'\'''
-	'ufw allow from 192.0.2.12 to any port 2377 proto tcp comment '\''nuvla:swarm-manager'\'''
-	'ufw allow from 192.0.2.10 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 192.0.2.11 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 192.0.2.12 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 192.0.2.10 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 192.0.2.11 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 192.0.2.12 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment '\''nuvla:traefik'\'''
+	"ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment 'nuvla:ssh'"
+	"ufw allow from 198.51.100.0/28 to any port 80,443 proto tcp comment 'nuvla:http'"
+	"ufw allow 80,443/tcp comment 'nuvla:http'"
+	"ufw allow from 198.51.100.0/28 to any port 2376 proto tcp comment 'nuvla:docker'"
+	"ufw allow from 198.51.100.0/28 to any port 2377 proto tcp comment 'nuvla:swarm-manager'"
+	"ufw allow from 192.0.2.10 to any port 2377 proto tcp comment 'nuvla:swarm-manager'"
+	"ufw allow from 192.0.2.11 to any port 2377 proto tcp comment 'nuvla:swarm-manager'"
+	"ufw allow from 192.0.2.12 to any port 2377 proto tcp comment 'nuvla:swarm-manager'"
+	"ufw allow from 192.0.2.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 192.0.2.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 192.0.2.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 192.0.2.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 192.0.2.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 192.0.2.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'"
 )
 mapfile -t added < <(ufw show added)
 
@@ -159,21 +159,21 @@ add() {
 }
 
 # SSH from management comes first, so enabling never locks it out.
-add 'ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment '\''nuvla:ssh'\''' allow proto tcp from 198.51.100.0/28 to any port 22 comment 'nuvla:ssh'
-add 'ufw allow from 198.51.100.0/28 to any port 80,443 proto tcp comment '\''nuvla:http'\''' allow proto tcp from 198.51.100.0/28 to any port 80,443 comment 'nuvla:http'
-add 'ufw allow 80,443/tcp comment '\''nuvla:http'\''' allow proto tcp from 0.0.0.0/0 to any port 80,443 comment 'nuvla:http'
-add 'ufw allow from 198.51.100.0/28 to any port 2376 proto tcp comment '\''nuvla:docker'\''' allow proto tcp from 198.51.100.0/28 to any port 2376 comment 'nuvla:docker'
-add 'ufw allow from 198.51.100.0/28 to any port 2377 proto tcp comment '\''nuvla:swarm-manager'\''' allow proto tcp from 198.51.100.0/28 to any port 2377 comment 'nuvla:swarm-manager'
-add 'ufw allow from 192.0.2.10 to any port 2377 proto tcp comment '\''nuvla:swarm-manager'\''' allow proto tcp from 192.0.2.10/32 to any port 2377 comment 'nuvla:swarm-manager'
-add 'ufw allow from 192.0.2.11 to any port 2377 proto tcp comment '\''nuvla:swarm-manager'\''' allow proto tcp from 192.0.2.11/32 to any port 2377 comment 'nuvla:swarm-manager'
-add 'ufw allow from 192.0.2.12 to any port 2377 proto tcp comment '\''nuvla:swarm-manager'\''' allow proto tcp from 192.0.2.12/32 to any port 2377 comment 'nuvla:swarm-manager'
-add 'ufw allow from 192.0.2.10 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\''' allow proto udp from 192.0.2.10/32 to any port 4789,7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 192.0.2.11 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\''' allow proto udp from 192.0.2.11/32 to any port 4789,7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 192.0.2.12 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\''' allow proto udp from 192.0.2.12/32 to any port 4789,7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 192.0.2.10 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\''' allow proto tcp from 192.0.2.10/32 to any port 7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 192.0.2.11 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\''' allow proto tcp from 192.0.2.11/32 to any port 7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 192.0.2.12 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\''' allow proto tcp from 192.0.2.12/32 to any port 7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment '\''nuvla:traefik'\''' allow proto tcp from 198.51.100.0/28 to any port 8080 comment 'nuvla:traefik'
+add "ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment 'nuvla:ssh'" allow proto tcp from 198.51.100.0/28 to any port 22 comment nuvla:ssh
+add "ufw allow from 198.51.100.0/28 to any port 80,443 proto tcp comment 'nuvla:http'" allow proto tcp from 198.51.100.0/28 to any port 80,443 comment nuvla:http
+add "ufw allow 80,443/tcp comment 'nuvla:http'" allow proto tcp from 0.0.0.0/0 to any port 80,443 comment nuvla:http
+add "ufw allow from 198.51.100.0/28 to any port 2376 proto tcp comment 'nuvla:docker'" allow proto tcp from 198.51.100.0/28 to any port 2376 comment nuvla:docker
+add "ufw allow from 198.51.100.0/28 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 198.51.100.0/28 to any port 2377 comment nuvla:swarm-manager
+add "ufw allow from 192.0.2.10 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 192.0.2.10/32 to any port 2377 comment nuvla:swarm-manager
+add "ufw allow from 192.0.2.11 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 192.0.2.11/32 to any port 2377 comment nuvla:swarm-manager
+add "ufw allow from 192.0.2.12 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 192.0.2.12/32 to any port 2377 comment nuvla:swarm-manager
+add "ufw allow from 192.0.2.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 192.0.2.10/32 to any port 4789,7946 comment nuvla:swarm-cluster
+add "ufw allow from 192.0.2.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 192.0.2.11/32 to any port 4789,7946 comment nuvla:swarm-cluster
+add "ufw allow from 192.0.2.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 192.0.2.12/32 to any port 4789,7946 comment nuvla:swarm-cluster
+add "ufw allow from 192.0.2.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 192.0.2.10/32 to any port 7946 comment nuvla:swarm-cluster
+add "ufw allow from 192.0.2.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 192.0.2.11/32 to any port 7946 comment nuvla:swarm-cluster
+add "ufw allow from 192.0.2.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 192.0.2.12/32 to any port 7946 comment nuvla:swarm-cluster
+add "ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'" allow proto tcp from 198.51.100.0/28 to any port 8080 comment nuvla:traefik
 
 if grep -q '^ENABLED=yes' "$ufw_dir/ufw.conf"; then
 	# Rules added or deleted are live already; the block is not.

@@ -45,59 +45,59 @@ block=$(cat <<'EOF'
 -A NUVLA-PUBLISHED -i docker0 -j RETURN
 -A NUVLA-PUBLISHED -i docker_gwbridge -j RETURN
 -A NUVLA-PUBLISHED -i br-+ -j RETURN
--A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 22 -m comment --comment ssh -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 80 -m comment --comment http -j RETURN
--A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 80 -m comment --comment http -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment http -j RETURN
--A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment http -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 111 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 111 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 111 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 2049 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 2049 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 2049 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 29765 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 29765 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 29765 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 29767 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 29767 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 29767 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 33333 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 33333 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 33333 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 111 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 111 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 111 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 2049 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 2049 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 2049 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 29765 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 29765 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 29765 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 29767 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 29767 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 29767 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 33333 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 33333 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 33333 -m comment --comment nfs -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 2376 -m comment --comment docker -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment swarm-manager -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment swarm-manager -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment swarm-manager -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment swarm-manager -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 8080 -m comment --comment traefik -j RETURN
--A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 30000:32767 -m comment --comment swarm-published -j RETURN
--A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 32768:33332 -m comment --comment ephemeral -j RETURN
--A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 33334:60999 -m comment --comment ephemeral -j RETURN
+-A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 22 -m comment --comment "ssh" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 80 -m comment --comment "http" -j RETURN
+-A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 80 -m comment --comment "http" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment "http" -j RETURN
+-A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment "http" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 111 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 111 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 111 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 2049 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 2049 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 2049 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 29765 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 29765 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 29765 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 29767 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 29767 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 29767 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 33333 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 33333 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 33333 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 111 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 111 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 111 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 2049 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 2049 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 2049 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 29765 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 29765 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 29765 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 29767 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 29767 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 29767 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 33333 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 33333 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 33333 -m comment --comment "nfs" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 2376 -m comment --comment "docker" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment "swarm-manager" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment "swarm-manager" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment "swarm-manager" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment "swarm-manager" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 203.0.113.12/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 8080 -m comment --comment "traefik" -j RETURN
+-A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 30000:32767 -m comment --comment "swarm-published" -j RETURN
+-A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 32768:33332 -m comment --comment "ephemeral" -j RETURN
+-A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 33334:60999 -m comment --comment "ephemeral" -j RETURN
 -A NUVLA-PUBLISHED -j DROP
 COMMIT
 # END nuvla published ports
@@ -109,29 +109,29 @@ if [[ $dry_run == yes ]]; then
 	echo "# rules commented nuvla:... that are not below are deleted"
 	echo "+ ufw default deny incoming"
 	echo "+ ufw default allow outgoing"
-	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 22 comment '\''nuvla:ssh'\'''
-	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 80,443 comment '\''nuvla:http'\'''
-	echo '+ ufw allow proto tcp from 0.0.0.0/0 to any port 80,443 comment '\''nuvla:http'\'''
-	echo '+ ufw allow proto tcp from 203.0.113.10/32 to any port 111,2049,29765,29767,33333 comment '\''nuvla:nfs'\'''
-	echo '+ ufw allow proto tcp from 203.0.113.11/32 to any port 111,2049,29765,29767,33333 comment '\''nuvla:nfs'\'''
-	echo '+ ufw allow proto tcp from 203.0.113.12/32 to any port 111,2049,29765,29767,33333 comment '\''nuvla:nfs'\'''
-	echo '+ ufw allow proto udp from 203.0.113.10/32 to any port 111,2049,29765,29767,33333 comment '\''nuvla:nfs'\'''
-	echo '+ ufw allow proto udp from 203.0.113.11/32 to any port 111,2049,29765,29767,33333 comment '\''nuvla:nfs'\'''
-	echo '+ ufw allow proto udp from 203.0.113.12/32 to any port 111,2049,29765,29767,33333 comment '\''nuvla:nfs'\'''
-	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 2376 comment '\''nuvla:docker'\'''
-	echo '+ ufw allow proto tcp from 203.0.113.10/32 to any port 2377 comment '\''nuvla:swarm-manager'\'''
-	echo '+ ufw allow proto tcp from 203.0.113.11/32 to any port 2377 comment '\''nuvla:swarm-manager'\'''
-	echo '+ ufw allow proto tcp from 203.0.113.12/32 to any port 2377 comment '\''nuvla:swarm-manager'\'''
-	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 2377 comment '\''nuvla:swarm-manager'\'''
-	echo '+ ufw allow proto udp from 203.0.113.10/32 to any port 4789,7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto udp from 203.0.113.11/32 to any port 4789,7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto udp from 203.0.113.12/32 to any port 4789,7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto tcp from 203.0.113.10/32 to any port 7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto tcp from 203.0.113.11/32 to any port 7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto tcp from 203.0.113.12/32 to any port 7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 8080 comment '\''nuvla:traefik'\'''
-	echo '+ ufw allow proto tcp from 0.0.0.0/0 to any port 30000:32767 comment '\''nuvla:swarm-published'\'''
-	echo '+ ufw allow proto tcp from 0.0.0.0/0 to any port 32768:33332,33334:60999 comment '\''nuvla:ephemeral'\'''
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 22 comment nuvla:ssh'
+	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 80,443 comment nuvla:http'
+	echo '+ ufw allow proto tcp from 0.0.0.0/0 to any port 80,443 comment nuvla:http'
+	echo '+ ufw allow proto tcp from 203.0.113.10/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs'
+	echo '+ ufw allow proto tcp from 203.0.113.11/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs'
+	echo '+ ufw allow proto tcp from 203.0.113.12/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs'
+	echo '+ ufw allow proto udp from 203.0.113.10/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs'
+	echo '+ ufw allow proto udp from 203.0.113.11/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs'
+	echo '+ ufw allow proto udp from 203.0.113.12/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs'
+	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 2376 comment nuvla:docker'
+	echo '+ ufw allow proto tcp from 203.0.113.10/32 to any port 2377 comment nuvla:swarm-manager'
+	echo '+ ufw allow proto tcp from 203.0.113.11/32 to any port 2377 comment nuvla:swarm-manager'
+	echo '+ ufw allow proto tcp from 203.0.113.12/32 to any port 2377 comment nuvla:swarm-manager'
+	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 2377 comment nuvla:swarm-manager'
+	echo '+ ufw allow proto udp from 203.0.113.10/32 to any port 4789,7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto udp from 203.0.113.11/32 to any port 4789,7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto udp from 203.0.113.12/32 to any port 4789,7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto tcp from 203.0.113.10/32 to any port 7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto tcp from 203.0.113.11/32 to any port 7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto tcp from 203.0.113.12/32 to any port 7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 8080 comment nuvla:traefik'
+	echo '+ ufw allow proto tcp from 0.0.0.0/0 to any port 30000:32767 comment nuvla:swarm-published'
+	echo '+ ufw allow proto tcp from 0.0.0.0/0 to any port 32768:33332,33334:60999 comment nuvla:ephemeral'
 	echo "+ ufw reload   # or ufw --force enable, when ufw is not enabled yet"
 	exit 0
 fi
@@ -158,29 +158,29 @@ has() {
 
 # The rules, as "ufw show added" prints them.
 wanted=(
-	'ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment '\''nuvla:ssh'\'''
-	'ufw allow from 192.0.2.10 to any port 80,443 proto tcp comment '\''nuvla:http'\'''
-	'ufw allow 80,443/tcp comment '\''nuvla:http'\'''
-	'ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto tcp comment '\''nuvla:nfs'\'''
-	'ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto tcp comment '\''nuvla:nfs'\'''
-	'ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto tcp comment '\''nuvla:nfs'\'''
-	'ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto udp comment '\''nuvla:nfs'\'''
-	'ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto udp comment '\''nuvla:nfs'\'''
-	'ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto udp comment '\''nuvla:nfs'\'''
-	'ufw allow from 192.0.2.10 to any port 2376 proto tcp comment '\''nuvla:docker'\'''
-	'ufw allow from 203.0.113.10 to any port 2377 proto tcp comment '\''nuvla:swarm-manager'\'''
-	'ufw allow from 203.0.113.11 to any port 2377 proto tcp comment '\''nuvla:swarm-manager'\'''
-	'ufw allow from 203.0.113.12 to any port 2377 proto tcp comment '\''nuvla:swarm-manager'\'''
-	'ufw allow from 192.0.2.10 to any port 2377 proto tcp comment '\''nuvla:swarm-manager'\'''
-	'ufw allow from 203.0.113.10 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 203.0.113.11 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 203.0.113.12 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 203.0.113.10 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 203.0.113.11 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 203.0.113.12 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment '\''nuvla:traefik'\'''
-	'ufw allow 30000:32767/tcp comment '\''nuvla:swarm-published'\'''
-	'ufw allow 32768:33332,33334:60999/tcp comment '\''nuvla:ephemeral'\'''
+	"ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment 'nuvla:ssh'"
+	"ufw allow from 192.0.2.10 to any port 80,443 proto tcp comment 'nuvla:http'"
+	"ufw allow 80,443/tcp comment 'nuvla:http'"
+	"ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'"
+	"ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'"
+	"ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'"
+	"ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'"
+	"ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'"
+	"ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'"
+	"ufw allow from 192.0.2.10 to any port 2376 proto tcp comment 'nuvla:docker'"
+	"ufw allow from 203.0.113.10 to any port 2377 proto tcp comment 'nuvla:swarm-manager'"
+	"ufw allow from 203.0.113.11 to any port 2377 proto tcp comment 'nuvla:swarm-manager'"
+	"ufw allow from 203.0.113.12 to any port 2377 proto tcp comment 'nuvla:swarm-manager'"
+	"ufw allow from 192.0.2.10 to any port 2377 proto tcp comment 'nuvla:swarm-manager'"
+	"ufw allow from 203.0.113.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 203.0.113.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 203.0.113.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 203.0.113.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 203.0.113.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 203.0.113.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'"
+	"ufw allow 30000:32767/tcp comment 'nuvla:swarm-published'"
+	"ufw allow 32768:33332,33334:60999/tcp comment 'nuvla:ephemeral'"
 )
 mapfile -t added < <(ufw show added)
 
@@ -208,29 +208,29 @@ add() {
 }
 
 # SSH from management comes first, so enabling never locks it out.
-add 'ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment '\''nuvla:ssh'\''' allow proto tcp from 198.51.100.0/28 to any port 22 comment 'nuvla:ssh'
-add 'ufw allow from 192.0.2.10 to any port 80,443 proto tcp comment '\''nuvla:http'\''' allow proto tcp from 192.0.2.10/32 to any port 80,443 comment 'nuvla:http'
-add 'ufw allow 80,443/tcp comment '\''nuvla:http'\''' allow proto tcp from 0.0.0.0/0 to any port 80,443 comment 'nuvla:http'
-add 'ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto tcp comment '\''nuvla:nfs'\''' allow proto tcp from 203.0.113.10/32 to any port 111,2049,29765,29767,33333 comment 'nuvla:nfs'
-add 'ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto tcp comment '\''nuvla:nfs'\''' allow proto tcp from 203.0.113.11/32 to any port 111,2049,29765,29767,33333 comment 'nuvla:nfs'
-add 'ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto tcp comment '\''nuvla:nfs'\''' allow proto tcp from 203.0.113.12/32 to any port 111,2049,29765,29767,33333 comment 'nuvla:nfs'
-add 'ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto udp comment '\''nuvla:nfs'\''' allow proto udp from 203.0.113.10/32 to any port 111,2049,29765,29767,33333 comment 'nuvla:nfs'
-add 'ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto udp comment '\''nuvla:nfs'\''' allow proto udp from 203.0.113.11/32 to any port 111,2049,29765,29767,33333 comment 'nuvla:nfs'
-add 'ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto udp comment '\''nuvla:nfs'\''' allow proto udp from 203.0.113.12/32 to any port 111,2049,29765,29767,33333 comment 'nuvla:nfs'
-add 'ufw allow from 192.0.2.10 to any port 2376 proto tcp comment '\''nuvla:docker'\''' allow proto tcp from 192.0.2.10/32 to any port 2376 comment 'nuvla:docker'
-add 'ufw allow from 203.0.113.10 to any port 2377 proto tcp comment '\''nuvla:swarm-manager'\''' allow proto tcp from 203.0.113.10/32 to any port 2377 comment 'nuvla:swarm-manager'
-add 'ufw allow from 203.0.113.11 to any port 2377 proto tcp comment '\''nuvla:swarm-manager'\''' allow proto tcp from 203.0.113.11/32 to any port 2377 comment 'nuvla:swarm-manager'
-add 'ufw allow from 203.0.113.12 to any port 2377 proto tcp comment '\''nuvla:swarm-manager'\''' allow proto tcp from 203.0.113.12/32 to any port 2377 comment 'nuvla:swarm-manager'
-add 'ufw allow from 192.0.2.10 to any port 2377 proto tcp comment '\''nuvla:swarm-manager'\''' allow proto tcp from 192.0.2.10/32 to any port 2377 comment 'nuvla:swarm-manager'
-add 'ufw allow from 203.0.113.10 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\''' allow proto udp from 203.0.113.10/32 to any port 4789,7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 203.0.113.11 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\''' allow proto udp from 203.0.113.11/32 to any port 4789,7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 203.0.113.12 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\''' allow proto udp from 203.0.113.12/32 to any port 4789,7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 203.0.113.10 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\''' allow proto tcp from 203.0.113.10/32 to any port 7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 203.0.113.11 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\''' allow proto tcp from 203.0.113.11/32 to any port 7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 203.0.113.12 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\''' allow proto tcp from 203.0.113.12/32 to any port 7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment '\''nuvla:traefik'\''' allow proto tcp from 198.51.100.0/28 to any port 8080 comment 'nuvla:traefik'
-add 'ufw allow 30000:32767/tcp comment '\''nuvla:swarm-published'\''' allow proto tcp from 0.0.0.0/0 to any port 30000:32767 comment 'nuvla:swarm-published'
-add 'ufw allow 32768:33332,33334:60999/tcp comment '\''nuvla:ephemeral'\''' allow proto tcp from 0.0.0.0/0 to any port 32768:33332,33334:60999 comment 'nuvla:ephemeral'
+add "ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment 'nuvla:ssh'" allow proto tcp from 198.51.100.0/28 to any port 22 comment nuvla:ssh
+add "ufw allow from 192.0.2.10 to any port 80,443 proto tcp comment 'nuvla:http'" allow proto tcp from 192.0.2.10/32 to any port 80,443 comment nuvla:http
+add "ufw allow 80,443/tcp comment 'nuvla:http'" allow proto tcp from 0.0.0.0/0 to any port 80,443 comment nuvla:http
+add "ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" allow proto tcp from 203.0.113.10/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
+add "ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" allow proto tcp from 203.0.113.11/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
+add "ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" allow proto tcp from 203.0.113.12/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
+add "ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" allow proto udp from 203.0.113.10/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
+add "ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" allow proto udp from 203.0.113.11/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
+add "ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" allow proto udp from 203.0.113.12/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
+add "ufw allow from 192.0.2.10 to any port 2376 proto tcp comment 'nuvla:docker'" allow proto tcp from 192.0.2.10/32 to any port 2376 comment nuvla:docker
+add "ufw allow from 203.0.113.10 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 203.0.113.10/32 to any port 2377 comment nuvla:swarm-manager
+add "ufw allow from 203.0.113.11 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 203.0.113.11/32 to any port 2377 comment nuvla:swarm-manager
+add "ufw allow from 203.0.113.12 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 203.0.113.12/32 to any port 2377 comment nuvla:swarm-manager
+add "ufw allow from 192.0.2.10 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 192.0.2.10/32 to any port 2377 comment nuvla:swarm-manager
+add "ufw allow from 203.0.113.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 203.0.113.10/32 to any port 4789,7946 comment nuvla:swarm-cluster
+add "ufw allow from 203.0.113.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 203.0.113.11/32 to any port 4789,7946 comment nuvla:swarm-cluster
+add "ufw allow from 203.0.113.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 203.0.113.12/32 to any port 4789,7946 comment nuvla:swarm-cluster
+add "ufw allow from 203.0.113.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 203.0.113.10/32 to any port 7946 comment nuvla:swarm-cluster
+add "ufw allow from 203.0.113.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 203.0.113.11/32 to any port 7946 comment nuvla:swarm-cluster
+add "ufw allow from 203.0.113.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 203.0.113.12/32 to any port 7946 comment nuvla:swarm-cluster
+add "ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'" allow proto tcp from 198.51.100.0/28 to any port 8080 comment nuvla:traefik
+add "ufw allow 30000:32767/tcp comment 'nuvla:swarm-published'" allow proto tcp from 0.0.0.0/0 to any port 30000:32767 comment nuvla:swarm-published
+add "ufw allow 32768:33332,33334:60999/tcp comment 'nuvla:ephemeral'" allow proto tcp from 0.0.0.0/0 to any port 32768:33332,33334:60999 comment nuvla:ephemeral
 
 if grep -q '^ENABLED=yes' "$ufw_dir/ufw.conf"; then
 	# Rules added or deleted are live already; the block is not.
