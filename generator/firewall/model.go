@@ -141,22 +141,29 @@ type rawPort struct {
 	From      int      `json:"from"`
 	To        int      `json:"to"`
 	Protocols []string `json:"protocols"`
+	// Sensitive is nil for a port anyone may be given.
+	Sensitive *[]string `json:"sensitive"`
 }
 
 type rawRule struct {
-	Service   string   `json:"service"`
-	Ports     []string `json:"ports"`
-	From      []string `json:"from"`
-	Nodes     string   `json:"nodes"`
-	Except    []string `json:"except"`
-	Sensitive bool     `json:"sensitive"`
-	Fix       string   `json:"fix"`
+	Service string   `json:"service"`
+	Ports   []string `json:"ports"`
+	From    []string `json:"from"`
+	Nodes   string   `json:"nodes"`
+	Except  []string `json:"except"`
+	Fix     string   `json:"fix"`
+}
+
+type rawNumber struct {
+	Port int      `json:"port"`
+	From []string `json:"from"`
 }
 
 type rawFirewall struct {
-	Ports       map[string]rawPort `json:"ports"`
-	Rules       map[string]rawRule `json:"rules"`
-	OpenToWorld []string           `json:"openToWorld"`
+	Ports            map[string]rawPort   `json:"ports"`
+	Rules            map[string]rawRule   `json:"rules"`
+	OpenToWorld      []string             `json:"openToWorld"`
+	SensitiveNumbers map[string]rawNumber `json:"sensitiveNumbers"`
 }
 
 // Compile builds the site's rule model. Errors (unknown port names, a
@@ -236,13 +243,6 @@ func Compile(s *site.Site) (*Ruleset, error) {
 				continue
 			}
 			from = append(from, c)
-			if r.Sensitive && !world[name] {
-				for _, p := range rs.Groups[c] {
-					if p.Bits() == 0 {
-						errs = errors.Append(errs, errors.Newf(rs.GroupPos[c], "groups.%s contains %s, which would open %s (rule %s, a management or Docker API port) to the whole Internet; narrow the group, or list %q in firewall.openToWorld", c, p, r.Service, name, name))
-					}
-				}
-			}
 		}
 		byProto := map[string][]Span{}
 		names := map[string][]string{}
@@ -278,12 +278,15 @@ func Compile(s *site.Site) (*Ruleset, error) {
 			rules = append(rules, Rule{
 				Name: name, Service: r.Service, Proto: proto, Ports: spans,
 				PortNames: names[proto], Except: exceptNames[proto],
-				From: from, Nodes: r.Nodes, Sensitive: r.Sensitive, Pos: pos,
+				From: from, Nodes: r.Nodes, Pos: pos,
 			})
 		}
 	}
 	if errs != nil {
 		return nil, errs
+	}
+	if err := rs.checkSensitive(s, &raw, rules, world); err != nil {
+		return nil, err
 	}
 	// In port order, as the seed's tables are, for people reading them.
 	slices.SortStableFunc(rules, func(a, b Rule) int {
