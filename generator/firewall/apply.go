@@ -20,7 +20,30 @@ func Apply(header string, rs *Ruleset) []byte {
 	var b bytes.Buffer
 	b.WriteString("#!/usr/bin/env bash\n")
 	b.WriteString(commentHeader(header))
-	fmt.Fprintf(&b, `# Applies site %s's firewall to one node. Run it on the node, as root,
+	b.WriteString(applyScript)
+	var cases strings.Builder
+	for i, n := range rs.Nodes {
+		if i > 0 {
+			cases.WriteString("\n")
+		}
+		fmt.Fprintf(&cases, "%s) address=%s ;;", shQuote(n.Name), shQuote(n.Address.String()))
+	}
+	return []byte(strings.NewReplacer(
+		"@SITE@", oneLine(rs.Site),
+		"@NODES@", strings.Join(names, " "),
+		"@WORDS@", strings.Join(words, " "),
+		"@PATTERNS@", strings.Join(words, " | "),
+		"@NODE_ADDRESSES@", cases.String(),
+		"@JUMP@", JumpComment,
+		"@TABLE@", Table,
+		"@CHAIN_INPUT@", ChainInput,
+		"@CHAIN_PUBLISHED@", ChainPublished,
+	).Replace(b.String()))
+}
+
+// applyScript is apply.sh, with @PLACEHOLDERS@ for the site's values
+// (quoted where they are words) and the package's names.
+const applyScript = `# Applies site @SITE@'s firewall to one node. Run it on the node, as root,
 # next to the rule files:
 #
 #   ./apply.sh [--backend nft|iptables|ufw] [--confirm SECONDS] NODE
@@ -31,7 +54,8 @@ func Apply(header string, rs *Ruleset) []byte {
 # throughout: the new rules allow it, and established connections are
 # accepted before any rule. With --confirm, the script waits SECONDS for
 # "yes" on standard input and otherwise rolls back, as iptables-apply
-# does, so that a bad rule cannot lock the operator out.
+# does, so that a bad rule cannot lock the operator out; Ctrl-C, a lost
+# terminal (SIGHUP) or SIGTERM during the wait roll back too.
 #
 # Use one backend per node; to switch, remove the other's rules first
 # (nft delete table inet nuvla; or ufw disable).
@@ -41,7 +65,7 @@ usage() {
 	cat <<'EOF'
 Usage: apply.sh [--backend nft|iptables|ufw] [--confirm SECONDS] [--force] NODE
        apply.sh --dry-run [--backend nft|iptables|ufw] [NODE]
-Nodes: %s
+Nodes: @NODES@
 EOF
 }
 
@@ -85,11 +109,11 @@ if (($# > 1)) || { (($# == 0)) && [[ $dry_run == no ]]; }; then
 fi
 nodes=("$@")
 if ((${#nodes[@]} == 0)); then
-	nodes=(%s)
+	nodes=(@WORDS@)
 fi
 for node in "${nodes[@]}"; do
 	case $node in
-	%s) ;;
+	@PATTERNS@) ;;
 	*)
 		echo "apply.sh: unknown node \"$node\"" >&2
 		usage >&2
@@ -122,7 +146,7 @@ plan() {
 		;;
 	iptables)
 		echo "+ iptables -N DOCKER-USER   # unless Docker has created it"
-		echo "+ iptables-restore --test --noflush <$node.iptables   # without the %s jumps already in place"
+		echo "+ iptables-restore --test --noflush <$node.iptables   # without the @JUMP@ jumps already in place"
 		echo "+ iptables-restore --noflush <$node.iptables"
 		;;
 	ufw)
@@ -161,7 +185,45 @@ if [[ $force == no && $local_addresses != *" $address/"* ]]; then
 fi
 
 saved=$(mktemp -d)
-trap 'rm -rf "$saved"' EXIT
+# keep is set when a roll back fails: the backup is what is left then.
+keep=no
+cleanup() {
+	if [[ $keep == yes ]]; then
+		echo "apply.sh: the previous rules are kept in $saved" >&2
+	else
+		rm -rf "$saved"
+	fi
+}
+trap cleanup EXIT
+
+# pending names the roll back while applied rules wait for "yes": Ctrl-C,
+# a hang-up or a kill (INT, HUP, TERM) then roll back too, as no answer
+# does, and the backup goes only once the rules are confirmed or rolled
+# back.
+pending=
+interrupted() {
+	trap '' INT HUP TERM
+	if [[ -n $pending ]]; then
+		echo "apply.sh: $1 before the rules were confirmed, rolling back" >&2
+		roll_back || true
+	fi
+	exit "$2"
+}
+trap 'interrupted SIGINT 130' INT
+trap 'interrupted SIGHUP 129' HUP
+trap 'interrupted SIGTERM 143' TERM
+
+# roll_back runs the pending roll back, once; when it fails, the backup
+# is kept.
+roll_back() {
+	local undo=$pending
+	pending=
+	if ! "$undo"; then
+		keep=yes
+		echo "apply.sh: rolling back failed" >&2
+		return 1
+	fi
+}
 
 # confirmed waits for "yes" on standard input.
 confirmed() {
@@ -171,25 +233,40 @@ confirmed() {
 	[[ $answer == yes ]]
 }
 
-apply_nft() {
-	local file=$dir/$node.nft had=no
-	nft -c -f "$file"
-	if nft list table %s >"$saved/nuvla.nft" 2>/dev/null; then
-		had=yes
-	fi
-	nft -f "$file"
+# settle waits for confirmation, when asked for, and rolls back without it.
+settle() {
 	if ((confirm)) && ! confirmed; then
 		echo "apply.sh: not confirmed, rolling back" >&2
-		if [[ $had == yes ]]; then
-			{
-				echo 'table %s'
-				echo 'delete table %s'
-				cat "$saved/nuvla.nft"
-			} | nft -f -
-		else
-			nft delete table %s
-		fi
+		roll_back || true
 		return 1
+	fi
+	pending=
+}
+
+# (Globals: the roll backs may run from a trap.)
+nft_had=no
+apply_nft() {
+	local file=$dir/$node.nft
+	nft -c -f "$file"
+	if nft list table @TABLE@ >"$saved/nuvla.nft" 2>/dev/null; then
+		nft_had=yes
+	fi
+	if ((confirm)); then
+		pending=rollback_nft
+	fi
+	nft -f "$file"
+	settle
+}
+
+rollback_nft() {
+	if [[ $nft_had == yes ]]; then
+		{
+			echo 'table @TABLE@'
+			echo 'delete table @TABLE@'
+			cat "$saved/nuvla.nft"
+		} | nft -f -
+	elif nft list table @TABLE@ >/dev/null 2>&1; then
+		nft delete table @TABLE@
 	fi
 }
 
@@ -200,47 +277,48 @@ apply_iptables() {
 	iptables -n -L DOCKER-USER >/dev/null 2>&1 || iptables -N DOCKER-USER
 	# iptables-restore --noflush refills our chains but would add the
 	# jumps again: leave out those already in place.
-	if iptables -C INPUT -m comment --comment %s -j %s 2>/dev/null; then
-		sed -i '/^-I INPUT 1 -m comment --comment %s /d' "$rules"
+	if iptables -C INPUT -m comment --comment @JUMP@ -j @CHAIN_INPUT@ 2>/dev/null; then
+		sed -i '/^-I INPUT 1 -m comment --comment @JUMP@ /d' "$rules"
 	fi
-	if iptables -C DOCKER-USER -m comment --comment %s -j %s 2>/dev/null; then
-		sed -i '/^-I DOCKER-USER 1 -m comment --comment %s /d' "$rules"
+	if iptables -C DOCKER-USER -m comment --comment @JUMP@ -j @CHAIN_PUBLISHED@ 2>/dev/null; then
+		sed -i '/^-I DOCKER-USER 1 -m comment --comment @JUMP@ /d' "$rules"
 	fi
 	iptables-restore --test --noflush <"$rules"
 	iptables-save >"$saved/iptables"
-	iptables-restore --noflush <"$rules"
-	if ((confirm)) && ! confirmed; then
-		echo "apply.sh: not confirmed, rolling back" >&2
-		iptables-restore <"$saved/iptables"
-		return 1
+	if ((confirm)); then
+		pending=rollback_iptables
 	fi
+	iptables-restore --noflush <"$rules"
+	settle
 }
 
+rollback_iptables() {
+	iptables-restore <"$saved/iptables"
+}
+
+ufw_active=no
 apply_ufw() {
-	local script=$dir/$node.ufw.sh active=no
+	local script=$dir/$node.ufw.sh
 	bash -n "$script"
 	if grep -q '^ENABLED=yes' /etc/ufw/ufw.conf; then
-		active=yes
+		ufw_active=yes
 	fi
 	cp -a /etc/ufw "$saved/ufw"
 	iptables-save >"$saved/iptables"
 	# ufw applies rule by rule, not atomically: a failure half-way is
 	# rolled back like an unconfirmed change.
+	pending=rollback_ufw
 	if ! bash "$script"; then
 		echo "apply.sh: ufw failed, rolling back" >&2
-		rollback_ufw "$active"
+		roll_back || true
 		return 1
 	fi
-	if ((confirm)) && ! confirmed; then
-		echo "apply.sh: not confirmed, rolling back" >&2
-		rollback_ufw "$active"
-		return 1
-	fi
+	settle
 }
 
 rollback_ufw() {
 	cp -a "$saved/ufw/." /etc/ufw/
-	if [[ $1 == yes ]]; then
+	if [[ $ufw_active == yes ]]; then
 		ufw reload
 	else
 		ufw --force disable
@@ -254,14 +332,4 @@ iptables) apply_iptables ;;
 ufw) apply_ufw ;;
 esac
 echo "apply.sh: $node: $backend rules applied" >&2
-`, oneLine(rs.Site), strings.Join(names, " "), strings.Join(words, " "), strings.Join(words, " | "), JumpComment, Table, Table, Table, Table,
-		JumpComment, ChainInput, JumpComment, JumpComment, ChainPublished, JumpComment)
-	var cases strings.Builder
-	for i, n := range rs.Nodes {
-		if i > 0 {
-			cases.WriteString("\n")
-		}
-		fmt.Fprintf(&cases, "%s) address=%s ;;", shQuote(n.Name), shQuote(n.Address.String()))
-	}
-	return bytes.Replace(b.Bytes(), []byte("@NODE_ADDRESSES@"), []byte(cases.String()), 1)
-}
+`

@@ -11,7 +11,8 @@
 # throughout: the new rules allow it, and established connections are
 # accepted before any rule. With --confirm, the script waits SECONDS for
 # "yes" on standard input and otherwise rolls back, as iptables-apply
-# does, so that a bad rule cannot lock the operator out.
+# does, so that a bad rule cannot lock the operator out; Ctrl-C, a lost
+# terminal (SIGHUP) or SIGTERM during the wait roll back too.
 #
 # Use one backend per node; to switch, remove the other's rules first
 # (nft delete table inet nuvla; or ufw disable).
@@ -143,7 +144,45 @@ if [[ $force == no && $local_addresses != *" $address/"* ]]; then
 fi
 
 saved=$(mktemp -d)
-trap 'rm -rf "$saved"' EXIT
+# keep is set when a roll back fails: the backup is what is left then.
+keep=no
+cleanup() {
+	if [[ $keep == yes ]]; then
+		echo "apply.sh: the previous rules are kept in $saved" >&2
+	else
+		rm -rf "$saved"
+	fi
+}
+trap cleanup EXIT
+
+# pending names the roll back while applied rules wait for "yes": Ctrl-C,
+# a hang-up or a kill (INT, HUP, TERM) then roll back too, as no answer
+# does, and the backup goes only once the rules are confirmed or rolled
+# back.
+pending=
+interrupted() {
+	trap '' INT HUP TERM
+	if [[ -n $pending ]]; then
+		echo "apply.sh: $1 before the rules were confirmed, rolling back" >&2
+		roll_back || true
+	fi
+	exit "$2"
+}
+trap 'interrupted SIGINT 130' INT
+trap 'interrupted SIGHUP 129' HUP
+trap 'interrupted SIGTERM 143' TERM
+
+# roll_back runs the pending roll back, once; when it fails, the backup
+# is kept.
+roll_back() {
+	local undo=$pending
+	pending=
+	if ! "$undo"; then
+		keep=yes
+		echo "apply.sh: rolling back failed" >&2
+		return 1
+	fi
+}
 
 # confirmed waits for "yes" on standard input.
 confirmed() {
@@ -153,25 +192,40 @@ confirmed() {
 	[[ $answer == yes ]]
 }
 
-apply_nft() {
-	local file=$dir/$node.nft had=no
-	nft -c -f "$file"
-	if nft list table inet nuvla >"$saved/nuvla.nft" 2>/dev/null; then
-		had=yes
-	fi
-	nft -f "$file"
+# settle waits for confirmation, when asked for, and rolls back without it.
+settle() {
 	if ((confirm)) && ! confirmed; then
 		echo "apply.sh: not confirmed, rolling back" >&2
-		if [[ $had == yes ]]; then
-			{
-				echo 'table inet nuvla'
-				echo 'delete table inet nuvla'
-				cat "$saved/nuvla.nft"
-			} | nft -f -
-		else
-			nft delete table inet nuvla
-		fi
+		roll_back || true
 		return 1
+	fi
+	pending=
+}
+
+# (Globals: the roll backs may run from a trap.)
+nft_had=no
+apply_nft() {
+	local file=$dir/$node.nft
+	nft -c -f "$file"
+	if nft list table inet nuvla >"$saved/nuvla.nft" 2>/dev/null; then
+		nft_had=yes
+	fi
+	if ((confirm)); then
+		pending=rollback_nft
+	fi
+	nft -f "$file"
+	settle
+}
+
+rollback_nft() {
+	if [[ $nft_had == yes ]]; then
+		{
+			echo 'table inet nuvla'
+			echo 'delete table inet nuvla'
+			cat "$saved/nuvla.nft"
+		} | nft -f -
+	elif nft list table inet nuvla >/dev/null 2>&1; then
+		nft delete table inet nuvla
 	fi
 }
 
@@ -190,39 +244,40 @@ apply_iptables() {
 	fi
 	iptables-restore --test --noflush <"$rules"
 	iptables-save >"$saved/iptables"
-	iptables-restore --noflush <"$rules"
-	if ((confirm)) && ! confirmed; then
-		echo "apply.sh: not confirmed, rolling back" >&2
-		iptables-restore <"$saved/iptables"
-		return 1
+	if ((confirm)); then
+		pending=rollback_iptables
 	fi
+	iptables-restore --noflush <"$rules"
+	settle
 }
 
+rollback_iptables() {
+	iptables-restore <"$saved/iptables"
+}
+
+ufw_active=no
 apply_ufw() {
-	local script=$dir/$node.ufw.sh active=no
+	local script=$dir/$node.ufw.sh
 	bash -n "$script"
 	if grep -q '^ENABLED=yes' /etc/ufw/ufw.conf; then
-		active=yes
+		ufw_active=yes
 	fi
 	cp -a /etc/ufw "$saved/ufw"
 	iptables-save >"$saved/iptables"
 	# ufw applies rule by rule, not atomically: a failure half-way is
 	# rolled back like an unconfirmed change.
+	pending=rollback_ufw
 	if ! bash "$script"; then
 		echo "apply.sh: ufw failed, rolling back" >&2
-		rollback_ufw "$active"
+		roll_back || true
 		return 1
 	fi
-	if ((confirm)) && ! confirmed; then
-		echo "apply.sh: not confirmed, rolling back" >&2
-		rollback_ufw "$active"
-		return 1
-	fi
+	settle
 }
 
 rollback_ufw() {
 	cp -a "$saved/ufw/." /etc/ufw/
-	if [[ $1 == yes ]]; then
+	if [[ $ufw_active == yes ]]; then
 		ufw reload
 	else
 		ufw --force disable
