@@ -66,6 +66,7 @@ func TestApplyConfirm(t *testing.T) {
 			t.Parallel()
 			node := newNS(t, "apply")
 			node.execInput(dockerRules(), "iptables-restore")
+			node.execInput(dockerRules6, "ip6tables-restore")
 			var root ufwRoot
 			if be.name == "ufw" {
 				root = newUFWRoot(t)
@@ -171,6 +172,7 @@ func TestApplyInterrupted(t *testing.T) {
 					t.Parallel()
 					node := newNS(t, "intr")
 					node.execInput(dockerRules(), "iptables-restore")
+					node.execInput(dockerRules6, "ip6tables-restore")
 					tmp := t.TempDir()
 					start := func(dir, confirm string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
 						cmd := exec.Command("ip", "netns", "exec", node.name, "bash", filepath.Join(dir, "apply.sh"), "--backend", be.name, "--force", "--confirm", confirm, n.Name)

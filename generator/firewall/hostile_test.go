@@ -222,7 +222,7 @@ func hostilePrint(t *testing.T, rs *firewall.Ruleset, want map[string][]byte, he
 			if gs, ws := shellShape(t, p, g), shellShape(t, p, w); !reflect.DeepEqual(gs, ws) {
 				t.Errorf("%s: the script's structure changed:\n%s", p, shapeDiff(ws, gs))
 			}
-		case strings.HasSuffix(p, ".iptables"):
+		case strings.HasSuffix(p, ".iptables"), strings.HasSuffix(p, ".ip6tables"):
 			if gs, ws := lineShape(g, iptQuoted), lineShape(w, iptQuoted); !reflect.DeepEqual(gs, ws) {
 				t.Errorf("%s: the rules' structure changed:\n%s", p, shapeDiff(ws, gs))
 			}

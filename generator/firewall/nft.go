@@ -86,8 +86,13 @@ table inet nuvla {
 	for _, c := range []string{Cluster, Management} {
 		fmt.Fprintf(&b, "\t\tip saddr @%s icmp type echo-request accept\n", c)
 	}
-	b.WriteString(`		# IPv6 is not modelled: only what keeps its neighbours working.
-		icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } accept
+	icmp6 := make([]string, len(icmpv6Allowed))
+	for i, t := range icmpv6Allowed {
+		icmp6[i] = t.nft
+	}
+	fmt.Fprintf(&b, `		# IPv6 is not modelled (the groups are IPv4): only what keeps its
+		# neighbours working; new inbound IPv6 connections are dropped.
+		icmpv6 type { %s } accept
 		jump allow
 	}
 
@@ -98,7 +103,7 @@ table inet nuvla {
 	}
 
 	chain published {
-`)
+`, strings.Join(icmp6, ", "))
 	fmt.Fprintf(&b, `		iifname { %s } return
 		iifname %s return
 		jump allow-published

@@ -20,6 +20,7 @@ func Render(header string, rs *Ruleset) map[string][]byte {
 		n := &rs.Nodes[i]
 		files[path.Join(Dir, n.Name+".nft")] = NFT(header, rs, n)
 		files[path.Join(Dir, n.Name+".iptables")] = IPTables(header, rs, n)
+		files[path.Join(Dir, n.Name+".ip6tables")] = IP6Tables(header, rs, n)
 		files[path.Join(Dir, n.Name+".ufw.sh")] = UFW(header, rs, n)
 	}
 	files[path.Join(Dir, "apply.sh")] = Apply(header, rs)
@@ -38,9 +39,10 @@ func Ports(rs *Ruleset) []byte {
 	w("published port is what counts, not the container's). Established traffic,\n")
 	w("loopback, Docker's bridges and ICMP echo from the cluster and management\n")
 	w("are allowed (ufw's own rules allow ICMP echo from anywhere); outbound\n")
-	w("traffic is not restricted. IPv6 is not modelled: the nftables backend and\n")
-	w("ufw drop new inbound IPv6 connections, the iptables backend leaves\n")
-	w("ip6tables alone.\n\n")
+	w("traffic is not restricted. IPv6 is not modelled (the groups are IPv4): every\n")
+	w("backend drops new inbound IPv6 connections (ufw.sh sets IPV6=yes for ufw),\n")
+	w("except on loopback and Docker's bridges; ICMPv6 neighbour discovery is\n")
+	w("allowed (ufw's own rules allow more ICMPv6).\n\n")
 
 	w("## Address groups\n\n| class | addresses |\n|---|---|\n")
 	for _, c := range Classes {
@@ -76,6 +78,7 @@ func Ports(rs *Ruleset) []byte {
 	w("\n## Files\n\n")
 	w("- `<node>.nft`: for `nft -f`; replaces table `inet nuvla` atomically.\n")
 	w("- `<node>.iptables`: for `iptables-restore --noflush`; chains `%s` and `%s`.\n", ChainInput, ChainPublished)
+	w("- `<node>.ip6tables`: the same for `ip6tables-restore --noflush`: IPv6's default deny.\n")
 	w("- `<node>.ufw.sh`: ufw commands, and the DOCKER-USER rules ufw needs in `/etc/ufw/after.rules`.\n")
 	w("- `apply.sh`: run on a node as root: `./apply.sh [--backend nft|iptables|ufw] [--confirm SECONDS] NODE`.\n")
 	w("\nufw keeps its rules across reboots; nft and iptables rules do not by\n")

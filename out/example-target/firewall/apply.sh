@@ -103,8 +103,11 @@ plan() {
 		;;
 	iptables)
 		echo "+ iptables -N DOCKER-USER   # unless Docker has created it"
+		echo "+ ip6tables -N DOCKER-USER   # likewise"
 		echo "+ iptables-restore --test --noflush <$node.iptables   # without the nuvla-jump jumps already in place"
+		echo "+ ip6tables-restore --test --noflush <$node.ip6tables   # likewise"
 		echo "+ iptables-restore --noflush <$node.iptables"
+		echo "+ ip6tables-restore --noflush <$node.ip6tables   # or both roll back"
 		;;
 	ufw)
 		echo "+ bash -n $node.ufw.sh"
@@ -229,30 +232,58 @@ rollback_nft() {
 	fi
 }
 
-apply_iptables() {
-	local rules=$saved/rules
-	cp "$dir/$node.iptables" "$rules"
+# prepare_rules copies the rules for iptables or ip6tables ($1) to $2,
+# without the jumps already in place: iptables-restore --noflush refills
+# our chains but would add the jumps again.
+prepare_rules() {
+	local ipt=$1 rules=$2
 	# Docker creates DOCKER-USER when it starts and keeps one that exists.
-	iptables -n -L DOCKER-USER >/dev/null 2>&1 || iptables -N DOCKER-USER
-	# iptables-restore --noflush refills our chains but would add the
-	# jumps again: leave out those already in place.
-	if iptables -C INPUT -m comment --comment nuvla-jump -j NUVLA-INPUT 2>/dev/null; then
+	"$ipt" -n -L DOCKER-USER >/dev/null 2>&1 || "$ipt" -N DOCKER-USER
+	if "$ipt" -C INPUT -m comment --comment nuvla-jump -j NUVLA-INPUT 2>/dev/null; then
 		sed -i '/^-I INPUT 1 -m comment --comment nuvla-jump /d' "$rules"
 	fi
-	if iptables -C DOCKER-USER -m comment --comment nuvla-jump -j NUVLA-PUBLISHED 2>/dev/null; then
+	if "$ipt" -C DOCKER-USER -m comment --comment nuvla-jump -j NUVLA-PUBLISHED 2>/dev/null; then
 		sed -i '/^-I DOCKER-USER 1 -m comment --comment nuvla-jump /d' "$rules"
 	fi
-	iptables-restore --test --noflush <"$rules"
+}
+
+# IPv4 and IPv6 are each restored atomically, and checked together
+# first; when the second fails, the first is rolled back.
+apply_iptables() {
+	local rules=$saved/rules rules6=$saved/rules6
+	cp "$dir/$node.iptables" "$rules"
+	cp "$dir/$node.ip6tables" "$rules6"
 	iptables-save >"$saved/iptables"
-	if ((confirm)); then
-		pending=rollback_iptables
+	ip6tables-save >"$saved/ip6tables"
+	prepare_rules iptables "$rules"
+	prepare_rules ip6tables "$rules6"
+	iptables-restore --test --noflush <"$rules"
+	ip6tables-restore --test --noflush <"$rules6"
+	pending=rollback_iptables
+	if ! { iptables-restore --noflush <"$rules" && ip6tables-restore --noflush <"$rules6"; }; then
+		echo "apply.sh: iptables-restore failed, rolling back" >&2
+		roll_back || true
+		return 1
 	fi
-	iptables-restore --noflush <"$rules"
 	settle
 }
 
 rollback_iptables() {
-	iptables-restore <"$saved/iptables"
+	local ok=0
+	restore_saved iptables "$saved/iptables" || ok=1
+	restore_saved ip6tables "$saved/ip6tables" || ok=1
+	return "$ok"
+}
+
+# restore_saved restores iptables or ip6tables ($1) from a dump of its
+# own ($2). A dump without a filter table (there was none yet) empties
+# the one there is now: restoring it alone would leave ours in place.
+restore_saved() {
+	local ipt=$1 dump=$2
+	if ! grep -q '^\*filter' "$dump"; then
+		printf '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n' | "$ipt-restore"
+	fi
+	"$ipt-restore" <"$dump"
 }
 
 ufw_active=no
@@ -263,7 +294,9 @@ apply_ufw() {
 		ufw_active=yes
 	fi
 	cp -a /etc/ufw "$saved/ufw"
+	cp -a /etc/default/ufw "$saved/default-ufw"
 	iptables-save >"$saved/iptables"
+	ip6tables-save >"$saved/ip6tables"
 	# ufw applies rule by rule, not atomically: a failure half-way is
 	# rolled back like an unconfirmed change.
 	pending=rollback_ufw
@@ -277,11 +310,13 @@ apply_ufw() {
 
 rollback_ufw() {
 	cp -a "$saved/ufw/." /etc/ufw/
+	cat "$saved/default-ufw" >/etc/default/ufw
 	if [[ $ufw_active == yes ]]; then
 		ufw reload
 	else
 		ufw --force disable
-		iptables-restore <"$saved/iptables"
+		restore_saved iptables "$saved/iptables"
+		restore_saved ip6tables "$saved/ip6tables"
 	fi
 }
 

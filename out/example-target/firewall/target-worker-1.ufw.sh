@@ -103,6 +103,7 @@ if [[ $dry_run == yes ]]; then
 	echo "# the block kept in $after, between its markers:"
 	printf '%s\n' "$block"
 	echo "# rules commented nuvla:... that are not below are deleted"
+	echo "+ IPV6=yes in /etc/default/ufw, unless it is there"
 	echo "+ ufw default deny incoming"
 	echo "+ ufw default allow outgoing"
 	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 22 comment nuvla:ssh'
@@ -185,6 +186,15 @@ for line in "${added[@]}"; do
 	fi
 done
 
+# ufw filters IPv6 only with IPV6=yes; then its default deny holds for
+# IPv6 too (before6.rules allow ICMPv6 and DHCPv6 replies). Every rule
+# below is IPv4: "from 0.0.0.0/0" is not "from any". (Written in place,
+# to keep the file's owner and mode.)
+if ! grep -q '^IPV6=yes$' /etc/default/ufw; then
+	defaults=$(grep -v '^IPV6=' /etc/default/ufw || true)
+	printf '%s\nIPV6=yes\n' "$defaults" >/etc/default/ufw
+	changed=yes
+fi
 grep -q '^DEFAULT_INPUT_POLICY="DROP"' /etc/default/ufw || ufw default deny incoming
 grep -q '^DEFAULT_OUTPUT_POLICY="ACCEPT"' /etc/default/ufw || ufw default allow outgoing
 
