@@ -105,5 +105,7 @@ func commentHeader(header string) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-// mdCell makes s one cell of a Markdown table row.
-func mdCell(s string) string { return strings.ReplaceAll(oneLine(s), "|", `\|`) }
+// mdCell makes s one cell of a Markdown table row, for Markdown and for
+// simpler readers (generator/diff splits rows at every "|", escaped or
+// not): a "|" becomes "¦".
+func mdCell(s string) string { return strings.ReplaceAll(oneLine(s), "|", "¦") }
