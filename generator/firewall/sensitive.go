@@ -216,7 +216,9 @@ func leadingPort(s string) int {
 
 // sensitivePos is where to look at a rule that opens a sensitive port:
 // the rule in the site file, or else a port of it the site file numbers
-// onto the sensitive one, or else the rule in the model.
+// onto the sensitive one, or else the nearest field the site file sets
+// (a model rule over a sensitive port is the site's doing: its
+// ephemeralPorts, say).
 func sensitivePos(s *site.Site, raw *rawFirewall, r *Rule, common []Span) token.Pos {
 	if r.Pos.Filename() == s.File {
 		return r.Pos
@@ -228,5 +230,5 @@ func sensitivePos(s *site.Site, raw *rawFirewall, r *Rule, common []Span) token.
 			}
 		}
 	}
-	return r.Pos
+	return s.Pos("firewall", "rules", r.Name)
 }
