@@ -288,20 +288,31 @@ prepare_rules() {
 	fi
 }
 
+# A kernel without IPv6 (ipv6.disable=1) has none to filter, and no
+# ip6tables to load rules into.
+ipv6=yes
+if [[ ! -d /proc/sys/net/ipv6 ]]; then
+	ipv6=no
+fi
+
 # IPv4 and IPv6 are each restored atomically, and checked together
 # first; when the second fails, the first is rolled back.
 apply_iptables() {
 	local rules=$saved/rules rules6=$saved/rules6
 	cp "$dir/$node.iptables" "$rules"
-	cp "$dir/$node.ip6tables" "$rules6"
 	iptables-save >"$saved/iptables"
-	ip6tables-save >"$saved/ip6tables"
 	prepare_rules iptables "$rules"
-	prepare_rules ip6tables "$rules6"
 	iptables-restore --test --noflush <"$rules"
-	ip6tables-restore --test --noflush <"$rules6"
+	if [[ $ipv6 == yes ]]; then
+		cp "$dir/$node.ip6tables" "$rules6"
+		ip6tables-save >"$saved/ip6tables"
+		prepare_rules ip6tables "$rules6"
+		ip6tables-restore --test --noflush <"$rules6"
+	else
+		echo "apply.sh: IPv6 is off in this kernel: $node.ip6tables is not needed" >&2
+	fi
 	pending=rollback_iptables
-	if ! { iptables-restore --noflush <"$rules" && ip6tables-restore --noflush <"$rules6"; }; then
+	if ! { iptables-restore --noflush <"$rules" && { [[ $ipv6 == no ]] || ip6tables-restore --noflush <"$rules6"; }; }; then
 		echo "apply.sh: iptables-restore failed, rolling back" >&2
 		roll_back || true
 		return 1
@@ -312,7 +323,9 @@ apply_iptables() {
 rollback_iptables() {
 	local ok=0
 	restore_saved iptables "$saved/iptables" || ok=1
-	restore_saved ip6tables "$saved/ip6tables" || ok=1
+	if [[ -e $saved/ip6tables ]]; then
+		restore_saved ip6tables "$saved/ip6tables" || ok=1
+	fi
 	return "$ok"
 }
 
@@ -337,7 +350,9 @@ apply_ufw() {
 	cp -a /etc/ufw "$saved/ufw"
 	cp -a /etc/default/ufw "$saved/default-ufw"
 	iptables-save >"$saved/iptables"
-	ip6tables-save >"$saved/ip6tables"
+	if [[ $ipv6 == yes ]]; then
+		ip6tables-save >"$saved/ip6tables"
+	fi
 	# ufw applies rule by rule, not atomically: a failure half-way is
 	# rolled back like an unconfirmed change.
 	pending=rollback_ufw
@@ -357,7 +372,9 @@ rollback_ufw() {
 	else
 		ufw --force disable
 		restore_saved iptables "$saved/iptables"
-		restore_saved ip6tables "$saved/ip6tables"
+		if [[ -e $saved/ip6tables ]]; then
+			restore_saved ip6tables "$saved/ip6tables"
+		fi
 	fi
 }
 

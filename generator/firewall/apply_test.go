@@ -256,3 +256,36 @@ func ignored(t *testing.T, sig syscall.Signal) bool {
 	}
 	return false
 }
+
+// TestApplyWithoutIPv6: on a kernel without IPv6 (here: /proc/sys/net
+// hidden in a mount namespace), the iptables backend applies the IPv4
+// rules and leaves ip6tables alone.
+func TestApplyWithoutIPv6(t *testing.T) {
+	requireNamespaces(t, "unshare", "mount", "ip6tables-save")
+	s := sitetest.Kind(t, site.KindTarget)
+	rs, err := firewall.Compile(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for p, b := range firewall.Render(compose.Header(s.File), rs) {
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(p)), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	node := newNS(t, "noipv6")
+	node.execInput(dockerRules(), "iptables-restore")
+	node.execInput(dockerRules6, "ip6tables-restore")
+	before6 := normalize(node.exec("ip6tables-save"))
+	out := node.exec("unshare", "-m", "--propagation", "private", "bash", "-c", `mount -t tmpfs none /proc/sys/net && exec "$@"`, "noipv6",
+		"bash", filepath.Join(dir, "apply.sh"), "--backend", "iptables", "--force", rs.Nodes[0].Name)
+	if !strings.Contains(out, "IPv6 is off in this kernel") {
+		t.Errorf("apply.sh does not say it leaves IPv6 alone:\n%s", out)
+	}
+	if !strings.Contains(node.exec("iptables-save"), "-A NUVLA-INPUT") {
+		t.Error("the IPv4 rules are not applied")
+	}
+	if after6 := normalize(node.exec("ip6tables-save")); after6 != before6 {
+		t.Errorf("ip6tables changed:\n%s", diff.Diff("before", []byte(before6), "after", []byte(after6)))
+	}
+}
