@@ -100,6 +100,9 @@ func TestNamespaceIPv6(t *testing.T) {
 				if b, _ := os.ReadFile(root.defaults); !strings.Contains(string(b), "\nIPV6=yes\n") {
 					t.Errorf("ufw.sh left /etc/default/ufw without IPV6=yes:\n%s", b)
 				}
+				if !strings.Contains(node.exec("ip6tables-save"), "-A DOCKER-USER -j "+firewall.ChainPublished) {
+					t.Error("ufw.sh's after6.rules block does not filter IPv6 published ports")
+				}
 			}
 
 			expect("after the rules", "from the client over IPv6", client.probe(node6, probes, false), false)

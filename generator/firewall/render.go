@@ -81,7 +81,7 @@ func Ports(rs *Ruleset) []byte {
 	w("- `<node>.nft`: for `nft -f`; replaces table `inet nuvla` atomically.\n")
 	w("- `<node>.iptables`: for `iptables-restore --noflush`; chains `%s` and `%s`.\n", ChainInput, ChainPublished)
 	w("- `<node>.ip6tables`: the same for `ip6tables-restore --noflush`: IPv6's default deny.\n")
-	w("- `<node>.ufw.sh`: ufw commands, and the DOCKER-USER rules ufw needs in `/etc/ufw/after.rules`.\n")
+	w("- `<node>.ufw.sh`: ufw commands, and the DOCKER-USER rules ufw needs in `/etc/ufw/after.rules` and `after6.rules`.\n")
 	w("- `apply.sh`: run on a node as root: `./apply.sh [--backend nft|iptables|ufw] [--confirm SECONDS] NODE`.\n")
 	w("\nufw keeps its rules across reboots; nft and iptables rules do not by\n")
 	w("themselves: include `<node>.nft` from `/etc/nftables.conf`, or run\n")

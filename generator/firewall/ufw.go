@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Markers of the block ufw.sh keeps in /etc/ufw/after.rules.
+// Markers of the blocks ufw.sh keeps in /etc/ufw/after.rules and after6.rules.
 const (
 	ufwBegin = "# BEGIN nuvla published ports"
 	ufwEnd   = "# END nuvla published ports"
@@ -27,12 +27,14 @@ func UFW(header string, rs *Ruleset, n *Node) []byte {
 # Run as root on the node (apply.sh --backend ufw does). Running it again
 # changes nothing: ufw skips rules it has, rules this script added before
 # (comment %s...) that the tables no longer have are deleted, and the
-# Docker block in after.rules is replaced between its markers.
+# Docker blocks in after.rules and after6.rules are replaced between
+# their markers.
 #
 # ufw's own before.rules still accept ICMP echo from anywhere.
 #
-# --dry-run prints the plan and runs nothing: the block for after.rules and
-# every ufw command, as if ufw had none of the rules yet.
+# --dry-run prints the plan and runs nothing: the blocks for after.rules
+# and after6.rules, and every ufw command, as if ufw had none of the rules
+# yet.
 set -euo pipefail
 
 dry_run=no
@@ -47,6 +49,7 @@ esac
 
 ufw_dir=/etc/ufw
 after=$ufw_dir/after.rules
+after6=$ufw_dir/after6.rules
 
 # Published container ports: Docker DNATs them, so they never reach
 # INPUT, and accepts them in FORWARD before ufw's chains. DOCKER-USER runs
@@ -68,10 +71,30 @@ block=$(cat <<'EOF'
 		fmt.Fprintf(&b, "-A %s %s\n", ChainPublished, line)
 	}
 	fmt.Fprintf(&b, "COMMIT\n%s\nEOF\n)\n", ufwEnd)
+	fmt.Fprintf(&b, `
+# The same for IPv6 (Docker's ip6tables support), in after6.rules: no
+# rule opens a published port to an IPv6 source.
+block6=$(cat <<'EOF'
+%s
+*filter
+:DOCKER-USER - [0:0]
+:%s - [0:0]
+`, ufwBegin, ChainPublished)
+	for _, br := range dockerBridges {
+		fmt.Fprintf(&b, "-A ufw6-after-input -i %s -j ACCEPT\n", br)
+	}
+	fmt.Fprintf(&b, "-A ufw6-after-input -i %s+ -j ACCEPT\n", dockerBridgePattern)
+	fmt.Fprintf(&b, "-A DOCKER-USER -j %s\n", ChainPublished)
+	for _, line := range publishedRules6() {
+		fmt.Fprintf(&b, "-A %s %s\n", ChainPublished, line)
+	}
+	fmt.Fprintf(&b, "COMMIT\n%s\nEOF\n)\n", ufwEnd)
 	cmds := ufwCommands(rs, n)
 	fmt.Fprintf(&b, `if [[ $dry_run == yes ]]; then
 	echo "# the block kept in $after, between its markers:"
 	printf '%%s\n' "$block"
+	echo "# and in $after6:"
+	printf '%%s\n' "$block6"
 	echo "# rules commented %s... that are not below are deleted"
 	echo "+ IPV6=yes in /etc/default/ufw, unless it is there"
 	echo "+ ufw default deny incoming"
@@ -88,12 +111,18 @@ fi
 	fmt.Fprintf(&b, `changed=no
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
-sed '/^%s$/,/^%s$/d' "$after" >"$tmp"
-printf '%%s\n' "$block" >>"$tmp"
-if ! cmp -s "$tmp" "$after"; then
-	cat "$tmp" >"$after"
-	changed=yes
-fi
+
+# keep_block puts the block $2 in the file $1, between its markers.
+keep_block() {
+	sed '/^%s$/,/^%s$/d' "$1" >"$tmp"
+	printf '%%s\n' "$2" >>"$tmp"
+	if ! cmp -s "$tmp" "$1"; then
+		cat "$tmp" >"$1"
+		changed=yes
+	fi
+}
+keep_block "$after" "$block"
+keep_block "$after6" "$block6"
 
 # has reports whether its first argument is among the others.
 has() {

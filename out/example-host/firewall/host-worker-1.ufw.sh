@@ -5,12 +5,14 @@
 # Run as root on the node (apply.sh --backend ufw does). Running it again
 # changes nothing: ufw skips rules it has, rules this script added before
 # (comment nuvla:...) that the tables no longer have are deleted, and the
-# Docker block in after.rules is replaced between its markers.
+# Docker blocks in after.rules and after6.rules are replaced between
+# their markers.
 #
 # ufw's own before.rules still accept ICMP echo from anywhere.
 #
-# --dry-run prints the plan and runs nothing: the block for after.rules and
-# every ufw command, as if ufw had none of the rules yet.
+# --dry-run prints the plan and runs nothing: the blocks for after.rules
+# and after6.rules, and every ufw command, as if ufw had none of the rules
+# yet.
 set -euo pipefail
 
 dry_run=no
@@ -25,6 +27,7 @@ esac
 
 ufw_dir=/etc/ufw
 after=$ufw_dir/after.rules
+after6=$ufw_dir/after6.rules
 
 # Published container ports: Docker DNATs them, so they never reach
 # INPUT, and accepts them in FORWARD before ufw's chains. DOCKER-USER runs
@@ -66,9 +69,33 @@ COMMIT
 # END nuvla published ports
 EOF
 )
+
+# The same for IPv6 (Docker's ip6tables support), in after6.rules: no
+# rule opens a published port to an IPv6 source.
+block6=$(cat <<'EOF'
+# BEGIN nuvla published ports
+*filter
+:DOCKER-USER - [0:0]
+:NUVLA-PUBLISHED - [0:0]
+-A ufw6-after-input -i docker0 -j ACCEPT
+-A ufw6-after-input -i docker_gwbridge -j ACCEPT
+-A ufw6-after-input -i br-+ -j ACCEPT
+-A DOCKER-USER -j NUVLA-PUBLISHED
+-A NUVLA-PUBLISHED -m conntrack ! --ctstate DNAT -j RETURN
+-A NUVLA-PUBLISHED -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
+-A NUVLA-PUBLISHED -i docker0 -j RETURN
+-A NUVLA-PUBLISHED -i docker_gwbridge -j RETURN
+-A NUVLA-PUBLISHED -i br-+ -j RETURN
+-A NUVLA-PUBLISHED -j DROP
+COMMIT
+# END nuvla published ports
+EOF
+)
 if [[ $dry_run == yes ]]; then
 	echo "# the block kept in $after, between its markers:"
 	printf '%s\n' "$block"
+	echo "# and in $after6:"
+	printf '%s\n' "$block6"
 	echo "# rules commented nuvla:... that are not below are deleted"
 	echo "+ IPV6=yes in /etc/default/ufw, unless it is there"
 	echo "+ ufw default deny incoming"
@@ -91,12 +118,18 @@ fi
 changed=no
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
-sed '/^# BEGIN nuvla published ports$/,/^# END nuvla published ports$/d' "$after" >"$tmp"
-printf '%s\n' "$block" >>"$tmp"
-if ! cmp -s "$tmp" "$after"; then
-	cat "$tmp" >"$after"
-	changed=yes
-fi
+
+# keep_block puts the block $2 in the file $1, between its markers.
+keep_block() {
+	sed '/^# BEGIN nuvla published ports$/,/^# END nuvla published ports$/d' "$1" >"$tmp"
+	printf '%s\n' "$2" >>"$tmp"
+	if ! cmp -s "$tmp" "$1"; then
+		cat "$tmp" >"$1"
+		changed=yes
+	fi
+}
+keep_block "$after" "$block"
+keep_block "$after6" "$block6"
 
 # has reports whether its first argument is among the others.
 has() {
