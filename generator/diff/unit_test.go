@@ -110,6 +110,11 @@ func TestFirewallExposure(t *testing.T) {
 		{"to anywhere", old + "| n1 | 9000 | tcp | cluster | 0.0.0.0/0 |\n", 1},
 		{"management widened to anywhere", head + "| n1 | 22 | tcp | management | 10.0.0.0/8, 0.0.0.0/0 |\n", 1},
 		{"management widened", head + "| n1 | 22 | tcp | management | 10.0.0.0/8, 10.1.0.0/16 |\n", 0},
+		// More than a /8 is anywhere, however it is split.
+		{"management widened to halves", head + "| n1 | 22 | tcp | management | 10.0.0.0/8, 0.0.0.0/1, 128.0.0.0/1 |\n", 2},
+		{"to halves", old + "| n1 | 9000 | tcp | cluster | 0.0.0.0/1, 128.0.0.0/1 |\n", 1},
+		{"to two /8s", old + "| n1 | 9000 | tcp | cluster | 10.0.0.0/8, 11.0.0.0/8 |\n", 1},
+		{"to a /8", old + "| n1 | 9000 | tcp | cluster | 11.0.0.0/8 |\n", 0},
 		{"closed", head, 0},
 	} {
 		changes, err := diffFirewall("firewall/PORTS.md", []byte(old), []byte(c.new))

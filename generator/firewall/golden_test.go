@@ -105,6 +105,7 @@ func TestSyntax(t *testing.T) {
 	requireNamespaces(t, "nft")
 	ns := newNS(t, "syntax")
 	ns.execInput("*filter\n:DOCKER-USER - [0:0]\nCOMMIT\n", "iptables-restore", "--noflush")
+	ns.execInput("*filter\n:DOCKER-USER - [0:0]\nCOMMIT\n", "ip6tables-restore", "--noflush")
 	for _, s := range loadEmbedded(t) {
 		_, files := render(t, s)
 		for p, b := range files {
@@ -113,6 +114,8 @@ func TestSyntax(t *testing.T) {
 				ns.execInput(string(b), "nft", "-c", "-f", "-")
 			case ".iptables":
 				ns.execInput(string(b), "iptables-restore", "--test", "--noflush")
+			case ".ip6tables":
+				ns.execInput(string(b), "ip6tables-restore", "--test", "--noflush")
 			}
 		}
 	}

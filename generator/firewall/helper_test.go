@@ -48,8 +48,13 @@ func envPorts(name string) []int {
 // connections get "ok", UDP datagrams are echoed. It prints "ready" once
 // all are bound and exits when its standard input closes.
 func helperListen() int {
+	// NUVLAGEN_FW_NET6 listens on IPv6 (only) instead.
+	network, any := "tcp4", "0.0.0.0"
+	if os.Getenv("NUVLAGEN_FW_NET6") != "" {
+		network, any = "tcp6", "::"
+	}
 	for _, p := range envPorts("NUVLAGEN_FW_TCP") {
-		l, err := net.Listen("tcp4", fmt.Sprintf("0.0.0.0:%d", p))
+		l, err := net.Listen(network, net.JoinHostPort(any, strconv.Itoa(p)))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -101,7 +106,7 @@ func helperProbe() int {
 	// Resolve the target's MAC address first: a burst of packets to an
 	// unresolved neighbour overflows the ARP queue, and a SYN lost there
 	// costs a retransmission.
-	if c, err := net.Dial("udp4", net.JoinHostPort(target, "9")); err == nil {
+	if c, err := net.Dial("udp", net.JoinHostPort(target, "9")); err == nil {
 		c.Write([]byte("arp"))
 		c.Close()
 		time.Sleep(50 * time.Millisecond)
@@ -142,7 +147,7 @@ const probeTimeout = 2500 * time.Millisecond
 func probe(proto, addr string, udpSrc int) bool {
 	switch proto {
 	case "tcp":
-		c, err := net.DialTimeout("tcp4", addr, probeTimeout)
+		c, err := net.DialTimeout("tcp", addr, probeTimeout)
 		if err != nil {
 			return false
 		}

@@ -27,8 +27,8 @@ const multiportMax = 15
 // they are left as they are.
 func IPTables(header string, rs *Ruleset, n *Node) []byte {
 	var b bytes.Buffer
-	b.WriteString(header)
-	fmt.Fprintf(&b, "# iptables rules for node %s (%s, %s) of site %s.\n", n.Name, n.Address, n.Role, rs.Site)
+	b.WriteString(commentHeader(header))
+	fmt.Fprintf(&b, "# iptables rules for node %s (%s, %s) of site %s.\n", oneLine(n.Name), n.Address, oneLine(n.Role), oneLine(rs.Site))
 	fmt.Fprintf(&b, `# Apply with apply.sh --backend iptables, which checks the file with
 # iptables-restore --test and leaves out the two lines marked %s when
 # the jumps are already in place. %s filters host services (INPUT),
@@ -57,7 +57,7 @@ func IPTables(header string, rs *Ruleset, n *Node) []byte {
 		for _, chunk := range multiport(r.Ports) {
 			for _, c := range r.From {
 				for _, p := range rs.Groups[c] {
-					in("-s %s -p %s -m multiport --dports %s -m comment --comment %s -j ACCEPT", p, r.Proto, chunk, r.Name)
+					in("-s %s -p %s -m multiport --dports %s -m comment --comment %s -j ACCEPT", p, r.Proto, chunk, iptString(r.Name))
 				}
 			}
 		}
@@ -119,7 +119,7 @@ func publishedRules(rs *Ruleset, n *Node) []string {
 		for _, s := range r.Ports {
 			for _, c := range r.From {
 				for _, p := range rs.Groups[c] {
-					add("-s %s -p %s -m conntrack --ctorigdstport %s -m comment --comment %s -j RETURN", p, r.Proto, iptSpan(s), r.Name)
+					add("-s %s -p %s -m conntrack --ctorigdstport %s -m comment --comment %s -j RETURN", p, r.Proto, iptSpan(s), iptString(r.Name))
 				}
 			}
 		}

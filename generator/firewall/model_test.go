@@ -101,13 +101,13 @@ func TestCompileErrors(t *testing.T) {
 	}{
 		{"example groups", `"198.51.100.0/28"`, "", nil},
 		{"management open to the world", `"0.0.0.0/0"`, "", []string{
-			`t.cue:11:3: groups.management contains 0.0.0.0/0, which would open ssh (rule ssh, a management or Docker API port) to the whole Internet; narrow the group, or list "ssh" in firewall.openToWorld`,
-			`rule traefik`,
+			`t.cue:11:3: groups.management (0.0.0.0/0) would open sensitive 22/tcp (rule ssh) to 4294967296 addresses, more than a /8 holds: that is the whole Internet; narrow the group, or list "ssh" in firewall.openToWorld`,
+			`t.cue:11:3: groups.management (0.0.0.0/0) would open sensitive 8080/tcp (rule traefik)`,
 		}},
 		{"said explicitly", `"0.0.0.0/0"`, `firewall: openToWorld: ["ssh", "traefik"]`, nil},
 		{"unknown rule", `"198.51.100.0/28"`, `firewall: openToWorld: ["sssh"]`, []string{`firewall.openToWorld names rule "sssh", which does not exist`}},
 		{"unknown port", `"198.51.100.0/28"`, `firewall: rules: app: {service: "app", ports: ["nope"], from: ["users"]}`, []string{`firewall rule app names port "nope"`}},
-		{"nuvla open to the world", `"198.51.100.0/28"`, "nuvla:0.0.0.0/0", []string{`groups.nuvla contains 0.0.0.0/0, which would open docker (rule docker`}},
+		{"nuvla open to the world", `"198.51.100.0/28"`, "nuvla:0.0.0.0/0", []string{`t.cue:12:3: groups.nuvla (0.0.0.0/0) would open sensitive 2376/tcp (rule docker) to 4294967296 addresses`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var s *site.Site
@@ -146,14 +146,18 @@ func TestWarnings(t *testing.T) {
 			"rule swarm-manager: the seed opens 2377/tcp (Swarm management) only to nuvla",
 			"rule swarm-published: the seed opens only the ephemeral range to users, but Swarm publishes a service's port without a fixed number from 30000-32767/tcp",
 		}},
-		{"ephemeral range over the Docker API", `ephemeralPorts: {from: 2000, to: 3000}`, []string{
-			"port 2049/tcp overlaps: rule nfs (from cluster) is shadowed there by rule ephemeral, which opens it to users (nodes m1, w1)",
-			"port 2376/tcp overlaps: rule docker (from nuvla) is shadowed there by rule ephemeral",
-			"port 2377/tcp overlaps: rule swarm-manager (from cluster, nuvla) is shadowed there by rule ephemeral, which opens it to users (nodes m1)",
+		// (An ephemeral range over sensitive ports is an error: see
+		// TestSensitive.)
+		{"ephemeral range over an application's port", `ephemeralPorts: {from: 9000, to: 9100}
+	firewall: ports: app: {from: 9050, to: 9051, protocols: ["tcp"]}
+	firewall: rules: app: {service: "app", ports: ["app"], from: ["management", "cluster"]}`, []string{
+			"port 9050-9051/tcp overlaps: rule app (from management, cluster) is shadowed there by rule ephemeral, which opens it to users (nodes m1, w1)",
 		}},
 		{"narrow users", `groups: users: ["198.51.100.128/25"]
-	ephemeralPorts: {from: 2000, to: 3000}`, []string{
-			"port 2049/tcp overlaps: rule nfs opens it to cluster and rule ephemeral to users: each widens what the other intends",
+	ephemeralPorts: {from: 9000, to: 9100}
+	firewall: ports: app: {from: 9050, protocols: ["tcp"]}
+	firewall: rules: app: {service: "app", ports: ["app"], from: ["management"]}`, []string{
+			"port 9050/tcp overlaps: rule ephemeral opens it to users and rule app to management: each widens what the other intends",
 		}},
 		{"duplicate", `firewall: rules: ssh2: {service: "ssh", ports: ["ssh"], from: ["management"]}`, []string{
 			"port 22/tcp overlaps: rules ssh and ssh2 both open it to the same sources (management): one is redundant",

@@ -167,14 +167,17 @@ func (ns *netns) link(sw *netns, addr netip.Addr) {
 
 // helper starts this test binary in ns in a helper mode; it is stopped
 // when the test ends.
-func (ns *netns) listen(tcp, udp []int) {
+func (ns *netns) listen(tcp, udp []int) { ns.listenEnv(nil, tcp, udp) }
+
+// listenEnv is listen with more variables for the helper.
+func (ns *netns) listenEnv(env []string, tcp, udp []int) {
 	ns.t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		ns.t.Fatal(err)
 	}
 	cmd := exec.Command("ip", "netns", "exec", ns.name, exe)
-	cmd.Env = append(os.Environ(), helperEnv+"=listen", "NUVLAGEN_FW_TCP="+joinInts(tcp), "NUVLAGEN_FW_UDP="+joinInts(udp))
+	cmd.Env = append(append(os.Environ(), helperEnv+"=listen", "NUVLAGEN_FW_TCP="+joinInts(tcp), "NUVLAGEN_FW_UDP="+joinInts(udp)), env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		ns.t.Fatal(err)
@@ -449,6 +452,18 @@ func dockerRules() string {
 `
 }
 
+// dockerRules6 is Docker's IPv6 filter table with its ip6tables support
+// on (no NAT here: the tests publish no IPv6 port).
+const dockerRules6 = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:DOCKER-USER - [0:0]
+-A FORWARD -j DOCKER-USER
+-A DOCKER-USER -j RETURN
+COMMIT
+`
+
 // counters and comments vary between two dumps of the same rules.
 var volatile = regexp.MustCompile(`\[\d+:\d+\]|counter packets \d+ bytes \d+|(?m)^#.*\n`)
 
@@ -483,9 +498,11 @@ var backends = []backend{
 	{name: "nft", tools: []string{"nft"}, dump: func(ns *netns) string {
 		return normalize(ns.exec("nft", "list", "ruleset"))
 	}},
-	{name: "iptables", dump: func(ns *netns) string { return normalize(ns.exec("iptables-save")) }},
-	{name: "ufw", tools: []string{"ufw", "unshare", "mount"}, dump: func(ns *netns) string {
-		return normalize(ns.exec("iptables-save"))
+	{name: "iptables", tools: []string{"ip6tables-save", "ip6tables-restore"}, dump: func(ns *netns) string {
+		return normalize(ns.exec("iptables-save")) + normalize(ns.exec("ip6tables-save"))
+	}},
+	{name: "ufw", tools: []string{"ufw", "unshare", "mount", "ip6tables-save"}, dump: func(ns *netns) string {
+		return normalize(ns.exec("iptables-save")) + normalize(ns.exec("ip6tables-save"))
 	}},
 }
 
@@ -597,6 +614,7 @@ func matrix(t *testing.T, be backend, rs *firewall.Ruleset, n *firewall.Node, di
 	}
 
 	node.execInput(dockerRules(), "iptables-restore")
+	node.execInput(dockerRules6, "ip6tables-restore")
 	before := dockerState(node, be)
 
 	var probes []string

@@ -22,8 +22,8 @@ const dockerBridgePattern = "br-"
 // NAT rules live in tables of their own.
 func NFT(header string, rs *Ruleset, n *Node) []byte {
 	var b bytes.Buffer
-	b.WriteString(header)
-	fmt.Fprintf(&b, "# nftables rules for node %s (%s, %s) of site %s.\n", n.Name, n.Address, n.Role, rs.Site)
+	b.WriteString(commentHeader(header))
+	fmt.Fprintf(&b, "# nftables rules for node %s (%s, %s) of site %s.\n", oneLine(n.Name), n.Address, oneLine(n.Role), oneLine(rs.Site))
 	b.WriteString(`# Apply with apply.sh, or: nft -c -f FILE && nft -f FILE. The file replaces
 # table inet nuvla atomically and leaves every other table alone: never
 # "flush ruleset", which would wipe Docker's NAT rules.
@@ -57,7 +57,7 @@ table inet nuvla {
 			ports[i] = nftSpan(s)
 		}
 		for _, c := range r.From {
-			fmt.Fprintf(&b, "\t\tip saddr @%s %s dport { %s } accept comment %q\n", c, r.Proto, strings.Join(ports, ", "), r.Name)
+			fmt.Fprintf(&b, "\t\tip saddr @%s %s dport { %s } accept comment %s\n", c, r.Proto, strings.Join(ports, ", "), nftString(r.Name))
 		}
 	}
 	b.WriteString("\t}\n\n")
@@ -68,7 +68,7 @@ table inet nuvla {
 			for _, s := range r.Ports {
 				// One rule per span: nft cannot list a set of
 				// conntrack ports back in a form it reads again.
-				fmt.Fprintf(&b, "\t\tip saddr @%s meta l4proto %s ct original proto-dst %s accept comment %q\n", c, r.Proto, nftSpan(s), r.Name)
+				fmt.Fprintf(&b, "\t\tip saddr @%s meta l4proto %s ct original proto-dst %s accept comment %s\n", c, r.Proto, nftSpan(s), nftString(r.Name))
 			}
 		}
 	}
@@ -81,13 +81,18 @@ table inet nuvla {
 		iif "lo" accept
 		# Containers on this node reach it through Docker's bridges.
 		iifname { %s } accept
-		iifname "%s*" accept
-`, quoteList(dockerBridges), dockerBridgePattern)
+		iifname %s accept
+`, quoteList(dockerBridges), nftConst(dockerBridgePattern+"*"))
 	for _, c := range []string{Cluster, Management} {
 		fmt.Fprintf(&b, "\t\tip saddr @%s icmp type echo-request accept\n", c)
 	}
-	b.WriteString(`		# IPv6 is not modelled: only what keeps its neighbours working.
-		icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } accept
+	icmp6 := make([]string, len(icmpv6Allowed))
+	for i, t := range icmpv6Allowed {
+		icmp6[i] = t.nft
+	}
+	fmt.Fprintf(&b, `		# IPv6 is not modelled (the groups are IPv4): only what keeps its
+		# neighbours working; new inbound IPv6 connections are dropped.
+		icmpv6 type { %s } accept
 		jump allow
 	}
 
@@ -98,14 +103,14 @@ table inet nuvla {
 	}
 
 	chain published {
-`)
+`, strings.Join(icmp6, ", "))
 	fmt.Fprintf(&b, `		iifname { %s } return
-		iifname "%s*" return
+		iifname %s return
 		jump allow-published
 		drop
 	}
 }
-`, quoteList(dockerBridges), dockerBridgePattern)
+`, quoteList(dockerBridges), nftConst(dockerBridgePattern+"*"))
 	return b.Bytes()
 }
 
@@ -119,7 +124,7 @@ func nftSpan(s Span) string {
 func quoteList(in []string) string {
 	q := make([]string, len(in))
 	for i, s := range in {
-		q[i] = fmt.Sprintf("%q", s)
+		q[i] = nftConst(s)
 	}
 	return strings.Join(q, ", ")
 }

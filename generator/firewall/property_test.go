@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,21 +64,38 @@ func randomSite(r *rand.Rand, name string) string {
 		w("\tgroups: users: [%q]\n", prefix("203.0.113.0", 25, 26))
 	}
 	if r.IntN(2) == 0 {
-		from := 1000 + r.IntN(50000)
-		w("\tephemeralPorts: {from: %d, to: %d}\n", from, from+r.IntN(3000))
+		from, to := randomRange(r, 50000, 3000, 33333)
+		w("\tephemeralPorts: {from: %d, to: %d}\n", from, to)
 	}
 	if r.IntN(2) == 0 {
-		from := 1000 + r.IntN(60000)
+		from, to := randomRange(r, 60000, 20, 0)
 		protos := [][]string{{"tcp"}, {"udp"}, {"tcp", "udp"}}[r.IntN(3)]
 		classes := []string{"management", "cluster", "users"}
 		r.Shuffle(len(classes), func(i, j int) { classes[i], classes[j] = classes[j], classes[i] })
 		classes = classes[:1+r.IntN(len(classes))]
 		nodes := []string{"all", "managers"}[r.IntN(2)]
-		w("\tfirewall: ports: app: {from: %d, to: %d, protocols: [%s]}\n", from, from+r.IntN(20), quoted(protos))
+		w("\tfirewall: ports: app: {from: %d, to: %d, protocols: [%s]}\n", from, to, quoted(protos))
 		w("\tfirewall: rules: app: {service: \"app\", ports: [\"app\"], from: [%s], nodes: %q}\n", quoted(classes), nodes)
 	}
 	w("}\n")
 	return b.String()
+}
+
+// sensitiveNumbers are the ports no random range may cover (but
+// carved): opening them to users is an error (see TestSensitive), and
+// NFS's statd and lockd must stay out of the ephemeral range.
+var sensitiveNumbers = []int{22, 111, 2049, 2375, 2376, 2377, 4789, 7946, 8080, 29765, 29767, 33333}
+
+// randomRange picks a range from 1000 + [0, n) at most width wide that
+// covers none of sensitiveNumbers but carved.
+func randomRange(r *rand.Rand, n, width, carved int) (int, int) {
+	for {
+		from := 1000 + r.IntN(n)
+		to := from + r.IntN(width)
+		if !slices.ContainsFunc(sensitiveNumbers, func(p int) bool { return p != carved && from <= p && p <= to }) {
+			return from, to
+		}
+	}
 }
 
 // TestProperty checks, for random sites, that the packets the generated

@@ -22,6 +22,7 @@ func Render(header string, rs *Ruleset) map[string][]byte {
 		n := &rs.Nodes[i]
 		files[path.Join(Dir, n.Name+".nft")] = NFT(header, rs, n)
 		files[path.Join(Dir, n.Name+".iptables")] = IPTables(header, rs, n)
+		files[path.Join(Dir, n.Name+".ip6tables")] = IP6Tables(header, rs, n)
 		files[path.Join(Dir, n.Name+".ufw.sh")] = UFW(header, rs, n)
 	}
 	files[path.Join(Dir, "apply.sh")] = Apply(header, rs)
@@ -34,15 +35,16 @@ func Ports(rs *Ruleset) []byte {
 	var b bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	b.WriteString(artifact.MarkdownHeader(rs.File))
-	w("# Firewall of %s\n\n", rs.Site)
+	w("# Firewall of %s\n\n", oneLine(rs.Site))
 	w("New inbound connections are dropped unless a row below allows them, both to\n")
 	w("the node's own services and to container ports Docker publishes on it (the\n")
 	w("published port is what counts, not the container's). Established traffic,\n")
 	w("loopback, Docker's bridges and ICMP echo from the cluster and management\n")
 	w("are allowed (ufw's own rules allow ICMP echo from anywhere); outbound\n")
-	w("traffic is not restricted. IPv6 is not modelled: the nftables backend and\n")
-	w("ufw drop new inbound IPv6 connections, the iptables backend leaves\n")
-	w("ip6tables alone.\n\n")
+	w("traffic is not restricted. IPv6 is not modelled (the groups are IPv4): every\n")
+	w("backend drops new inbound IPv6 connections (ufw.sh sets IPV6=yes for ufw),\n")
+	w("except on loopback and Docker's bridges; ICMPv6 neighbour discovery is\n")
+	w("allowed (ufw's own rules allow more ICMPv6).\n\n")
 
 	w("## Address groups\n\n| class | addresses |\n|---|---|\n")
 	for _, c := range Classes {
@@ -54,15 +56,17 @@ func Ports(rs *Ruleset) []byte {
 	// reads (node, port, proto, service, from, sources); rule and named
 	// are for people.
 	for _, n := range rs.Nodes {
-		w("\n## %s (%s, %s)\n\n", n.Name, n.Address, n.Role)
+		w("\n## %s (%s, %s)\n\n", oneLine(n.Name), n.Address, oneLine(n.Role))
 		w("| node | port | proto | service | from | sources | rule | named |\n|---|---|---|---|---|---|---|---|\n")
 		for _, r := range n.Rules {
+			// Names and services are constrained by the model, and made
+			// one cell each anyway: generator/diff reads these rows.
 			named := strings.Join(r.PortNames, ", ")
 			if len(r.Except) > 0 {
 				named += " except " + strings.Join(r.Except, ", ")
 			}
 			for _, c := range r.From {
-				w("| %s | %s | %s | %s | %s | %s | %s | %s |\n", n.Name, r.PortList(), r.Proto, r.Service, c, prefixList(rs.Groups[c]), r.Name, named)
+				w("| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdCell(n.Name), r.PortList(), r.Proto, mdCell(r.Service), c, prefixList(rs.Groups[c]), mdCell(r.Name), mdCell(named))
 			}
 		}
 	}
@@ -72,13 +76,14 @@ func Ports(rs *Ruleset) []byte {
 		w("None.\n")
 	}
 	for _, wn := range rs.Warnings {
-		w("- %s (%s)\n", wn.Msg, wn.Pos.Position())
+		w("- %s (%s)\n", oneLine(wn.Msg), artifact.Source(wn.Pos.Position().String()))
 	}
 
 	w("\n## Files\n\n")
 	w("- `<node>.nft`: for `nft -f`; replaces table `inet nuvla` atomically.\n")
 	w("- `<node>.iptables`: for `iptables-restore --noflush`; chains `%s` and `%s`.\n", ChainInput, ChainPublished)
-	w("- `<node>.ufw.sh`: ufw commands, and the DOCKER-USER rules ufw needs in `/etc/ufw/after.rules`.\n")
+	w("- `<node>.ip6tables`: the same for `ip6tables-restore --noflush`: IPv6's default deny.\n")
+	w("- `<node>.ufw.sh`: ufw commands, and the DOCKER-USER rules ufw needs in `/etc/ufw/after.rules` and `after6.rules`.\n")
 	w("- `apply.sh`: run on a node as root: `./apply.sh [--backend nft|iptables|ufw] [--confirm SECONDS] NODE`.\n")
 	w("\nufw keeps its rules across reboots; nft and iptables rules do not by\n")
 	w("themselves: include `<node>.nft` from `/etc/nftables.conf`, or run\n")

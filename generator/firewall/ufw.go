@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Markers of the block ufw.sh keeps in /etc/ufw/after.rules.
+// Markers of the blocks ufw.sh keeps in /etc/ufw/after.rules and after6.rules.
 const (
 	ufwBegin = "# BEGIN nuvla published ports"
 	ufwEnd   = "# END nuvla published ports"
@@ -21,18 +21,20 @@ const (
 func UFW(header string, rs *Ruleset, n *Node) []byte {
 	var b bytes.Buffer
 	b.WriteString("#!/usr/bin/env bash\n")
-	b.WriteString(header)
-	fmt.Fprintf(&b, "# ufw rules for node %s (%s, %s) of site %s.\n", n.Name, n.Address, n.Role, rs.Site)
+	b.WriteString(commentHeader(header))
+	fmt.Fprintf(&b, "# ufw rules for node %s (%s, %s) of site %s.\n", oneLine(n.Name), n.Address, oneLine(n.Role), oneLine(rs.Site))
 	fmt.Fprintf(&b, `#
 # Run as root on the node (apply.sh --backend ufw does). Running it again
 # changes nothing: ufw skips rules it has, rules this script added before
 # (comment %s...) that the tables no longer have are deleted, and the
-# Docker block in after.rules is replaced between its markers.
+# Docker blocks in after.rules and after6.rules are replaced between
+# their markers.
 #
 # ufw's own before.rules still accept ICMP echo from anywhere.
 #
-# --dry-run prints the plan and runs nothing: the block for after.rules and
-# every ufw command, as if ufw had none of the rules yet.
+# --dry-run prints the plan and runs nothing: the blocks for after.rules
+# and after6.rules, and every ufw command, as if ufw had none of the rules
+# yet.
 set -euo pipefail
 
 dry_run=no
@@ -47,6 +49,7 @@ esac
 
 ufw_dir=/etc/ufw
 after=$ufw_dir/after.rules
+after6=$ufw_dir/after6.rules
 
 # Published container ports: Docker DNATs them, so they never reach
 # INPUT, and accepts them in FORWARD before ufw's chains. DOCKER-USER runs
@@ -68,16 +71,37 @@ block=$(cat <<'EOF'
 		fmt.Fprintf(&b, "-A %s %s\n", ChainPublished, line)
 	}
 	fmt.Fprintf(&b, "COMMIT\n%s\nEOF\n)\n", ufwEnd)
+	fmt.Fprintf(&b, `
+# The same for IPv6 (Docker's ip6tables support), in after6.rules: no
+# rule opens a published port to an IPv6 source.
+block6=$(cat <<'EOF'
+%s
+*filter
+:DOCKER-USER - [0:0]
+:%s - [0:0]
+`, ufwBegin, ChainPublished)
+	for _, br := range dockerBridges {
+		fmt.Fprintf(&b, "-A ufw6-after-input -i %s -j ACCEPT\n", br)
+	}
+	fmt.Fprintf(&b, "-A ufw6-after-input -i %s+ -j ACCEPT\n", dockerBridgePattern)
+	fmt.Fprintf(&b, "-A DOCKER-USER -j %s\n", ChainPublished)
+	for _, line := range publishedRules6() {
+		fmt.Fprintf(&b, "-A %s %s\n", ChainPublished, line)
+	}
+	fmt.Fprintf(&b, "COMMIT\n%s\nEOF\n)\n", ufwEnd)
 	cmds := ufwCommands(rs, n)
 	fmt.Fprintf(&b, `if [[ $dry_run == yes ]]; then
 	echo "# the block kept in $after, between its markers:"
 	printf '%%s\n' "$block"
+	echo "# and in $after6:"
+	printf '%%s\n' "$block6"
 	echo "# rules commented %s... that are not below are deleted"
+	echo "+ IPV6=yes in /etc/default/ufw, unless it is there"
 	echo "+ ufw default deny incoming"
 	echo "+ ufw default allow outgoing"
 `, ufwCommentPrefix)
 	for _, c := range cmds {
-		fmt.Fprintf(&b, "\techo %s\n", shellQuote("+ ufw "+c.args))
+		fmt.Fprintf(&b, "\techo %s\n", shQuote("+ ufw "+strings.Join(c.args, " ")))
 	}
 	b.WriteString(`	echo "+ ufw reload   # or ufw --force enable, when ufw is not enabled yet"
 	exit 0
@@ -87,12 +111,18 @@ fi
 	fmt.Fprintf(&b, `changed=no
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
-sed '/^%s$/,/^%s$/d' "$after" >"$tmp"
-printf '%%s\n' "$block" >>"$tmp"
-if ! cmp -s "$tmp" "$after"; then
-	cat "$tmp" >"$after"
-	changed=yes
-fi
+
+# keep_block puts the block $2 in the file $1, between its markers.
+keep_block() {
+	sed '/^%s$/,/^%s$/d' "$1" >"$tmp"
+	printf '%%s\n' "$2" >>"$tmp"
+	if ! cmp -s "$tmp" "$1"; then
+		cat "$tmp" >"$1"
+		changed=yes
+	fi
+}
+keep_block "$after" "$block"
+keep_block "$after6" "$block6"
 
 # has reports whether its first argument is among the others.
 has() {
@@ -108,7 +138,7 @@ has() {
 wanted=(
 `, ufwBegin, ufwEnd)
 	for _, c := range cmds {
-		fmt.Fprintf(&b, "\t%s\n", shellQuote(c.shown))
+		fmt.Fprintf(&b, "\t%s\n", shQuote(c.shown))
 	}
 	b.WriteString(`)
 mapfile -t added < <(ufw show added)
@@ -126,6 +156,15 @@ for line in "${added[@]}"; do
 	fi
 done
 
+# ufw filters IPv6 only with IPV6=yes; then its default deny holds for
+# IPv6 too (before6.rules allow ICMPv6 and DHCPv6 replies). Every rule
+# below is IPv4: "from 0.0.0.0/0" is not "from any". (Written in place,
+# to keep the file's owner and mode.)
+if ! grep -q '^IPV6=yes$' /etc/default/ufw; then
+	defaults=$(grep -v '^IPV6=' /etc/default/ufw || true)
+	printf '%s\nIPV6=yes\n' "$defaults" >/etc/default/ufw
+	changed=yes
+fi
 grep -q '^DEFAULT_INPUT_POLICY="DROP"' /etc/default/ufw || ufw default deny incoming
 grep -q '^DEFAULT_OUTPUT_POLICY="ACCEPT"' /etc/default/ufw || ufw default allow outgoing
 
@@ -139,7 +178,11 @@ add() {
 # SSH from management comes first, so enabling never locks it out.
 `)
 	for _, c := range cmds {
-		fmt.Fprintf(&b, "add %s %s\n", shellQuote(c.shown), c.args)
+		words := make([]string, len(c.args))
+		for i, a := range c.args {
+			words[i] = shQuote(a)
+		}
+		fmt.Fprintf(&b, "add %s %s\n", shQuote(c.shown), strings.Join(words, " "))
 	}
 	b.WriteString(`
 if grep -q '^ENABLED=yes' "$ufw_dir/ufw.conf"; then
@@ -155,8 +198,8 @@ fi
 }
 
 type ufwCommand struct {
-	args  string // what the script runs, after "ufw "
-	shown string // how "ufw show added" prints it
+	args  []string // what the script runs, after "ufw": one word each
+	shown string   // how "ufw show added" prints it
 }
 
 // ufwCommands lists node's rules as ufw commands, ssh first.
@@ -166,13 +209,13 @@ func ufwCommands(rs *Ruleset, n *Node) []ufwCommand {
 		for _, chunk := range multiport(r.Ports) {
 			for _, c := range r.From {
 				for _, p := range rs.Groups[c] {
-					comment := ufwCommentPrefix + r.Name
+					comment := ufwCommentPrefix + commentText(r.Name)
 					from := p.String()
 					if p.IsSingleIP() {
 						from = p.Addr().String() // as ufw prints it
 					}
 					cmd := ufwCommand{
-						args:  fmt.Sprintf("allow proto %s from %s to any port %s comment '%s'", r.Proto, p, chunk, comment),
+						args:  []string{"allow", "proto", r.Proto, "from", p.String(), "to", "any", "port", chunk, "comment", comment},
 						shown: fmt.Sprintf("ufw allow from %s to any port %s proto %s comment '%s'", from, chunk, r.Proto, comment),
 					}
 					if p.Bits() == 0 {
@@ -188,9 +231,4 @@ func ufwCommands(rs *Ruleset, n *Node) []ufwCommand {
 		}
 	}
 	return append(first, rest...)
-}
-
-// shellQuote quotes s for bash.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

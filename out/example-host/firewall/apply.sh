@@ -11,7 +11,8 @@
 # throughout: the new rules allow it, and established connections are
 # accepted before any rule. With --confirm, the script waits SECONDS for
 # "yes" on standard input and otherwise rolls back, as iptables-apply
-# does, so that a bad rule cannot lock the operator out.
+# does, so that a bad rule cannot lock the operator out; Ctrl-C, a lost
+# terminal (SIGHUP) or SIGTERM during the wait roll back too.
 #
 # Use one backend per node; to switch, remove the other's rules first
 # (nft delete table inet nuvla; or ufw disable).
@@ -102,8 +103,11 @@ plan() {
 		;;
 	iptables)
 		echo "+ iptables -N DOCKER-USER   # unless Docker has created it"
+		echo "+ ip6tables -N DOCKER-USER   # likewise"
 		echo "+ iptables-restore --test --noflush <$node.iptables   # without the nuvla-jump jumps already in place"
+		echo "+ ip6tables-restore --test --noflush <$node.ip6tables   # likewise"
 		echo "+ iptables-restore --noflush <$node.iptables"
+		echo "+ ip6tables-restore --noflush <$node.ip6tables   # or both roll back"
 		;;
 	ufw)
 		echo "+ bash -n $node.ufw.sh"
@@ -143,7 +147,45 @@ if [[ $force == no && $local_addresses != *" $address/"* ]]; then
 fi
 
 saved=$(mktemp -d)
-trap 'rm -rf "$saved"' EXIT
+# keep is set when a roll back fails: the backup is what is left then.
+keep=no
+cleanup() {
+	if [[ $keep == yes ]]; then
+		echo "apply.sh: the previous rules are kept in $saved" >&2
+	else
+		rm -rf "$saved"
+	fi
+}
+trap cleanup EXIT
+
+# pending names the roll back while applied rules wait for "yes": Ctrl-C,
+# a hang-up or a kill (INT, HUP, TERM) then roll back too, as no answer
+# does, and the backup goes only once the rules are confirmed or rolled
+# back.
+pending=
+interrupted() {
+	trap '' INT HUP TERM
+	if [[ -n $pending ]]; then
+		echo "apply.sh: $1 before the rules were confirmed, rolling back" >&2
+		roll_back || true
+	fi
+	exit "$2"
+}
+trap 'interrupted SIGINT 130' INT
+trap 'interrupted SIGHUP 129' HUP
+trap 'interrupted SIGTERM 143' TERM
+
+# roll_back runs the pending roll back, once; when it fails, the backup
+# is kept.
+roll_back() {
+	local undo=$pending
+	pending=
+	if ! "$undo"; then
+		keep=yes
+		echo "apply.sh: rolling back failed" >&2
+		return 1
+	fi
+}
 
 # confirmed waits for "yes" on standard input.
 confirmed() {
@@ -153,80 +195,145 @@ confirmed() {
 	[[ $answer == yes ]]
 }
 
+# settle waits for confirmation, when asked for, and rolls back without it.
+settle() {
+	if ((confirm)) && ! confirmed; then
+		echo "apply.sh: not confirmed, rolling back" >&2
+		roll_back || true
+		return 1
+	fi
+	pending=
+}
+
+# (Globals: the roll backs may run from a trap.)
+nft_had=no
 apply_nft() {
-	local file=$dir/$node.nft had=no
+	local file=$dir/$node.nft
 	nft -c -f "$file"
 	if nft list table inet nuvla >"$saved/nuvla.nft" 2>/dev/null; then
-		had=yes
+		nft_had=yes
+	fi
+	if ((confirm)); then
+		pending=rollback_nft
 	fi
 	nft -f "$file"
-	if ((confirm)) && ! confirmed; then
-		echo "apply.sh: not confirmed, rolling back" >&2
-		if [[ $had == yes ]]; then
-			{
-				echo 'table inet nuvla'
-				echo 'delete table inet nuvla'
-				cat "$saved/nuvla.nft"
-			} | nft -f -
-		else
-			nft delete table inet nuvla
-		fi
-		return 1
+	settle
+}
+
+rollback_nft() {
+	if [[ $nft_had == yes ]]; then
+		{
+			echo 'table inet nuvla'
+			echo 'delete table inet nuvla'
+			cat "$saved/nuvla.nft"
+		} | nft -f -
+	elif nft list table inet nuvla >/dev/null 2>&1; then
+		nft delete table inet nuvla
 	fi
 }
 
-apply_iptables() {
-	local rules=$saved/rules
-	cp "$dir/$node.iptables" "$rules"
+# prepare_rules copies the rules for iptables or ip6tables ($1) to $2,
+# without the jumps already in place: iptables-restore --noflush refills
+# our chains but would add the jumps again.
+prepare_rules() {
+	local ipt=$1 rules=$2
 	# Docker creates DOCKER-USER when it starts and keeps one that exists.
-	iptables -n -L DOCKER-USER >/dev/null 2>&1 || iptables -N DOCKER-USER
-	# iptables-restore --noflush refills our chains but would add the
-	# jumps again: leave out those already in place.
-	if iptables -C INPUT -m comment --comment nuvla-jump -j NUVLA-INPUT 2>/dev/null; then
+	"$ipt" -n -L DOCKER-USER >/dev/null 2>&1 || "$ipt" -N DOCKER-USER
+	if "$ipt" -C INPUT -m comment --comment nuvla-jump -j NUVLA-INPUT 2>/dev/null; then
 		sed -i '/^-I INPUT 1 -m comment --comment nuvla-jump /d' "$rules"
 	fi
-	if iptables -C DOCKER-USER -m comment --comment nuvla-jump -j NUVLA-PUBLISHED 2>/dev/null; then
+	if "$ipt" -C DOCKER-USER -m comment --comment nuvla-jump -j NUVLA-PUBLISHED 2>/dev/null; then
 		sed -i '/^-I DOCKER-USER 1 -m comment --comment nuvla-jump /d' "$rules"
-	fi
-	iptables-restore --test --noflush <"$rules"
-	iptables-save >"$saved/iptables"
-	iptables-restore --noflush <"$rules"
-	if ((confirm)) && ! confirmed; then
-		echo "apply.sh: not confirmed, rolling back" >&2
-		iptables-restore <"$saved/iptables"
-		return 1
 	fi
 }
 
+# A kernel without IPv6 (ipv6.disable=1) has none to filter, and no
+# ip6tables to load rules into.
+ipv6=yes
+if [[ ! -d /proc/sys/net/ipv6 ]]; then
+	ipv6=no
+fi
+
+# IPv4 and IPv6 are each restored atomically, and checked together
+# first; when the second fails, the first is rolled back.
+apply_iptables() {
+	local rules=$saved/rules rules6=$saved/rules6
+	cp "$dir/$node.iptables" "$rules"
+	iptables-save >"$saved/iptables"
+	prepare_rules iptables "$rules"
+	iptables-restore --test --noflush <"$rules"
+	if [[ $ipv6 == yes ]]; then
+		cp "$dir/$node.ip6tables" "$rules6"
+		ip6tables-save >"$saved/ip6tables"
+		prepare_rules ip6tables "$rules6"
+		ip6tables-restore --test --noflush <"$rules6"
+	else
+		echo "apply.sh: IPv6 is off in this kernel: $node.ip6tables is not needed" >&2
+	fi
+	pending=rollback_iptables
+	if ! { iptables-restore --noflush <"$rules" && { [[ $ipv6 == no ]] || ip6tables-restore --noflush <"$rules6"; }; }; then
+		echo "apply.sh: iptables-restore failed, rolling back" >&2
+		roll_back || true
+		return 1
+	fi
+	settle
+}
+
+rollback_iptables() {
+	local ok=0
+	restore_saved iptables "$saved/iptables" || ok=1
+	if [[ -e $saved/ip6tables ]]; then
+		restore_saved ip6tables "$saved/ip6tables" || ok=1
+	fi
+	return "$ok"
+}
+
+# restore_saved restores iptables or ip6tables ($1) from a dump of its
+# own ($2). A dump without a filter table (there was none yet) empties
+# the one there is now: restoring it alone would leave ours in place.
+restore_saved() {
+	local ipt=$1 dump=$2
+	if ! grep -q '^\*filter' "$dump"; then
+		printf '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n' | "$ipt-restore"
+	fi
+	"$ipt-restore" <"$dump"
+}
+
+ufw_active=no
 apply_ufw() {
-	local script=$dir/$node.ufw.sh active=no
+	local script=$dir/$node.ufw.sh
 	bash -n "$script"
 	if grep -q '^ENABLED=yes' /etc/ufw/ufw.conf; then
-		active=yes
+		ufw_active=yes
 	fi
 	cp -a /etc/ufw "$saved/ufw"
+	cp -a /etc/default/ufw "$saved/default-ufw"
 	iptables-save >"$saved/iptables"
+	if [[ $ipv6 == yes ]]; then
+		ip6tables-save >"$saved/ip6tables"
+	fi
 	# ufw applies rule by rule, not atomically: a failure half-way is
 	# rolled back like an unconfirmed change.
+	pending=rollback_ufw
 	if ! bash "$script"; then
 		echo "apply.sh: ufw failed, rolling back" >&2
-		rollback_ufw "$active"
+		roll_back || true
 		return 1
 	fi
-	if ((confirm)) && ! confirmed; then
-		echo "apply.sh: not confirmed, rolling back" >&2
-		rollback_ufw "$active"
-		return 1
-	fi
+	settle
 }
 
 rollback_ufw() {
 	cp -a "$saved/ufw/." /etc/ufw/
-	if [[ $1 == yes ]]; then
+	cat "$saved/default-ufw" >/etc/default/ufw
+	if [[ $ufw_active == yes ]]; then
 		ufw reload
 	else
 		ufw --force disable
-		iptables-restore <"$saved/iptables"
+		restore_saved iptables "$saved/iptables"
+		if [[ -e $saved/ip6tables ]]; then
+			restore_saved ip6tables "$saved/ip6tables"
+		fi
 	fi
 }
 

@@ -5,12 +5,14 @@
 # Run as root on the node (apply.sh --backend ufw does). Running it again
 # changes nothing: ufw skips rules it has, rules this script added before
 # (comment nuvla:...) that the tables no longer have are deleted, and the
-# Docker block in after.rules is replaced between its markers.
+# Docker blocks in after.rules and after6.rules are replaced between
+# their markers.
 #
 # ufw's own before.rules still accept ICMP echo from anywhere.
 #
-# --dry-run prints the plan and runs nothing: the block for after.rules and
-# every ufw command, as if ufw had none of the rules yet.
+# --dry-run prints the plan and runs nothing: the blocks for after.rules
+# and after6.rules, and every ufw command, as if ufw had none of the rules
+# yet.
 set -euo pipefail
 
 dry_run=no
@@ -25,6 +27,7 @@ esac
 
 ufw_dir=/etc/ufw
 after=$ufw_dir/after.rules
+after6=$ufw_dir/after6.rules
 
 # Published container ports: Docker DNATs them, so they never reach
 # INPUT, and accepts them in FORWARD before ufw's chains. DOCKER-USER runs
@@ -45,22 +48,44 @@ block=$(cat <<'EOF'
 -A NUVLA-PUBLISHED -i docker0 -j RETURN
 -A NUVLA-PUBLISHED -i docker_gwbridge -j RETURN
 -A NUVLA-PUBLISHED -i br-+ -j RETURN
--A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 22 -m comment --comment ssh -j RETURN
--A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 80 -m comment --comment http -j RETURN
--A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 80 -m comment --comment http -j RETURN
--A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment http -j RETURN
--A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment http -j RETURN
--A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 2376 -m comment --comment docker -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.10/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.11/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.12/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.10/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.11/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.12/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.11/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 192.0.2.12/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment swarm-cluster -j RETURN
--A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 8080 -m comment --comment traefik -j RETURN
+-A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 22 -m comment --comment "ssh" -j RETURN
+-A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 80 -m comment --comment "http" -j RETURN
+-A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 80 -m comment --comment "http" -j RETURN
+-A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment "http" -j RETURN
+-A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment "http" -j RETURN
+-A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 2376 -m comment --comment "docker" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.10/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.11/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.12/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.10/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.11/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.12/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.11/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.12/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 8080 -m comment --comment "traefik" -j RETURN
+-A NUVLA-PUBLISHED -j DROP
+COMMIT
+# END nuvla published ports
+EOF
+)
+
+# The same for IPv6 (Docker's ip6tables support), in after6.rules: no
+# rule opens a published port to an IPv6 source.
+block6=$(cat <<'EOF'
+# BEGIN nuvla published ports
+*filter
+:DOCKER-USER - [0:0]
+:NUVLA-PUBLISHED - [0:0]
+-A ufw6-after-input -i docker0 -j ACCEPT
+-A ufw6-after-input -i docker_gwbridge -j ACCEPT
+-A ufw6-after-input -i br-+ -j ACCEPT
+-A DOCKER-USER -j NUVLA-PUBLISHED
+-A NUVLA-PUBLISHED -m conntrack ! --ctstate DNAT -j RETURN
+-A NUVLA-PUBLISHED -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
+-A NUVLA-PUBLISHED -i docker0 -j RETURN
+-A NUVLA-PUBLISHED -i docker_gwbridge -j RETURN
+-A NUVLA-PUBLISHED -i br-+ -j RETURN
 -A NUVLA-PUBLISHED -j DROP
 COMMIT
 # END nuvla published ports
@@ -69,20 +94,23 @@ EOF
 if [[ $dry_run == yes ]]; then
 	echo "# the block kept in $after, between its markers:"
 	printf '%s\n' "$block"
+	echo "# and in $after6:"
+	printf '%s\n' "$block6"
 	echo "# rules commented nuvla:... that are not below are deleted"
+	echo "+ IPV6=yes in /etc/default/ufw, unless it is there"
 	echo "+ ufw default deny incoming"
 	echo "+ ufw default allow outgoing"
-	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 22 comment '\''nuvla:ssh'\'''
-	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 80,443 comment '\''nuvla:http'\'''
-	echo '+ ufw allow proto tcp from 0.0.0.0/0 to any port 80,443 comment '\''nuvla:http'\'''
-	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 2376 comment '\''nuvla:docker'\'''
-	echo '+ ufw allow proto udp from 192.0.2.10/32 to any port 4789,7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto udp from 192.0.2.11/32 to any port 4789,7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto udp from 192.0.2.12/32 to any port 4789,7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto tcp from 192.0.2.11/32 to any port 7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto tcp from 192.0.2.12/32 to any port 7946 comment '\''nuvla:swarm-cluster'\'''
-	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 8080 comment '\''nuvla:traefik'\'''
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 22 comment nuvla:ssh'
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 80,443 comment nuvla:http'
+	echo '+ ufw allow proto tcp from 0.0.0.0/0 to any port 80,443 comment nuvla:http'
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 2376 comment nuvla:docker'
+	echo '+ ufw allow proto udp from 192.0.2.10/32 to any port 4789,7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto udp from 192.0.2.11/32 to any port 4789,7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto udp from 192.0.2.12/32 to any port 4789,7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto tcp from 192.0.2.11/32 to any port 7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto tcp from 192.0.2.12/32 to any port 7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 8080 comment nuvla:traefik'
 	echo "+ ufw reload   # or ufw --force enable, when ufw is not enabled yet"
 	exit 0
 fi
@@ -90,12 +118,18 @@ fi
 changed=no
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
-sed '/^# BEGIN nuvla published ports$/,/^# END nuvla published ports$/d' "$after" >"$tmp"
-printf '%s\n' "$block" >>"$tmp"
-if ! cmp -s "$tmp" "$after"; then
-	cat "$tmp" >"$after"
-	changed=yes
-fi
+
+# keep_block puts the block $2 in the file $1, between its markers.
+keep_block() {
+	sed '/^# BEGIN nuvla published ports$/,/^# END nuvla published ports$/d' "$1" >"$tmp"
+	printf '%s\n' "$2" >>"$tmp"
+	if ! cmp -s "$tmp" "$1"; then
+		cat "$tmp" >"$1"
+		changed=yes
+	fi
+}
+keep_block "$after" "$block"
+keep_block "$after6" "$block6"
 
 # has reports whether its first argument is among the others.
 has() {
@@ -109,17 +143,17 @@ has() {
 
 # The rules, as "ufw show added" prints them.
 wanted=(
-	'ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment '\''nuvla:ssh'\'''
-	'ufw allow from 198.51.100.0/28 to any port 80,443 proto tcp comment '\''nuvla:http'\'''
-	'ufw allow 80,443/tcp comment '\''nuvla:http'\'''
-	'ufw allow from 198.51.100.0/28 to any port 2376 proto tcp comment '\''nuvla:docker'\'''
-	'ufw allow from 192.0.2.10 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 192.0.2.11 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 192.0.2.12 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 192.0.2.10 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 192.0.2.11 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 192.0.2.12 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\'''
-	'ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment '\''nuvla:traefik'\'''
+	"ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment 'nuvla:ssh'"
+	"ufw allow from 198.51.100.0/28 to any port 80,443 proto tcp comment 'nuvla:http'"
+	"ufw allow 80,443/tcp comment 'nuvla:http'"
+	"ufw allow from 198.51.100.0/28 to any port 2376 proto tcp comment 'nuvla:docker'"
+	"ufw allow from 192.0.2.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 192.0.2.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 192.0.2.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 192.0.2.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 192.0.2.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 192.0.2.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'"
+	"ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'"
 )
 mapfile -t added < <(ufw show added)
 
@@ -136,6 +170,15 @@ for line in "${added[@]}"; do
 	fi
 done
 
+# ufw filters IPv6 only with IPV6=yes; then its default deny holds for
+# IPv6 too (before6.rules allow ICMPv6 and DHCPv6 replies). Every rule
+# below is IPv4: "from 0.0.0.0/0" is not "from any". (Written in place,
+# to keep the file's owner and mode.)
+if ! grep -q '^IPV6=yes$' /etc/default/ufw; then
+	defaults=$(grep -v '^IPV6=' /etc/default/ufw || true)
+	printf '%s\nIPV6=yes\n' "$defaults" >/etc/default/ufw
+	changed=yes
+fi
 grep -q '^DEFAULT_INPUT_POLICY="DROP"' /etc/default/ufw || ufw default deny incoming
 grep -q '^DEFAULT_OUTPUT_POLICY="ACCEPT"' /etc/default/ufw || ufw default allow outgoing
 
@@ -147,17 +190,17 @@ add() {
 }
 
 # SSH from management comes first, so enabling never locks it out.
-add 'ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment '\''nuvla:ssh'\''' allow proto tcp from 198.51.100.0/28 to any port 22 comment 'nuvla:ssh'
-add 'ufw allow from 198.51.100.0/28 to any port 80,443 proto tcp comment '\''nuvla:http'\''' allow proto tcp from 198.51.100.0/28 to any port 80,443 comment 'nuvla:http'
-add 'ufw allow 80,443/tcp comment '\''nuvla:http'\''' allow proto tcp from 0.0.0.0/0 to any port 80,443 comment 'nuvla:http'
-add 'ufw allow from 198.51.100.0/28 to any port 2376 proto tcp comment '\''nuvla:docker'\''' allow proto tcp from 198.51.100.0/28 to any port 2376 comment 'nuvla:docker'
-add 'ufw allow from 192.0.2.10 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\''' allow proto udp from 192.0.2.10/32 to any port 4789,7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 192.0.2.11 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\''' allow proto udp from 192.0.2.11/32 to any port 4789,7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 192.0.2.12 to any port 4789,7946 proto udp comment '\''nuvla:swarm-cluster'\''' allow proto udp from 192.0.2.12/32 to any port 4789,7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 192.0.2.10 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\''' allow proto tcp from 192.0.2.10/32 to any port 7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 192.0.2.11 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\''' allow proto tcp from 192.0.2.11/32 to any port 7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 192.0.2.12 to any port 7946 proto tcp comment '\''nuvla:swarm-cluster'\''' allow proto tcp from 192.0.2.12/32 to any port 7946 comment 'nuvla:swarm-cluster'
-add 'ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment '\''nuvla:traefik'\''' allow proto tcp from 198.51.100.0/28 to any port 8080 comment 'nuvla:traefik'
+add "ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment 'nuvla:ssh'" allow proto tcp from 198.51.100.0/28 to any port 22 comment nuvla:ssh
+add "ufw allow from 198.51.100.0/28 to any port 80,443 proto tcp comment 'nuvla:http'" allow proto tcp from 198.51.100.0/28 to any port 80,443 comment nuvla:http
+add "ufw allow 80,443/tcp comment 'nuvla:http'" allow proto tcp from 0.0.0.0/0 to any port 80,443 comment nuvla:http
+add "ufw allow from 198.51.100.0/28 to any port 2376 proto tcp comment 'nuvla:docker'" allow proto tcp from 198.51.100.0/28 to any port 2376 comment nuvla:docker
+add "ufw allow from 192.0.2.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 192.0.2.10/32 to any port 4789,7946 comment nuvla:swarm-cluster
+add "ufw allow from 192.0.2.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 192.0.2.11/32 to any port 4789,7946 comment nuvla:swarm-cluster
+add "ufw allow from 192.0.2.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 192.0.2.12/32 to any port 4789,7946 comment nuvla:swarm-cluster
+add "ufw allow from 192.0.2.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 192.0.2.10/32 to any port 7946 comment nuvla:swarm-cluster
+add "ufw allow from 192.0.2.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 192.0.2.11/32 to any port 7946 comment nuvla:swarm-cluster
+add "ufw allow from 192.0.2.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 192.0.2.12/32 to any port 7946 comment nuvla:swarm-cluster
+add "ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'" allow proto tcp from 198.51.100.0/28 to any port 8080 comment nuvla:traefik
 
 if grep -q '^ENABLED=yes' "$ufw_dir/ufw.conf"; then
 	# Rules added or deleted are live already; the block is not.
