@@ -59,5 +59,5 @@ func plain(r rune) bool {
 	case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9':
 		return true
 	}
-	return strings.ContainsRune("._/-+@,=~ ", r)
+	return strings.ContainsRune("._/-+@,=~: ", r)
 }
