@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	dockerloader "github.com/docker/cli/cli/compose/loader"
 	dockertypes "github.com/docker/cli/cli/compose/types"
 	"go.yaml.in/yaml/v4"
 
@@ -68,7 +67,7 @@ func (f *file) parse() bool {
 	}
 	f.root = root
 	f.env = lookupEnv(root)
-	if dict, err := dockerloader.ParseYAML(f.data); err != nil {
+	if dict, err := parseDict(&doc); err != nil {
 		// The docker CLI's YAML library is stricter (duplicate keys).
 		f.report(ruleYAML, &yaml.Node{Line: errLine(err.Error()), Column: 1}, "docker stack: %s", oneLine(err.Error()))
 	} else {
