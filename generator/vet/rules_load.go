@@ -65,6 +65,12 @@ func (f *file) parse() bool {
 		f.report(ruleYAML, root, "the top level of a compose file must be a mapping")
 		return false
 	}
+	if e := tooDeep(f.name, &doc); e != nil {
+		// The CLI refuses such a file before vetting it (CheckNesting);
+		// called directly, vet reports it.
+		f.report(ruleYAML, &yaml.Node{Line: e.Line, Column: e.Column}, "%s", e.message())
+		return false
+	}
 	f.root = root
 	f.env = lookupEnv(root)
 	if dict, err := parseDict(&doc); err != nil {
