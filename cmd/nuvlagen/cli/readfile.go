@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -69,11 +70,35 @@ func humanSize(n int64) string {
 	return strconv.FormatInt(n, 10) + "B"
 }
 
+// refusal says why a file is not read: it is not a regular file, or it is
+// too large. Commands exit with status 2 on one.
+type refusal struct{ path, msg string }
+
+func (r *refusal) Error() string { return r.path + ": " + r.msg }
+
+func refused(path, format string, a ...any) error {
+	return &refusal{path, fmt.Sprintf(format, a...)}
+}
+
+// fileError describes an error reading the file at path: "path: what".
+func fileError(path string, err error) string {
+	if isRefusal(err) {
+		return err.Error()
+	}
+	return path + ": " + unwrapPathError(err).Error()
+}
+
+// isRefusal reports whether err, or an error it wraps, is a refusal.
+func isRefusal(err error) bool {
+	var r *refusal
+	return errors.As(err, &r)
+}
+
 // checkRegular returns the error for a file that is not regular or is
 // larger than max, named path.
 func checkRegular(path string, info fs.FileInfo, max int64) error {
 	if !info.Mode().IsRegular() {
-		return &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("not a regular file (%s)", fileKind(info.Mode()))}
+		return refused(path, "not a regular file (%s)", fileKind(info.Mode()))
 	}
 	if info.Size() > max {
 		return tooLarge(path, info.Size(), max)
@@ -82,7 +107,7 @@ func checkRegular(path string, info fs.FileInfo, max int64) error {
 }
 
 func tooLarge(path string, size, max int64) error {
-	return &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%s, larger than the %s limit (--max-file-size)", humanSize(size), humanSize(max))}
+	return refused(path, "%s, larger than the %s limit (--max-file-size)", humanSize(size), humanSize(max))
 }
 
 // fileKind names what a file that is not regular is.
@@ -140,15 +165,15 @@ func readRegular(path string, max int64) ([]byte, error) {
 
 // regularFS is the directory tree at dir, refusing to open any file that
 // readRegular would refuse: for readers that take an fs.FS (the model's
-// loader).
+// loader). Refusals name files relative to cwd.
 type regularFS struct {
-	dir string
-	fs  fs.FS
-	max int64
+	dir, cwd string
+	fs       fs.FS
+	max      int64
 }
 
-func newRegularFS(dir string, max int64) regularFS {
-	return regularFS{dir: dir, fs: os.DirFS(dir), max: max}
+func newRegularFS(dir, cwd string, max int64) regularFS {
+	return regularFS{dir: dir, cwd: cwd, fs: os.DirFS(dir), max: max}
 }
 
 func (r regularFS) Open(name string) (fs.File, error) {
@@ -161,7 +186,7 @@ func (r regularFS) Open(name string) (fs.File, error) {
 		return nil, err
 	}
 	if !info.IsDir() {
-		if err := checkRegular(p, info, r.max); err != nil {
+		if err := checkRegular(displayName(r.cwd, p), info, r.max); err != nil {
 			return nil, err
 		}
 	}

@@ -90,7 +90,7 @@ func runVet(e *env, args []string) int {
 	}
 	if f.site != "" {
 		if _, err := readRegular(f.site, int64(f.maxSize)); err != nil {
-			fmt.Fprintf(e.stderr, "%s: %v\n", f.site, unwrapPathError(err))
+			fmt.Fprintln(e.stderr, fileError(f.site, err))
 			return ExitUsage
 		}
 		sites, ok := loadSites(e, []string{f.site})
@@ -176,7 +176,7 @@ func readVetInputs(e *env, paths []string, max int64) ([]vet.Input, bool) {
 	for _, n := range names {
 		data, err := readRegular(n, max)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "%s: %v\n", n, unwrapPathError(err))
+			fmt.Fprintln(e.stderr, fileError(n, err))
 			ok = false
 			continue
 		}
