@@ -34,12 +34,17 @@ func deepNesting(depth int, flow bool) []byte {
 	return []byte(b.String())
 }
 
-// BenchmarkHostileMapping vets a 10 MB file that is one mapping.
+// BenchmarkHostileMapping vets files of 1 MB and 10 MB that are one
+// mapping.
 func BenchmarkHostileMapping(b *testing.B) {
-	data := bigMapping(10 << 20)
-	b.SetBytes(int64(len(data)))
-	for b.Loop() {
-		File("big.yml", data, nil)
+	for _, mb := range []int{1, 10} {
+		b.Run(fmt.Sprintf("%dMB", mb), func(b *testing.B) {
+			data := bigMapping(mb << 20)
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				File("big.yml", data, nil)
+			}
+		})
 	}
 }
 
