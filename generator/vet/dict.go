@@ -6,22 +6,57 @@ import (
 	"regexp"
 	"strings"
 
+	dockerloader "github.com/docker/cli/cli/compose/loader"
+	yaml3 "go.yaml.in/yaml/v3"
 	"go.yaml.in/yaml/v4"
 )
 
-// parseDict reads the file as the docker CLI's loader.ParseYAML does, from
-// the node tree vet has already parsed, in time linear in the file.
+// parseDict reads the file data as the docker CLI's loader.ParseYAML
+// does, from doc, the node tree vet has already parsed, in time linear in
+// the file.
 // ParseYAML decodes with go-yaml v3, whose duplicate-key check compares
 // every key of a mapping with every other: a 4 MB mapping took 20 s.
 // Here the duplicates are found with a map, then the tree is decoded with
 // go-yaml's v3 defaults but without its own check. TestParseDict proves
 // the result equal to ParseYAML's on every file of the tests and corpus.
-func parseDict(doc *yaml.Node) (map[string]any, error) {
+func parseDict(data []byte, doc *yaml.Node) (map[string]any, error) {
+	return parseDictWith(data, doc, widestMapping(doc) <= maxV3Keys)
+}
+
+// parseDictWith is parseDict; small says whether the mappings of the file
+// are small enough for v3's decoder.
+func parseDictWith(data []byte, doc *yaml.Node, small bool) (map[string]any, error) {
+	// go-yaml v3's parser accepts less than v4's (":" alone, say), and
+	// words its errors its own way: its verdict on the syntax is the one
+	// docker stack deploy gives. Parsing into a node is linear; the cost
+	// was in decoding.
+	var syntax yaml3.Node
+	if err := yaml3.Unmarshal(data, &syntax); err != nil {
+		return nil, err
+	}
+	// Where v4 cannot stand in for v3 (the parsers read the file
+	// differently; explicit tags, which the decoders do not all read
+	// alike; or decoding fails, and the decoders do not fail in the same
+	// order), v3's decoder itself answers, when the file's mappings are
+	// small enough for it: its time is the sum of the squares of their
+	// sizes.
+	if !standsIn(&syntax, doc, map[*yaml3.Node]*yaml.Node{}) {
+		if small {
+			return dockerloader.ParseYAML(data)
+		}
+		return nil, fmt.Errorf("yaml: a mapping of over %d keys, in a file go-yaml v4 cannot read as v3 does (explicit tags, or syntax they parse differently): too large for v3's decoder, which docker stack deploy uses", maxV3Keys)
+	}
 	if msgs := duplicateKeys(doc); len(msgs) > 0 {
+		if small {
+			return dockerloader.ParseYAML(data)
+		}
 		return nil, errors.New("yaml: unmarshal errors:\n  " + strings.Join(msgs, "\n  "))
 	}
 	var cfg any
 	if err := doc.Load(&cfg, yaml.WithV3Defaults(), yaml.WithUniqueKeys(false)); err != nil {
+		if small {
+			return dockerloader.ParseYAML(data)
+		}
 		return nil, v3Error(err)
 	}
 	if _, ok := cfg.(map[string]any); !ok {
@@ -43,6 +78,45 @@ func v3Error(err error) error {
 	msg := v4Line.ReplaceAllString(err.Error(), "yaml: ")
 	msg = v4MapKey.ReplaceAllString(msg, "yaml: invalid map key: $1")
 	return errors.New(msg)
+}
+
+// maxV3Keys bounds the mappings of a file go-yaml v3's decoder reads.
+const maxV3Keys = 1000
+
+// standsIn reports whether go-yaml v3 and v4 parsed a file into the same
+// tree, without explicit tags: kinds, resolved tags, values and anchors
+// (an alias names the node that corresponds to its target; seen maps
+// v3's nodes to v4's). Aliases are not followed, so the time is linear.
+func standsIn(a *yaml3.Node, b *yaml.Node, seen map[*yaml3.Node]*yaml.Node) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	if int(a.Kind) != int(b.Kind) || a.Value != b.Value || a.ShortTag() != b.ShortTag() || len(a.Content) != len(b.Content) ||
+		a.Style&yaml3.TaggedStyle != 0 || b.Style&yaml.TaggedStyle != 0 {
+		return false
+	}
+	seen[a] = b
+	if a.Kind == yaml3.AliasNode {
+		return a.Alias != nil && b.Alias != nil && seen[a.Alias] == b.Alias
+	}
+	for i := range a.Content {
+		if !standsIn(a.Content[i], b.Content[i], seen) {
+			return false
+		}
+	}
+	return true
+}
+
+// widestMapping returns the number of keys of the largest mapping of n.
+func widestMapping(n *yaml.Node) int {
+	w := 0
+	if n.Kind == yaml.MappingNode {
+		w = len(n.Content) / 2
+	}
+	for _, c := range n.Content {
+		w = max(w, widestMapping(c))
+	}
+	return w
 }
 
 // stringKeys copies maps and lists as ParseYAML's conversion does; an

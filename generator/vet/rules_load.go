@@ -73,7 +73,7 @@ func (f *file) parse() bool {
 	}
 	f.root = root
 	f.env = lookupEnv(root)
-	if dict, err := parseDict(&doc); err != nil {
+	if dict, err := parseDict(f.data, &doc); err != nil {
 		// The docker CLI's YAML library is stricter (duplicate keys).
 		f.report(ruleYAML, &yaml.Node{Line: errLine(err.Error()), Column: 1}, "docker stack: %s", oneLine(err.Error()))
 	} else {
