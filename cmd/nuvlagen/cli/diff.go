@@ -490,11 +490,11 @@ func gitTree(dir, rev string, max int64, args ...string) ([]treeEntry, error) {
 func gitFile(cwd, rev, name string, max int64) ([]byte, bool, error) {
 	// "./" makes the path relative to the working directory.
 	entries, err := gitTree(cwd, rev, max, "--", "./"+filepath.ToSlash(name))
-	if err != nil {
+	if isRefusal(err) {
 		return nil, false, err
 	}
-	if len(entries) == 0 {
-		return nil, false, nil // not in rev: the site is new
+	if err != nil || len(entries) == 0 {
+		return nil, false, nil // not in rev (or outside the repository): the site is new
 	}
 	b, err := git(cwd, "cat-file", "blob", entries[0].object)
 	return b, err == nil, err
