@@ -65,10 +65,10 @@ func (f *file) parse() bool {
 		f.report(ruleYAML, root, "the top level of a compose file must be a mapping")
 		return false
 	}
-	if e := tooDeep(f.name, &doc); e != nil {
-		// The CLI refuses such a file before vetting it (CheckNesting);
+	if e := overLimits(f.name, &doc); e != nil {
+		// The CLI refuses such a file before vetting it (CheckLimits);
 		// called directly, vet reports it.
-		f.report(ruleYAML, &yaml.Node{Line: e.Line, Column: e.Column}, "%s", e.message())
+		f.report(ruleYAML, &yaml.Node{Line: e.Line, Column: e.Column}, "%s", e.Msg)
 		return false
 	}
 	f.root = root

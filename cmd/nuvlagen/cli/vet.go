@@ -29,8 +29,9 @@ PATH is a file, or a directory searched for *compose*.yml and
 in text; docs/rules.md documents each rule.
 
 Only regular files are read (a FIFO, device or socket is an error), of at
-most --max-file-size (4MiB unless set; also 512KiB, 1GiB, or bytes), and
-nested at most 100 levels deep: such files are not checked.
+most --max-file-size (4MiB unless set; also 512KiB, 1GiB, or bytes),
+nested at most 100 levels deep, with commands of at most 16KiB: such
+files are not checked.
 
 Exit status: 0 no errors (warnings allowed, unless --strict); 1 errors
 found (or warnings, with --strict); 2 usage error, or a file that cannot
@@ -131,8 +132,8 @@ func runVet(e *env, args []string) int {
 
 // readVetInputs reads the files named and the compose files under the
 // directories named, in a stable order. Files that are not regular, are
-// larger than max or nest too deep are reported, and make it return
-// false.
+// larger than max or that vet refuses (CheckLimits) are reported, and
+// make it return false.
 func readVetInputs(e *env, paths []string, max int64) ([]vet.Input, bool) {
 	var names []string
 	ok := true
@@ -181,7 +182,7 @@ func readVetInputs(e *env, paths []string, max int64) ([]vet.Input, bool) {
 			continue
 		}
 		name := displayName(e.cwd, n)
-		if err := vet.CheckNesting(name, data); err != nil {
+		if err := vet.CheckLimits(name, data); err != nil {
 			fmt.Fprintln(e.stderr, err)
 			ok = false
 			continue
