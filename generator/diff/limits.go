@@ -21,11 +21,19 @@ import (
 // mapping, and offers no way around it. Real compose files have tens.
 const maxComposeKeys = 1000
 
+// maxCommand is the longest command or entrypoint string of a compose
+// file read with compose-go: it splits them into words with
+// go-shellwords, in time quadratic in a word's length.
+const maxCommand = 16 << 10
+
 // loadCompose loads a compose file with compose-go, within the limits.
 func loadCompose(rel string, data []byte) (*types.Project, error) {
 	for _, doc := range parseNodes(data) {
 		if err := checkLimits(doc, maxComposeKeys); err != nil {
 			return nil, fmt.Errorf("not compared as a compose file: %v", err)
+		}
+		if n := longCommand(doc, maxCommand); n != nil {
+			return nil, fmt.Errorf("not compared as a compose file: line %d, column %d: a command of %d bytes, longer than the %d compose-go splits into words in reasonable time", n.Line, n.Column, len(n.Value), maxCommand)
 		}
 	}
 	p, err := compose.Project(stackOf(rel), data)
@@ -79,6 +87,25 @@ func checkLimits(doc *yaml.Node, maxKeys int) error {
 	walk(doc)
 	if big != nil {
 		return fmt.Errorf("line %d, column %d: a mapping of %d keys, more than the %d compose-go reads in reasonable time", big.Line, big.Column, len(big.Content)/2, maxKeys)
+	}
+	return nil
+}
+
+// longCommand returns the first string value of a command or entrypoint
+// key, at any depth, longer than limit (as vet's limits do).
+func longCommand(n *yaml.Node, limit int) *yaml.Node {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if v.Kind == yaml.ScalarNode && len(v.Value) > limit && (k.Value == "command" || k.Value == "entrypoint") {
+				return v
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if found := longCommand(c, limit); found != nil {
+			return found
+		}
 	}
 	return nil
 }

@@ -33,6 +33,8 @@ func TestLimits(t *testing.T) {
 			"old stacks/s/docker-compose.yml: not compared as a compose file: line 5, column 7: a mapping of 1001 keys, more than the 1000 compose-go reads in reasonable time; shown as text"},
 		{"compose in a later document", "stacks/s/docker-compose.yml", "x: 1\n---\n" + deep(200, "a"), "x: 1\n---\n" + deep(200, "b"),
 			"old stacks/s/docker-compose.yml: not compared as a compose file: line 7, column 201: nesting deeper than 100 levels; shown as text"},
+		{"compose with a long command", "stacks/s/docker-compose.yml", "services:\n  web:\n    image: nginx:1.27.2\n    command: " + strings.Repeat("a", maxCommand+1) + "\n", "services: {}\n",
+			"old stacks/s/docker-compose.yml: not compared as a compose file: line 4, column 14: a command of 16385 bytes, longer than the 16384 compose-go splits into words in reasonable time; shown as text"},
 		{"data too deep", "stacks/s/conf.yaml", "x: " + strings.Repeat("[", 200) + strings.Repeat("]", 200) + "\n", "x: 1\n",
 			"old stacks/s/conf.yaml: not compared as data: line 1, column 103: nesting deeper than 100 levels; shown as text"},
 		{"data with a duplicate key", "stacks/s/conf.yaml", "a: 1\nb: {c: 1, c: 2}\n", "a: 2\n",
