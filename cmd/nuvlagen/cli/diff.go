@@ -48,7 +48,7 @@ Only regular files are read, of at most --max-file-size (4MiB unless
 set): a FIFO, device or socket in OLD or NEW, or a site, model or out/
 file at REV that is not a regular file or is larger, is an error. Files
 nested deeper than 100 levels, and compose files with a mapping of over
-1,000 keys, are shown as text, with a note.
+1,000 keys or a command of over 16KiB, are shown as text, with a note.
 
 Formats: text (coloured on a terminal; see --color), markdown (a pull
 request comment: the risks, a table per site, details in collapsible
