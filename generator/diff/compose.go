@@ -12,8 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.yaml.in/yaml/v4"
-
-	"github.com/nuvla/nuvlagen/generator/compose"
 )
 
 var composeDiffer = Differ{
@@ -99,9 +97,9 @@ func loadProject(rel string, data []byte) (*project, error) {
 	if data == nil {
 		return out, nil
 	}
-	p, err := compose.Project(stackOf(rel), data)
+	p, err := loadCompose(rel, data)
 	if err != nil {
-		return nil, fmt.Errorf("not a valid compose file: %v", err)
+		return nil, err
 	}
 	for name, s := range p.Services {
 		out.Services[name], err = viewService(s)

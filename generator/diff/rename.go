@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
-
-	"github.com/nuvla/nuvlagen/generator/compose"
 )
 
 // findRenames finds the networks a site's compose files stopped declaring
@@ -107,7 +105,7 @@ func safeProject(rel string, b []byte) (p *types.Project, err error) {
 			p, err = nil, fmt.Errorf("%s: %v", rel, r)
 		}
 	}()
-	return compose.Project(stackOf(rel), b)
+	return loadCompose(rel, b)
 }
 
 // applyRenames rewrites the old tree as if the renames had been all there

@@ -24,8 +24,24 @@ func parseYAML(data []byte) (any, error) {
 	if data == nil {
 		return map[string]any{}, nil
 	}
+	// Parsed into nodes first: the limits are checked there, and the
+	// duplicate keys found in linear time before go-yaml decodes without
+	// its own, pairwise, check.
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("not valid YAML: %v", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if err := checkLimits(&doc, 0); err != nil {
+		return nil, fmt.Errorf("not compared as data: %v", err)
+	}
+	if err := firstDuplicate(&doc); err != nil {
+		return nil, fmt.Errorf("not valid YAML: %v", err)
+	}
 	var v any
-	if err := yaml.Unmarshal(data, &v); err != nil {
+	if len(doc.Content) == 0 {
+		return v, nil
+	}
+	if err := doc.Load(&v, yaml.WithV3Defaults(), yaml.WithUniqueKeys(false)); err != nil {
 		return nil, fmt.Errorf("not valid YAML: %v", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	return v, nil

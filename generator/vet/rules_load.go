@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	dockerloader "github.com/docker/cli/cli/compose/loader"
 	dockertypes "github.com/docker/cli/cli/compose/types"
 	"go.yaml.in/yaml/v4"
 
@@ -66,9 +65,15 @@ func (f *file) parse() bool {
 		f.report(ruleYAML, root, "the top level of a compose file must be a mapping")
 		return false
 	}
+	if e := overLimits(f.name, &doc); e != nil {
+		// The CLI refuses such a file before vetting it (CheckLimits);
+		// called directly, vet reports it.
+		f.report(ruleYAML, &yaml.Node{Line: e.Line, Column: e.Column}, "%s", e.Msg)
+		return false
+	}
 	f.root = root
 	f.env = lookupEnv(root)
-	if dict, err := dockerloader.ParseYAML(f.data); err != nil {
+	if dict, err := parseDict(f.data, &doc); err != nil {
 		// The docker CLI's YAML library is stricter (duplicate keys).
 		f.report(ruleYAML, &yaml.Node{Line: errLine(err.Error()), Column: 1}, "docker stack: %s", oneLine(err.Error()))
 	} else {

@@ -3,6 +3,7 @@ package cli
 import (
 	"archive/tar"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -42,6 +44,12 @@ files only) is rendered with the model built into nuvlagen. Without
 
 Nothing differs: no output at all, exit status 0.
 
+Only regular files are read, of at most --max-file-size (4MiB unless
+set): a FIFO, device or socket in OLD or NEW, or a site, model or out/
+file at REV that is not a regular file or is larger, is an error. Files
+nested deeper than 100 levels, and compose files with a mapping of over
+1,000 keys or a command of over 16KiB, are shown as text, with a note.
+
 Formats: text (coloured on a terminal; see --color), markdown (a pull
 request comment: the risks, a table per site, details in collapsible
 sections) and json.
@@ -69,6 +77,7 @@ type diffFlags struct {
 	format   string
 	exitCode bool
 	color    string
+	maxSize  fileSize
 }
 
 func (f *diffFlags) Bind(fs *pflag.FlagSet) {
@@ -78,6 +87,8 @@ func (f *diffFlags) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.format, "format", "text", "output `format`: text, markdown or json")
 	fs.BoolVar(&f.exitCode, "exit-code", false, "exit with status 1 when anything differs")
 	fs.StringVar(&f.color, "color", "auto", "colour text output: auto (on a terminal, unless NO_COLOR is set), always or never")
+	f.maxSize = defaultMaxFileSize
+	fs.Var(&f.maxSize, "max-file-size", "largest `size` of a file read (e.g. 8MiB)")
 }
 
 func runDiff(e *env, args []string) int {
@@ -114,7 +125,7 @@ func runDiff(e *env, args []string) int {
 			return usageErr("with --base, no directories: got %q", flags.Arg(0))
 		}
 		var code int
-		if old, new, code = renderBase(e, f.base, f.sites, f.sitesDir); code != ExitOK {
+		if old, new, code = renderBase(e, f.base, f.sites, f.sitesDir, int64(f.maxSize)); code != ExitOK {
 			return code
 		}
 	default:
@@ -125,11 +136,11 @@ func runDiff(e *env, args []string) int {
 			return usageErr("--site and --sites need --base")
 		}
 		var err error
-		if old, err = readTree(flags.Arg(0)); err != nil {
+		if old, err = readTree(flags.Arg(0), int64(f.maxSize)); err != nil {
 			fmt.Fprintf(e.stderr, "nuvlagen diff: %v\n", err)
 			return ExitUsage
 		}
-		if new, err = readTree(flags.Arg(1)); err != nil {
+		if new, err = readTree(flags.Arg(1), int64(f.maxSize)); err != nil {
 			fmt.Fprintf(e.stderr, "nuvlagen diff: %v\n", err)
 			return ExitUsage
 		}
@@ -145,10 +156,11 @@ func runDiff(e *env, args []string) int {
 	return ExitOK
 }
 
-// readTree reads every regular file under dir, by slash-separated path
-// relative to it. Hidden entries and generate's staging directories are
-// skipped: they are not output.
-func readTree(dir string) (pipeline.Files, error) {
+// readTree reads every file under dir, by slash-separated path relative
+// to it. Hidden entries and generate's staging directories are skipped:
+// they are not output; so are symbolic links. A FIFO, device or socket,
+// or a file larger than max, is an error.
+func readTree(dir string, max int64) (pipeline.Files, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, err
@@ -167,12 +179,12 @@ func readTree(dir string) (pipeline.Files, error) {
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() {
+		if d.IsDir() || d.Type()&fs.ModeSymlink != 0 {
 			return nil
 		}
-		b, err := os.ReadFile(p)
+		b, err := readRegular(p, max)
 		if err != nil {
-			return err
+			return errors.New(fileError(p, err))
 		}
 		rel, err := filepath.Rel(dir, p)
 		if err != nil {
@@ -184,8 +196,9 @@ func readTree(dir string) (pipeline.Files, error) {
 	return files, err
 }
 
-// renderBase renders the sites at revision rev and in the work tree.
-func renderBase(e *env, rev string, siteFiles []string, sitesDir string) (old, new pipeline.Files, code int) {
+// renderBase renders the sites at revision rev and in the work tree,
+// reading no file larger than max.
+func renderBase(e *env, rev string, siteFiles []string, sitesDir string, max int64) (old, new pipeline.Files, code int) {
 	fail := func(code int, format string, a ...any) (pipeline.Files, pipeline.Files, int) {
 		fmt.Fprintf(e.stderr, "nuvlagen diff --base: "+format+"\n", a...)
 		return nil, nil, code
@@ -237,7 +250,7 @@ func renderBase(e *env, rev string, siteFiles []string, sitesDir string) (old, n
 			return fail(ExitUsage, "%v", err)
 		}
 		defer os.RemoveAll(tmp)
-		if err := gitExport(root, rev, nuvlacue.Dir, tmp); err != nil {
+		if err := gitExport(root, rev, nuvlacue.Dir, tmp, max); err != nil {
 			return fail(ExitUsage, "exporting %s of %s: %v", nuvlacue.Dir, rev, err)
 		}
 		oldModel = filepath.Join(tmp, nuvlacue.Dir)
@@ -250,20 +263,18 @@ func renderBase(e *env, rev string, siteFiles []string, sitesDir string) (old, n
 		return fail(ExitUsage, "this repository has no %s/ model and no example sites: name site files with --site or --sites", nuvlacue.Dir)
 	}
 
-	old, err = renderModel(e, oldModel, names, func(name string) ([]byte, bool, error) {
-		// "./" makes the path relative to the working directory.
-		b, err := git(e.cwd, "show", rev+":./"+filepath.ToSlash(name))
-		if err != nil {
-			return nil, false, nil // not in rev: the site is new
-		}
-		return b, true, nil
+	old, err = renderModel(e, oldModel, max, names, func(name string) ([]byte, bool, error) {
+		return gitFile(e.cwd, rev, name, max)
 	})
+	if isRefusal(err) {
+		return fail(ExitUsage, "%v", err)
+	}
 	if err != nil {
 		// REV's model may need what REV's generator had, or lack what this
 		// one requires. For the example sites, REV's committed output is
 		// what REV's generator wrote (make check gates it): compare with
 		// that, and say so.
-		committed, cerr := committedOutput(root, rev, "out")
+		committed, cerr := committedOutput(root, rev, "out", max)
 		if len(names) > 0 || cerr != nil || len(committed) == 0 {
 			fmt.Fprintf(e.stderr, "nuvlagen diff --base: rendering %s:\n", rev)
 			printErr(e, err)
@@ -273,13 +284,16 @@ func renderBase(e *env, rev string, siteFiles []string, sitesDir string) (old, n
 			rev, firstLine(err), rev)
 		old = committed
 	}
-	new, err = renderModel(e, newModel, names, func(name string) ([]byte, bool, error) {
-		b, err := os.ReadFile(name)
+	new, err = renderModel(e, newModel, max, names, func(name string) ([]byte, bool, error) {
+		b, err := readRegular(name, max)
 		if os.IsNotExist(err) {
 			return nil, false, nil // removed from the work tree
 		}
 		return b, err == nil, err
 	})
+	if isRefusal(err) {
+		return fail(ExitUsage, "%v", err)
+	}
 	if err != nil {
 		fmt.Fprintln(e.stderr, "nuvlagen diff --base: rendering the work tree:")
 		printErr(e, err)
@@ -288,14 +302,15 @@ func renderBase(e *env, rev string, siteFiles []string, sitesDir string) (old, n
 	return old, new, ExitOK
 }
 
-// renderModel loads the model in dir (the embedded one when dir is "")
-// and renders the site files named (read with read, which reports files
-// that do not exist), or the example sites of the model when none is.
-func renderModel(e *env, dir string, siteFiles []string, read func(string) ([]byte, bool, error)) (pipeline.Files, error) {
+// renderModel loads the model in dir (the embedded one when dir is "";
+// no file larger than max) and renders the site files named (read with
+// read, which reports files that do not exist), or the example sites of
+// the model when none is.
+func renderModel(e *env, dir string, max int64, siteFiles []string, read func(string) ([]byte, bool, error)) (pipeline.Files, error) {
 	schema, examples := nuvlacue.Schema(), nuvlacue.Sites()
 	if dir != "" {
 		var err error
-		if schema, examples, err = nuvlacue.Read(os.DirFS(dir)); err != nil {
+		if schema, examples, err = nuvlacue.Read(newRegularFS(dir, e.cwd, max)); err != nil {
 			return nil, err
 		}
 	}
@@ -326,19 +341,32 @@ func renderModel(e *env, dir string, siteFiles []string, read func(string) ([]by
 	return pipeline.Render(sites)
 }
 
-// committedOutput reads the files under dir (relative to the repository
-// root) at rev, by path relative to dir.
-func committedOutput(root, rev, dir string) (pipeline.Files, error) {
+// committedOutput reads the regular files under dir (relative to the
+// repository root) at rev, by path relative to dir, refusing any larger
+// than max. The archive is read as git writes it, never held whole.
+func committedOutput(root, rev, dir string, max int64) (files pipeline.Files, err error) {
 	cmd := exec.Command("git", "archive", "--format=tar", rev, "--", dir)
 	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, fmt.Errorf("git archive %s -- %s: %s", rev, dir, strings.TrimSpace(stderr.String()))
+		return nil, err
 	}
-	files := pipeline.Files{}
-	tr := tar.NewReader(bytes.NewReader(out))
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if files == nil {
+			_ = cmd.Process.Kill()
+		}
+		_, _ = io.Copy(io.Discard, out) // the archive's padding
+		if werr := cmd.Wait(); werr != nil && err == nil {
+			files, err = nil, fmt.Errorf("git archive %s -- %s: %s", rev, dir, strings.TrimSpace(stderr.String()))
+		}
+	}()
+	files = pipeline.Files{}
+	tr := tar.NewReader(out)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -353,6 +381,9 @@ func committedOutput(root, rev, dir string) (pipeline.Files, error) {
 		rel, ok := strings.CutPrefix(h.Name, dir+"/")
 		if !ok || strings.HasPrefix(path.Base(rel), ".") {
 			continue
+		}
+		if h.Size > max {
+			return nil, tooLarge(rev+":"+h.Name, h.Size, max)
 		}
 		b, err := io.ReadAll(tr)
 		if err != nil {
@@ -385,17 +416,16 @@ func git(dir string, args ...string) ([]byte, error) {
 }
 
 // gitExport writes the files under dir (relative to the repository root)
-// at rev into dst, keeping their paths.
-func gitExport(root, rev, dir, dst string) error {
-	list, err := git(root, "ls-tree", "-r", "-z", "--name-only", rev, "--", dir)
+// at rev into dst, keeping their paths; every one must be a regular file
+// of at most max bytes.
+func gitExport(root, rev, dir, dst string, max int64) error {
+	entries, err := gitTree(root, rev, max, "-r", "--", dir)
 	if err != nil {
 		return err
 	}
-	for _, name := range strings.Split(strings.TrimSuffix(string(list), "\x00"), "\x00") {
-		if name == "" {
-			continue
-		}
-		b, err := git(root, "show", rev+":"+name)
+	for _, t := range entries {
+		name := t.path
+		b, err := git(root, "cat-file", "blob", t.object)
 		if err != nil {
 			return err
 		}
@@ -408,4 +438,64 @@ func gitExport(root, rev, dir, dst string) error {
 		}
 	}
 	return nil
+}
+
+// treeEntry is one line of git ls-tree -l.
+type treeEntry struct {
+	mode, kind, object, path string
+	size                     int64
+}
+
+// gitTree lists the entries git ls-tree -l finds with args at rev (in
+// dir), refusing any that is not a regular file or is larger than max.
+func gitTree(dir, rev string, max int64, args ...string) ([]treeEntry, error) {
+	out, err := git(dir, append([]string{"ls-tree", "-z", "-l", rev}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	var entries []treeEntry
+	for _, line := range strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00") {
+		if line == "" {
+			continue
+		}
+		meta, name, ok := strings.Cut(line, "\t")
+		f := strings.Fields(meta)
+		if !ok || len(f) != 4 {
+			return nil, fmt.Errorf("git ls-tree: unexpected line %q", line)
+		}
+		t := treeEntry{mode: f[0], kind: f[1], object: f[2], path: name}
+		where := rev + ":" + name
+		switch {
+		case t.kind == "tree":
+			return nil, refused(where, "not a regular file (a directory)")
+		case t.mode == "120000":
+			return nil, refused(where, "not a regular file (a symbolic link)")
+		case t.kind != "blob":
+			return nil, refused(where, "not a regular file (a %s)", t.kind)
+		}
+		if t.size, err = strconv.ParseInt(f[3], 10, 64); err != nil {
+			return nil, fmt.Errorf("git ls-tree: unexpected size in %q", line)
+		}
+		if t.size > max {
+			return nil, tooLarge(where, t.size, max)
+		}
+		entries = append(entries, t)
+	}
+	return entries, nil
+}
+
+// gitFile reads the file name (relative to the working directory cwd) at
+// rev: false when rev does not hold it, an error when it is not a regular
+// file or is larger than max.
+func gitFile(cwd, rev, name string, max int64) ([]byte, bool, error) {
+	// "./" makes the path relative to the working directory.
+	entries, err := gitTree(cwd, rev, max, "--", "./"+filepath.ToSlash(name))
+	if isRefusal(err) {
+		return nil, false, err
+	}
+	if err != nil || len(entries) == 0 {
+		return nil, false, nil // not in rev (or outside the repository): the site is new
+	}
+	b, err := git(cwd, "cat-file", "blob", entries[0].object)
+	return b, err == nil, err
 }

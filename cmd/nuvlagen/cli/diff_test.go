@@ -289,3 +289,66 @@ func TestDiffBaseCommittedOutput(t *testing.T) {
 		t.Errorf("--site: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestDiffRefuses: diff reads only regular files up to --max-file-size,
+// in OLD and NEW and at --base REV, and says which file it refused, with
+// exit status 2.
+func TestDiffRefuses(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, d := range []string{"a/s/stacks/app", "b/s/stacks/app"} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(d+"/docker-compose.yml", []byte("services:\n  web:\n    image: nginx:1.27.2\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mkfifo(t, "b/s/stacks/app/fifo.yml")
+	tests := []struct {
+		args   []string
+		stderr string
+	}{
+		{[]string{"diff", "a", "b"}, "nuvlagen diff: b/s/stacks/app/fifo.yml: not a regular file (a FIFO)\n"},
+		{[]string{"diff", "--max-file-size", "16B", "a", "a"}, "nuvlagen diff: a/s/stacks/app/docker-compose.yml: 41B, larger than the 16B limit (--max-file-size)\n"},
+		{[]string{"diff", "--max-file-size", "0", "a", "a"}, `invalid argument "0" for "--max-file-size" flag`},
+	}
+	for _, tc := range tests {
+		code, stdout, stderr := runBounded(t, tc.args...)
+		if code != ExitUsage || stdout != "" || !strings.Contains(stderr, tc.stderr) {
+			t.Errorf("%q: exit %d, want %d; stdout %q; stderr %q, want %q", tc.args, code, ExitUsage, stdout, stderr, tc.stderr)
+		}
+	}
+
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	// --base: a site file too large at REV, and a FIFO in the work tree.
+	t.Setenv("GIT_CONFIG_GLOBAL", os.DevNull)
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	src, err := os.ReadFile(filepath.Join(repoRoot(t), "cue", "sites", "example-target.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("site.cue", src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"init", "-q"}, {"add", "site.cue"}, {"commit", "-q", "-m", "site"}} {
+		cmd := exec.Command("git", append([]string{"-c", "user.name=test", "-c", "user.email=test@example.org"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	code, _, stderr := runBounded(t, "diff", "--base", "HEAD", "--site", "site.cue", "--max-file-size", "100B")
+	if want := "HEAD:site.cue: " + humanSize(int64(len(src))) + ", larger than the 100B limit (--max-file-size)"; code != ExitUsage || !strings.Contains(stderr, want) {
+		t.Errorf("diff --base with a site too large at HEAD: exit %d, stderr %q, want %q", code, stderr, want)
+	}
+	if err := os.Remove("site.cue"); err != nil {
+		t.Fatal(err)
+	}
+	mkfifo(t, "site.cue")
+	code, _, stderr = runBounded(t, "diff", "--base", "HEAD", "--site", "site.cue")
+	if want := "site.cue: not a regular file (a FIFO)"; code != ExitUsage || !strings.Contains(stderr, want) {
+		t.Errorf("diff --base with a FIFO site in the work tree: exit %d, stderr %q, want %q", code, stderr, want)
+	}
+}

@@ -16,7 +16,7 @@ import (
 )
 
 const vetDoc = `Usage: nuvlagen vet [--site FILE.cue] [--format text|json|sarif|github]
-                    [--strict] [--disable RULE]... PATH...
+                    [--strict] [--disable RULE]... [--max-file-size SIZE] PATH...
 
 Check compose files meant for "docker stack deploy": what compose-go and
 the docker CLI's stack loader reject, options Swarm forbids or ignores,
@@ -28,9 +28,14 @@ PATH is a file, or a directory searched for *compose*.yml and
 *compose*.yaml. Every finding is "file:line:col: severity: message [rule]"
 in text; docs/rules.md documents each rule.
 
+Only regular files are read (a FIFO, device or socket is an error), of at
+most --max-file-size (4MiB unless set; also 512KiB, 1GiB, or bytes),
+nested at most 100 levels deep, with commands of at most 16KiB: such
+files are not checked.
+
 Exit status: 0 no errors (warnings allowed, unless --strict); 1 errors
-found (or warnings, with --strict); 2 usage error or a file that cannot be
-read.
+found (or warnings, with --strict); 2 usage error, or a file that cannot
+be read or is not checked.
 
 Examples:
   nuvlagen vet docker-compose.yml
@@ -45,6 +50,7 @@ type vetFlags struct {
 	format  string
 	strict  bool
 	disable []string
+	maxSize fileSize
 }
 
 func (f *vetFlags) Bind(fs *pflag.FlagSet) {
@@ -52,6 +58,8 @@ func (f *vetFlags) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.format, "format", "text", "output `format`: "+strings.Join(vet.Formats, ", "))
 	fs.BoolVar(&f.strict, "strict", false, "exit 1 on warnings too")
 	fs.StringArrayVar(&f.disable, "disable", nil, "`rule` not to run (repeatable, or comma-separated)")
+	f.maxSize = defaultMaxFileSize
+	fs.Var(&f.maxSize, "max-file-size", "largest `size` of a file read (e.g. 8MiB)")
 }
 
 func runVet(e *env, args []string) int {
@@ -82,6 +90,10 @@ func runVet(e *env, args []string) int {
 		}
 	}
 	if f.site != "" {
+		if _, err := readRegular(f.site, int64(f.maxSize)); err != nil {
+			fmt.Fprintln(e.stderr, fileError(f.site, err))
+			return ExitUsage
+		}
 		sites, ok := loadSites(e, []string{f.site})
 		if !ok {
 			return ExitUsage
@@ -99,7 +111,7 @@ func runVet(e *env, args []string) int {
 		opts.Firewall = fw
 	}
 
-	inputs, ok := readVetInputs(e, flags.Args())
+	inputs, ok := readVetInputs(e, flags.Args(), int64(f.maxSize))
 	if !ok {
 		return ExitUsage
 	}
@@ -119,8 +131,10 @@ func runVet(e *env, args []string) int {
 }
 
 // readVetInputs reads the files named and the compose files under the
-// directories named, in a stable order.
-func readVetInputs(e *env, paths []string) ([]vet.Input, bool) {
+// directories named, in a stable order. Files that are not regular, are
+// larger than max or that vet refuses (CheckLimits) are reported, and
+// make it return false.
+func readVetInputs(e *env, paths []string, max int64) ([]vet.Input, bool) {
 	var names []string
 	ok := true
 	for _, p := range paths {
@@ -161,13 +175,19 @@ func readVetInputs(e *env, paths []string) ([]vet.Input, bool) {
 	}
 	var inputs []vet.Input
 	for _, n := range names {
-		data, err := os.ReadFile(n)
+		data, err := readRegular(n, max)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "%s: %v\n", n, unwrapPathError(err))
+			fmt.Fprintln(e.stderr, fileError(n, err))
 			ok = false
 			continue
 		}
-		inputs = append(inputs, vet.Input{Name: displayName(e.cwd, n), Data: data})
+		name := displayName(e.cwd, n)
+		if err := vet.CheckLimits(name, data); err != nil {
+			fmt.Fprintln(e.stderr, err)
+			ok = false
+			continue
+		}
+		inputs = append(inputs, vet.Input{Name: name, Data: data})
 	}
 	return inputs, ok
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // vetFiles is a small tree the vet command tests run in.
@@ -84,5 +85,91 @@ func TestVet(t *testing.T) {
 				t.Errorf("stderr lacks %q:\n%s", tc.stderr, stderr.String())
 			}
 		})
+	}
+}
+
+// TestVetRefuses: files vet must not read (a FIFO, which would block it
+// forever, a device, a file over the size limit) or check (nested too
+// deep) are reported by name, with exit status 2, and never stall it.
+func TestVetRefuses(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.MkdirAll("tree", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("tree/docker-compose.yml", "services:\n  web:\n    image: nginx:1.27.2\n")
+	write("deep-compose.yml", "services:\n  web:\n    image: nginx:1.27.2\nx-nest:\n  "+strings.Repeat("- ", 5000)+"x\n")
+	write("small-compose.yml", "services:\n  web:\n    image: nginx:1.27.2\n")
+	// A sparse file: over the default limit without writing it.
+	big, err := os.Create("big-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := big.Truncate(5 << 20); err != nil {
+		t.Fatal(err)
+	}
+	big.Close()
+	fifo := mkfifo(t, "fifo-compose.yml")
+	mkfifo(t, "tree/stack.compose.yml")
+	tests := []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"a FIFO named", []string{fifo}, "fifo-compose.yml: not a regular file (a FIFO)\n"},
+		{"a FIFO met in a directory", []string{"tree"}, "tree/stack.compose.yml: not a regular file (a FIFO)\n"},
+		{"a FIFO as the site", []string{"--site", fifo, "small-compose.yml"}, "fifo-compose.yml: not a regular file (a FIFO)\n"},
+		{"over the default limit", []string{"big-compose.yml"}, "big-compose.yml: 5MiB, larger than the 4MiB limit (--max-file-size)\n"},
+		{"over --max-file-size", []string{"--max-file-size", "32B", "small-compose.yml"}, "small-compose.yml: 41B, larger than the 32B limit (--max-file-size)\n"},
+		{"too deep", []string{"deep-compose.yml"}, "deep-compose.yml:5:201: nesting deeper than 100 levels; not checked\n"},
+		{"a bad size", []string{"--max-file-size", "8XB", "small-compose.yml"}, `invalid argument "8XB" for "--max-file-size" flag: want a positive size such as 8MiB, got "8XB"`},
+	}
+	if _, err := os.Stat("/dev/null"); err == nil {
+		tests = append(tests, struct {
+			name   string
+			args   []string
+			stderr string
+		}{"a device", []string{"/dev/null"}, "/dev/null: not a regular file (a character device)\n"})
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runBounded(t, append([]string{"vet"}, tc.args...)...)
+			if code != ExitUsage || stdout != "" || !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("exit %d, want %d; stdout %q; stderr %q, want %q", code, ExitUsage, stdout, stderr, tc.stderr)
+			}
+		})
+	}
+	// A larger limit lets a file through.
+	if code, _, stderr := runBounded(t, "vet", "--max-file-size", "6MiB", "big-compose.yml"); code == ExitUsage {
+		t.Errorf("--max-file-size 6MiB: exit %d\n%s", code, stderr)
+	}
+}
+
+// runBounded runs the CLI, failing the test instead of hanging when it
+// does not return: a blocked read is the bug these tests look for.
+func runBounded(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	type result struct {
+		code           int
+		stdout, stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		var o, e bytes.Buffer
+		c := Main(args, &o, &e)
+		done <- result{c, o.String(), e.String()}
+	}()
+	select {
+	case r := <-done:
+		return r.code, r.stdout, r.stderr
+	case <-time.After(time.Minute):
+		t.Fatalf("nuvlagen %q did not return within a minute", args)
+		return
 	}
 }
