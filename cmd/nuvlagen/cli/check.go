@@ -90,7 +90,8 @@ func runCheck(e *env, args []string) int {
 			if err != nil || d.IsDir() {
 				return err
 			}
-			b, err := os.ReadFile(p)
+			// A FIFO or a huge file in out/ is drift, not a hang.
+			b, err := readRegular(p, maxOutputFile)
 			if err != nil {
 				return err
 			}

@@ -20,6 +20,10 @@ import (
 // --max-file-size says otherwise.
 const defaultMaxFileSize = 4 << 20
 
+// maxOutputFile bounds what check reads of a generated file: far above
+// anything generate writes.
+const maxOutputFile = 64 << 20
+
 // fileSize is a size in bytes given as 4194304, 512KiB, 8MiB, 1GiB (or
 // kB, MB, GB, decimal): the value of --max-file-size.
 type fileSize int64

@@ -54,9 +54,10 @@ func (f *siteFlags) inputs(e *env) ([]pipeline.Input, bool) {
 	var in []pipeline.Input
 	ok := true
 	for _, n := range names {
-		data, err := os.ReadFile(n)
+		// A site file is small: a FIFO or a device must not stall generate.
+		data, err := readRegular(n, defaultMaxFileSize)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "%s: %v\n", n, unwrapPathError(err))
+			fmt.Fprintln(e.stderr, fileError(n, err))
 			ok = false
 			continue
 		}

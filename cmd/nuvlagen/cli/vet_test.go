@@ -173,3 +173,25 @@ func runBounded(t *testing.T, args ...string) (code int, stdout, stderr string) 
 		return
 	}
 }
+
+// TestGenerateAndCheckRefuseFIFOs: generate's site file and check's
+// output files are read only when they are regular files.
+func TestGenerateAndCheckRefuseFIFOs(t *testing.T) {
+	t.Chdir(t.TempDir())
+	mkfifo(t, "site.cue")
+	code, _, stderr := runBounded(t, "generate", "--site", "site.cue", "--out", "out")
+	if want := "site.cue: not a regular file (a FIFO)"; code != ExitInvalid || !strings.Contains(stderr, want) {
+		t.Errorf("generate with a FIFO site: exit %d, stderr %q, want %q", code, stderr, want)
+	}
+	if _, err := os.Stat("out"); err == nil {
+		t.Errorf("generate with a FIFO site wrote out/")
+	}
+	if code, _, stderr := runBounded(t, "generate", "--out", "out"); code != 0 {
+		t.Fatalf("generate: exit %d: %s", code, stderr)
+	}
+	mkfifo(t, "out/example-host/stacks/fifo.yml")
+	code, stdout, stderr := runBounded(t, "check", "--out", "out")
+	if code == 0 || !strings.Contains(stdout+stderr, "fifo.yml") {
+		t.Errorf("check with a FIFO in out/: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
