@@ -517,9 +517,7 @@ func routerChange(svc, name string, d delta) []Change {
 		return []Change{{Op: OpRemove, Object: obj, Text: fmt.Sprintf("router %s (rule %s)", name, r.Rule)}}
 	}
 	field := strings.ToLower(strings.Join(d.path[2:], "."))
-	if strings.HasPrefix(field, "other.") {
-		field = strings.TrimPrefix(field, "other.")
-	}
+	field = strings.TrimPrefix(field, "other.")
 	return []Change{{Op: OpChange, Object: obj, Text: fmt.Sprintf("router %s: %s %s → %s", name, field, show(d.old), show(d.new))}}
 }
 

@@ -138,7 +138,7 @@ func TestGenerate(t *testing.T) {
 }
 
 func TestPasswordsDiffer(t *testing.T) {
-	if Password(32) == Password(32) {
+	if a, b := Password(32), Password(32); a == b {
 		t.Fatal("two passwords are equal")
 	}
 }

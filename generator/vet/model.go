@@ -56,17 +56,6 @@ func (s *service) label(key string) (kv, bool) {
 	return kv{}, false
 }
 
-// onNetwork reports whether the service is attached to the network with
-// compose key name.
-func (s *service) onNetwork(name string) bool {
-	for _, n := range s.networks {
-		if n.name == name {
-			return true
-		}
-	}
-	return false
-}
-
 // constraintStrings returns the placement constraints as text.
 func (s *service) constraintStrings() []string {
 	out := make([]string, 0, len(s.constraints))
