@@ -25,6 +25,15 @@ type File struct {
 	Data []byte
 }
 
+// IsSchemaFile reports whether name, a position's file name, is one of the
+// model's schema files ("cue/site.cue"), of this build or of another
+// revision read by Read, rather than a site ("cue/sites/x.cue", or any
+// file of the user's).
+func IsSchemaFile(name string) bool {
+	dir, file := path.Split(name)
+	return dir == Dir+"/" && strings.HasSuffix(file, ".cue")
+}
+
 // Schema returns the files of the package that defines #Site and the stacks.
 func Schema() []File { return must(glob(files, ".")) }
 

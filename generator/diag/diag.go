@@ -6,11 +6,12 @@ import (
 	goerrors "errors"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/token"
+
+	nuvlacue "github.com/nuvla/nuvlagen/cue"
 )
 
 // Lines formats err as one line per problem. CUE errors carry positions in
@@ -29,15 +30,21 @@ func Lines(err error, cwd string) []string {
 	var entries []*entry
 	for _, e := range list {
 		format, args := e.Msg()
+		k := classify(format, args)
+		// A disjunction's summary only announces its members, listed next.
+		if k.kind == summary {
+			continue
+		}
 		msg := fmt.Sprintf(format, args...)
 		if msg == "" {
 			msg = e.Error()
 		}
-		// A disjunction's summary only announces its members, listed next.
-		if strings.Contains(msg, "errors in empty disjunction") {
-			continue
+		if k.kind == incomplete {
+			msg = incompleteMsg(k.constraint)
 		}
-		entries = append(entries, newEntry(displayPath(e.Path()), context+msg, errors.Positions(e), cwd))
+		en := newEntry(displayPath(e.Path()), context+msg, errors.Positions(e), cwd)
+		en.kind, en.alt, en.value = k.kind, k.alt, k.value
+		entries = append(entries, en)
 	}
 	entries = mergeDisjunctions(entries)
 
@@ -58,7 +65,7 @@ func Lines(err error, cwd string) []string {
 		case !ok:
 			order = append(order, key)
 			best[key] = e
-		case conflict.MatchString(cur.msg) && !conflict.MatchString(e.msg):
+		case cur.kind == conflict && e.kind != conflict:
 			best[key] = e
 		}
 	}
@@ -67,13 +74,13 @@ func Lines(err error, cwd string) []string {
 	// raw bound it failed on is the same mistake seen from the regex.
 	worded := map[string]bool{}
 	for _, key := range order {
-		if e := best[key]; e.path != "" && !outOfBound.MatchString(e.msg) && !conflict.MatchString(e.msg) {
+		if e := best[key]; e.path != "" && e.kind == other {
 			worded[e.path] = true
 		}
 	}
 	var lines []string
 	for _, key := range order {
-		if e := best[key]; worded[e.path] && outOfBound.MatchString(e.msg) {
+		if e := best[key]; worded[e.path] && e.kind == outOfBound {
 			continue
 		}
 		lines = append(lines, best[key].String())
@@ -107,11 +114,15 @@ type entry struct {
 	where string // file:line:col, or "" when unknown
 	path  string
 	msg   string
-	rule  string // the model's position, when the site's comes first
+	kind  kind
+	// alt and value are a conflict's operands: the model's alternative
+	// and the value given.
+	alt, value string
+	rule       string // the model's position, when the site's comes first
 }
 
 func newEntry(path, msg string, pos []token.Pos, cwd string) *entry {
-	e := &entry{path: path, msg: rewrite(msg)}
+	e := &entry{path: path, msg: msg}
 	var model []string
 	for _, p := range pos {
 		if !p.IsValid() {
@@ -147,22 +158,47 @@ func (e *entry) String() string {
 	return b.String()
 }
 
-// rewrite says CUE's terse messages in an operator's words.
-func rewrite(msg string) string {
-	if c, ok := strings.CutPrefix(msg, "incomplete value "); ok {
-		if strings.HasPrefix(c, "=~") || strings.HasPrefix(c, "!~") {
-			// A pattern says nothing a person can act on: the field's
-			// worded constraint speaks when a wrong value is given.
-			return "no value set; this field is required"
-		}
-		return "no value set; it must be " + c
-	}
-	return msg
+// kind is what a CUE error says, told by its format string (errors.Msg),
+// which is CUE's code, not by the formatted text.
+type kind int
+
+const (
+	other      kind = iota
+	summary         // "N errors in empty disjunction:", a heading
+	conflict        // "conflicting values A and B"
+	outOfBound      // "invalid value V (out of bound C)"
+	incomplete      // "incomplete value C": nothing set where C is wanted
+)
+
+type classified struct {
+	kind       kind
+	alt, value string // conflict's operands
+	constraint string // incomplete's
 }
 
-var conflict = regexp.MustCompile(`^conflicting values (.+) and (.+)$`)
+func classify(format string, args []any) classified {
+	switch {
+	case strings.HasSuffix(format, "errors in empty disjunction:"):
+		return classified{kind: summary}
+	case strings.HasPrefix(format, "conflicting values %s and %s") && len(args) >= 2:
+		return classified{kind: conflict, alt: fmt.Sprint(args[0]), value: fmt.Sprint(args[1])}
+	case strings.HasPrefix(format, "invalid value %v (out of bound"):
+		return classified{kind: outOfBound}
+	case strings.HasPrefix(format, "incomplete value "):
+		return classified{kind: incomplete, constraint: strings.TrimPrefix(fmt.Sprintf(format, args...), "incomplete value ")}
+	}
+	return classified{}
+}
 
-var outOfBound = regexp.MustCompile(`^invalid value .* \(out of bound .*\)$`)
+// incompleteMsg says CUE's "incomplete value C" in an operator's words.
+func incompleteMsg(c string) string {
+	if strings.HasPrefix(c, "=~") || strings.HasPrefix(c, "!~") {
+		// A pattern says nothing a person can act on: the field's
+		// worded constraint speaks when a wrong value is given.
+		return "no value set; this field is required"
+	}
+	return "no value set; it must be " + c
+}
 
 // mergeDisjunctions turns CUE's one-conflict-per-alternative reports
 // ("conflicting values "host" and "edge"", "... "target" and "edge"") for
@@ -176,27 +212,26 @@ func mergeDisjunctions(entries []*entry) []*entry {
 	}
 	groups := map[string]*group{}
 	for _, e := range entries {
-		m := conflict.FindStringSubmatch(e.msg)
-		if m == nil {
+		if e.kind != conflict {
 			continue
 		}
 		key := e.where + "\x00" + e.path
 		g := groups[key]
 		if g == nil {
-			g = &group{first: e, value: m[2]}
+			g = &group{first: e, value: e.value}
 			groups[key] = g
 		}
-		if m[2] != g.value {
+		if e.value != g.value {
 			g.mixed = true
 		}
-		if !contains(g.alts, m[1]) {
-			g.alts = append(g.alts, m[1])
+		if !contains(g.alts, e.alt) {
+			g.alts = append(g.alts, e.alt)
 		}
 	}
 	var out []*entry
 	for _, e := range entries {
 		g := groups[e.where+"\x00"+e.path]
-		if g == nil || g.mixed || len(g.alts) < 2 || conflict.FindStringSubmatch(e.msg) == nil {
+		if g == nil || g.mixed || len(g.alts) < 2 || e.kind != conflict {
 			out = append(out, e)
 			continue
 		}
@@ -218,12 +253,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// isModel reports whether a file is part of the embedded model's schema
-// (cue/*.cue) rather than a site: the examples in cue/sites are sites.
-func isModel(name string) bool {
-	dir, _ := filepath.Split(filepath.ToSlash(name))
-	return dir == "cue/"
-}
+// isModel reports whether a file is part of the model's schema rather
+// than a site (nuvlacue owns how model files are named).
+func isModel(name string) bool { return nuvlacue.IsSchemaFile(filepath.ToSlash(name)) }
 
 func posString(p token.Pos, cwd string) string {
 	name := p.Filename()

@@ -33,15 +33,15 @@ func TestLines(t *testing.T) {
 		{"site position first", cueerrors.Append(cueerrors.Newf(rule, "x"), nil), []string{"cue/site.cue:10:2: x"}},
 		{"sites/ files are sites", cueerrors.Newf(pos("cue/sites/a.cue", 2, 3), "bad"), []string{"cue/sites/a.cue:2:3: bad"}},
 		{"absolute path made relative", cueerrors.Newf(pos("/work/x/site.cue", 1, 1), "bad"), []string{"x/site.cue:1:1: bad"}},
-		{"incomplete reworded", cueerrors.Newf(site, "incomplete value string"), []string{"site.cue:3:5: no value set; it must be string"}},
+		{"incomplete reworded", cueerrors.Newf(site, "incomplete value %v", "string"), []string{"site.cue:3:5: no value set; it must be string"}},
 		{
 			"disjunction merged",
-			cueerrors.Append(cueerrors.Newf(site, `conflicting values "host" and "edge"`), cueerrors.Newf(site, `conflicting values "target" and "edge"`)),
+			cueerrors.Append(cueerrors.Newf(site, "conflicting values %s and %s", `"host"`, `"edge"`), cueerrors.Newf(site, "conflicting values %s and %s", `"target"`, `"edge"`)),
 			[]string{`site.cue:3:5: "edge" is not allowed; want one of "host", "target"`},
 		},
 		{
 			"the broken rule beats the default's conflict",
-			cueerrors.Append(withPath(cueerrors.Newf(site, `conflicting values "a" and "b c"`), "x"), withPath(cueerrors.Newf(site, `invalid value "b c" (out of bound =~"^\w+$")`), "x")),
+			cueerrors.Append(withPath(cueerrors.Newf(site, "conflicting values %s and %s", `"a"`, `"b c"`), "x"), withPath(cueerrors.Newf(site, "invalid value %v (out of bound %s)", `"b c"`, `=~"^\w+$"`), "x")),
 			[]string{`site.cue:3:5: x: invalid value "b c" (out of bound =~"^\w+$")`},
 		},
 		{
@@ -49,8 +49,13 @@ func TestLines(t *testing.T) {
 			cueerrors.Append(cueerrors.Newf(site, "first"), cueerrors.Newf(site, "second")),
 			[]string{"site.cue:3:5: first", "site.cue:3:5: second"},
 		},
+		{
+			"a worded constraint hides the raw bound",
+			cueerrors.Append(withPath(cueerrors.Newf(pos("site.cue", 3, 9), "invalid value %v (out of bound %s)", `"x y"`, `=~"^\w+$"`), "x"), withPath(cueerrors.Newf(site, "%s", "x: use letters"), "x")),
+			[]string{`site.cue:3:5: x: x: use letters`},
+		},
 		{"wrapping context kept", fmt.Errorf("site h, stack db: %w", cueerrors.Newf(site, "bad")), []string{"site.cue:3:5: site h, stack db: bad"}},
-		{"summary dropped", cueerrors.Append(cueerrors.Newf(site, "2 errors in empty disjunction:"), cueerrors.Newf(site, "real")), []string{"site.cue:3:5: real"}},
+		{"summary dropped", cueerrors.Append(cueerrors.Newf(site, "%d errors in empty disjunction:", 2), cueerrors.Newf(site, "real")), []string{"site.cue:3:5: real"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
