@@ -15,6 +15,7 @@ import (
 	"github.com/nuvla/nuvlagen/generator/firewall"
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/generator/site/sitetest"
+	"github.com/nuvla/nuvlagen/internal/shellcheck"
 )
 
 func loadEmbedded(t *testing.T) []*site.Site { return sitetest.Embedded(t) }
@@ -120,3 +121,5 @@ func TestSyntax(t *testing.T) {
 		}
 	}
 }
+
+func TestLibrariesPassShellcheck(t *testing.T) { shellcheck.Glob(t, "lib/*.sh") }

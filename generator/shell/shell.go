@@ -11,6 +11,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -96,6 +97,52 @@ func (s *Script) Assign(name text, value string) {
 	s.b.WriteString(string(name) + "=" + s.Quote(value) + "\n")
 }
 
+// Array writes name=(values...), each value quoted.
+func (s *Script) Array(name text, values ...string) {
+	s.b.WriteString(string(name) + "=(")
+	for i, v := range values {
+		if i > 0 {
+			s.b.WriteByte(' ')
+		}
+		s.b.WriteString(s.Quote(v))
+	}
+	s.b.WriteString(")\n")
+}
+
+// Map writes declare -A name=([key]=value ...), keys in sorted order,
+// keys and values quoted.
+func (s *Script) Map(name text, m map[string]string) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	s.b.WriteString("declare -A " + string(name) + "=(")
+	for i, k := range keys {
+		if i > 0 {
+			s.b.WriteByte(' ')
+		}
+		// A subscript is always quoted: unquoted, a key such as --x
+		// reads as arithmetic to anything but bash's declare -A.
+		q := s.Quote(k)
+		if q == k {
+			q = "'" + k + "'"
+		}
+		s.b.WriteString("[" + q + "]=" + s.Quote(m[k]))
+	}
+	s.b.WriteString(")\n")
+}
+
+// AssignHeredoc writes name=$(cat <<'DELIM' ... DELIM), body verbatim: a
+// variable holding a file's text (cat drops the last newline, as $(...)
+// does).
+func (s *Script) AssignHeredoc(name text, body string) {
+	s.checkBody(body)
+	s.b.WriteString(string(name) + "=$(\n\tcat <<'" + heredocDelim + "'\n")
+	s.b.WriteString(body)
+	s.b.WriteString(heredocDelim + "\n)\n")
+}
+
 // Quote quotes v as one bash word.
 func (s *Script) Quote(v string) string {
 	q, err := Quote(v)
@@ -129,14 +176,7 @@ const heredocDelim = "NUVLAGEN_EOF"
 // is body, verbatim. The body must end in a newline and must not hold the
 // delimiter line.
 func (s *Script) Heredoc(body string, name text, args ...string) {
-	for _, line := range strings.Split(body, "\n") {
-		if line == heredocDelim {
-			s.fail(fmt.Errorf("here-document body holds its delimiter %s", heredocDelim))
-		}
-	}
-	if !strings.HasSuffix(body, "\n") {
-		s.fail(fmt.Errorf("here-document body does not end in a newline"))
-	}
+	s.checkBody(body)
 	s.b.WriteString(string(name))
 	for _, a := range args {
 		s.b.WriteByte(' ')
@@ -145,6 +185,18 @@ func (s *Script) Heredoc(body string, name text, args ...string) {
 	s.b.WriteString(" <<'" + heredocDelim + "'\n")
 	s.b.WriteString(body)
 	s.b.WriteString(heredocDelim + "\n")
+}
+
+// checkBody refuses a here-document body that would end early or run on.
+func (s *Script) checkBody(body string) {
+	for _, line := range strings.Split(body, "\n") {
+		if line == heredocDelim {
+			s.fail(fmt.Errorf("here-document body holds its delimiter %s", heredocDelim))
+		}
+	}
+	if !strings.HasSuffix(body, "\n") {
+		s.fail(fmt.Errorf("here-document body does not end in a newline"))
+	}
 }
 
 // Bytes returns the script, or the first error met writing it.

@@ -24,6 +24,8 @@ func TestValuesStayValues(t *testing.T) {
 		s.Assign("x", v)
 		s.Cmd("echo", v, "fixed")
 		s.Heredoc("fixed body\n", "cat", v)
+		s.Array("a", v, "fixed", v)
+		s.Map("m", map[string]string{v: v, "fixed": v})
 		s.Text("echo done\n")
 		b, err := s.Bytes()
 		if err != nil {
@@ -44,6 +46,7 @@ func TestRefused(t *testing.T) {
 		"NUL in a word":           func(s *Script) { s.Cmd("echo", "a\x00b") },
 		"delimiter in a body":     func(s *Script) { s.Heredoc("a\nNUVLAGEN_EOF\nb\n", "cat") },
 		"body without a newline":  func(s *Script) { s.Heredoc("a", "cat") },
+		"delimiter in a variable": func(s *Script) { s.AssignHeredoc("x", "NUVLAGEN_EOF\n") },
 		"comment not a comment":   func(s *Script) { s.Comment("# a\necho %s\n", "x") },
 		"header of several lines": func(s *Script) { *s = *New("# a\nb\n") },
 	} {

@@ -18,11 +18,18 @@
 # (nft delete table inet nuvla; or ufw disable).
 set -euo pipefail
 
+table=(inet nuvla)
+jump=nuvla-jump
+chain_input=NUVLA-INPUT
+chain_published=NUVLA-PUBLISHED
+node_names=(host-manager-1 host-worker-1 host-worker-2)
+declare -A node_address=(['host-manager-1']=192.0.2.10 ['host-worker-1']=192.0.2.11 ['host-worker-2']=192.0.2.12)
+
 usage() {
-	cat <<'EOF'
+	cat <<EOF
 Usage: apply.sh [--backend nft|iptables|ufw] [--confirm SECONDS] [--force] NODE
        apply.sh --dry-run [--backend nft|iptables|ufw] [NODE]
-Nodes: host-manager-1 host-worker-1 host-worker-2
+Nodes: ${node_names[*]}
 EOF
 }
 
@@ -66,17 +73,14 @@ if (($# > 1)) || { (($# == 0)) && [[ $dry_run == no ]]; }; then
 fi
 nodes=("$@")
 if ((${#nodes[@]} == 0)); then
-	nodes=(host-manager-1 host-worker-1 host-worker-2)
+	nodes=("${node_names[@]}")
 fi
 for node in "${nodes[@]}"; do
-	case $node in
-	host-manager-1 | host-worker-1 | host-worker-2) ;;
-	*)
+	if [[ -z ${node_address[$node]+set} ]]; then
 		echo "apply.sh: unknown node \"$node\"" >&2
 		usage >&2
 		exit 2
-		;;
-	esac
+	fi
 done
 case $backend in
 nft | iptables | ufw) ;;
@@ -104,7 +108,7 @@ plan() {
 	iptables)
 		echo "+ iptables -N DOCKER-USER   # unless Docker has created it"
 		echo "+ ip6tables -N DOCKER-USER   # likewise"
-		echo "+ iptables-restore --test --noflush <$node.iptables   # without the nuvla-jump jumps already in place"
+		echo "+ iptables-restore --test --noflush <$node.iptables   # without the $jump jumps already in place"
 		echo "+ ip6tables-restore --test --noflush <$node.ip6tables   # likewise"
 		echo "+ iptables-restore --noflush <$node.iptables"
 		echo "+ ip6tables-restore --noflush <$node.ip6tables   # or both roll back"
@@ -134,11 +138,7 @@ node=${nodes[0]}
 # The rules are the named node's: applied on another machine, they would
 # cut that machine off from what it serves (a worker's rules on a manager
 # close 2377). The node's address must be one of this machine's.
-case $node in
-host-manager-1) address=192.0.2.10 ;;
-host-worker-1) address=192.0.2.11 ;;
-host-worker-2) address=192.0.2.12 ;;
-esac
+address=${node_address[$node]}
 # (No pipe into grep -q: with pipefail, ip's SIGPIPE would fail the test.)
 local_addresses=$(ip -4 -o addr show 2>/dev/null || true)
 if [[ $force == no && $local_addresses != *" $address/"* ]]; then
@@ -210,7 +210,7 @@ nft_had=no
 apply_nft() {
 	local file=$dir/$node.nft
 	nft -c -f "$file"
-	if nft list table inet nuvla >"$saved/nuvla.nft" 2>/dev/null; then
+	if nft list table "${table[@]}" >"$saved/nuvla.nft" 2>/dev/null; then
 		nft_had=yes
 	fi
 	if ((confirm)); then
@@ -223,12 +223,12 @@ apply_nft() {
 rollback_nft() {
 	if [[ $nft_had == yes ]]; then
 		{
-			echo 'table inet nuvla'
-			echo 'delete table inet nuvla'
+			echo "table ${table[*]}"
+			echo "delete table ${table[*]}"
 			cat "$saved/nuvla.nft"
 		} | nft -f -
-	elif nft list table inet nuvla >/dev/null 2>&1; then
-		nft delete table inet nuvla
+	elif nft list table "${table[@]}" >/dev/null 2>&1; then
+		nft delete table "${table[@]}"
 	fi
 }
 
@@ -239,11 +239,11 @@ prepare_rules() {
 	local ipt=$1 rules=$2
 	# Docker creates DOCKER-USER when it starts and keeps one that exists.
 	"$ipt" -n -L DOCKER-USER >/dev/null 2>&1 || "$ipt" -N DOCKER-USER
-	if "$ipt" -C INPUT -m comment --comment nuvla-jump -j NUVLA-INPUT 2>/dev/null; then
-		sed -i '/^-I INPUT 1 -m comment --comment nuvla-jump /d' "$rules"
+	if "$ipt" -C INPUT -m comment --comment "$jump" -j "$chain_input" 2>/dev/null; then
+		sed -i "/^-I INPUT 1 -m comment --comment $jump /d" "$rules"
 	fi
-	if "$ipt" -C DOCKER-USER -m comment --comment nuvla-jump -j NUVLA-PUBLISHED 2>/dev/null; then
-		sed -i '/^-I DOCKER-USER 1 -m comment --comment nuvla-jump /d' "$rules"
+	if "$ipt" -C DOCKER-USER -m comment --comment "$jump" -j "$chain_published" 2>/dev/null; then
+		sed -i "/^-I DOCKER-USER 1 -m comment --comment $jump /d" "$rules"
 	fi
 }
 
