@@ -1,9 +1,10 @@
 package firewall
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
+
+	"github.com/nuvla/nuvlagen/generator/shell"
 )
 
 // Markers of the blocks ufw.sh keeps in /etc/ufw/after.rules and after6.rules.
@@ -18,12 +19,48 @@ const (
 // filter published container ports (Docker DNATs them and accepts them in
 // FORWARD before ufw's chains), so the script also keeps a block in
 // /etc/ufw/after.rules that fills DOCKER-USER, as the iptables backend does.
+// Its code is lib/ufw.sh; what is generated is the node's rules and
+// blocks, as quoted shell values and functions of quoted commands.
 func UFW(header string, rs *Ruleset, n *Node) []byte {
-	var b bytes.Buffer
-	b.WriteString("#!/usr/bin/env bash\n")
-	b.WriteString(commentHeader(header))
-	fmt.Fprintf(&b, "# ufw rules for node %s (%s, %s) of site %s.\n", oneLine(n.Name), n.Address, oneLine(n.Role), oneLine(rs.Site))
-	fmt.Fprintf(&b, `#
+	w := shell.New(commentHeader(header))
+	w.Comment("# ufw rules for node %s (%s, %s) of site %s.\n", oneLine(n.Name), n.Address, oneLine(n.Role), oneLine(rs.Site))
+	w.Comment(ufwDoc, ufwCommentPrefix)
+	w.Text("set -euo pipefail\n\n")
+	w.Assign("begin_marker", ufwBegin)
+	w.Assign("end_marker", ufwEnd)
+	w.Assign("comment_prefix", ufwCommentPrefix)
+	w.Text("\n# Published container ports: Docker DNATs them, so they never reach\n# INPUT, and accepts them in FORWARD before ufw's chains. DOCKER-USER runs\n# first. It is Docker's chain for its users' rules: this block owns it, as\n# ufw-docker does, so that every ufw reload refills it instead of adding a\n# second jump; rules others put there are replaced.\n")
+	w.AssignHeredoc("block", ufwBlock("ufw-after-input", publishedRules(rs, n)))
+	w.Text("\n# The same for IPv6 (Docker's ip6tables support), in after6.rules: no\n# rule opens a published port to an IPv6 source.\n")
+	w.AssignHeredoc("block6", ufwBlock("ufw6-after-input", publishedRules6()))
+	cmds := ufwCommands(rs, n)
+	w.Text("\n# The rules, as \"ufw show added\" prints them.\n")
+	shown := make([]string, len(cmds))
+	for i, c := range cmds {
+		shown[i] = c.shown
+	}
+	w.Array("wanted", shown...)
+	w.Text("\n# plan_rules prints the ufw commands, for --dry-run.\nplan_rules() {\n")
+	for _, c := range cmds {
+		w.Cmd("\techo", "+ ufw "+strings.Join(c.args, " "))
+	}
+	w.Text("}\n\n# add_rules adds each rule ufw does not have yet, SSH from management\n# first, so enabling never locks it out.\nadd_rules() {\n")
+	for _, c := range cmds {
+		w.Cmd("\tadd", append([]string{c.shown}, c.args...)...)
+	}
+	w.Text("}\n\n")
+	w.Library(libs, "lib/ufw.sh")
+	b, err := w.Bytes()
+	if err != nil {
+		// Rule names and comments are encoded (commentText), addresses
+		// and ports are numbers: nothing holds a NUL.
+		panic(fmt.Sprintf("ufw.sh: %v", err))
+	}
+	return b
+}
+
+// ufwDoc is ufw.sh's comment, for comment prefix %s.
+const ufwDoc = `#
 # Run as root on the node (apply.sh --backend ufw does). Running it again
 # changes nothing: ufw skips rules it has, rules this script added before
 # (comment %s...) that the tables no longer have are deleted, and the
@@ -35,166 +72,23 @@ func UFW(header string, rs *Ruleset, n *Node) []byte {
 # --dry-run prints the plan and runs nothing: the blocks for after.rules
 # and after6.rules, and every ufw command, as if ufw had none of the rules
 # yet.
-set -euo pipefail
+`
 
-dry_run=no
-case ${1:-} in
---dry-run) dry_run=yes ;;
-'') ;;
-*)
-	echo "usage: $0 [--dry-run]" >&2
-	exit 2
-	;;
-esac
-
-ufw_dir=/etc/ufw
-after=$ufw_dir/after.rules
-after6=$ufw_dir/after6.rules
-
-# Published container ports: Docker DNATs them, so they never reach
-# INPUT, and accepts them in FORWARD before ufw's chains. DOCKER-USER runs
-# first. It is Docker's chain for its users' rules: this block owns it, as
-# ufw-docker does, so that every ufw reload refills it instead of adding a
-# second jump; rules others put there are replaced.
-block=$(cat <<'EOF'
-%s
-*filter
-:DOCKER-USER - [0:0]
-:%s - [0:0]
-`, ufwCommentPrefix, ufwBegin, ChainPublished)
+// ufwBlock is the iptables-restore block ufw.sh keeps in after.rules (or
+// after6.rules, with input chain ufw6-after-input), between its markers.
+func ufwBlock(input string, published []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n*filter\n:DOCKER-USER - [0:0]\n:%s - [0:0]\n", ufwBegin, ChainPublished)
 	for _, br := range dockerBridges {
-		fmt.Fprintf(&b, "-A ufw-after-input -i %s -j ACCEPT\n", br)
+		fmt.Fprintf(&b, "-A %s -i %s -j ACCEPT\n", input, br)
 	}
-	fmt.Fprintf(&b, "-A ufw-after-input -i %s+ -j ACCEPT\n", dockerBridgePattern)
+	fmt.Fprintf(&b, "-A %s -i %s+ -j ACCEPT\n", input, dockerBridgePattern)
 	fmt.Fprintf(&b, "-A DOCKER-USER -j %s\n", ChainPublished)
-	for _, line := range publishedRules(rs, n) {
+	for _, line := range published {
 		fmt.Fprintf(&b, "-A %s %s\n", ChainPublished, line)
 	}
-	fmt.Fprintf(&b, "COMMIT\n%s\nEOF\n)\n", ufwEnd)
-	fmt.Fprintf(&b, `
-# The same for IPv6 (Docker's ip6tables support), in after6.rules: no
-# rule opens a published port to an IPv6 source.
-block6=$(cat <<'EOF'
-%s
-*filter
-:DOCKER-USER - [0:0]
-:%s - [0:0]
-`, ufwBegin, ChainPublished)
-	for _, br := range dockerBridges {
-		fmt.Fprintf(&b, "-A ufw6-after-input -i %s -j ACCEPT\n", br)
-	}
-	fmt.Fprintf(&b, "-A ufw6-after-input -i %s+ -j ACCEPT\n", dockerBridgePattern)
-	fmt.Fprintf(&b, "-A DOCKER-USER -j %s\n", ChainPublished)
-	for _, line := range publishedRules6() {
-		fmt.Fprintf(&b, "-A %s %s\n", ChainPublished, line)
-	}
-	fmt.Fprintf(&b, "COMMIT\n%s\nEOF\n)\n", ufwEnd)
-	cmds := ufwCommands(rs, n)
-	fmt.Fprintf(&b, `if [[ $dry_run == yes ]]; then
-	echo "# the block kept in $after, between its markers:"
-	printf '%%s\n' "$block"
-	echo "# and in $after6:"
-	printf '%%s\n' "$block6"
-	echo "# rules commented %s... that are not below are deleted"
-	echo "+ IPV6=yes in /etc/default/ufw, unless it is there"
-	echo "+ ufw default deny incoming"
-	echo "+ ufw default allow outgoing"
-`, ufwCommentPrefix)
-	for _, c := range cmds {
-		fmt.Fprintf(&b, "\techo %s\n", shQuote("+ ufw "+strings.Join(c.args, " ")))
-	}
-	b.WriteString(`	echo "+ ufw reload   # or ufw --force enable, when ufw is not enabled yet"
-	exit 0
-fi
-
-`)
-	fmt.Fprintf(&b, `changed=no
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
-
-# keep_block puts the block $2 in the file $1, between its markers.
-keep_block() {
-	sed '/^%s$/,/^%s$/d' "$1" >"$tmp"
-	printf '%%s\n' "$2" >>"$tmp"
-	if ! cmp -s "$tmp" "$1"; then
-		cat "$tmp" >"$1"
-		changed=yes
-	fi
-}
-keep_block "$after" "$block"
-keep_block "$after6" "$block6"
-
-# has reports whether its first argument is among the others.
-has() {
-	local x=$1 y
-	shift
-	for y; do
-		[[ $x == "$y" ]] && return 0
-	done
-	return 1
-}
-
-# The rules, as "ufw show added" prints them.
-wanted=(
-`, ufwBegin, ufwEnd)
-	for _, c := range cmds {
-		fmt.Fprintf(&b, "\t%s\n", shQuote(c.shown))
-	}
-	b.WriteString(`)
-mapfile -t added < <(ufw show added)
-
-# Delete the rules an earlier version of this script added.
-for line in "${added[@]}"; do
-	case $line in
-	"ufw allow "*"comment '` + ufwCommentPrefix + `"*) ;;
-	*) continue ;;
-	esac
-	if ! has "$line" "${wanted[@]}"; then
-		rule=${line#ufw }
-		read -ra args <<<"${rule% comment *}"
-		ufw --force delete "${args[@]}"
-	fi
-done
-
-# ufw filters IPv6 only with IPV6=yes; then its default deny holds for
-# IPv6 too (before6.rules allow ICMPv6 and DHCPv6 replies). Every rule
-# below is IPv4: "from 0.0.0.0/0" is not "from any". (Written in place,
-# to keep the file's owner and mode.)
-if ! grep -q '^IPV6=yes$' /etc/default/ufw; then
-	defaults=$(grep -v '^IPV6=' /etc/default/ufw || true)
-	printf '%s\nIPV6=yes\n' "$defaults" >/etc/default/ufw
-	changed=yes
-fi
-grep -q '^DEFAULT_INPUT_POLICY="DROP"' /etc/default/ufw || ufw default deny incoming
-grep -q '^DEFAULT_OUTPUT_POLICY="ACCEPT"' /etc/default/ufw || ufw default allow outgoing
-
-# add runs "ufw ARGS..." unless ufw has the rule SHOWN already.
-add() {
-	local shown=$1
-	shift
-	has "$shown" "${added[@]}" || ufw "$@"
-}
-
-# SSH from management comes first, so enabling never locks it out.
-`)
-	for _, c := range cmds {
-		words := make([]string, len(c.args))
-		for i, a := range c.args {
-			words[i] = shQuote(a)
-		}
-		fmt.Fprintf(&b, "add %s %s\n", shQuote(c.shown), strings.Join(words, " "))
-	}
-	b.WriteString(`
-if grep -q '^ENABLED=yes' "$ufw_dir/ufw.conf"; then
-	# Rules added or deleted are live already; the block is not.
-	if [[ $changed == yes ]]; then
-		ufw reload
-	fi
-else
-	ufw --force enable
-fi
-`)
-	return b.Bytes()
+	fmt.Fprintf(&b, "COMMIT\n%s\n", ufwEnd)
+	return b.String()
 }
 
 type ufwCommand struct {

@@ -15,26 +15,17 @@
 # yet.
 set -euo pipefail
 
-dry_run=no
-case ${1:-} in
---dry-run) dry_run=yes ;;
-'') ;;
-*)
-	echo "usage: $0 [--dry-run]" >&2
-	exit 2
-	;;
-esac
-
-ufw_dir=/etc/ufw
-after=$ufw_dir/after.rules
-after6=$ufw_dir/after6.rules
+begin_marker='# BEGIN nuvla published ports'
+end_marker='# END nuvla published ports'
+comment_prefix=nuvla:
 
 # Published container ports: Docker DNATs them, so they never reach
 # INPUT, and accepts them in FORWARD before ufw's chains. DOCKER-USER runs
 # first. It is Docker's chain for its users' rules: this block owns it, as
 # ufw-docker does, so that every ufw reload refills it instead of adding a
 # second jump; rules others put there are replaced.
-block=$(cat <<'EOF'
+block=$(
+	cat <<'NUVLAGEN_EOF'
 # BEGIN nuvla published ports
 *filter
 :DOCKER-USER - [0:0]
@@ -104,12 +95,13 @@ block=$(cat <<'EOF'
 -A NUVLA-PUBLISHED -j DROP
 COMMIT
 # END nuvla published ports
-EOF
+NUVLAGEN_EOF
 )
 
 # The same for IPv6 (Docker's ip6tables support), in after6.rules: no
 # rule opens a published port to an IPv6 source.
-block6=$(cat <<'EOF'
+block6=$(
+	cat <<'NUVLAGEN_EOF'
 # BEGIN nuvla published ports
 *filter
 :DOCKER-USER - [0:0]
@@ -126,17 +118,14 @@ block6=$(cat <<'EOF'
 -A NUVLA-PUBLISHED -j DROP
 COMMIT
 # END nuvla published ports
-EOF
+NUVLAGEN_EOF
 )
-if [[ $dry_run == yes ]]; then
-	echo "# the block kept in $after, between its markers:"
-	printf '%s\n' "$block"
-	echo "# and in $after6:"
-	printf '%s\n' "$block6"
-	echo "# rules commented nuvla:... that are not below are deleted"
-	echo "+ IPV6=yes in /etc/default/ufw, unless it is there"
-	echo "+ ufw default deny incoming"
-	echo "+ ufw default allow outgoing"
+
+# The rules, as "ufw show added" prints them.
+wanted=("ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment 'nuvla:ssh'" "ufw allow from 192.0.2.10 to any port 80,443 proto tcp comment 'nuvla:http'" "ufw allow 80,443/tcp comment 'nuvla:http'" "ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" "ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" "ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" "ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" "ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" "ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" "ufw allow from 192.0.2.10 to any port 2376 proto tcp comment 'nuvla:docker'" "ufw allow from 203.0.113.10 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" "ufw allow from 203.0.113.11 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" "ufw allow from 203.0.113.12 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" "ufw allow from 192.0.2.10 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" "ufw allow from 203.0.113.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 203.0.113.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 203.0.113.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 203.0.113.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 203.0.113.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 203.0.113.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'" "ufw allow 30000:32767/tcp comment 'nuvla:swarm-published'" "ufw allow 32768:33332,33334:60999/tcp comment 'nuvla:ephemeral'")
+
+# plan_rules prints the ufw commands, for --dry-run.
+plan_rules() {
 	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 22 comment nuvla:ssh'
 	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 80,443 comment nuvla:http'
 	echo '+ ufw allow proto tcp from 0.0.0.0/0 to any port 80,443 comment nuvla:http'
@@ -160,6 +149,60 @@ if [[ $dry_run == yes ]]; then
 	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 8080 comment nuvla:traefik'
 	echo '+ ufw allow proto tcp from 0.0.0.0/0 to any port 30000:32767 comment nuvla:swarm-published'
 	echo '+ ufw allow proto tcp from 0.0.0.0/0 to any port 32768:33332,33334:60999 comment nuvla:ephemeral'
+}
+
+# add_rules adds each rule ufw does not have yet, SSH from management
+# first, so enabling never locks it out.
+add_rules() {
+	add "ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment 'nuvla:ssh'" allow proto tcp from 198.51.100.0/28 to any port 22 comment nuvla:ssh
+	add "ufw allow from 192.0.2.10 to any port 80,443 proto tcp comment 'nuvla:http'" allow proto tcp from 192.0.2.10/32 to any port 80,443 comment nuvla:http
+	add "ufw allow 80,443/tcp comment 'nuvla:http'" allow proto tcp from 0.0.0.0/0 to any port 80,443 comment nuvla:http
+	add "ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" allow proto tcp from 203.0.113.10/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
+	add "ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" allow proto tcp from 203.0.113.11/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
+	add "ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" allow proto tcp from 203.0.113.12/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
+	add "ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" allow proto udp from 203.0.113.10/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
+	add "ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" allow proto udp from 203.0.113.11/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
+	add "ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" allow proto udp from 203.0.113.12/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
+	add "ufw allow from 192.0.2.10 to any port 2376 proto tcp comment 'nuvla:docker'" allow proto tcp from 192.0.2.10/32 to any port 2376 comment nuvla:docker
+	add "ufw allow from 203.0.113.10 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 203.0.113.10/32 to any port 2377 comment nuvla:swarm-manager
+	add "ufw allow from 203.0.113.11 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 203.0.113.11/32 to any port 2377 comment nuvla:swarm-manager
+	add "ufw allow from 203.0.113.12 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 203.0.113.12/32 to any port 2377 comment nuvla:swarm-manager
+	add "ufw allow from 192.0.2.10 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 192.0.2.10/32 to any port 2377 comment nuvla:swarm-manager
+	add "ufw allow from 203.0.113.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 203.0.113.10/32 to any port 4789,7946 comment nuvla:swarm-cluster
+	add "ufw allow from 203.0.113.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 203.0.113.11/32 to any port 4789,7946 comment nuvla:swarm-cluster
+	add "ufw allow from 203.0.113.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 203.0.113.12/32 to any port 4789,7946 comment nuvla:swarm-cluster
+	add "ufw allow from 203.0.113.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 203.0.113.10/32 to any port 7946 comment nuvla:swarm-cluster
+	add "ufw allow from 203.0.113.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 203.0.113.11/32 to any port 7946 comment nuvla:swarm-cluster
+	add "ufw allow from 203.0.113.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 203.0.113.12/32 to any port 7946 comment nuvla:swarm-cluster
+	add "ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'" allow proto tcp from 198.51.100.0/28 to any port 8080 comment nuvla:traefik
+	add "ufw allow 30000:32767/tcp comment 'nuvla:swarm-published'" allow proto tcp from 0.0.0.0/0 to any port 30000:32767 comment nuvla:swarm-published
+	add "ufw allow 32768:33332,33334:60999/tcp comment 'nuvla:ephemeral'" allow proto tcp from 0.0.0.0/0 to any port 32768:33332,33334:60999 comment nuvla:ephemeral
+}
+
+dry_run=no
+case ${1:-} in
+--dry-run) dry_run=yes ;;
+'') ;;
+*)
+	echo "usage: $0 [--dry-run]" >&2
+	exit 2
+	;;
+esac
+
+ufw_dir=/etc/ufw
+after=$ufw_dir/after.rules
+after6=$ufw_dir/after6.rules
+
+if [[ $dry_run == yes ]]; then
+	echo "# the block kept in $after, between its markers:"
+	printf '%s\n' "$block"
+	echo "# and in $after6:"
+	printf '%s\n' "$block6"
+	echo "# rules commented $comment_prefix... that are not below are deleted"
+	echo "+ IPV6=yes in /etc/default/ufw, unless it is there"
+	echo "+ ufw default deny incoming"
+	echo "+ ufw default allow outgoing"
+	plan_rules
 	echo "+ ufw reload   # or ufw --force enable, when ufw is not enabled yet"
 	exit 0
 fi
@@ -170,7 +213,7 @@ trap 'rm -f "$tmp"' EXIT
 
 # keep_block puts the block $2 in the file $1, between its markers.
 keep_block() {
-	sed '/^# BEGIN nuvla published ports$/,/^# END nuvla published ports$/d' "$1" >"$tmp"
+	sed "/^$begin_marker\$/,/^$end_marker\$/d" "$1" >"$tmp"
 	printf '%s\n' "$2" >>"$tmp"
 	if ! cmp -s "$tmp" "$1"; then
 		cat "$tmp" >"$1"
@@ -190,38 +233,12 @@ has() {
 	return 1
 }
 
-# The rules, as "ufw show added" prints them.
-wanted=(
-	"ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment 'nuvla:ssh'"
-	"ufw allow from 192.0.2.10 to any port 80,443 proto tcp comment 'nuvla:http'"
-	"ufw allow 80,443/tcp comment 'nuvla:http'"
-	"ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'"
-	"ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'"
-	"ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'"
-	"ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'"
-	"ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'"
-	"ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'"
-	"ufw allow from 192.0.2.10 to any port 2376 proto tcp comment 'nuvla:docker'"
-	"ufw allow from 203.0.113.10 to any port 2377 proto tcp comment 'nuvla:swarm-manager'"
-	"ufw allow from 203.0.113.11 to any port 2377 proto tcp comment 'nuvla:swarm-manager'"
-	"ufw allow from 203.0.113.12 to any port 2377 proto tcp comment 'nuvla:swarm-manager'"
-	"ufw allow from 192.0.2.10 to any port 2377 proto tcp comment 'nuvla:swarm-manager'"
-	"ufw allow from 203.0.113.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'"
-	"ufw allow from 203.0.113.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'"
-	"ufw allow from 203.0.113.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'"
-	"ufw allow from 203.0.113.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'"
-	"ufw allow from 203.0.113.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'"
-	"ufw allow from 203.0.113.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'"
-	"ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'"
-	"ufw allow 30000:32767/tcp comment 'nuvla:swarm-published'"
-	"ufw allow 32768:33332,33334:60999/tcp comment 'nuvla:ephemeral'"
-)
 mapfile -t added < <(ufw show added)
 
 # Delete the rules an earlier version of this script added.
 for line in "${added[@]}"; do
 	case $line in
-	"ufw allow "*"comment 'nuvla:"*) ;;
+	"ufw allow "*"comment '$comment_prefix"*) ;;
 	*) continue ;;
 	esac
 	if ! has "$line" "${wanted[@]}"; then
@@ -250,30 +267,7 @@ add() {
 	has "$shown" "${added[@]}" || ufw "$@"
 }
 
-# SSH from management comes first, so enabling never locks it out.
-add "ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment 'nuvla:ssh'" allow proto tcp from 198.51.100.0/28 to any port 22 comment nuvla:ssh
-add "ufw allow from 192.0.2.10 to any port 80,443 proto tcp comment 'nuvla:http'" allow proto tcp from 192.0.2.10/32 to any port 80,443 comment nuvla:http
-add "ufw allow 80,443/tcp comment 'nuvla:http'" allow proto tcp from 0.0.0.0/0 to any port 80,443 comment nuvla:http
-add "ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" allow proto tcp from 203.0.113.10/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
-add "ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" allow proto tcp from 203.0.113.11/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
-add "ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" allow proto tcp from 203.0.113.12/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
-add "ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" allow proto udp from 203.0.113.10/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
-add "ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" allow proto udp from 203.0.113.11/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
-add "ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" allow proto udp from 203.0.113.12/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
-add "ufw allow from 192.0.2.10 to any port 2376 proto tcp comment 'nuvla:docker'" allow proto tcp from 192.0.2.10/32 to any port 2376 comment nuvla:docker
-add "ufw allow from 203.0.113.10 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 203.0.113.10/32 to any port 2377 comment nuvla:swarm-manager
-add "ufw allow from 203.0.113.11 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 203.0.113.11/32 to any port 2377 comment nuvla:swarm-manager
-add "ufw allow from 203.0.113.12 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 203.0.113.12/32 to any port 2377 comment nuvla:swarm-manager
-add "ufw allow from 192.0.2.10 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 192.0.2.10/32 to any port 2377 comment nuvla:swarm-manager
-add "ufw allow from 203.0.113.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 203.0.113.10/32 to any port 4789,7946 comment nuvla:swarm-cluster
-add "ufw allow from 203.0.113.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 203.0.113.11/32 to any port 4789,7946 comment nuvla:swarm-cluster
-add "ufw allow from 203.0.113.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 203.0.113.12/32 to any port 4789,7946 comment nuvla:swarm-cluster
-add "ufw allow from 203.0.113.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 203.0.113.10/32 to any port 7946 comment nuvla:swarm-cluster
-add "ufw allow from 203.0.113.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 203.0.113.11/32 to any port 7946 comment nuvla:swarm-cluster
-add "ufw allow from 203.0.113.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 203.0.113.12/32 to any port 7946 comment nuvla:swarm-cluster
-add "ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'" allow proto tcp from 198.51.100.0/28 to any port 8080 comment nuvla:traefik
-add "ufw allow 30000:32767/tcp comment 'nuvla:swarm-published'" allow proto tcp from 0.0.0.0/0 to any port 30000:32767 comment nuvla:swarm-published
-add "ufw allow 32768:33332,33334:60999/tcp comment 'nuvla:ephemeral'" allow proto tcp from 0.0.0.0/0 to any port 32768:33332,33334:60999 comment nuvla:ephemeral
+add_rules
 
 if grep -q '^ENABLED=yes' "$ufw_dir/ufw.conf"; then
 	# Rules added or deleted are live already; the block is not.
