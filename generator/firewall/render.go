@@ -13,9 +13,9 @@ import (
 // Dir is where the firewall files go in a site's output directory.
 const Dir = "firewall"
 
-// Render prints every backend for every node, the site's apply script and
-// PORTS.md, by path relative to the site's output directory. header is the
-// "# Code generated" line.
+// Render prints every backend for every node, the site's apply script,
+// PORTS.md and rules.json, by path relative to the site's output
+// directory. header is the "# Code generated" line.
 func Render(header string, rs *Ruleset) map[string][]byte {
 	files := map[string][]byte{}
 	for i := range rs.Nodes {
@@ -27,6 +27,7 @@ func Render(header string, rs *Ruleset) map[string][]byte {
 	}
 	files[path.Join(Dir, "apply.sh")] = Apply(header, rs)
 	files[path.Join(Dir, "PORTS.md")] = Ports(rs)
+	files[path.Join(Dir, RulesFile)] = NewRuleTable(rs).Marshal()
 	return files
 }
 
@@ -52,15 +53,14 @@ func Ports(rs *Ruleset) []byte {
 			w("| %s | %s |\n", c, prefixList(g))
 		}
 	}
-	// One row per node, rule and class, in the columns generator/diff
-	// reads (node, port, proto, service, from, sources); rule and named
-	// are for people.
+	// One row per node, rule and class. Programs read rules.json, which
+	// holds the same rules as data.
 	for _, n := range rs.Nodes {
 		w("\n## %s (%s, %s)\n\n", oneLine(n.Name), n.Address, oneLine(n.Role))
 		w("| node | port | proto | service | from | sources | rule | named |\n|---|---|---|---|---|---|---|---|\n")
 		for _, r := range n.Rules {
 			// Names and services are constrained by the model, and made
-			// one cell each anyway: generator/diff reads these rows.
+			// one cell each anyway.
 			named := strings.Join(r.PortNames, ", ")
 			if len(r.Except) > 0 {
 				named += " except " + strings.Join(r.Except, ", ")
