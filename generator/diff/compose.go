@@ -14,7 +14,7 @@ import (
 	"go.yaml.in/yaml/v4"
 )
 
-var composeDiffer = Differ{
+var composeDiffer = differ{
 	Kind:  "compose",
 	Match: isCompose,
 	Diff:  diffCompose,

@@ -5,15 +5,16 @@
 // and a risk summary (new exposure, newly published ports, removed NFS
 // clients, image downgrades, renamed networks).
 //
-// Each kind of file has a Differ, found in a registry by path: compose
-// files, firewall port tables, NFS exports and YAML are compared
+// Each kind of file has a differ, found by path: compose files, the
+// firewall's rule tables, NFS exports and YAML are compared
 // semantically with go-cmp; anything else (scripts, READMEs) as a unified
 // diff, or by its size when added or removed whole. Whenever two files
 // differ in any byte, the report says so: a semantic differ that finds
 // nothing adds the unified diff, so formatting changes are never hidden.
-// The one exception is a network rename: it is reported once, and files
-// whose only change it explains are not detailed. Comparing is pure:
-// nothing touches the disk.
+// The exceptions: a network rename is reported once, and files whose only
+// change it explains are not detailed; and firewall/rules.json, the data
+// firewall/PORTS.md is printed from, is not listed when PORTS.md's entry
+// lists its changes. Comparing is pure: nothing touches the disk.
 package diff
 
 import (
@@ -133,27 +134,33 @@ type Change struct {
 	Risk string `json:"risk,omitempty"`
 }
 
-// A Differ explains the changes of one kind of file.
-type Differ struct {
+// A differ explains the changes of one kind of file.
+type differ struct {
 	// Kind names the file kind in reports: "compose", "firewall", ...
 	Kind string
 	// Match reports whether the differ handles a path relative to its
 	// site, e.g. "stacks/core/docker-compose.yml".
 	Match func(rel string) bool
+	// Data, when set, names the file of the same site that holds the
+	// matched file's content as data (firewall/rules.json for
+	// firewall/PORTS.md): Diff compares that file's two versions, and
+	// the data file is not listed again when the matched file lists its
+	// changes. When a side has the matched file but not its data file,
+	// the file is shown as text.
+	Data func(rel string) string
 	// Diff compares two versions of a file; old or new is nil when the
 	// file is added or removed. An error means a side does not parse: the
 	// file is then shown as a unified diff, with the error as a note.
 	Diff func(rel string, old, new []byte) ([]Change, error)
 }
 
-// differs is the registry, tried in order; the first match wins.
-var differs = []Differ{composeDiffer, firewallDiffer, exportsDiffer, yamlDiffer}
+// builtin returns the differs Compare uses, tried in order; the first
+// match wins.
+func builtin() []differ {
+	return []differ{composeDiffer, portsDiffer, firewallDiffer, exportsDiffer, yamlDiffer}
+}
 
-// Register adds a differ ahead of the built-in ones, for file kinds other
-// generators add (a firewall rules format, say).
-func Register(d Differ) { differs = append([]Differ{d}, differs...) }
-
-func differFor(rel string) *Differ {
+func differFor(differs []differ, rel string) *differ {
 	for i := range differs {
 		if differs[i].Match(rel) {
 			return &differs[i]
@@ -165,12 +172,14 @@ func differFor(rel string) *Differ {
 // Compare compares two trees of generated files keyed by slash-separated
 // paths whose first element is the site. Files outside a site directory
 // belong to the site ".".
-func Compare(old, new map[string][]byte) *Report {
+func Compare(old, new map[string][]byte) *Report { return compare(builtin(), old, new) }
+
+func compare(differs []differ, old, new map[string][]byte) *Report {
 	oldSites, newSites := bySite(old), bySite(new)
 	names := unionKeys(oldSites, newSites)
 	r := &Report{Risks: []Risk{}, Sites: []*SiteDiff{}}
 	for _, name := range names {
-		sd := compareSite(name, oldSites[name], newSites[name])
+		sd := compareSite(differs, name, oldSites[name], newSites[name])
 		if sd == nil {
 			continue
 		}
@@ -204,7 +213,7 @@ func riskWhere(f *FileDiff, c Change) string {
 	return c.Object
 }
 
-func compareSite(name string, old, new map[string][]byte) *SiteDiff {
+func compareSite(differs []differ, name string, old, new map[string][]byte) *SiteDiff {
 	sd := &SiteDiff{Name: name, Status: Changed}
 	switch {
 	case old == nil:
@@ -225,10 +234,18 @@ func compareSite(name string, old, new map[string][]byte) *SiteDiff {
 			old = applyRenames(old, sd.Renames)
 		}
 	}
-	for _, rel := range unionKeys(old, new) {
+	// Files with a data file first: a data file whose changes they list
+	// is not listed again.
+	rels := unionKeys(old, new)
+	slices.SortStableFunc(rels, func(a, b string) int {
+		da, db := differFor(differs, a), differFor(differs, b)
+		return boolOrder(da != nil && da.Data != nil, db != nil && db.Data != nil)
+	})
+	listed := map[string]bool{}
+	for _, rel := range rels {
 		o, inOld := old[rel]
 		n, inNew := new[rel]
-		if inOld && inNew && bytes.Equal(o, n) {
+		if inOld && inNew && bytes.Equal(o, n) || listed[rel] {
 			continue
 		}
 		if !inOld {
@@ -237,7 +254,7 @@ func compareSite(name string, old, new map[string][]byte) *SiteDiff {
 		if !inNew {
 			n = nil
 		}
-		fd := compareFile(rel, o, n, inOld, inNew)
+		fd := compareFile(differFor(differs, rel), rel, o, n, inOld, inNew, old, new, listed)
 		if fd.Status == Changed && fd.Changes == nil && renamed[rel] && fd.Note == noSemantic {
 			// The rename explains it: the file differs in order only
 			// (lists and maps the new name sorts differently in).
@@ -245,6 +262,7 @@ func compareSite(name string, old, new map[string][]byte) *SiteDiff {
 		}
 		sd.Files = append(sd.Files, fd)
 	}
+	slices.SortFunc(sd.Files, func(a, b *FileDiff) int { return strings.Compare(a.Path, b.Path) })
 	if len(sd.Files) == 0 && len(sd.Renames) == 0 {
 		return nil
 	}
@@ -256,7 +274,21 @@ func compareSite(name string, old, new map[string][]byte) *SiteDiff {
 
 const noSemantic = "no semantic change; the text differs"
 
-func compareFile(rel string, old, new []byte, inOld, inNew bool) *FileDiff {
+// boolOrder sorts true first.
+func boolOrder(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return -1
+	}
+	return 1
+}
+
+// compareFile compares a file with its differ d (nil: none). oldSite and
+// newSite are the site's files, for a differ's data file; listed records
+// a data file whose changes the file's entry lists.
+func compareFile(d *differ, rel string, old, new []byte, inOld, inNew bool, oldSite, newSite map[string][]byte, listed map[string]bool) *FileDiff {
 	fd := &FileDiff{Path: rel, Kind: "text", Status: Changed}
 	switch {
 	case !inOld:
@@ -264,16 +296,39 @@ func compareFile(rel string, old, new []byte, inOld, inNew bool) *FileDiff {
 	case !inNew:
 		fd.Status = Removed
 	}
-	if d := differFor(rel); d != nil {
+	if d != nil {
 		fd.Kind = d.Kind
-		changes, err := safeDiff(d, rel, old, new)
+		data, o, n := rel, old, new
+		if d.Data != nil {
+			data = d.Data(rel)
+			od, inOldData := oldSite[data]
+			nd, inNewData := newSite[data]
+			o, n = od, nd
+			if inOld && !inOldData || inNew && !inNewData {
+				side := "new"
+				if inOld && !inOldData {
+					side = "old"
+				}
+				fd.Note = fmt.Sprintf("not compared: the %s side has no %s (output of an older nuvlagen); shown as text", side, data)
+				d = nil
+			}
+		}
+		var changes []Change
+		var err error
+		if d != nil {
+			changes, err = safeDiff(d, data, o, n)
+		}
 		switch {
+		case d == nil:
 		case err != nil:
 			fd.Note = err.Error() + "; shown as text"
 		case len(changes) == 0 && fd.Status == Changed:
 			fd.Note = noSemantic
 		default:
 			fd.Changes = changes
+			if data != rel {
+				listed[data] = true
+			}
 			return fd
 		}
 	}
@@ -301,7 +356,7 @@ func lines(b []byte) string {
 
 // safeDiff runs a differ, turning a panic on malformed input into an
 // error: a differ must never hide that a file changed.
-func safeDiff(d *Differ, rel string, old, new []byte) (changes []Change, err error) {
+func safeDiff(d *differ, rel string, old, new []byte) (changes []Change, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			changes, err = nil, fmt.Errorf("internal error reading %s as %s: %v", rel, d.Kind, r)

@@ -3,56 +3,42 @@ package diff
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
+
+	"github.com/nuvla/nuvlagen/generator/exports"
 )
 
-// exportsDiffer compares NFS exports(5) files: one export per line,
-// `/path host(opts) host(opts)`, with `#` comments and backslash
-// continuations. A client that loses access is a risk: whatever mounts the
-// share there stops working.
-var exportsDiffer = Differ{
+// exportsDiffer compares NFS exports(5) files, read by exports.Parse: a
+// client that loses access is a risk, whatever mounts the share there
+// stops working. A client's options are the line's "-opts" defaults
+// followed by its own; a client without a host ("(opts)": the world) is
+// shown as *.
+var exportsDiffer = differ{
 	Kind:  "exports",
 	Match: func(rel string) bool { return path.Base(rel) == "exports" || strings.HasSuffix(rel, ".exports") },
 	Diff:  diffExports,
 }
 
-// exports maps an exported path to its clients and their options.
-type exports map[string]map[string]string
+// exportTable maps an exported path to its clients and their options.
+type exportTable map[string]map[string]string
 
-func parseExports(data []byte) (exports, error) {
-	out := exports{}
-	text := strings.ReplaceAll(string(data), "\\\n", " ")
-	for i, line := range strings.Split(text, "\n") {
-		if j := strings.Index(line, "#"); j >= 0 {
-			line = line[:j]
+func parseExports(data []byte) (exportTable, error) {
+	list, err := exports.Parse(string(data))
+	if err != nil {
+		return nil, err
+	}
+	out := exportTable{}
+	for _, e := range list {
+		if out[e.Path] == nil {
+			out[e.Path] = map[string]string{}
 		}
-		fields := strings.Fields(line)
-		if len(fields) == 0 {
-			continue
-		}
-		dir := fields[0]
-		if strings.HasPrefix(dir, `"`) {
-			dir = strings.Trim(dir, `"`)
-		}
-		if !strings.HasPrefix(dir, "/") {
-			return nil, fmt.Errorf("line %d: %q is not an absolute exported path", i+1, fields[0])
-		}
-		if out[dir] == nil {
-			out[dir] = map[string]string{}
-		}
-		for _, c := range fields[1:] {
-			host, opts, ok := strings.Cut(c, "(")
-			if ok {
-				if !strings.HasSuffix(opts, ")") {
-					return nil, fmt.Errorf("line %d: client %q: unbalanced parenthesis", i+1, c)
-				}
-				opts = strings.TrimSuffix(opts, ")")
-			}
+		for _, c := range e.Clients {
+			host := c.Host
 			if host == "" {
-				// "/path (opts)": default options for every host.
 				host = "*"
 			}
-			out[dir][host] = opts
+			out[e.Path][host] = strings.Join(append(slices.Clone(e.Defaults), c.Options...), ",")
 		}
 	}
 	return out, nil
@@ -72,7 +58,7 @@ func diffExports(rel string, old, new []byte) ([]Change, error) {
 		dir := d.path[0]
 		if len(d.path) == 1 {
 			// A whole export added or removed: one line per client.
-			var m exports
+			var m exportTable
 			op, risk, verb := OpAdd, "", "may mount"
 			if d.removed() {
 				m, op, risk, verb = eo, OpRemove, RiskNFSRemoved, "no longer mounts"

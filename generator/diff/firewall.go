@@ -6,30 +6,34 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/nuvla/nuvlagen/generator/firewall"
 )
 
-// firewallDiffer compares a site's firewall summary, firewall/PORTS.md:
-// every Markdown table in it whose header names the columns below is read
-// as rules, one row each; other text and tables are ignored (a change
-// there still shows, as text).
-//
-//	| node | port | proto | service | from | sources |
-//	|---|---|---|---|---|---|
-//	| target-manager-1 | 443 | tcp | https | users | 0.0.0.0/0 |
-//	| all | 2377 | tcp | swarm-manager | cluster | 203.0.113.10/32, 203.0.113.11/32 |
-//
-// Column names are matched without case, backticks or emphasis; the
-// order of columns is free. Required: node (or nodes), port (or ports),
-// and sources (or source, cidrs). Optional: proto (or protocol; without
-// it the port cell carries it: "443/tcp"), service, from (or group: the
-// address class, e.g. management, cluster, nuvla, users). Cells may list
-// several values separated by commas: every combination is a rule. Ports
-// are single ("443") or ranges ("32768-60999"). A rule is reachable from
-// anywhere when a source is 0.0.0.0/0 or ::/0. A non-empty PORTS.md
-// without a rule table is shown as text, with a note saying so.
-var firewallDiffer = Differ{
+// firewallDiffer compares a site's firewall by its rule table,
+// firewall/rules.json, which generator/firewall writes and parses
+// (firewall.ParseRuleTable): per node, a rule for every port, protocol
+// and class, "443/tcp from users", reachable from the class's CIDRs. A
+// rule is reachable from anywhere when its class is users or a source is
+// 0.0.0.0/0 or ::/0, or more than a /8 all together.
+var firewallDiffer = differ{
+	Kind: "firewall",
+	Match: func(rel string) bool {
+		return path.Base(rel) == firewall.RulesFile && path.Base(path.Dir(rel)) == firewall.Dir
+	},
+	Diff: diffFirewall,
+}
+
+// portsDiffer explains firewall/PORTS.md, the firewall's rules for
+// people, by the rule table beside it, printed from the same rules: the
+// rules' changes are listed under PORTS.md, as reviewers know the file,
+// and rules.json is then not listed again. Output of a nuvlagen that did
+// not write rules.json yet has no table to compare: its PORTS.md is shown
+// as text, the rules not compared (its prose is not parsed).
+var portsDiffer = differ{
 	Kind:  "firewall",
-	Match: func(rel string) bool { return rel == "firewall/PORTS.md" || path.Base(rel) == "PORTS.md" },
+	Match: func(rel string) bool { return path.Base(rel) == "PORTS.md" && path.Base(path.Dir(rel)) == firewall.Dir },
+	Data:  func(rel string) string { return path.Join(path.Dir(rel), firewall.RulesFile) },
 	Diff:  diffFirewall,
 }
 
@@ -42,128 +46,34 @@ type fwRule struct {
 // fwTable maps node → "PORT/PROTO from CLASS" → rule.
 type fwTable map[string]map[string]*fwRule
 
-var fwColumns = map[string]string{
-	"node": "node", "nodes": "node", "host": "node",
-	"port": "port", "ports": "port", "port/proto": "port", "port/protocol": "port",
-	"proto": "proto", "protocol": "proto", "protocols": "proto",
-	"service": "service",
-	"from":    "from", "group": "from", "class": "from",
-	"sources": "sources", "source": "sources", "cidrs": "sources", "cidr": "sources",
-}
-
-func cell(s string) string {
-	return strings.TrimSpace(strings.NewReplacer("`", "", "*", "").Replace(s))
-}
-
-func splitRow(line string) []string {
-	line = strings.TrimSpace(line)
-	line = strings.TrimPrefix(line, "|")
-	line = strings.TrimSuffix(line, "|")
-	parts := strings.Split(line, "|")
-	for i := range parts {
-		parts[i] = strings.TrimSpace(parts[i])
+// readRules reads a rule table, keyed for comparing: rules that open the
+// same port and protocol to the same class are one, with the union of
+// their sources and the first one's service.
+func readRules(data []byte) (fwTable, error) {
+	t, err := firewall.ParseRuleTable(data)
+	if err != nil {
+		return nil, err
 	}
-	return parts
-}
-
-func list(s string) []string {
-	var out []string
-	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '<' || r == '>' }) {
-		if p == "br" || p == "br/" {
-			continue
-		}
-		if p = strings.Trim(cell(p), "`"); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func parsePorts(data []byte) (fwTable, error) {
 	out := fwTable{}
-	found := false          // a rule table, even an empty one
-	var cols map[string]int // column kind → index, for the current table
-	lines := strings.Split(string(data), "\n")
-	for i, line := range lines {
-		t := strings.TrimSpace(line)
-		if !strings.HasPrefix(t, "|") {
-			cols = nil
-			continue
+	for _, n := range t.Nodes {
+		if out[n.Name] == nil {
+			out[n.Name] = map[string]*fwRule{}
 		}
-		row := splitRow(t)
-		if cols == nil {
-			// A header when the next line is the delimiter row.
-			if i+1 < len(lines) && strings.Contains(lines[i+1], "---") {
-				c := map[string]int{}
-				for j, h := range row {
-					if k, ok := fwColumns[strings.ToLower(strings.TrimSpace(strings.NewReplacer("`", "", "*", "").Replace(h)))]; ok {
-						c[k] = j
+		for _, r := range n.Rules {
+			for _, p := range r.Ports {
+				for _, src := range r.From {
+					key := p.String() + "/" + r.Proto + " from " + src.Class
+					fr := out[n.Name][key]
+					if fr == nil {
+						fr = &fwRule{Service: r.Service, Sources: map[string]bool{}}
+						out[n.Name][key] = fr
 					}
-				}
-				_, node := c["node"]
-				_, port := c["port"]
-				_, src := c["sources"]
-				if node && port && src {
-					cols = c
-					found = true
-				} else {
-					cols = map[string]int{} // a table of something else
-				}
-			}
-			continue
-		}
-		if len(cols) == 0 || strings.Contains(t, "---") {
-			continue
-		}
-		get := func(k string) string {
-			if j, ok := cols[k]; ok && j < len(row) {
-				return row[j]
-			}
-			return ""
-		}
-		nodes, ports := list(get("node")), list(get("port"))
-		protos := list(get("proto"))
-		class := cell(get("from"))
-		sources := list(get("sources"))
-		if len(nodes) == 0 || len(ports) == 0 {
-			return nil, fmt.Errorf("line %d: a rule row needs a node and a port", i+1)
-		}
-		for _, n := range nodes {
-			for _, p := range ports {
-				ps := []string{p}
-				if !strings.Contains(p, "/") {
-					if len(protos) == 0 {
-						return nil, fmt.Errorf("line %d: port %s has no protocol", i+1, p)
-					}
-					ps = ps[:0]
-					for _, pr := range protos {
-						ps = append(ps, p+"/"+pr)
-					}
-				}
-				for _, pp := range ps {
-					key := pp
-					if class != "" {
-						key += " from " + class
-					}
-					if out[n] == nil {
-						out[n] = map[string]*fwRule{}
-					}
-					r := out[n][key]
-					if r == nil {
-						r = &fwRule{Service: cell(get("service")), Sources: map[string]bool{}}
-						out[n][key] = r
-					}
-					for _, s := range sources {
-						r.Sources[s] = true
+					for _, c := range src.CIDRs {
+						fr.Sources[c] = true
 					}
 				}
 			}
 		}
-	}
-	if !found && len(strings.TrimSpace(string(data))) > 0 {
-		// Without this, a table in another format would read as "no
-		// rules" on both sides, and its changes as no change at all.
-		return nil, fmt.Errorf("no rule table (columns node, port and sources) found")
 	}
 	return out, nil
 }
@@ -177,7 +87,7 @@ const worldAddresses = 1 << 24
 
 // exposed reports whether a rule opens to users or to anywhere.
 func exposed(key string, sources map[string]bool) bool {
-	if _, class, ok := strings.Cut(key, " from "); ok && (class == "users" || class == "anywhere" || class == "world") {
+	if _, class, ok := strings.Cut(key, " from "); ok && class == firewall.Users {
 		return true
 	}
 	var v4 []netip.Prefix
@@ -218,12 +128,20 @@ func (r *fwRule) describe(key string) string {
 	return s
 }
 
+// readSide reads one side's table: none when the file is absent.
+func readSide(data []byte) (fwTable, error) {
+	if data == nil {
+		return fwTable{}, nil
+	}
+	return readRules(data)
+}
+
 func diffFirewall(rel string, old, new []byte) ([]Change, error) {
-	to, err := parsePorts(old)
+	to, err := readSide(old)
 	if err != nil {
 		return nil, fmt.Errorf("old %s: %w", rel, err)
 	}
-	tn, err := parsePorts(new)
+	tn, err := readSide(new)
 	if err != nil {
 		return nil, fmt.Errorf("new %s: %w", rel, err)
 	}

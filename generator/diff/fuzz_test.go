@@ -9,7 +9,7 @@ import (
 // two different files always yield a report that says something.
 func FuzzCompare(f *testing.F) {
 	f.Add("stacks/s/docker-compose.yml", "services:\n  a:\n    image: x:1\n", "services:\n  a:\n    image: x:2\n")
-	f.Add("firewall/PORTS.md", "| node | port | sources |\n|---|---|---|\n| n | 22/tcp | 0.0.0.0/0 |\n", "")
+	f.Add("firewall/rules.json", `{"generated": "g", "site": "s", "nodes": [{"name": "n", "rules": [{"proto": "tcp", "ports": [{"from": 22, "to": 22}], "from": [{"class": "users", "cidrs": ["0.0.0.0/0"]}]}]}]}`, "")
 	f.Add("nfs/exports", "/srv a(rw)\n", "/srv a(ro) b(rw\n")
 	f.Add("stacks/s/traefik.yaml", "a: [1, 2]\n", "a: {b: 1}\n")
 	f.Add("deploy.sh", "#!/bin/sh\n", "#!/bin/bash\n")

@@ -10,8 +10,7 @@ import (
 	"github.com/nuvla/nuvlagen/generator/site/sitetest"
 )
 
-// tree renders the embedded example sites, with a firewall table, so that
-// every differ is exercised.
+// tree renders the embedded example sites: every differ is exercised.
 func tree(t *testing.T) pipeline.Files {
 	t.Helper()
 	sites := sitetest.Embedded(t)
@@ -19,20 +18,12 @@ func tree(t *testing.T) pipeline.Files {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Until the firewall generator writes it (the real one then stays).
-	addIfMissing(files, "example-target/firewall/PORTS.md", "| node | port | proto | service | from | sources |\n|---|---|---|---|---|---|\n"+
-		"| target-manager-1 | 22 | tcp | ssh | management | 198.51.100.0/28 |\n"+
-		"| target-manager-1 | 443 | tcp | https | users | 0.0.0.0/0 |\n")
-	if _, ok := files["example-target/nfs/exports"]; !ok {
-		t.Fatal("no NFS exports rendered for example-target")
+	for _, p := range []string{"example-target/firewall/rules.json", "example-target/firewall/PORTS.md", "example-target/nfs/exports"} {
+		if _, ok := files[p]; !ok {
+			t.Fatalf("%s not rendered", p)
+		}
 	}
 	return files
-}
-
-func addIfMissing(files pipeline.Files, p, content string) {
-	if _, ok := files[p]; !ok {
-		files[p] = []byte(content)
-	}
 }
 
 func clone(f pipeline.Files) pipeline.Files {

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nuvla/nuvlagen/generator/firewall"
 )
 
 func TestCompareVersions(t *testing.T) {
@@ -46,78 +48,79 @@ func TestImageChange(t *testing.T) {
 	}
 }
 
+// TestParseExports: exports.Parse reads the file; the differ keys its
+// clients by host, with the line's defaults before a client's options.
 func TestParseExports(t *testing.T) {
-	got, err := parseExports([]byte("# header\n/srv  a(rw,sync) \\\n  b(ro)   # comment\n\"/data\" (ro) c\n"))
+	got, err := parseExports([]byte("# header\n/srv  a(rw,sync) \\\n  b(ro)   # comment\n\"/data\" (ro) c\n/opt -ro,sync d(no_root_squash) e\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := exports{"/srv": {"a": "rw,sync", "b": "ro"}, "/data": {"*": "ro", "c": ""}}
+	want := exportTable{"/srv": {"a": "rw,sync", "b": "ro"}, "/data": {"*": "ro", "c": ""}, "/opt": {"d": "ro,sync,no_root_squash", "e": "ro,sync"}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
-	for _, bad := range []string{"srv a(rw)\n", "/srv a(rw\n"} {
+	for _, bad := range []string{"srv a(rw)\n", "/srv a(rw\n", "/srv\n"} {
 		if _, err := parseExports([]byte(bad)); err == nil {
 			t.Errorf("parseExports(%q): no error", bad)
 		}
 	}
 }
 
-// TestParsePorts covers the variants of the firewall table the differ
-// accepts: columns in any order, protocol in its own column or in the
-// port cell, lists, ranges, other tables ignored.
-func TestParsePorts(t *testing.T) {
-	src := "# Firewall\n\n| what | else |\n|---|---|\n| x | y |\n\n" +
-		"| Sources | **Port** | Node | From |\n|---|---|---|---|\n" +
-		"| `10.0.0.0/8`, 192.0.2.0/24 | 22/tcp | n1, n2 | management |\n" +
-		"| 0.0.0.0/0 | 32768-60999/tcp, 53/udp | n1 | users |\n"
-	got, err := parsePorts([]byte(src))
+// rulesJSON prints a rule table of node n1 with one rule per entry:
+// name, proto, ports, class and CIDRs.
+func rulesJSON(rules ...firewall.TableRule) []byte {
+	return (&firewall.RuleTable{Generated: "test", Site: "s", Nodes: []firewall.TableNode{{Name: "n1", Rules: rules}}}).Marshal()
+}
+
+func rule(class string, port int, cidrs ...string) firewall.TableRule {
+	return firewall.TableRule{Name: "r", Service: "svc", Proto: "tcp", Ports: []firewall.Span{{From: port, To: port}}, From: []firewall.TableSource{{Class: class, CIDRs: cidrs}}}
+}
+
+// TestReadRules: a rule becomes one entry per port and class; rules that
+// open the same port to the same class merge their sources.
+func TestReadRules(t *testing.T) {
+	r := firewall.TableRule{Name: "e", Service: "eph", Proto: "tcp", Ports: []firewall.Span{{From: 22, To: 22}, {From: 32768, To: 60999}},
+		From: []firewall.TableSource{{Class: "management", CIDRs: []string{"10.0.0.0/8"}}, {Class: "users", CIDRs: []string{"0.0.0.0/0"}}}}
+	got, err := readRules(rulesJSON(r, rule("management", 22, "192.0.2.0/24")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mgmt := map[string]bool{"10.0.0.0/8": true, "192.0.2.0/24": true}
-	world := map[string]bool{"0.0.0.0/0": true}
-	want := fwTable{
-		"n1": {
-			"22/tcp from management":     {Sources: mgmt},
-			"32768-60999/tcp from users": {Sources: world},
-			"53/udp from users":          {Sources: world},
-		},
-		"n2": {"22/tcp from management": {Sources: mgmt}},
-	}
+	want := fwTable{"n1": {
+		"22/tcp from management":          {Service: "eph", Sources: mgmt},
+		"22/tcp from users":               {Service: "eph", Sources: map[string]bool{"0.0.0.0/0": true}},
+		"32768-60999/tcp from management": {Service: "eph", Sources: map[string]bool{"10.0.0.0/8": true}},
+		"32768-60999/tcp from users":      {Service: "eph", Sources: map[string]bool{"0.0.0.0/0": true}},
+	}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
-	if _, err := parsePorts([]byte("| node | port | sources |\n|---|---|---|\n| n1 | 22 | 10.0.0.0/8 |\n")); err == nil {
-		t.Error("a port without a protocol: no error")
-	}
-	// A table in another format is not read as "no rules".
-	if _, err := parsePorts([]byte("| host | ports |\n|---|---|\n| n1 | 22 |\n")); err == nil {
-		t.Error("no rule table: no error")
-	}
-	if got, err := parsePorts([]byte("| node | port | proto | sources |\n|---|---|---|---|\n")); err != nil || len(got) != 0 {
-		t.Errorf("an empty rule table: %v, %v", got, err)
+	// A file in another format is not read as "no rules".
+	if _, err := readRules([]byte("| node | port | sources |\n|---|---|---|\n")); err == nil {
+		t.Error("a Markdown table: no error")
 	}
 }
 
 func TestFirewallExposure(t *testing.T) {
-	head := "| node | port | proto | from | sources |\n|---|---|---|---|---|\n"
-	old := head + "| n1 | 22 | tcp | management | 10.0.0.0/8 |\n"
+	ssh := rule("management", 22, "10.0.0.0/8")
+	old := rulesJSON(ssh)
 	for _, c := range []struct {
-		name, new string
-		risks     int
+		name  string
+		new   []byte
+		risks int
 	}{
-		{"to users", old + "| n1 | 9000 | tcp | users | 192.0.2.0/24 |\n", 1},
-		{"to anywhere", old + "| n1 | 9000 | tcp | cluster | 0.0.0.0/0 |\n", 1},
-		{"management widened to anywhere", head + "| n1 | 22 | tcp | management | 10.0.0.0/8, 0.0.0.0/0 |\n", 1},
-		{"management widened", head + "| n1 | 22 | tcp | management | 10.0.0.0/8, 10.1.0.0/16 |\n", 0},
+		{"to users", rulesJSON(ssh, rule("users", 9000, "192.0.2.0/24")), 1},
+		{"to anywhere", rulesJSON(ssh, rule("cluster", 9000, "0.0.0.0/0")), 1},
+		{"management widened to anywhere", rulesJSON(rule("management", 22, "10.0.0.0/8", "0.0.0.0/0")), 1},
+		{"management widened", rulesJSON(rule("management", 22, "10.0.0.0/8", "10.1.0.0/16")), 0},
 		// More than a /8 is anywhere, however it is split.
-		{"management widened to halves", head + "| n1 | 22 | tcp | management | 10.0.0.0/8, 0.0.0.0/1, 128.0.0.0/1 |\n", 2},
-		{"to halves", old + "| n1 | 9000 | tcp | cluster | 0.0.0.0/1, 128.0.0.0/1 |\n", 1},
-		{"to two /8s", old + "| n1 | 9000 | tcp | cluster | 10.0.0.0/8, 11.0.0.0/8 |\n", 1},
-		{"to a /8", old + "| n1 | 9000 | tcp | cluster | 11.0.0.0/8 |\n", 0},
-		{"closed", head, 0},
+		{"management widened to halves", rulesJSON(rule("management", 22, "10.0.0.0/8", "0.0.0.0/1", "128.0.0.0/1")), 2},
+		{"to halves", rulesJSON(ssh, rule("cluster", 9000, "0.0.0.0/1", "128.0.0.0/1")), 1},
+		{"to two /8s", rulesJSON(ssh, rule("cluster", 9000, "10.0.0.0/8", "11.0.0.0/8")), 1},
+		{"to a /8", rulesJSON(ssh, rule("cluster", 9000, "11.0.0.0/8")), 0},
+		{"closed", rulesJSON(), 0},
 	} {
-		changes, err := diffFirewall("firewall/PORTS.md", []byte(old), []byte(c.new))
+		changes, err := diffFirewall("firewall/rules.json", old, c.new)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,6 +133,32 @@ func TestFirewallExposure(t *testing.T) {
 		if n != c.risks || len(changes) == 0 {
 			t.Errorf("%s: %d exposure risks in %+v, want %d", c.name, n, changes, c.risks)
 		}
+	}
+}
+
+// TestPortsByRules: PORTS.md's entry lists the changes of rules.json,
+// which is then not listed; without rules.json on a side, PORTS.md is
+// text; rules.json changed alone is listed by itself.
+func TestPortsByRules(t *testing.T) {
+	ports := func(s string) []byte { return []byte("# Firewall\n" + s + "\n") }
+	old := map[string][]byte{"s/firewall/PORTS.md": ports("a"), "s/firewall/rules.json": rulesJSON(rule("management", 22, "10.0.0.0/8"))}
+	open := rulesJSON(rule("management", 22, "10.0.0.0/8"), rule("users", 9000, "0.0.0.0/0"))
+	r := Compare(old, map[string][]byte{"s/firewall/PORTS.md": ports("b"), "s/firewall/rules.json": open})
+	if f := r.Sites[0].Files; len(f) != 1 || f[0].Path != "firewall/PORTS.md" || f[0].Kind != "firewall" || len(f[0].Changes) != 1 || len(r.Risks) != 1 {
+		t.Errorf("both changed: %+v, risks %+v", f, r.Risks)
+	}
+	r = Compare(old, map[string][]byte{"s/firewall/PORTS.md": ports("a"), "s/firewall/rules.json": open})
+	if f := r.Sites[0].Files; len(f) != 1 || f[0].Path != "firewall/rules.json" || len(f[0].Changes) != 1 {
+		t.Errorf("rules.json changed alone: %+v", f)
+	}
+	r = Compare(map[string][]byte{"s/firewall/PORTS.md": ports("a")}, map[string][]byte{"s/firewall/PORTS.md": ports("b"), "s/firewall/rules.json": open})
+	f := r.Sites[0].Files
+	if len(f) != 2 || f[0].Unified == "" || !strings.Contains(f[0].Note, "old side has no firewall/rules.json") || f[1].Status != Added {
+		t.Errorf("an old tree without rules.json: %+v", f)
+	}
+	r = Compare(map[string][]byte{"s/firewall/PORTS.md": ports("a")}, map[string][]byte{"s/firewall/PORTS.md": ports("b")})
+	if f := r.Sites[0].Files; len(f) != 1 || f[0].Unified == "" || !strings.Contains(f[0].Note, "not compared") {
+		t.Errorf("two old trees: %+v", f)
 	}
 }
 
@@ -183,21 +212,21 @@ func TestRenames(t *testing.T) {
 	}
 }
 
-// TestRegister: a registered differ takes its files before the built-in
-// ones, and a panicking differ still shows the file, as text.
-func TestRegister(t *testing.T) {
-	saved := differs
-	defer func() { differs = saved }()
-	Register(Differ{Kind: "rules", Match: func(rel string) bool { return strings.HasSuffix(rel, ".nft") }, Diff: func(rel string, old, new []byte) ([]Change, error) {
-		return []Change{{Op: OpChange, Text: "rules changed"}}, nil
-	}})
-	Register(Differ{Kind: "broken", Match: func(rel string) bool { return strings.HasSuffix(rel, ".yaml") }, Diff: func(rel string, old, new []byte) ([]Change, error) {
-		panic("boom")
-	}})
-	r := Compare(map[string][]byte{"s/a.nft": []byte("1"), "s/b.yaml": []byte("a: 1")}, map[string][]byte{"s/a.nft": []byte("2"), "s/b.yaml": []byte("a: 2")})
+// TestDiffers: differs ahead of the built-in ones take their files, and
+// a panicking differ still shows the file, as text.
+func TestDiffers(t *testing.T) {
+	differs := append([]differ{
+		{Kind: "rules", Match: func(rel string) bool { return strings.HasSuffix(rel, ".nft") }, Diff: func(rel string, old, new []byte) ([]Change, error) {
+			return []Change{{Op: OpChange, Text: "rules changed"}}, nil
+		}},
+		{Kind: "broken", Match: func(rel string) bool { return strings.HasSuffix(rel, ".yaml") }, Diff: func(rel string, old, new []byte) ([]Change, error) {
+			panic("boom")
+		}},
+	}, builtin()...)
+	r := compare(differs, map[string][]byte{"s/a.nft": []byte("1"), "s/b.yaml": []byte("a: 1")}, map[string][]byte{"s/a.nft": []byte("2"), "s/b.yaml": []byte("a: 2")})
 	f := r.Sites[0].Files
 	if f[0].Kind != "rules" || f[0].Changes[0].Text != "rules changed" {
-		t.Errorf("registered differ not used: %+v", f[0])
+		t.Errorf("differ not used: %+v", f[0])
 	}
 	if f[1].Kind != "broken" || f[1].Unified == "" || !strings.Contains(f[1].Note, "boom") {
 		t.Errorf("panicking differ: %+v", f[1])

@@ -11,7 +11,7 @@ import (
 // yamlDiffer compares YAML configuration files (Traefik, Prometheus,
 // Grafana) as data: key order and formatting do not matter, list order
 // does (in these files it is meaningful: middleware chains, scrape jobs).
-var yamlDiffer = Differ{
+var yamlDiffer = differ{
 	Kind: "yaml",
 	Match: func(rel string) bool {
 		ext := path.Ext(rel)
