@@ -15,66 +15,48 @@ type Rule struct {
 	Hint string
 }
 
-// registry lists every rule, in the order they run and are documented.
-var registry = []*Rule{
-	ruleYAML,
-	ruleUndefined,
-	ruleCompose,
-	ruleStackSchema,
-	ruleForbidden,
-	ruleIgnored,
-	ruleDeprecated,
-	ruleDependsOn,
-	ruleNoImage,
-	rulePortHostIP,
-	ruleHostPortReplicas,
-	ruleTraefikV1,
-	ruleTraefikContainerLabels,
-	ruleTraefikDetached,
-	ruleTraefikNetworkMissing,
-	ruleTraefikNetworkUnknown,
-	ruleTraefikUndefined,
-	ruleTraefikPort,
-	ruleSitePlacement,
-	ruleSiteNetwork,
-	ruleSitePort,
-	ruleSiteEntryPoint,
-	ruleSecretLiteral,
-	ruleSecretDefault,
-	ruleDefaultCredentials,
-	ruleImageTag,
-	ruleDockerSocket,
-	ruleBindMount,
-	ruleMemlock,
+// check is one pass over a file and the rules it reports under, in
+// documentation order. Every rule belongs to exactly one check.
+type check struct {
+	run   func(*file) // nil: the rules are reported while parsing
+	rules []*Rule
 }
 
-// checks run in this order on every file. One check may report under
-// several rules; report drops what --disable turned off.
-var checks []func(*file)
+// checks run in this order on every file. report drops what --disable
+// turned off.
+var checks []check
+
+// registry lists every rule, in the order they run and are documented:
+// the checks' rules, one after the other.
+var registry []*Rule
 
 func init() {
-	checks = []func(*file){
-		checkUndefined,
-		checkStack,
-		checkCompose, // after checkStack: see there
-		checkForbidden,
-		checkIgnored,
-		checkDeprecated,
-		checkDependsOn,
-		checkNoImage,
-		checkPortHostIP,
-		checkHostPortReplicas,
-		checkTraefikV1,
-		checkTraefikContainerLabels,
-		checkTraefikNetworks,
-		checkTraefikUndefined,
-		checkTraefikPort,
-		checkSitePlacement,
-		checkSiteNetworks,
-		checkSitePorts,
-		checkSecrets,
-		checkHygiene,
-		checkMemlock,
+	checks = []check{
+		{nil, []*Rule{ruleYAML}},
+		{checkUndefined, []*Rule{ruleUndefined}},
+		// checkCompose after checkStack: see there.
+		{func(f *file) { checkStack(f); checkCompose(f) }, []*Rule{ruleCompose, ruleStackSchema}},
+		{checkForbidden, []*Rule{ruleForbidden}},
+		{checkIgnored, []*Rule{ruleIgnored}},
+		{checkDeprecated, []*Rule{ruleDeprecated}},
+		{checkDependsOn, []*Rule{ruleDependsOn}},
+		{checkNoImage, []*Rule{ruleNoImage}},
+		{checkPortHostIP, []*Rule{rulePortHostIP}},
+		{checkHostPortReplicas, []*Rule{ruleHostPortReplicas}},
+		{checkTraefikV1, []*Rule{ruleTraefikV1}},
+		{checkTraefikContainerLabels, []*Rule{ruleTraefikContainerLabels}},
+		{checkTraefikNetworks, []*Rule{ruleTraefikDetached, ruleTraefikNetworkMissing, ruleTraefikNetworkUnknown}},
+		{checkTraefikUndefined, []*Rule{ruleTraefikUndefined}},
+		{checkTraefikPort, []*Rule{ruleTraefikPort}},
+		{checkSitePlacement, []*Rule{ruleSitePlacement}},
+		{checkSiteNetworks, []*Rule{ruleSiteNetwork}},
+		{checkSitePorts, []*Rule{ruleSitePort, ruleSiteEntryPoint}},
+		{checkSecrets, []*Rule{ruleSecretLiteral, ruleSecretDefault, ruleDefaultCredentials}},
+		{checkHygiene, []*Rule{ruleImageTag, ruleDockerSocket, ruleBindMount}},
+		{checkMemlock, []*Rule{ruleMemlock}},
+	}
+	for _, c := range checks {
+		registry = append(registry, c.rules...)
 	}
 }
 

@@ -213,7 +213,9 @@ func (f *file) run() {
 	if !f.parse() {
 		return
 	}
-	for _, check := range checks {
-		check(f)
+	for _, c := range checks {
+		if c.run != nil {
+			c.run(f)
+		}
 	}
 }

@@ -254,3 +254,18 @@ func TestDisable(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistry: the registry, derived from the checks, lists each rule
+// once.
+func TestRegistry(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range registry {
+		if seen[r.ID] {
+			t.Errorf("rule %s belongs to two checks", r.ID)
+		}
+		seen[r.ID] = true
+	}
+	if len(registry) == 0 {
+		t.Fatal("no rules")
+	}
+}
