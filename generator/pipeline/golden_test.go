@@ -1,9 +1,7 @@
 package pipeline
 
 import (
-	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -12,6 +10,7 @@ import (
 
 	"github.com/nuvla/nuvlagen/generator/diag"
 	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/internal/golden"
 )
 
 // TestGolden renders every case in testdata/golden: each archive holds
@@ -20,50 +19,25 @@ import (
 // out/ sections. Each case's compose files must also pass
 // `docker stack config`.
 func TestGolden(t *testing.T) {
-	cases, err := filepath.Glob(filepath.Join(repoRoot(t), "testdata", "golden", "*.txtar"))
-	if err != nil || len(cases) == 0 {
-		t.Fatalf("no golden cases: %v", err)
-	}
 	l := newLoader(t)
-	for _, file := range cases {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
-			ar, err := txtar.ParseFile(file)
+	golden.Run(t, filepath.Join("testdata", "golden", "*.txtar"), golden.Prefix("out/"), func(t *testing.T, c *golden.Case) []txtar.File {
+		var sites []*site.Site
+		for _, f := range c.Inputs() {
+			s, err := l.Load(f.Name, f.Data)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("loading %s:\n%s", f.Name, strings.Join(diag.Lines(err, ""), "\n"))
 			}
-			var sites []*site.Site
-			var inputs []txtar.File
-			want := Files{}
-			for _, f := range ar.Files {
-				if rest, ok := strings.CutPrefix(f.Name, "out/"); ok {
-					want[rest] = f.Data
-					continue
-				}
-				inputs = append(inputs, f)
-				s, err := l.Load(f.Name, f.Data)
-				if err != nil {
-					t.Fatalf("loading %s:\n%s", f.Name, strings.Join(diag.Lines(err, ""), "\n"))
-				}
-				sites = append(sites, s...)
-			}
-			got, err := Render(sites)
-			if err != nil {
-				t.Fatalf("render:\n%s", strings.Join(diag.Lines(err, ""), "\n"))
-			}
-			if updateGolden() {
-				ar.Files = inputs
-				for _, p := range got.Paths() {
-					ar.Files = append(ar.Files, txtar.File{Name: "out/" + p, Data: got[p]})
-				}
-				if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			compareFiles(t, want, got)
+			sites = append(sites, s...)
+		}
+		got, err := Render(sites)
+		if err != nil {
+			t.Fatalf("render:\n%s", strings.Join(diag.Lines(err, ""), "\n"))
+		}
+		if !golden.Update() {
 			dockerStackConfig(t, got, sites)
-		})
-	}
+		}
+		return golden.Sorted("out/", got)
+	})
 }
 
 // compareFiles fails on any missing, extra or different file.
@@ -77,21 +51,10 @@ func compareFiles(t *testing.T, want, got Files) {
 		if !ok {
 			continue
 		}
-		if d := cmp.Diff(strings.Split(string(want[p]), "\n"), strings.Split(string(g), "\n")); d != "" {
+		if d := golden.Diff(want[p], g); d != "" {
 			t.Errorf("%s differs (-want +got):\n%s", p, d)
 		}
 	}
-}
-
-func updateGolden() bool { return os.Getenv("UPDATE_GOLDEN") != "" }
-
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("no caller information")
-	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
 func newLoader(t testing.TB) *site.Loader {
