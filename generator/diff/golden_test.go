@@ -2,14 +2,10 @@ package diff_test
 
 import (
 	"bytes"
-	"fmt"
-	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"golang.org/x/tools/txtar"
 
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
@@ -17,9 +13,10 @@ import (
 	"github.com/nuvla/nuvlagen/generator/diff"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/internal/golden"
 )
 
-// TestGolden renders the two sides of every case in testdata/diff and
+// TestGolden renders the two sides of every case in testdata and
 // compares the report, in each format, with the case's want.txt, want.md
 // and want.json sections. A case's sections:
 //
@@ -28,77 +25,38 @@ import (
 //	                                  removed, say): "<<<<" lines to find,
 //	                                  "====", lines to put instead, ">>>>"
 //	old/extra/<path>, new/extra/...   files added to the rendered tree, for
-//	                                  outputs this branch's generators do
-//	                                  not write yet (firewall/PORTS.md,
-//	                                  nfs/exports); a path the generators
-//	                                  do write fails the case
+//	                                  outputs the generators do not write
+//	                                  (an older nuvlagen's, say); a path
+//	                                  the generators do write fails the case
 //	want.txt, want.md, want.json      the expected reports
 //
 // UPDATE_GOLDEN=1 rewrites the want sections.
 func TestGolden(t *testing.T) {
-	cases, err := filepath.Glob(filepath.Join(repoRoot(t), "testdata", "diff", "*.txtar"))
-	if err != nil || len(cases) == 0 {
-		t.Fatalf("no golden cases: %v", err)
-	}
-	for _, file := range cases {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
-			ar, err := txtar.ParseFile(file)
-			if err != nil {
+	golden.Run(t, filepath.Join("testdata", "*.txtar"), golden.Names("want.txt", "want.md", "want.json"), func(t *testing.T, c *golden.Case) []txtar.File {
+		old, new := renderSide(t, c.Inputs(), "old"), renderSide(t, c.Inputs(), "new")
+		r := diff.Compare(old, new)
+		var got []txtar.File
+		for _, f := range []struct{ section, format string }{
+			{"want.txt", "text"}, {"want.md", "markdown"}, {"want.json", "json"},
+		} {
+			var b bytes.Buffer
+			if err := diff.Write(&b, r, f.format, false); err != nil {
 				t.Fatal(err)
 			}
-			old, new := renderSide(t, ar, "old"), renderSide(t, ar, "new")
-			r := diff.Compare(old, new)
-			for _, f := range []struct{ section, format string }{
-				{"want.txt", "text"}, {"want.md", "markdown"}, {"want.json", "json"},
-			} {
-				var b bytes.Buffer
-				if err := diff.Write(&b, r, f.format, false); err != nil {
-					t.Fatal(err)
-				}
-				got := b.String()
-				idx := section(ar, f.section)
-				if updateGolden() {
-					if idx < 0 {
-						ar.Files = append(ar.Files, txtar.File{Name: f.section})
-						idx = len(ar.Files) - 1
-					}
-					ar.Files[idx].Data = []byte(got)
-					continue
-				}
-				if idx < 0 {
-					t.Errorf("no %s section", f.section)
-					continue
-				}
-				if want := string(ar.Files[idx].Data); got != want {
-					t.Errorf("%s differs (-want +got):\n%s", f.section, cmp.Diff(strings.Split(want, "\n"), strings.Split(got, "\n")))
-				}
-			}
-			if updateGolden() {
-				if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
-func section(ar *txtar.Archive, name string) int {
-	for i, f := range ar.Files {
-		if f.Name == name {
-			return i
+			got = append(got, txtar.File{Name: f.section, Data: b.Bytes()})
 		}
-	}
-	return -1
+		return got
+	})
 }
 
 // renderSide renders one side of a case: its sites against the embedded
 // model with the side's edits, plus its extra files.
-func renderSide(t *testing.T, ar *txtar.Archive, side string) pipeline.Files {
+func renderSide(t *testing.T, inputs []txtar.File, side string) pipeline.Files {
 	t.Helper()
 	schema := nuvlacue.Schema()
 	var sites []nuvlacue.File
 	extra := pipeline.Files{}
-	for _, f := range ar.Files {
+	for _, f := range inputs {
 		rest, ok := strings.CutPrefix(f.Name, side+"/")
 		if !ok {
 			continue
@@ -166,16 +124,3 @@ func applyEdit(t *testing.T, name string, data, edit []byte) []byte {
 	}
 	return []byte(s)
 }
-
-func updateGolden() bool { return os.Getenv("UPDATE_GOLDEN") != "" }
-
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("no caller information")
-	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
-var _ = fmt.Sprint
