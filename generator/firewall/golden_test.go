@@ -4,17 +4,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
-
-	"github.com/rogpeppe/go-internal/diff"
-	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/nuvla/nuvlagen/generator/compose"
 	"github.com/nuvla/nuvlagen/generator/firewall"
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/generator/site/sitetest"
+	"github.com/nuvla/nuvlagen/internal/golden"
 	"github.com/nuvla/nuvlagen/internal/shellcheck"
 )
 
@@ -35,43 +32,11 @@ func TestGolden(t *testing.T) {
 	for _, s := range loadEmbedded(t) {
 		t.Run(s.Name, func(t *testing.T) {
 			_, files := render(t, s)
-			var paths []string
-			for p := range files {
-				paths = append(paths, p)
+			c := golden.Open(t, filepath.Join("testdata", s.Name+".txtar"), golden.All)
+			if len(c.Archive.Comment) == 0 {
+				c.Archive.Comment = []byte("Firewall files generated for the embedded example site " + s.Name + ".\n")
 			}
-			slices.Sort(paths)
-			got := &txtar.Archive{Comment: []byte("Firewall files generated for the embedded example site " + s.Name + ".\n")}
-			for _, p := range paths {
-				got.Files = append(got.Files, txtar.File{Name: p, Data: files[p]})
-			}
-			golden := filepath.Join("testdata", s.Name+".txtar")
-			if os.Getenv("UPDATE_GOLDEN") != "" {
-				if err := os.WriteFile(golden, txtar.Format(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := txtar.ParseFile(golden)
-			if err != nil {
-				t.Fatalf("%v (UPDATE_GOLDEN=1 go test ./generator/firewall creates it)", err)
-			}
-			wantFiles := map[string][]byte{}
-			for _, f := range want.Files {
-				wantFiles[f.Name] = f.Data
-				if _, ok := files[f.Name]; !ok {
-					t.Errorf("%s: in the golden file, not generated", f.Name)
-				}
-			}
-			for _, p := range paths {
-				w, ok := wantFiles[p]
-				if !ok {
-					t.Errorf("%s: generated, not in the golden file", p)
-					continue
-				}
-				if string(w) != string(files[p]) {
-					t.Errorf("%s differs (-want +got):\n%s", p, diff.Diff("want", w, "got", files[p]))
-				}
-			}
+			c.Check(t, golden.Sorted("", files))
 		})
 	}
 }
