@@ -7,7 +7,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/rogpeppe/go-internal/diff"
+	"github.com/nuvla/nuvlagen/internal/golden"
 )
 
 // corpus reads testdata/corpus: compose files written in the styles of
@@ -47,18 +47,5 @@ func TestCorpus(t *testing.T) {
 	if err := Write(&b, "text", got); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "corpus.golden")
-	if update() {
-		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(want, b.Bytes()) {
-		t.Errorf("%s differs (-want +got):\n%s", golden, diff.Diff("want", want, "got", b.Bytes()))
-	}
+	golden.CheckFile(t, filepath.Join("testdata", "corpus.golden"), b.Bytes())
 }

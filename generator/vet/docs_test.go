@@ -3,39 +3,21 @@ package vet
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/rogpeppe/go-internal/diff"
-	"github.com/rogpeppe/go-internal/txtar"
+	"golang.org/x/tools/txtar"
+
+	"github.com/nuvla/nuvlagen/internal/golden"
 )
 
 // docsFile is the rule reference, generated from the registry and each
 // rule's test case, so that its examples are the files the tests prove.
 const docsFile = "../../docs/rules.md"
 
-func TestRulesDoc(t *testing.T) {
-	got := rulesMarkdown(t)
-	if update() {
-		if err := os.MkdirAll(filepath.Dir(docsFile), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(docsFile, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(docsFile)
-	if err != nil {
-		t.Fatalf("%v (run UPDATE_GOLDEN=1 go test ./generator/vet)", err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("docs/rules.md is stale; run UPDATE_GOLDEN=1 go test ./generator/vet (-want +got):\n%s", diff.Diff("want", want, "got", got))
-	}
-}
+func TestRulesDoc(t *testing.T) { golden.CheckFile(t, docsFile, rulesMarkdown(t)) }
 
 func rulesMarkdown(t *testing.T) []byte {
 	var b bytes.Buffer

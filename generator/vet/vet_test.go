@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rogpeppe/go-internal/diff"
-	"github.com/rogpeppe/go-internal/txtar"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/tools/txtar"
 
 	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/internal/golden"
 )
 
 func TestMain(m *testing.M) {
@@ -25,9 +25,6 @@ func TestMain(m *testing.M) {
 	logrus.SetOutput(io.Discard)
 	os.Exit(m.Run())
 }
-
-// update reports whether golden files are to be rewritten.
-func update() bool { return os.Getenv("UPDATE_GOLDEN") != "" }
 
 // loadSite loads a site from CUE source.
 func loadSite(t testing.TB, name string, src []byte) *site.Site {
@@ -53,24 +50,23 @@ func isCompose(name string) bool {
 }
 
 // formatAll renders diags in every format, as the want/ sections hold
-// them. sarif keeps only the results: the rule metadata is the same in
-// every case and has its own golden (testdata/sarif.golden).
-func formatAll(t testing.TB, diags []Diagnostic) map[string][]byte {
+// them, in their order. sarif keeps only the results: the rule metadata
+// is the same in every case and has its own golden (testdata/formats.txtar).
+func formatAll(t testing.TB, diags []Diagnostic) []txtar.File {
 	t.Helper()
-	out := map[string][]byte{}
+	var out []txtar.File
 	for _, f := range []string{"text", "json", "github"} {
 		var b bytes.Buffer
 		if err := Write(&b, f, diags); err != nil {
 			t.Fatal(err)
 		}
-		out["want/"+f] = b.Bytes()
+		out = append(out, txtar.File{Name: "want/" + f, Data: b.Bytes()})
 	}
 	var b bytes.Buffer
 	if err := writeSARIFResults(&b, diags); err != nil {
 		t.Fatal(err)
 	}
-	out["want/sarif-results"] = b.Bytes()
-	return out
+	return append(out, txtar.File{Name: "want/sarif-results", Data: b.Bytes()})
 }
 
 // runArchive checks the compose files of an archive, each with the
@@ -97,48 +93,6 @@ func runArchive(t testing.TB, ar *txtar.Archive) (map[string][]Diagnostic, []Dia
 	return per, all
 }
 
-// checkGolden compares the want/ sections of an archive with got, or
-// rewrites them.
-func checkGolden(t *testing.T, file string, ar *txtar.Archive, got map[string][]byte) {
-	t.Helper()
-	if update() {
-		var kept []txtar.File
-		for _, f := range ar.Files {
-			if !strings.HasPrefix(f.Name, "want/") {
-				kept = append(kept, f)
-			}
-		}
-		for _, name := range []string{"want/text", "want/json", "want/github", "want/sarif-results"} {
-			kept = append(kept, txtar.File{Name: name, Data: got[name]})
-		}
-		ar.Files = kept
-		if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	have := map[string][]byte{}
-	for _, f := range ar.Files {
-		if strings.HasPrefix(f.Name, "want/") {
-			have[f.Name] = f.Data
-		}
-	}
-	for name, g := range got {
-		w, ok := have[name]
-		if !ok {
-			t.Errorf("%s: no %s section (run UPDATE_GOLDEN=1 go test)", file, name)
-			continue
-		}
-		if !bytes.Equal(w, g) {
-			t.Errorf("%s: %s differs (-want +got):\n%s", file, name, diff.Diff("want", w, "got", g))
-		}
-		delete(have, name)
-	}
-	for name := range have {
-		t.Errorf("%s: unexpected section %s", file, name)
-	}
-}
-
 // TestRules runs each rule's cases: testdata/rules/RULE.txtar holds files
 // named bad*.yml that must trigger the rule, files named good*.yml that
 // must vet with no finding at all, an optional site.cue, and the golden
@@ -147,11 +101,11 @@ func TestRules(t *testing.T) {
 	for _, r := range Rules() {
 		t.Run(r.ID, func(t *testing.T) {
 			file := filepath.Join("testdata", "rules", r.ID+".txtar")
-			ar, err := txtar.ParseFile(file)
-			if err != nil {
+			if _, err := os.Stat(file); err != nil {
 				t.Fatalf("every rule needs a test case: %v", err)
 			}
-			per, all := runArchive(t, ar)
+			c := golden.Open(t, file, golden.Prefix("want/"))
+			per, all := runArchive(t, c.Archive)
 			bad, good := 0, 0
 			for name, diags := range per {
 				base := path.Base(name)
@@ -175,7 +129,7 @@ func TestRules(t *testing.T) {
 			if bad == 0 || good == 0 {
 				t.Errorf("%s: needs at least one bad*.yml and one good*.yml (have %d, %d)", file, bad, good)
 			}
-			checkGolden(t, file, ar, formatAll(t, all))
+			c.Check(t, formatAll(t, all))
 		})
 	}
 }
