@@ -10,10 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rogpeppe/go-internal/diff"
-
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 	"github.com/nuvla/nuvlagen/generator/site/sitetest"
+	"github.com/nuvla/nuvlagen/internal/golden"
 	"github.com/nuvla/nuvlagen/internal/shellcheck"
 )
 
@@ -112,10 +111,11 @@ func dryRunArgs(script string) []string {
 
 // TestDryRun runs every script with --dry-run, from another directory,
 // with every command that would change a node or the Swarm replaced by a
-// tripwire, and compares what it prints with testdata/dryrun/.
+// tripwire, and compares what it prints with testdata/dryrun/<site>.txtar,
+// one section per script.
 func TestDryRun(t *testing.T) {
-	update := os.Getenv("UPDATE_GOLDEN") != ""
 	for name, files := range rendered(t) {
+		got := map[string][]byte{}
 		dir := t.TempDir()
 		bin := filepath.Join(t.TempDir(), "bin")
 		fakeBin(t, bin, "docker", "apt-get", "dpkg-query", "systemctl", "exportfs", "sysctl", "install", "mktemp", "chown", "chmod", "mv")
@@ -136,25 +136,10 @@ func TestDryRun(t *testing.T) {
 			if calls, _ := os.ReadFile(log); len(calls) > 0 {
 				t.Errorf("%s/%s --dry-run ran commands:\n%s", name, sc, calls)
 			}
-			golden := filepath.Join("testdata", "dryrun", name, strings.ReplaceAll(sc, "/", "_")+".txt")
-			if update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, stdout.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Errorf("%v (UPDATE_GOLDEN=1 go test ./... writes it)", err)
-				continue
-			}
-			if d := diff.Diff(golden, want, "dry run", stdout.Bytes()); d != nil {
-				t.Errorf("%s/%s --dry-run differs from the golden file (UPDATE_GOLDEN=1 rewrites it):\n%s", name, sc, d)
-			}
+			got[sc] = stdout.Bytes()
 		}
+		c := golden.Open(t, filepath.Join("testdata", "dryrun", name+".txtar"), golden.All)
+		c.Check(t, golden.Sorted("", got))
 	}
 }
 
