@@ -8,18 +8,18 @@ import (
 	"github.com/nuvla/nuvlagen/generator/shell"
 )
 
-// Apply renders apply.sh: it applies one node's rules with one backend,
+// printApply renders apply.sh: it applies one node's rules with one backend,
 // checking them first and, on request, rolling back unless confirmed. Its
 // code is lib/apply.sh; what is generated is the site's nodes and this
 // package's names, written as quoted shell values.
-func Apply(header string, rs *Ruleset) []byte {
+func printApply(header string, rs *Ruleset) []byte {
 	w := shell.New(commentHeader(header))
 	w.Comment(applyDoc, oneLine(rs.Site))
 	w.Text("set -euo pipefail\n\n")
-	w.Array("table", strings.Fields(Table)...)
-	w.Assign("jump", JumpComment)
-	w.Assign("chain_input", ChainInput)
-	w.Assign("chain_published", ChainPublished)
+	w.Array("table", strings.Fields(nftTable)...)
+	w.Assign("jump", jumpComment)
+	w.Assign("chain_input", chainInput)
+	w.Assign("chain_published", chainPublished)
 	names := make([]string, len(rs.Nodes))
 	for i, n := range rs.Nodes {
 		names[i] = n.Name

@@ -17,14 +17,14 @@ var icmpv6Allowed = []struct{ nft, ip6t string }{
 	{"mld-listener-query", "130"},
 }
 
-// IP6Tables prints node's IPv6 rules for `ip6tables-restore --noflush`,
+// printIP6Tables prints node's IPv6 rules for `ip6tables-restore --noflush`,
 // the iptables backend's counterpart of what the nftables backend's
 // inet table does for IPv6. The model's groups are IPv4, so no rule opens
 // a port: new inbound IPv6 connections are dropped, to host services and
 // to ports Docker publishes (with its ip6tables support on), except from
 // the node itself and its containers; established traffic and the
 // ICMPv6 neighbour discovery needs are allowed.
-func IP6Tables(header string, rs *Ruleset, n *Node) []byte {
+func printIP6Tables(header string, rs *Ruleset, n *Node) []byte {
 	var b bytes.Buffer
 	b.WriteString(commentHeader(header))
 	fmt.Fprintf(&b, "# ip6tables rules for node %s (%s, %s) of site %s.\n", oneLine(n.Name), n.Address, oneLine(n.Role), oneLine(rs.Site))
@@ -35,8 +35,8 @@ func IP6Tables(header string, rs *Ruleset, n *Node) []byte {
 *filter
 :%s - [0:0]
 :%s - [0:0]
-`, ChainInput, ChainPublished)
-	in := func(format string, args ...any) { fmt.Fprintf(&b, "-A "+ChainInput+" "+format+"\n", args...) }
+`, chainInput, chainPublished)
+	in := func(format string, args ...any) { fmt.Fprintf(&b, "-A "+chainInput+" "+format+"\n", args...) }
 	in("-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
 	in("-m conntrack --ctstate INVALID -j DROP")
 	in("-i lo -j ACCEPT")
@@ -49,15 +49,15 @@ func IP6Tables(header string, rs *Ruleset, n *Node) []byte {
 	}
 	in("-j DROP")
 	for _, line := range publishedRules6() {
-		fmt.Fprintf(&b, "-A %s %s\n", ChainPublished, line)
+		fmt.Fprintf(&b, "-A %s %s\n", chainPublished, line)
 	}
-	fmt.Fprintf(&b, "-I INPUT 1 -m comment --comment %s -j %s\n", JumpComment, ChainInput)
-	fmt.Fprintf(&b, "-I DOCKER-USER 1 -m comment --comment %s -j %s\n", JumpComment, ChainPublished)
+	fmt.Fprintf(&b, "-I INPUT 1 -m comment --comment %s -j %s\n", jumpComment, chainInput)
+	fmt.Fprintf(&b, "-I DOCKER-USER 1 -m comment --comment %s -j %s\n", jumpComment, chainPublished)
 	b.WriteString("COMMIT\n")
 	return b.Bytes()
 }
 
-// publishedRules6 are ChainPublished's IPv6 rules: no rule opens a port
+// publishedRules6 are chainPublished's IPv6 rules: no rule opens a port
 // to an IPv6 source.
 func publishedRules6() []string {
 	out := []string{

@@ -8,24 +8,24 @@ import (
 
 // Chain names of the iptables backend.
 const (
-	ChainInput     = "NUVLA-INPUT"
-	ChainPublished = "NUVLA-PUBLISHED"
-	// JumpComment marks the two jumps into our chains, so that apply.sh
+	chainInput     = "NUVLA-INPUT"
+	chainPublished = "NUVLA-PUBLISHED"
+	// jumpComment marks the two jumps into our chains, so that apply.sh
 	// can leave them out when they are already there: iptables-restore
 	// --noflush flushes the chains it declares, but would append a second
 	// jump to INPUT and DOCKER-USER.
-	JumpComment = "nuvla-jump"
+	jumpComment = "nuvla-jump"
 )
 
 // multiportMax is how many ports one multiport match takes (a range
 // counts twice).
 const multiportMax = 15
 
-// IPTables prints node's rules for `iptables-restore --noflush`: two chains
+// printIPTables prints node's rules for `iptables-restore --noflush`: two chains
 // of our own (flushed and refilled on every restore) and the jumps into
 // them from INPUT and DOCKER-USER. Docker's chains are not declared, so
 // they are left as they are.
-func IPTables(header string, rs *Ruleset, n *Node) []byte {
+func printIPTables(header string, rs *Ruleset, n *Node) []byte {
 	var b bytes.Buffer
 	b.WriteString(commentHeader(header))
 	fmt.Fprintf(&b, "# iptables rules for node %s (%s, %s) of site %s.\n", oneLine(n.Name), n.Address, oneLine(n.Role), oneLine(rs.Site))
@@ -38,8 +38,8 @@ func IPTables(header string, rs *Ruleset, n *Node) []byte {
 *filter
 :%s - [0:0]
 :%s - [0:0]
-`, JumpComment, ChainInput, ChainPublished, ChainInput, ChainPublished)
-	in := func(format string, args ...any) { fmt.Fprintf(&b, "-A "+ChainInput+" "+format+"\n", args...) }
+`, jumpComment, chainInput, chainPublished, chainInput, chainPublished)
+	in := func(format string, args ...any) { fmt.Fprintf(&b, "-A "+chainInput+" "+format+"\n", args...) }
 
 	in("-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
 	in("-m conntrack --ctstate INVALID -j DROP")
@@ -65,10 +65,10 @@ func IPTables(header string, rs *Ruleset, n *Node) []byte {
 	in("-j DROP")
 
 	for _, line := range publishedRules(rs, n) {
-		fmt.Fprintf(&b, "-A %s %s\n", ChainPublished, line)
+		fmt.Fprintf(&b, "-A %s %s\n", chainPublished, line)
 	}
-	fmt.Fprintf(&b, "-I INPUT 1 -m comment --comment %s -j %s\n", JumpComment, ChainInput)
-	fmt.Fprintf(&b, "-I DOCKER-USER 1 -m comment --comment %s -j %s\n", JumpComment, ChainPublished)
+	fmt.Fprintf(&b, "-I INPUT 1 -m comment --comment %s -j %s\n", jumpComment, chainInput)
+	fmt.Fprintf(&b, "-I DOCKER-USER 1 -m comment --comment %s -j %s\n", jumpComment, chainPublished)
 	b.WriteString("COMMIT\n")
 	return b.Bytes()
 }
@@ -103,7 +103,7 @@ func multiport(spans []Span) []string {
 	return out
 }
 
-// publishedRules are the rules of ChainPublished, shared with the ufw
+// publishedRules are the rules of chainPublished, shared with the ufw
 // backend: new DNATed connections from outside the node's containers are
 // dropped unless a rule opens the port the client asked for.
 func publishedRules(rs *Ruleset, n *Node) []string {

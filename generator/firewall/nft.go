@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// Table is the nftables table the rules live in; nothing else is touched.
-const Table = "inet nuvla"
+// nftTable is the nftables table the rules live in; nothing else is touched.
+const nftTable = "inet nuvla"
 
 // dockerBridges are the interfaces containers on a node reach it through:
 // traffic from them is local, not inbound.
@@ -16,11 +16,11 @@ var dockerBridges = []string{"docker0", "docker_gwbridge"}
 // dockerBridgePattern matches the bridges of user-defined networks.
 const dockerBridgePattern = "br-"
 
-// NFT prints node's rules for `nft -f`. The file replaces table inet nuvla
+// printNFT prints node's rules for `nft -f`. The file replaces table inet nuvla
 // atomically (declare, delete, define in one transaction), so applying it
 // twice gives the same ruleset, and never flushes the ruleset: Docker's
 // NAT rules live in tables of their own.
-func NFT(header string, rs *Ruleset, n *Node) []byte {
+func printNFT(header string, rs *Ruleset, n *Node) []byte {
 	var b bytes.Buffer
 	b.WriteString(commentHeader(header))
 	fmt.Fprintf(&b, "# nftables rules for node %s (%s, %s) of site %s.\n", oneLine(n.Name), n.Address, oneLine(n.Role), oneLine(rs.Site))

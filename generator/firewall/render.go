@@ -20,19 +20,19 @@ func Render(header string, rs *Ruleset) map[string][]byte {
 	files := map[string][]byte{}
 	for i := range rs.Nodes {
 		n := &rs.Nodes[i]
-		files[path.Join(Dir, n.Name+".nft")] = NFT(header, rs, n)
-		files[path.Join(Dir, n.Name+".iptables")] = IPTables(header, rs, n)
-		files[path.Join(Dir, n.Name+".ip6tables")] = IP6Tables(header, rs, n)
-		files[path.Join(Dir, n.Name+".ufw.sh")] = UFW(header, rs, n)
+		files[path.Join(Dir, n.Name+".nft")] = printNFT(header, rs, n)
+		files[path.Join(Dir, n.Name+".iptables")] = printIPTables(header, rs, n)
+		files[path.Join(Dir, n.Name+".ip6tables")] = printIP6Tables(header, rs, n)
+		files[path.Join(Dir, n.Name+".ufw.sh")] = printUFW(header, rs, n)
 	}
-	files[path.Join(Dir, "apply.sh")] = Apply(header, rs)
-	files[path.Join(Dir, "PORTS.md")] = Ports(rs)
+	files[path.Join(Dir, "apply.sh")] = printApply(header, rs)
+	files[path.Join(Dir, "PORTS.md")] = printPorts(rs)
 	files[path.Join(Dir, RulesFile)] = NewRuleTable(rs).Marshal()
 	return files
 }
 
-// Ports renders PORTS.md: the per-node tables as a reviewer reads them.
-func Ports(rs *Ruleset) []byte {
+// printPorts renders PORTS.md: the per-node tables as a reviewer reads them.
+func printPorts(rs *Ruleset) []byte {
 	var b bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	b.WriteString(artifact.MarkdownHeader(rs.File))
@@ -81,7 +81,7 @@ func Ports(rs *Ruleset) []byte {
 
 	w("\n## Files\n\n")
 	w("- `<node>.nft`: for `nft -f`; replaces table `inet nuvla` atomically.\n")
-	w("- `<node>.iptables`: for `iptables-restore --noflush`; chains `%s` and `%s`.\n", ChainInput, ChainPublished)
+	w("- `<node>.iptables`: for `iptables-restore --noflush`; chains `%s` and `%s`.\n", chainInput, chainPublished)
 	w("- `<node>.ip6tables`: the same for `ip6tables-restore --noflush`: IPv6's default deny.\n")
 	w("- `<node>.ufw.sh`: ufw commands, and the DOCKER-USER rules ufw needs in `/etc/ufw/after.rules` and `after6.rules`.\n")
 	w("- `apply.sh`: run on a node as root: `./apply.sh [--backend nft|iptables|ufw] [--confirm SECONDS] NODE`.\n")

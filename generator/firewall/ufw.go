@@ -15,13 +15,13 @@ const (
 	ufwCommentPrefix = "nuvla:"
 )
 
-// UFW prints node's rules as a script of ufw commands. ufw alone does not
+// printUFW prints node's rules as a script of ufw commands. ufw alone does not
 // filter published container ports (Docker DNATs them and accepts them in
 // FORWARD before ufw's chains), so the script also keeps a block in
 // /etc/ufw/after.rules that fills DOCKER-USER, as the iptables backend does.
 // Its code is lib/ufw.sh; what is generated is the node's rules and
 // blocks, as quoted shell values and functions of quoted commands.
-func UFW(header string, rs *Ruleset, n *Node) []byte {
+func printUFW(header string, rs *Ruleset, n *Node) []byte {
 	w := shell.New(commentHeader(header))
 	w.Comment("# ufw rules for node %s (%s, %s) of site %s.\n", oneLine(n.Name), n.Address, oneLine(n.Role), oneLine(rs.Site))
 	w.Comment(ufwDoc, ufwCommentPrefix)
@@ -78,14 +78,14 @@ const ufwDoc = `#
 // after6.rules, with input chain ufw6-after-input), between its markers.
 func ufwBlock(input string, published []string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n*filter\n:DOCKER-USER - [0:0]\n:%s - [0:0]\n", ufwBegin, ChainPublished)
+	fmt.Fprintf(&b, "%s\n*filter\n:DOCKER-USER - [0:0]\n:%s - [0:0]\n", ufwBegin, chainPublished)
 	for _, br := range dockerBridges {
 		fmt.Fprintf(&b, "-A %s -i %s -j ACCEPT\n", input, br)
 	}
 	fmt.Fprintf(&b, "-A %s -i %s+ -j ACCEPT\n", input, dockerBridgePattern)
-	fmt.Fprintf(&b, "-A DOCKER-USER -j %s\n", ChainPublished)
+	fmt.Fprintf(&b, "-A DOCKER-USER -j %s\n", chainPublished)
 	for _, line := range published {
-		fmt.Fprintf(&b, "-A %s %s\n", ChainPublished, line)
+		fmt.Fprintf(&b, "-A %s %s\n", chainPublished, line)
 	}
 	fmt.Fprintf(&b, "COMMIT\n%s\n", ufwEnd)
 	return b.String()
