@@ -80,12 +80,10 @@ func readRules(data []byte) (fwTable, error) {
 
 func anywhere(cidr string) bool { return cidr == "0.0.0.0/0" || cidr == "::/0" }
 
-// worldAddresses is how many IPv4 addresses count as anywhere: more than
-// a /8, as generator/firewall judges a sensitive port's sources (so
-// 0.0.0.0/1 with 128.0.0.0/1 is anywhere too).
-const worldAddresses = 1 << 24
-
-// exposed reports whether a rule opens to users or to anywhere.
+// exposed reports whether a rule opens to users or to anywhere: to more
+// than a /8 of IPv4 addresses together, as generator/firewall judges a
+// sensitive port's sources (so 0.0.0.0/1 with 128.0.0.0/1 is anywhere
+// too).
 func exposed(key string, sources map[string]bool) bool {
 	if _, class, ok := strings.Cut(key, " from "); ok && class == firewall.Users {
 		return true
@@ -99,21 +97,7 @@ func exposed(key string, sources map[string]bool) bool {
 			v4 = append(v4, p.Masked())
 		}
 	}
-	// The union's size: prefixes inside another count once.
-	var n uint64
-	for i, p := range v4 {
-		inside := false
-		for j, q := range v4 {
-			if i != j && q.Bits() <= p.Bits() && q.Contains(p.Addr()) && (q != p || j < i) {
-				inside = true
-				break
-			}
-		}
-		if !inside {
-			n += 1 << (32 - p.Bits())
-		}
-	}
-	return n > worldAddresses
+	return firewall.Addresses(v4) > firewall.WorldAddresses
 }
 
 func (r *fwRule) describe(key string) string {
