@@ -242,6 +242,12 @@ func compareSite(differs []differ, name string, old, new map[string][]byte) *Sit
 		return boolOrder(da != nil && da.Data != nil, db != nil && db.Data != nil)
 	})
 	listed := map[string]bool{}
+	summary := map[string]string{} // data file → the file it is the data of
+	for _, rel := range rels {
+		if d := differFor(differs, rel); d != nil && d.Data != nil {
+			summary[d.Data(rel)] = rel
+		}
+	}
 	for _, rel := range rels {
 		o, inOld := old[rel]
 		n, inNew := new[rel]
@@ -254,7 +260,21 @@ func compareSite(differs []differ, name string, old, new map[string][]byte) *Sit
 		if !inNew {
 			n = nil
 		}
-		fd := compareFile(differFor(differs, rel), rel, o, n, inOld, inNew, old, new, listed)
+		d := differFor(differs, rel)
+		// A data file new beside a file that was there without it (output
+		// of an older nuvlagen) holds nothing new: the file itself is
+		// shown as text, and the data file by its size.
+		s, isData := summary[rel]
+		_, sOld := old[s]
+		_, sNew := new[s]
+		older := isData && (!inOld && sOld || !inNew && sNew)
+		if older {
+			d = nil
+		}
+		fd := compareFile(d, rel, o, n, inOld, inNew, old, new, listed)
+		if older {
+			fd.Note = fmt.Sprintf("not compared: %s was there without it (output of an older nuvlagen)", s)
+		}
 		if fd.Status == Changed && fd.Changes == nil && renamed[rel] && fd.Note == noSemantic {
 			// The rename explains it: the file differs in order only
 			// (lists and maps the new name sorts differently in).

@@ -153,8 +153,9 @@ func TestPortsByRules(t *testing.T) {
 	}
 	r = Compare(map[string][]byte{"s/firewall/PORTS.md": ports("a")}, map[string][]byte{"s/firewall/PORTS.md": ports("b"), "s/firewall/rules.json": open})
 	f := r.Sites[0].Files
-	if len(f) != 2 || f[0].Unified == "" || !strings.Contains(f[0].Note, "old side has no firewall/rules.json") || f[1].Status != Added {
-		t.Errorf("an old tree without rules.json: %+v", f)
+	if len(f) != 2 || f[0].Unified == "" || !strings.Contains(f[0].Note, "old side has no firewall/rules.json") ||
+		f[1].Status != Added || len(f[1].Changes) != 1 || f[1].Changes[0].Risk != "" || !strings.Contains(f[1].Note, "not compared") || len(r.Risks) != 0 {
+		t.Errorf("an old tree without rules.json: %+v, risks %+v", f, r.Risks)
 	}
 	r = Compare(map[string][]byte{"s/firewall/PORTS.md": ports("a")}, map[string][]byte{"s/firewall/PORTS.md": ports("b")})
 	if f := r.Sites[0].Files; len(f) != 1 || f[0].Unified == "" || !strings.Contains(f[0].Note, "not compared") {
