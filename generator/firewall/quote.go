@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
-
-	"mvdan.cc/sh/v3/syntax"
 )
 
 // The model refuses names and texts that could turn into code in a
@@ -61,21 +59,6 @@ func nftConst(s string) string {
 func iptString(s string) string {
 	t := commentText(s)
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(t) + `"`
-}
-
-// shQuote quotes s as one bash word, with mvdan.cc/sh's quoting (single
-// quotes, or $'...' for what is not printable). NUL bytes, which no shell
-// string holds, are dropped.
-func shQuote(s string) string {
-	q, err := syntax.Quote(s, syntax.LangBash)
-	if err != nil {
-		q, err = syntax.Quote(strings.ReplaceAll(s, "\x00", ""), syntax.LangBash)
-		if err != nil {
-			// Not reached: only NUL bytes make bash quoting fail.
-			panic(fmt.Sprintf("quoting %q for bash: %v", s, err))
-		}
-	}
-	return q
 }
 
 // oneLine makes s safe inside a one-line comment of any generated file:
