@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/nuvla/nuvlagen/generator/inputfile"
+	"github.com/nuvla/nuvlagen/generator/outdir"
 	"github.com/nuvla/nuvlagen/generator/secrets"
 	"github.com/nuvla/nuvlagen/generator/site"
 )
@@ -71,20 +73,19 @@ func (f *secretsFlags) Bind(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.allowInRepo, "allow-in-repo", false, "allow DIR inside generated output or a git work tree")
 }
 
-func runSecrets(e *env, args []string) int {
+func runSecrets(e *env, args []string) error {
 	var f secretsFlags
 	flags := pflag.NewFlagSet("secrets", pflag.ContinueOnError)
 	f.Bind(flags)
-	if code, ok := parseFlags(e, flags, secretsDoc, args); !ok {
-		return code
+	if err, ok := parseFlags(e, flags, secretsDoc, args); !ok {
+		return err
 	}
 	if flags.NArg() == 0 || flags.Arg(0) != "init" {
-		fmt.Fprintf(e.stderr, "nuvlagen secrets: want \"secrets init DIR\"\nRun \"nuvlagen help secrets\" for usage.\n")
-		return ExitUsage
+		return e.usageErr("secrets", "want \"secrets init DIR\"")
 	}
 	if flags.NArg() != 2 {
 		fmt.Fprintf(e.stderr, "nuvlagen secrets init: want exactly one directory\nRun \"nuvlagen help secrets\" for usage.\n")
-		return ExitUsage
+		return &printed{errUsage}
 	}
 	dir := flags.Arg(1)
 	if !filepath.IsAbs(dir) {
@@ -95,36 +96,34 @@ func runSecrets(e *env, args []string) int {
 	if f.site != "" {
 		files = []string{f.site}
 	}
-	sites, ok := loadSites(e, files)
-	if !ok {
-		return ExitInvalid
+	sites, err := loadSites(e, files)
+	if err != nil {
+		return err
 	}
+	const prefix = "nuvlagen secrets init"
 	s, err := pickSite(sites, f.siteName)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "nuvlagen secrets init: %v\n", err)
-		return ExitUsage
+		return e.usagef(prefix, "%v", err)
 	}
 	if !f.allowInRepo {
 		if why := inRepo(dir); why != "" {
-			fmt.Fprintf(e.stderr, "nuvlagen secrets init: refusing %s: it is inside %s (--allow-in-repo overrides)\n", displayName(e.cwd, dir), why)
-			return ExitInvalid
+			fmt.Fprintf(e.stderr, "%s: refusing %s: it is inside %s (--allow-in-repo overrides)\n", prefix, inputfile.DisplayName(e.cwd, dir), why)
+			return &printed{errFindings}
 		}
 	}
 	gen, err := secrets.Generate(s, time.Now())
 	if err != nil {
-		fmt.Fprintf(e.stderr, "nuvlagen secrets init: site %s: %v\n", s.Name, err)
-		return ExitUsage
+		return e.usagef(prefix, "site %s: %v", s.Name, err)
 	}
 	if f.regenKey && !slices.ContainsFunc(gen, func(g secrets.File) bool { return g.Name == secrets.CredentialKey }) {
-		fmt.Fprintf(e.stderr, "nuvlagen secrets init: --regenerate-credential-key: site %s has no %s\n", s.Name, secrets.CredentialKey)
-		return ExitUsage
+		return e.usagef(prefix, "--regenerate-credential-key: site %s has no %s", s.Name, secrets.CredentialKey)
 	}
 	if err := writeSecrets(e, dir, gen, f.force, f.regenKey); err != nil {
-		fmt.Fprintf(e.stderr, "nuvlagen secrets init: %v\n", err)
-		return ExitInvalid
+		fmt.Fprintf(e.stderr, "%s: %v\n", prefix, err)
+		return &printed{errFindings}
 	}
-	fmt.Fprintf(e.stdout, "secrets of site %s are in %s; deploy with: deploy.sh --secrets %s\n", s.Name, displayName(e.cwd, dir), displayName(e.cwd, dir))
-	return ExitOK
+	fmt.Fprintf(e.stdout, "secrets of site %s are in %s; deploy with: deploy.sh --secrets %s\n", s.Name, inputfile.DisplayName(e.cwd, dir), inputfile.DisplayName(e.cwd, dir))
+	return nil
 }
 
 func pickSite(sites []*site.Site, name string) (*site.Site, error) {
@@ -168,14 +167,14 @@ func inOutput(dir string) string {
 		if filepath.Base(d) == "out" {
 			return "an out/ directory (" + d + "), where secrets get committed"
 		}
-		if siteOutput(d) {
+		if outdir.IsSiteDir(d) {
 			return "the site directory " + d + ", which nuvlagen generate writes and replaces"
 		}
 		// dir itself may be an output directory only if it holds sites;
 		// its ancestors, too.
 		if entries, err := os.ReadDir(d); err == nil {
 			for _, en := range entries {
-				if en.IsDir() && fileExists(filepath.Join(d, en.Name(), manifestName)) {
+				if en.IsDir() && fileExists(filepath.Join(d, en.Name(), outdir.ManifestName)) {
 					return "the output directory " + d + " of nuvlagen generate (it holds the site " + en.Name() + ")"
 				}
 			}
@@ -187,21 +186,6 @@ func inOutput(dir string) string {
 			return ""
 		}
 	}
-}
-
-// siteOutput says whether d is a site directory generate wrote: it holds
-// a manifest, or (an older nuvlagen's output) a deploy.sh or README.md
-// with the generated header.
-func siteOutput(d string) bool {
-	if fileExists(filepath.Join(d, manifestName)) {
-		return true
-	}
-	for _, name := range []string{"deploy.sh", "README.md"} {
-		if hasGeneratedHeader(filepath.Join(d, name)) {
-			return true
-		}
-	}
-	return false
 }
 
 func fileExists(p string) bool {
@@ -249,20 +233,8 @@ func writeSecrets(e *env, dir string, files []secrets.File, force, regen bool) e
 			return err
 		}
 	}
-	if !force {
-		groups := map[string][]string{}
-		for _, f := range files {
-			if f.Group != "" {
-				groups[f.Group] = append(groups[f.Group], f.Name)
-			}
-		}
-		for _, f := range files {
-			for _, other := range groups[f.Group] {
-				if f.Group != "" && exists[f.Name] && !exists[other] {
-					return fmt.Errorf("%s exists but %s does not: they belong together; remove %s or use --force", filepath.Join(dir, f.Name), other, f.Name)
-				}
-			}
-		}
+	if have, missing, found := secrets.Incomplete(files, exists); found && !force {
+		return fmt.Errorf("%s exists but %s does not: they belong together; remove %s or use --force", filepath.Join(dir, have), missing, have)
 	}
 	replace := func(f secrets.File) bool {
 		if f.Irreplaceable != "" {
