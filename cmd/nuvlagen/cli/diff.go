@@ -1,24 +1,17 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"runtime"
-	"sort"
-	"strings"
 
 	"github.com/spf13/pflag"
 
-	nuvlacue "github.com/nuvla/nuvlagen/cue"
 	"github.com/nuvla/nuvlagen/generator/diff"
-	"github.com/nuvla/nuvlagen/generator/gitrev"
 	"github.com/nuvla/nuvlagen/generator/inputfile"
 	"github.com/nuvla/nuvlagen/generator/outdir"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
+	"github.com/nuvla/nuvlagen/generator/revdiff"
 )
 
 const diffDoc = `Usage: nuvlagen diff [flags] OLD NEW
@@ -148,140 +141,32 @@ func runDiff(e *env, args []string) error {
 }
 
 // renderBase renders the sites at revision f.base and in the work tree,
-// reading no file larger than max.
+// and prints why when it cannot.
 func renderBase(e *env, f diffFlags, max int64) (old, new pipeline.Files, err error) {
 	const prefix = "nuvlagen diff --base"
-	fail := func(err error) (pipeline.Files, pipeline.Files, error) { return nil, nil, e.report(prefix, err) }
-	rev := f.base
-	repo, err := gitrev.Open(e.cwd)
-	if err != nil {
-		return fail(err)
-	}
-	if !repo.IsCommit(rev) {
-		return fail(fmt.Errorf("%q is not a commit of this repository", rev))
-	}
-	names := append([]string(nil), f.sites...)
-	if f.sitesDir != "" {
-		// The directory's site files on either side: one only at rev is a
-		// removed site, one only in the work tree an added one.
-		set := map[string]bool{}
-		matches, _ := filepath.Glob(filepath.Join(f.sitesDir, "*.cue"))
-		for _, m := range matches {
-			set[filepath.Clean(m)] = true
-		}
-		list, err := repo.List(rev, f.sitesDir)
-		if err != nil {
-			return fail(err)
-		}
-		for _, n := range list {
-			if strings.HasSuffix(n, ".cue") {
-				set[filepath.Clean(filepath.FromSlash(n))] = true
-			}
-		}
-		if len(set) == 0 {
-			return fail(fmt.Errorf("%s: no *.cue site files, at %s or in the work tree", f.sitesDir, rev))
-		}
-		for n := range set {
-			names = append(names, n)
-		}
-		sort.Strings(names[len(f.sites):])
-	}
-	// The model at rev; the embedded one when the repository holds site
-	// files only. One git archive reads it and the site files.
-	var dirs []string
-	if repo.HasDir(rev, nuvlacue.Dir) {
-		dirs = []string{nuvlacue.Dir}
-	}
-	tree, err := repo.Export(rev, max, dirs, names)
-	if err != nil {
-		return fail(err)
-	}
-	newModel := filepath.Join(repo.Root, nuvlacue.Dir)
-	if st, err := os.Stat(newModel); err != nil || !st.IsDir() {
-		newModel = ""
-	}
-	if len(names) == 0 && dirs == nil && newModel == "" {
-		return fail(fmt.Errorf("this repository has no %s/ model and no example sites: name site files with --site or --sites", nuvlacue.Dir))
-	}
 	ctx, stop := interruptible()
 	defer stop()
-	var oldModel, newModelFS fs.FS
-	if dirs != nil {
-		oldModel = tree.FS(nuvlacue.Dir)
-	}
-	if newModel != "" {
-		newModelFS = inputfile.FS(newModel, e.cwd, max)
-	}
-	var oldInputs []pipeline.Input
-	for _, n := range names {
-		if b, ok := tree.File(n); ok {
-			oldInputs = append(oldInputs, pipeline.Input{Name: inputfile.DisplayName(e.cwd, n), Data: b})
-		}
-	}
-	old, err = renderModel(ctx, oldModel, names, oldInputs)
-	if errors.Is(err, errInterrupted) {
-		return fail(err)
-	}
-	if err != nil {
-		// REV's model may need what REV's generator had, or lack what this
-		// one requires. For the example sites, REV's committed output is
-		// what REV's generator wrote (make check gates it): compare with
-		// that, and say so.
-		committed, cerr := repo.Committed(rev, "out", max)
-		if len(names) > 0 || cerr != nil || len(committed) == 0 {
-			fmt.Fprintf(e.stderr, "%s: rendering %s:\n", prefix, rev)
-			printErr(e, err)
-			return nil, nil, &printed{fmt.Errorf("rendering %s: %w", rev, errUsage)} // REV's, not the user's input
-		}
-		s, _, _ := strings.Cut(err.Error(), "\n")
-		fmt.Fprintf(e.stderr, "%s: %s's model does not render with this nuvlagen (%s); comparing with the output committed in out/ at %s instead\n", prefix, rev, s, rev)
-		old = committed
-	}
-	var newInputs []pipeline.Input
-	var unreadable []error
-	for _, n := range names {
-		b, err := inputfile.Read(n, max)
-		switch {
-		case os.IsNotExist(err): // removed from the work tree
-		case err != nil:
-			unreadable = append(unreadable, errors.New(inputfile.Describe(n, err)))
-		default:
-			newInputs = append(newInputs, pipeline.Input{Name: inputfile.DisplayName(e.cwd, n), Data: b})
-		}
-	}
-	if unreadable != nil {
-		return fail(&badInput{errors.Join(unreadable...)})
-	}
-	new, err = renderModel(ctx, newModelFS, names, newInputs)
-	var invalid *pipeline.InvalidError
-	if errors.As(err, &invalid) {
+	sides, err := revdiff.Render(ctx, revdiff.Options{Cwd: e.cwd, Rev: f.base, Sites: f.sites, SitesDir: f.sitesDir, Max: max})
+	var rev *revdiff.RevError
+	var tree *revdiff.WorkTreeError
+	var unreadable *revdiff.UnreadableError
+	switch {
+	case ctx.Err() != nil:
+		return nil, nil, e.report(prefix, interrupted(ctx))
+	case errors.As(err, &unreadable):
+		return nil, nil, e.report(prefix, &badInput{unreadable})
+	case errors.As(err, &tree):
 		fmt.Fprintln(e.stderr, prefix+": rendering the work tree:")
+		return nil, nil, e.report(prefix, tree.Err)
+	case errors.As(err, &rev):
+		fmt.Fprintf(e.stderr, "%s: rendering %s:\n", prefix, rev.Rev)
+		e.report(prefix, rev.Err)
+		return nil, nil, &printed{err} // REV's, not the user's input: status 2
+	case err != nil:
+		return nil, nil, e.report(prefix, err)
 	}
-	if err != nil {
-		return fail(err)
+	if sides.Note != "" {
+		fmt.Fprintf(e.stderr, "%s: %s\n", prefix, sides.Note)
 	}
-	return old, new, nil
-}
-
-// renderModel renders inputs with the model in fsys (the embedded one
-// when nil), or the model's example sites when no site file is named.
-func renderModel(ctx context.Context, fsys fs.FS, names []string, inputs []pipeline.Input) (pipeline.Files, error) {
-	schema, examples := nuvlacue.Schema(), nuvlacue.Sites()
-	if fsys != nil {
-		var err error
-		if schema, examples, err = nuvlacue.Read(fsys); err != nil {
-			return nil, err
-		}
-	}
-	if len(names) == 0 {
-		inputs = pipeline.Inputs(examples)
-	}
-	res, err := pipeline.Run(ctx, inputs, pipeline.Options{Jobs: runtime.GOMAXPROCS(0), Schema: schema})
-	if err != nil {
-		return nil, interrupted(ctx)
-	}
-	if err := res.Err(); err != nil {
-		return nil, err
-	}
-	return res.Files(), nil
+	return sides.Old, sides.New, nil
 }
