@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -118,4 +119,20 @@ func intersects(a, b []string) bool {
 		}
 	}
 	return false
+}
+
+// ParsePort reads "2377/tcp", "53/udp" or "80" (TCP): a port to Query.
+func ParsePort(s string) (int, string, error) {
+	num, proto, found := strings.Cut(s, "/")
+	if !found {
+		proto = "tcp"
+	}
+	if proto != "tcp" && proto != "udp" {
+		return 0, "", fmt.Errorf("protocol %q: want tcp or udp", proto)
+	}
+	port, err := strconv.Atoi(num)
+	if err != nil || port < 1 || port > 65535 {
+		return 0, "", fmt.Errorf("want a port number from 1 to 65535")
+	}
+	return port, proto, nil
 }

@@ -340,6 +340,28 @@ type Stager struct {
 
 	mu     sync.Mutex
 	staged map[string][]int // site name -> the inputs that staged it
+	err    error            // the first error of Take
+}
+
+// Take stages a rendered site of input i and drops its files from
+// memory: a pipeline.Options.Take. Its first error is Err's.
+func (st *Stager) Take(i int, s *pipeline.Rendered) {
+	err := st.Stage(i, s.Name, s.Files)
+	s.Files = nil // written: no need to hold it
+	if err != nil && st.ctx.Err() == nil {
+		st.mu.Lock()
+		if st.err == nil {
+			st.err = err
+		}
+		st.mu.Unlock()
+	}
+}
+
+// Err is the first error of Take.
+func (st *Stager) Err() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.err
 }
 
 // NewStager creates out if need be, removes the leftovers of killed runs

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -69,7 +67,7 @@ func runFirewall(e *env, args []string) error {
 	if err != nil || !from.Is4() {
 		return e.usagef(prefix, "--from %q: want an IPv4 address", f.from)
 	}
-	port, proto, err := parsePort(f.port)
+	port, proto, err := firewall.ParsePort(f.port)
 	if err != nil {
 		return e.usagef(prefix, "--port %q: %v", f.port, err)
 	}
@@ -94,20 +92,4 @@ func runFirewall(e *env, args []string) error {
 		return &printed{errFindings}
 	}
 	return nil
-}
-
-// parsePort reads "2377/tcp", "53/udp" or "80" (TCP).
-func parsePort(s string) (int, string, error) {
-	num, proto, found := strings.Cut(s, "/")
-	if !found {
-		proto = "tcp"
-	}
-	if proto != "tcp" && proto != "udp" {
-		return 0, "", fmt.Errorf("protocol %q: want tcp or udp", proto)
-	}
-	port, err := strconv.Atoi(num)
-	if err != nil || port < 1 || port > 65535 {
-		return 0, "", fmt.Errorf("want a port number from 1 to 65535")
-	}
-	return port, proto, nil
 }

@@ -3,12 +3,10 @@ package cli
 import (
 	"fmt"
 	"path/filepath"
-	"sync"
 
 	"github.com/spf13/pflag"
 
 	"github.com/nuvla/nuvlagen/generator/outdir"
-	"github.com/nuvla/nuvlagen/generator/pipeline"
 )
 
 const generateDoc = `Usage: nuvlagen generate [--site FILE.cue]... [--sites DIR] [--out DIR] [--prune]
@@ -94,19 +92,10 @@ func runGenerate(e *env, args []string) error {
 	for _, err := range stage.Leftovers {
 		fmt.Fprintf(e.stderr, "nuvlagen generate: warning: %v\n", err)
 	}
-	var stageErr error
-	var mu sync.Mutex
-	res, err := f.render(ctx, e, inputs, f.quiet, func(i int, s *pipeline.Rendered) {
-		if err := stage.Stage(i, s.Name, s.Files); err != nil && ctx.Err() == nil {
-			mu.Lock()
-			stageErr = err
-			mu.Unlock()
-		}
-		s.Files = nil // written: no need to hold it
-	})
+	res, err := f.render(ctx, e, inputs, f.quiet, stage.Take)
 	// Every writer has returned: render waits for its workers.
 	if err == nil {
-		err = stageErr
+		err = stage.Err()
 	}
 	if err != nil {
 		stage.Abort()
