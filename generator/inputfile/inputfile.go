@@ -241,3 +241,64 @@ func Find(root string, match func(name string) bool) ([]string, error) {
 	})
 	return names, err
 }
+
+// File is a file Collect found: by the name it was found by, what it
+// holds, or why it could not be read.
+type File struct {
+	Path string
+	Data []byte
+	Err  error
+}
+
+// DirError is a directory Collect could not search, or found nothing in.
+type DirError struct {
+	Dir  string
+	What string // what was searched for
+	Err  error  // nil: nothing found
+}
+
+func (e *DirError) Error() string {
+	if e.Err != nil {
+		return e.Err.Error()
+	}
+	return "no " + e.What + " file under " + e.Dir
+}
+
+// Collect reads the files named and the files under the directories
+// named whose base name match accepts (what names them in errors), in a
+// stable order. It returns the files, each read or with why not, and an
+// error for each path it could not search (one that does not exist, or a
+// directory holding no such file: a *DirError).
+func Collect(paths []string, what string, match func(name string) bool, max int64) ([]File, []error) {
+	var names []string
+	var errs []error
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p, UnwrapPath(err)))
+			continue
+		}
+		if !info.IsDir() {
+			names = append(names, p)
+			continue
+		}
+		found, err := Find(p, match)
+		switch {
+		case err != nil:
+			errs = append(errs, &DirError{Dir: p, What: what, Err: err})
+		case len(found) == 0:
+			// A CI job pointed at the wrong directory must not pass.
+			errs = append(errs, &DirError{Dir: p, What: what})
+		}
+		names = append(names, found...)
+	}
+	var files []File
+	for _, n := range names {
+		data, err := Read(n, max)
+		if err != nil {
+			err = errors.New(Describe(n, err))
+		}
+		files = append(files, File{Path: n, Data: data, Err: err})
+	}
+	return files, errs
+}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -126,51 +125,33 @@ func runVet(e *env, args []string) error {
 }
 
 // readVetInputs reads the files named and the compose files under the
-// directories named, in a stable order. Files that are not regular, are
-// larger than max or that vet refuses (CheckLimits) are reported, and
-// make it return false.
+// directories named. Files that cannot be read or that vet refuses
+// (CheckLimits) are reported, and make it return false.
 func readVetInputs(e *env, paths []string, max int64) ([]vet.Input, bool) {
-	var names []string
-	ok := true
-	for _, p := range paths {
-		info, err := os.Stat(p)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "%s: %v\n", p, inputfile.UnwrapPath(err))
-			ok = false
-			continue
-		}
-		if !info.IsDir() {
-			names = append(names, p)
-			continue
-		}
-		found, err := inputfile.Find(p, isComposeName)
-		if err != nil {
+	files, errs := inputfile.Collect(paths, "*compose*.yml or *compose*.yaml", isComposeName, max)
+	for _, err := range errs {
+		var dir *inputfile.DirError
+		if errors.As(err, &dir) {
 			fmt.Fprintf(e.stderr, "nuvlagen vet: %v\n", err)
-			ok = false
-		} else if len(found) == 0 {
-			// A CI job pointed at the wrong directory must not pass.
-			fmt.Fprintf(e.stderr, "nuvlagen vet: no *compose*.yml or *compose*.yaml file under %s\n", p)
-			ok = false
+		} else {
+			fmt.Fprintln(e.stderr, err)
 		}
-		names = append(names, found...)
 	}
 	var inputs []vet.Input
-	for _, n := range names {
-		data, err := inputfile.Read(n, max)
+	for _, f := range files {
+		name := inputfile.DisplayName(e.cwd, f.Path)
+		err := f.Err
+		if err == nil {
+			err = vet.CheckLimits(name, f.Data)
+		}
 		if err != nil {
-			fmt.Fprintln(e.stderr, inputfile.Describe(n, err))
-			ok = false
-			continue
-		}
-		name := inputfile.DisplayName(e.cwd, n)
-		if err := vet.CheckLimits(name, data); err != nil {
 			fmt.Fprintln(e.stderr, err)
-			ok = false
+			errs = append(errs, err)
 			continue
 		}
-		inputs = append(inputs, vet.Input{Name: name, Data: data})
+		inputs = append(inputs, vet.Input{Name: name, Data: f.Data})
 	}
-	return inputs, ok
+	return inputs, errs == nil
 }
 
 // isComposeName matches *compose*.yml and *compose*.yaml.
