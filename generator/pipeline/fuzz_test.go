@@ -24,8 +24,9 @@ func FuzzSite(f *testing.F) {
 	for _, s := range nuvlacue.Sites() {
 		f.Add(s.Data)
 	}
-	for _, dir := range []string{"bad", "golden"} {
-		cases, _ := filepath.Glob(filepath.Join(repoRoot(f), "testdata", dir, "*.txtar"))
+	// The catalogue of invalid sites lies beside the CLI test that runs it.
+	for _, dir := range []string{"cmd/nuvlagen/cli/testdata/bad", "testdata/golden"} {
+		cases, _ := filepath.Glob(filepath.Join(repoRoot(f), filepath.FromSlash(dir), "*.txtar"))
 		for _, c := range cases {
 			ar, err := txtar.ParseFile(c)
 			if err != nil {
