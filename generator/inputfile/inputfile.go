@@ -11,9 +11,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
+
+	nuvlacue "github.com/nuvla/nuvlagen/cue"
 )
 
 // DefaultMax is the size above which a file is refused, unless
@@ -301,4 +304,40 @@ func Collect(paths []string, what string, match func(name string) bool, max int6
 		files = append(files, File{Path: n, Data: data, Err: err})
 	}
 	return files, errs
+}
+
+// UnreadableError lists files that cannot be read, a line each.
+type UnreadableError struct{ Errs []error }
+
+func (e *UnreadableError) Error() string { return errors.Join(e.Errs...).Error() }
+
+// SiteFiles reads the site files named and every *.cue file of dir (when
+// not ""), each named relative to cwd, of at most DefaultMax bytes. It
+// returns what it read and, when some could not be, an *UnreadableError.
+// A dir without site files is an error too.
+func SiteFiles(cwd string, names []string, dir string) ([]nuvlacue.File, error) {
+	names = append([]string(nil), names...)
+	if dir != "" {
+		matches, err := filepath.Glob(filepath.Join(dir, "*.cue"))
+		if err != nil || len(matches) == 0 {
+			return nil, &UnreadableError{[]error{fmt.Errorf("%s: no *.cue site files", dir)}}
+		}
+		sort.Strings(matches)
+		names = append(names, matches...)
+	}
+	var files []nuvlacue.File
+	var errs []error
+	for _, n := range names {
+		// A site file is small: a FIFO or a device must not stall a run.
+		data, err := Read(n, DefaultMax)
+		if err != nil {
+			errs = append(errs, errors.New(Describe(n, err)))
+			continue
+		}
+		files = append(files, nuvlacue.File{Name: DisplayName(cwd, n), Data: data})
+	}
+	if errs != nil {
+		return files, &UnreadableError{errs}
+	}
+	return files, nil
 }

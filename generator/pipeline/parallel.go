@@ -27,6 +27,30 @@ func Inputs(files []nuvlacue.File) []Input {
 	return in
 }
 
+// Load loads inputs into typed sites, with the embedded model, for
+// commands that need the model itself rather than rendered files. Any
+// error is an *InvalidError holding every one.
+func Load(inputs []Input) ([]*site.Site, error) {
+	l, err := site.NewLoader()
+	if err != nil {
+		return nil, err
+	}
+	var all []*site.Site
+	var errs []error
+	for _, in := range inputs {
+		sites, err := l.Load(in.Name, in.Data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		all = append(all, sites...)
+	}
+	if errs != nil {
+		return nil, &InvalidError{Errs: errs}
+	}
+	return all, nil
+}
+
 // Rendered is one rendered site.
 type Rendered struct {
 	Name    string

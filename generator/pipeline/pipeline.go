@@ -37,10 +37,8 @@ func (f Files) Paths() []string {
 }
 
 // Render renders sites loaded already, with Run's duplicate-site policy
-// (every error reported).
-//
-// Deprecated: use Run, which loads the inputs itself and keeps the
-// warnings; Render stays for the tests that build sites by hand.
+// (every error reported), for tests that build sites by hand. Commands
+// use Run, which loads the inputs itself and keeps the warnings.
 func Render(sites []*site.Site) (Files, error) {
 	inputs := make([]Input, len(sites))
 	results := make([]inputResult, len(sites))

@@ -50,7 +50,7 @@ type RevError struct {
 func (e *RevError) Error() string { return fmt.Sprintf("rendering %s: %v", e.Rev, e.Err) }
 
 // WorkTreeError is the error of the work tree's side: a site file that
-// cannot be read (*UnreadableError) or does not render
+// cannot be read (*inputfile.UnreadableError) or does not render
 // (*pipeline.InvalidError). The user's input.
 type WorkTreeError struct{ Err error }
 
@@ -58,12 +58,6 @@ func (e *WorkTreeError) Error() string { return "rendering the work tree: " + e.
 
 // Unwrap returns the error.
 func (e *WorkTreeError) Unwrap() error { return e.Err }
-
-// UnreadableError lists the site files of the work tree that cannot be
-// read, a line each.
-type UnreadableError struct{ Errs []error }
-
-func (e *UnreadableError) Error() string { return errors.Join(e.Errs...).Error() }
 
 // Render renders the sites at o.Rev and in the work tree. When the
 // revision's model does not render and no site file is named, the
@@ -136,7 +130,7 @@ func Render(ctx context.Context, o Options) (*Sides, error) {
 		}
 	}
 	if unreadable != nil {
-		return nil, &WorkTreeError{&UnreadableError{unreadable}}
+		return nil, &WorkTreeError{&inputfile.UnreadableError{Errs: unreadable}}
 	}
 	sides.New, err = render(ctx, newModel, names, newInputs)
 	if ctx.Err() != nil {

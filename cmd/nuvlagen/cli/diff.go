@@ -149,7 +149,7 @@ func renderBase(e *env, f diffFlags, max int64) (old, new pipeline.Files, err er
 	sides, err := revdiff.Render(ctx, revdiff.Options{Cwd: e.cwd, Rev: f.base, Sites: f.sites, SitesDir: f.sitesDir, Max: max})
 	var rev *revdiff.RevError
 	var tree *revdiff.WorkTreeError
-	var unreadable *revdiff.UnreadableError
+	var unreadable *inputfile.UnreadableError
 	switch {
 	case ctx.Err() != nil:
 		return nil, nil, e.report(prefix, interrupted(ctx))

@@ -2,12 +2,8 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -37,33 +33,14 @@ func (f *siteFlags) Bind(fs *pflag.FlagSet) {
 // is chosen. It returns the files it read and, when some could not be,
 // a *badInput naming each (printed).
 func (f *siteFlags) inputs(e *env) ([]pipeline.Input, error) {
-	names := append([]string(nil), f.sites...)
-	if f.dir != "" {
-		matches, err := filepath.Glob(filepath.Join(f.dir, "*.cue"))
-		if err != nil || len(matches) == 0 {
-			return nil, e.report("", &badInput{fmt.Errorf("%s: no *.cue site files", f.dir)})
-		}
-		sort.Strings(matches)
-		names = append(names, matches...)
-	}
-	if len(names) == 0 {
+	if len(f.sites) == 0 && f.dir == "" {
 		return pipeline.Inputs(nuvlacue.Sites()), nil
 	}
-	var in []pipeline.Input
-	var errs []error
-	for _, n := range names {
-		// A site file is small: a FIFO or a device must not stall generate.
-		data, err := inputfile.Read(n, inputfile.DefaultMax)
-		if err != nil {
-			errs = append(errs, errors.New(inputfile.Describe(n, err)))
-			continue
-		}
-		in = append(in, pipeline.Input{Name: inputfile.DisplayName(e.cwd, n), Data: data})
+	files, err := inputfile.SiteFiles(e.cwd, f.sites, f.dir)
+	if err != nil {
+		err = e.report("", &badInput{err})
 	}
-	if errs != nil {
-		return in, e.report("", &badInput{errors.Join(errs...)})
-	}
-	return in, nil
+	return pipeline.Inputs(files), err
 }
 
 // render runs the pipeline on f.jobs workers, with a progress bar when
@@ -97,22 +74,9 @@ func loadSites(e *env, files []string) ([]*site.Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := site.NewLoader()
+	sites, err := pipeline.Load(inputs)
 	if err != nil {
-		return nil, err
+		return nil, e.report("nuvlagen", err)
 	}
-	var all []*site.Site
-	var errs []error
-	for _, in := range inputs {
-		sites, err := l.Load(in.Name, in.Data)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		all = append(all, sites...)
-	}
-	if errs != nil {
-		return nil, e.report("", &pipeline.InvalidError{Errs: errs})
-	}
-	return all, nil
+	return sites, nil
 }
