@@ -98,3 +98,22 @@ func fsRead(t *Tree, name string) (string, error) {
 	b, err := fs.ReadFile(t.FS("cue"), name)
 	return string(b), err
 }
+
+// TestExportAttributes: git archive's export-subst and export-ignore
+// would change or drop a file; Export reads the blobs or fails.
+func TestExportAttributes(t *testing.T) {
+	dir := repo(t, map[string]string{
+		".gitattributes": "subst.cue export-subst\nignored.cue export-ignore\n",
+		"subst.cue":      "x: \"$Format:%H$\"\n",
+		"ignored.cue":    "y: 1\n",
+	})
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"subst.cue", "ignored.cue"} {
+		if _, err := r.Export("HEAD", 1000, nil, []string{name}); err == nil {
+			t.Errorf("Export(%s) read a file git archive changed", name)
+		}
+	}
+}
