@@ -166,7 +166,9 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Result, error) {
 		wg.Go(func() {
 			var l *site.Loader
 			if w == 0 {
-				l = first
+				// Dropped once taken: a loader keeps every value it
+				// evaluated, and this one is replaced after loaderReuse.
+				l, first = first, nil
 			}
 			var err error
 			used := 0
