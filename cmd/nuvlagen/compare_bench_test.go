@@ -12,7 +12,7 @@ import (
 	"time"
 
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
-	"github.com/nuvla/nuvlagen/generator/pipeline"
+	"github.com/nuvla/nuvlagen/internal/synthetic"
 )
 
 // These benchmarks run whole processes, the way an operator would, and
@@ -119,7 +119,7 @@ func BenchmarkScale(b *testing.B) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			b.Fatal(err)
 		}
-		for _, in := range pipeline.SyntheticTargets(n, 10) {
+		for _, in := range synthetic.Targets(n, 10) {
 			if err := os.WriteFile(filepath.Join(dir, in.Name), in.Data, 0o644); err != nil {
 				b.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
 	"github.com/nuvla/nuvlagen/generator/compose"
 	"github.com/nuvla/nuvlagen/generator/stackcheck"
+	"github.com/nuvla/nuvlagen/internal/synthetic"
 )
 
 func exampleHost(b *testing.B) Input {
@@ -88,17 +90,19 @@ func BenchmarkStackCheck(b *testing.B) {
 	})
 }
 
-// BenchmarkRenderInputs renders many sites on all cores, as generate does.
-func BenchmarkRenderInputs(b *testing.B) {
+// BenchmarkRun renders many sites on all cores, as generate does.
+func BenchmarkRun(b *testing.B) {
 	for _, n := range []int{10, 100} {
-		inputs := SyntheticTargets(n, 10)
+		inputs := Inputs(synthetic.Targets(n, 10))
 		b.Run(fmt.Sprintf("sites=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				for _, r := range RenderInputs(inputs, runtime.GOMAXPROCS(0), nil) {
-					if r.Err != nil {
-						b.Fatal(r.Err)
-					}
+				res, err := Run(context.Background(), inputs, Options{Jobs: runtime.GOMAXPROCS(0)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := res.Err(); err != nil {
+					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "sites/s")

@@ -24,8 +24,9 @@ func FuzzSite(f *testing.F) {
 	for _, s := range nuvlacue.Sites() {
 		f.Add(s.Data)
 	}
-	// The catalogue of invalid sites, and the golden cases.
-	for _, pattern := range []string{filepath.Join("..", "..", "testdata", "bad", "*.txtar"), filepath.Join("testdata", "golden", "*.txtar")} {
+	// The catalogue of invalid sites, beside the CLI test that runs it,
+	// and the golden cases.
+	for _, pattern := range []string{filepath.Join("..", "..", "cmd", "nuvlagen", "cli", "testdata", "bad", "*.txtar"), filepath.Join("testdata", "golden", "*.txtar")} {
 		cases, _ := filepath.Glob(pattern)
 		for _, c := range cases {
 			ar, err := txtar.ParseFile(c)

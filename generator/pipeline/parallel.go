@@ -7,6 +7,7 @@ import (
 	"cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/token"
 
+	nuvlacue "github.com/nuvla/nuvlagen/cue"
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
@@ -17,12 +18,37 @@ type Input struct {
 	Data []byte
 }
 
-// Result is what one input produced: its sites' files, or an error, in
-// which case nothing of the input is usable.
-type Result struct {
-	Input Input
-	Sites []Rendered
-	Err   error
+// Inputs returns model files (the embedded examples, say) as inputs.
+func Inputs(files []nuvlacue.File) []Input {
+	in := make([]Input, len(files))
+	for i, f := range files {
+		in[i] = Input{Name: f.Name, Data: f.Data}
+	}
+	return in
+}
+
+// Load loads inputs into typed sites, with the embedded model, for
+// commands that need the model itself rather than rendered files. Any
+// error is an *InvalidError holding every one.
+func Load(inputs []Input) ([]*site.Site, error) {
+	l, err := site.NewLoader()
+	if err != nil {
+		return nil, err
+	}
+	var all []*site.Site
+	var errs []error
+	for _, in := range inputs {
+		sites, err := l.Load(in.Name, in.Data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		all = append(all, sites...)
+	}
+	if errs != nil {
+		return nil, &InvalidError{Errs: errs}
+	}
+	return all, nil
 }
 
 // Rendered is one rendered site.
@@ -36,51 +62,134 @@ type Rendered struct {
 	Warnings []errors.Error
 }
 
-// RenderInputs loads and renders inputs on up to workers goroutines and
-// returns one result per input, in input order. CUE values are not safe
-// for concurrent use, so each worker compiles the model for itself and
-// reuses it for the files it takes, compiling it afresh every
-// loaderReuse files: a CUE context keeps every value it evaluated, so a
-// long run would otherwise grow with the number of sites.
-//
-// done, if not nil, is called once per finished input, from the worker's
-// goroutine, with the input's index and its result; it may take the
-// rendered files and clear them (Rendered.Files), so that a run over
-// many sites need not hold all of their files at once.
-func RenderInputs(inputs []Input, workers int, done func(i int, r *Result)) []Result {
-	return RenderInputsContext(context.Background(), inputs, workers, done)
+// Options are how Run renders.
+type Options struct {
+	// Jobs is the number of inputs rendered at once (at least 1).
+	Jobs int
+	// Schema is the model the inputs are loaded against: the files of
+	// nuvlacue.Read. Nil: the model embedded in nuvlagen.
+	Schema []nuvlacue.File
+	// Take, if not nil, is given each site as soon as its input has
+	// rendered, with the input's index, from the worker's goroutine. It
+	// may take the files and clear them (Rendered.Files), so that a run
+	// over many sites need not hold all of their files at once. It is
+	// called for every site of every input that rendered, duplicates too.
+	Take func(input int, s *Rendered)
+	// Done, if not nil, is called once per finished input, from the
+	// worker's goroutine, after Take.
+	Done func(input int)
 }
 
-// RenderInputsContext is RenderInputs that stops handing out inputs once
-// ctx is done: the inputs not started get ctx's error as their result,
-// and done is not called for them. It returns when every worker has
-// finished, so no done call runs after it.
-func RenderInputsContext(ctx context.Context, inputs []Input, workers int, done func(i int, r *Result)) []Result {
-	results := make([]Result, len(inputs))
-	if workers < 1 {
-		workers = 1
+// Result is what a run produced.
+type Result struct {
+	// Sites are the sites that rendered, in input order. Of sites of
+	// different inputs sharing a name, which would overwrite each other's
+	// directory, the first input's is kept and the later ones are errors.
+	Sites []Rendered
+	// Warnings are the findings of those sites that do not stop
+	// generation, positioned.
+	Warnings []errors.Error
+	// Errors are every error of every input, in input order (an input
+	// with an error contributes no site), then the duplicate names.
+	Errors []error
+}
+
+// Files merges the files of every site.
+func (r *Result) Files() Files {
+	files := Files{}
+	for _, s := range r.Sites {
+		for p, b := range s.Files {
+			files[p] = b
+		}
 	}
-	workers = min(workers, len(inputs))
+	return files
+}
+
+// Names returns the names of the sites, in order.
+func (r *Result) Names() []string {
+	names := make([]string, len(r.Sites))
+	for i, s := range r.Sites {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// Err is nil when every input rendered, and otherwise an *InvalidError
+// holding every error.
+func (r *Result) Err() error {
+	if len(r.Errors) == 0 {
+		return nil
+	}
+	return &InvalidError{Errs: r.Errors}
+}
+
+// InvalidError is the error of a run whose inputs did not all render:
+// invalid input, not a failure of nuvlagen.
+type InvalidError struct{ Errs []error }
+
+func (e *InvalidError) Error() string {
+	var list errors.Error
+	for _, err := range e.Errs {
+		list = errors.Append(list, errors.Promote(err, ""))
+	}
+	return list.Error()
+}
+
+// Unwrap returns the errors, each of one input.
+func (e *InvalidError) Unwrap() []error { return e.Errs }
+
+// Run loads and renders inputs on up to opts.Jobs goroutines, reporting
+// every error of every input. CUE values are not safe for concurrent use,
+// so each worker compiles the model for itself and reuses it for the
+// files it takes, compiling it afresh every loaderReuse files: a CUE
+// context keeps every value it evaluated, so a long run would otherwise
+// grow with the number of sites.
+//
+// Once ctx is done no more inputs are started, and Run returns, with
+// ctx's cause, when the started ones have finished (and Take and Done
+// have returned for them): no callback runs after Run returns.
+func Run(ctx context.Context, inputs []Input, opts Options) (*Result, error) {
+	newLoader := site.NewLoader
+	if opts.Schema != nil {
+		newLoader = func() (*site.Loader, error) { return site.NewLoaderFromFiles(opts.Schema) }
+	}
+	// A model that does not compile is one error, not one per input.
+	first, err := newLoader()
+	if err != nil {
+		return &Result{Errors: []error{err}}, nil
+	}
+	results := make([]inputResult, len(inputs))
+	workers := min(max(opts.Jobs, 1), len(inputs))
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range workers {
+	for w := range workers {
 		wg.Go(func() {
 			var l *site.Loader
+			if w == 0 {
+				// Dropped once taken: a loader keeps every value it
+				// evaluated, and this one is replaced after loaderReuse.
+				l, first = first, nil
+			}
 			var err error
 			used := 0
 			for i := range next {
 				if l == nil || used == loaderReuse {
-					l, err = site.NewLoader()
+					l, err = newLoader()
 					used = 0
 				}
 				used++
 				if err != nil {
-					results[i] = Result{Input: inputs[i], Err: err}
+					results[i] = inputResult{err: err}
 				} else {
 					results[i] = renderInput(l, inputs[i])
 				}
-				if done != nil {
-					done(i, &results[i])
+				if opts.Take != nil {
+					for k := range results[i].sites {
+						opts.Take(i, &results[i].sites[k])
+					}
+				}
+				if opts.Done != nil {
+					opts.Done(i)
 				}
 			}
 		})
@@ -94,27 +203,64 @@ feed:
 			case <-ctx.Done():
 			}
 		}
-		for j := i; j < len(inputs); j++ {
-			results[j] = Result{Input: inputs[j], Err: ctx.Err()}
-		}
 		break feed
 	}
 	close(next)
 	wg.Wait()
-	return results
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	return collect(inputs, results), nil
+}
+
+// inputResult is what one input produced: its sites, or an error, in which
+// case nothing of the input is usable.
+type inputResult struct {
+	sites []Rendered
+	err   error
+}
+
+// collect applies the duplicate-site policy: the first input that defines
+// a name keeps it, every later one is an error.
+func collect(inputs []Input, results []inputResult) *Result {
+	res := &Result{}
+	var dups []error
+	seen := map[string]string{}
+	for i, r := range results {
+		if r.err != nil {
+			res.Errors = append(res.Errors, r.err)
+			continue
+		}
+		for _, s := range r.sites {
+			if prev, dup := seen[s.Name]; dup {
+				dups = append(dups, errors.Newf(s.NamePos, "site %s is also defined in %s", s.Name, prev))
+				continue
+			}
+			seen[s.Name] = inputs[i].Name
+			res.Sites = append(res.Sites, s)
+			res.Warnings = append(res.Warnings, s.Warnings...)
+		}
+	}
+	if len(dups) > 0 {
+		var list errors.Error
+		for _, d := range dups {
+			list = errors.Append(list, errors.Promote(d, ""))
+		}
+		res.Errors = append(res.Errors, list)
+	}
+	return res
 }
 
 // loaderReuse bounds the files one compiled model evaluates: compiling
 // costs about as much as loading one site.
 const loaderReuse = 32
 
-func renderInput(l *site.Loader, in Input) Result {
-	res := Result{Input: in}
+func renderInput(l *site.Loader, in Input) inputResult {
 	sites, err := l.Load(in.Name, in.Data)
 	if err != nil {
-		res.Err = err
-		return res
+		return inputResult{err: err}
 	}
+	var res inputResult
 	var errs errors.Error
 	for _, s := range sites {
 		r, err := renderRooted(s)
@@ -122,30 +268,10 @@ func renderInput(l *site.Loader, in Input) Result {
 			errs = errors.Append(errs, errors.Promote(err, ""))
 			continue
 		}
-		res.Sites = append(res.Sites, r)
+		res.sites = append(res.sites, r)
 	}
 	if errs != nil {
-		res.Err, res.Sites = errs, nil
+		return inputResult{err: errs}
 	}
 	return res
-}
-
-// Duplicates reports sites of different inputs that share a name: they
-// would overwrite each other's directory. The later one is the error.
-func Duplicates(results []Result) error {
-	seen := map[string]string{}
-	var errs errors.Error
-	for _, r := range results {
-		for _, s := range r.Sites {
-			if prev, dup := seen[s.Name]; dup {
-				errs = errors.Append(errs, errors.Newf(s.NamePos, "site %s is also defined in %s", s.Name, prev))
-				continue
-			}
-			seen[s.Name] = r.Input.Name
-		}
-	}
-	if errs == nil {
-		return nil
-	}
-	return errs
 }

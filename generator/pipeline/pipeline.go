@@ -36,34 +36,34 @@ func (f Files) Paths() []string {
 	return out
 }
 
-// Render renders every site. Sites must have distinct names: they share
-// one output directory.
+// Render renders sites loaded already, with Run's duplicate-site policy
+// (every error reported), for tests that build sites by hand. Commands
+// use Run, which loads the inputs itself and keeps the warnings.
 func Render(sites []*site.Site) (Files, error) {
-	all := Files{}
-	seen := map[string]*site.Site{}
-	var errs errors.Error
-	for _, s := range sites {
-		if prev, dup := seen[s.Name]; dup {
-			errs = errors.Append(errs, errors.Newf(s.Pos("name"), "site %s is also defined in %s", s.Name, prev.File))
-			continue
-		}
-		seen[s.Name] = s
+	inputs := make([]Input, len(sites))
+	results := make([]inputResult, len(sites))
+	for i, s := range sites {
+		inputs[i] = Input{Name: s.File}
 		r, err := renderRooted(s)
 		if err != nil {
-			errs = errors.Append(errs, errors.Promote(err, ""))
+			results[i] = inputResult{err: err}
 			continue
 		}
-		for p, b := range r.Files {
-			all[p] = b
+		results[i] = inputResult{sites: []Rendered{r}}
+	}
+	res := collect(inputs, results)
+	if err := res.Err(); err != nil {
+		var list errors.Error
+		for _, e := range res.Errors {
+			list = errors.Append(list, errors.Promote(e, ""))
 		}
+		return nil, list
 	}
-	if errs != nil {
-		return nil, errs
-	}
-	return all, nil
+	return res.Files(), nil
 }
 
-// RenderSite renders one site's files, relative to its own directory.
+// RenderSite renders one loaded site's files, relative to its own
+// directory, for tests and benchmarks of a single site; commands use Run.
 func RenderSite(s *site.Site) (Files, error) {
 	files, _, err := renderSite(s)
 	return files, err

@@ -213,3 +213,24 @@ func rsaPair(list []site.Secret) ([]File, error) {
 		{Name: pubSec.Name, Content: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), Group: "session"},
 	}, nil
 }
+
+// Incomplete finds a group (a key and its certificate, say) of which a
+// file exists and another does not: keeping the one without writing the
+// other would break them, so a group is written whole or kept whole. It
+// returns the file that exists and the one missing.
+func Incomplete(files []File, exists map[string]bool) (have, missing string, found bool) {
+	groups := map[string][]string{}
+	for _, f := range files {
+		if f.Group != "" {
+			groups[f.Group] = append(groups[f.Group], f.Name)
+		}
+	}
+	for _, f := range files {
+		for _, other := range groups[f.Group] {
+			if f.Group != "" && exists[f.Name] && !exists[other] {
+				return f.Name, other, true
+			}
+		}
+	}
+	return "", "", false
+}

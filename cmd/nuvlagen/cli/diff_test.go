@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/nuvla/nuvlagen/generator/inputfile"
+
 	"bytes"
 	"encoding/json"
 	"os"
@@ -340,7 +342,7 @@ func TestDiffRefuses(t *testing.T) {
 		}
 	}
 	code, _, stderr := runBounded(t, "diff", "--base", "HEAD", "--site", "site.cue", "--max-file-size", "100B")
-	if want := "HEAD:site.cue: " + humanSize(int64(len(src))) + ", larger than the 100B limit (--max-file-size)"; code != ExitUsage || !strings.Contains(stderr, want) {
+	if want := "HEAD:site.cue: " + inputfile.HumanSize(int64(len(src))) + ", larger than the 100B limit (--max-file-size)"; code != ExitUsage || !strings.Contains(stderr, want) {
 		t.Errorf("diff --base with a site too large at HEAD: exit %d, stderr %q, want %q", code, stderr, want)
 	}
 	if err := os.Remove("site.cue"); err != nil {
@@ -348,7 +350,8 @@ func TestDiffRefuses(t *testing.T) {
 	}
 	mkfifo(t, "site.cue")
 	code, _, stderr = runBounded(t, "diff", "--base", "HEAD", "--site", "site.cue")
-	if want := "site.cue: not a regular file (a FIFO)"; code != ExitUsage || !strings.Contains(stderr, want) {
+	// The site file is the user's input, as for generate: status 1.
+	if want := "site.cue: not a regular file (a FIFO)"; code != ExitInvalid || !strings.Contains(stderr, want) {
 		t.Errorf("diff --base with a FIFO site in the work tree: exit %d, stderr %q, want %q", code, stderr, want)
 	}
 }

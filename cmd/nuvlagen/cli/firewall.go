@@ -3,12 +3,12 @@ package cli
 import (
 	"fmt"
 	"net/netip"
-	"strconv"
-	"strings"
+	"slices"
 
 	"github.com/spf13/pflag"
 
 	"github.com/nuvla/nuvlagen/generator/firewall"
+	"github.com/nuvla/nuvlagen/generator/pipeline"
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
@@ -42,126 +42,54 @@ func (f *firewallQueryFlags) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.port, "port", "", "destination `port`, with /tcp (default) or /udp")
 }
 
-func runFirewall(e *env, args []string) int {
+func runFirewall(e *env, args []string) error {
 	if len(args) == 0 || args[0] != "query" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			fmt.Fprint(e.stdout, firewallDoc)
-			return ExitOK
+			return nil
 		}
-		fmt.Fprintf(e.stderr, "nuvlagen firewall: want the subcommand \"query\"\nRun \"nuvlagen help firewall\" for usage.\n")
-		return ExitUsage
+		return e.usageErr("firewall", "want the subcommand \"query\"")
 	}
 	var f firewallQueryFlags
 	fs := pflag.NewFlagSet("firewall", pflag.ContinueOnError)
 	f.Bind(fs)
-	if code, ok := parseFlags(e, fs, firewallDoc, args[1:]); !ok {
-		return code
+	if err, ok := parseFlags(e, fs, firewallDoc, args[1:]); !ok {
+		return err
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(e.stderr, "nuvlagen firewall query: "+format+"\n", a...)
-		return ExitUsage
-	}
+	const prefix = "nuvlagen firewall query"
 	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
+		return e.usagef(prefix, "unexpected argument %q", fs.Arg(0))
 	}
 	if f.from == "" || f.to == "" || f.port == "" {
-		return usageErr("--from, --to and --port are required")
+		return e.usagef(prefix, "--from, --to and --port are required")
 	}
 	from, err := netip.ParseAddr(f.from)
 	if err != nil || !from.Is4() {
-		return usageErr("--from %q: want an IPv4 address", f.from)
+		return e.usagef(prefix, "--from %q: want an IPv4 address", f.from)
 	}
-	port, proto, err := parsePort(f.port)
+	port, proto, err := firewall.ParsePort(f.port)
 	if err != nil {
-		return usageErr("--port %q: %v", f.port, err)
+		return e.usagef(prefix, "--port %q: %v", f.port, err)
 	}
-	sites, ok := loadSites(e, f.sites)
-	if !ok {
-		return ExitInvalid
-	}
-	var s *site.Site
-	for _, c := range sites {
-		if _, ok := c.Node(f.to); ok {
-			s = c
-			break
-		}
-	}
-	if s == nil {
-		return usageErr("no site has a node %q", f.to)
-	}
-	rs, err := firewall.Compile(s)
+	sites, err := loadSites(e, f.sites)
 	if err != nil {
-		printErr(e, err)
-		return ExitInvalid
+		return err
+	}
+	i := slices.IndexFunc(sites, func(s *site.Site) bool { _, ok := s.Node(f.to); return ok })
+	if i < 0 {
+		return e.usagef(prefix, "no site has a node %q", f.to)
+	}
+	rs, err := firewall.Compile(sites[i])
+	if err != nil {
+		return &pipeline.InvalidError{Errs: []error{err}}
 	}
 	d, err := rs.Query(from, f.to, proto, port)
 	if err != nil {
-		return usageErr("%v", err)
+		return e.usagef(prefix, "%v", err)
 	}
-	w := func(format string, a ...any) { fmt.Fprintf(e.stdout, format, a...) }
-	verdict := "blocked"
-	if d.Allowed {
-		verdict = "allowed"
+	fmt.Fprint(e.stdout, d.Explain())
+	if !d.Allowed {
+		return &printed{errFindings}
 	}
-	w("%s: %s -> %s %d/%s (site %s)\n", verdict, from, f.to, port, proto, s.Name)
-	if len(d.Classes) == 0 {
-		w("  source: in no address group\n")
-	} else {
-		var cls []string
-		for _, c := range d.Classes {
-			cls = append(cls, fmt.Sprintf("%s (%s)", c, prefixes(rs.Groups[c])))
-		}
-		w("  source: %s\n", strings.Join(cls, ", "))
-	}
-	if len(d.Classes) > 1 {
-		w("  note: the source is in %d overlapping groups: %s\n", len(d.Classes), strings.Join(d.Classes, ", "))
-	}
-	switch {
-	case d.Allowed:
-		w("  rule: %s\n", describe(d.Rule))
-		for _, r := range d.Also {
-			w("  also (overlapping): %s\n", describe(&r))
-		}
-	case d.Port:
-		n, _ := rs.Node(f.to)
-		for _, r := range n.Rules {
-			if r.Proto == proto && r.Allows(port) {
-				w("  not from here: %s\n", describe(&r))
-			}
-		}
-	default:
-		w("  no rule opens %d/%s on %s: new connections are dropped\n", port, proto, f.to)
-	}
-	if d.Allowed {
-		return ExitOK
-	}
-	return ExitInvalid
-}
-
-func describe(r *firewall.Rule) string {
-	return fmt.Sprintf("%s (%s: %s/%s from %s) at %s", r.Name, r.Service, r.PortList(), r.Proto, strings.Join(r.From, ", "), r.Pos)
-}
-
-func prefixes(ps []netip.Prefix) string {
-	s := make([]string, len(ps))
-	for i, p := range ps {
-		s[i] = p.String()
-	}
-	return strings.Join(s, ", ")
-}
-
-// parsePort reads "2377/tcp", "53/udp" or "80" (TCP).
-func parsePort(s string) (int, string, error) {
-	num, proto, found := strings.Cut(s, "/")
-	if !found {
-		proto = "tcp"
-	}
-	if proto != "tcp" && proto != "udp" {
-		return 0, "", fmt.Errorf("protocol %q: want tcp or udp", proto)
-	}
-	port, err := strconv.Atoi(num)
-	if err != nil || port < 1 || port > 65535 {
-		return 0, "", fmt.Errorf("want a port number from 1 to 65535")
-	}
-	return port, proto, nil
+	return nil
 }

@@ -1,18 +1,12 @@
 package cli
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"path/filepath"
-	"sync"
-	"syscall"
 
 	"github.com/spf13/pflag"
 
-	"github.com/nuvla/nuvlagen/generator/pipeline"
+	"github.com/nuvla/nuvlagen/generator/outdir"
 )
 
 const generateDoc = `Usage: nuvlagen generate [--site FILE.cue]... [--sites DIR] [--out DIR] [--prune]
@@ -64,105 +58,85 @@ func (f *generateFlags) Bind(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.prune, "prune", false, "delete files in site directories that generate did not write")
 }
 
-func runGenerate(e *env, args []string) int {
+func runGenerate(e *env, args []string) error {
 	var f generateFlags
 	fs := pflag.NewFlagSet("generate", pflag.ContinueOnError)
 	f.Bind(fs)
-	if code, ok := parseFlags(e, fs, generateDoc, args); !ok {
-		return code
+	if err, ok := parseFlags(e, fs, generateDoc, args); !ok {
+		return err
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "nuvlagen generate: unexpected argument %q (site files go after --site)\n", fs.Arg(0))
-		return ExitUsage
+		return e.usagef("nuvlagen generate", "unexpected argument %q (site files go after --site)", fs.Arg(0))
 	}
 	if f.out == "" {
-		fmt.Fprintf(e.stderr, "nuvlagen generate: --out must name a directory\n")
-		return ExitUsage
+		return e.usagef("nuvlagen generate", "--out must name a directory")
 	}
-	inputs, readOK := f.inputs(e)
-	if !readOK && !f.keepGoing {
-		return ExitInvalid
+	inputs, readErr := f.inputs(e)
+	if readErr != nil && !f.keepGoing {
+		return readErr
 	}
 	// SIGINT and SIGTERM cancel ctx: the workers stop taking sites and
 	// the writers stop writing, and only once they all have returned is
-	// the staging directory removed. A second signal kills at once (what
-	// it leaves, the next run removes).
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// the staging directory removed.
+	ctx, stop := interruptible()
 	defer stop()
-	context.AfterFunc(ctx, stop)
-	stage, err := newStager(ctx, f.out, f.prune)
+	stage, err := outdir.NewStager(ctx, f.out, f.prune)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)
-		return ExitUsage
+		return err
 	}
 	if !f.quiet {
-		for _, name := range stage.removed {
-			fmt.Fprintf(e.stderr, "nuvlagen generate: removed %s, the staging directory of an interrupted run\n", filepath.ToSlash(filepath.Join(f.out, name)))
+		for _, name := range stage.Removed {
+			fmt.Fprintf(e.stderr, "nuvlagen generate: removed %s, the staging directory of an interrupted run\n", f.path(name))
 		}
 	}
-	for _, err := range stage.leftovers {
+	for _, err := range stage.Leftovers {
 		fmt.Fprintf(e.stderr, "nuvlagen generate: warning: %v\n", err)
 	}
-	var stageErr error
-	var mu sync.Mutex
-	results, ok := f.render(ctx, e, inputs, f.quiet, func(i int, r *pipeline.Result) {
-		for k := range r.Sites {
-			s := &r.Sites[k]
-			if err := stage.stage(i, s.Name, s.Files); err != nil && ctx.Err() == nil {
-				mu.Lock()
-				stageErr = err
-				mu.Unlock()
-			}
-			s.Files = nil // written: no need to hold it
-		}
-	})
+	res, err := f.render(ctx, e, inputs, f.quiet, stage.Take)
 	// Every writer has returned: render waits for its workers.
-	if ctx.Err() != nil {
-		stage.abort()
-		fmt.Fprintf(e.stderr, "nuvlagen generate: %v: stopped, nothing written\n", context.Cause(ctx))
-		return ExitInterrupted
+	if err == nil {
+		err = stage.Err()
 	}
-	if stageErr != nil {
-		stage.abort()
-		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", stageErr)
-		return ExitUsage
+	if err != nil {
+		stage.Abort()
+		return err
 	}
-	ok = ok && readOK
-	if !ok && !f.keepGoing {
-		stage.abort()
-		return ExitInvalid
+	invalid := res.Err()
+	if invalid != nil {
+		e.report("nuvlagen generate", invalid)
+		if !f.keepGoing {
+			stage.Abort()
+			return &printed{invalid}
+		}
 	}
-	_, sites := goodFiles(results)
 	if !f.quiet {
 		// Findings that do not stop generation: the firewall's fixes of
 		// the seed's tables and rules that overlap.
-		for _, s := range sites {
-			for _, w := range s.Warnings {
-				printErr(e, w)
-			}
+		for _, w := range res.Warnings {
+			printErr(e, w)
 		}
 	}
 	// From here on a signal no longer stops the run: the swap is quick
 	// and atomic per site, and stopping half-way would leave a mix.
-	if err := stage.commit(); err != nil {
-		stage.abort()
-		fmt.Fprintf(e.stderr, "nuvlagen generate: %v\n", err)
-		var foreign *ForeignFilesError
-		if errors.As(err, &foreign) {
-			return ExitInvalid // what is in the way is input, not a failure
-		}
-		return ExitUsage
+	if err := stage.Commit(); err != nil {
+		stage.Abort()
+		return err
 	}
-	for _, p := range stage.pruned {
-		fmt.Fprintf(e.stderr, "nuvlagen generate: deleted %s (--prune: generate did not write it)\n", filepath.ToSlash(filepath.Join(f.out, p)))
+	for _, p := range stage.Pruned {
+		fmt.Fprintf(e.stderr, "nuvlagen generate: deleted %s (--prune: generate did not write it)\n", f.path(p))
 	}
 	if !f.quiet {
-		for _, s := range sites {
-			fmt.Fprintf(e.stdout, "%s: %d stacks written to %s\n", s.Name, s.Stacks, displayName(e.cwd, joinPath(f.out, s.Name)))
+		for _, s := range res.Sites {
+			fmt.Fprintf(e.stdout, "%s: %d stacks written to %s\n", s.Name, s.Stacks, f.path(s.Name))
 		}
 	}
-	if !ok {
-		return ExitInvalid
+	if invalid != nil {
+		return &printed{invalid}
 	}
-	return ExitOK
+	return readErr
+}
+
+// path names p, relative to the output directory, as the user named that.
+func (f *siteFlags) path(p string) string {
+	return filepath.ToSlash(filepath.Join(f.out, p))
 }

@@ -2,16 +2,14 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
+	"github.com/nuvla/nuvlagen/generator/inputfile"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 	"github.com/nuvla/nuvlagen/generator/site"
 )
@@ -32,94 +30,30 @@ func (f *siteFlags) Bind(fs *pflag.FlagSet) {
 }
 
 // inputs reads the chosen site files, or the embedded examples when none
-// is chosen. Unreadable files are reported and make it return false.
-func (f *siteFlags) inputs(e *env) ([]pipeline.Input, bool) {
-	names := append([]string(nil), f.sites...)
-	if f.dir != "" {
-		matches, err := filepath.Glob(filepath.Join(f.dir, "*.cue"))
-		if err != nil || len(matches) == 0 {
-			fmt.Fprintf(e.stderr, "%s: no *.cue site files\n", f.dir)
-			return nil, false
-		}
-		sort.Strings(matches)
-		names = append(names, matches...)
+// is chosen. It returns the files it read and, when some could not be,
+// a *badInput naming each (printed).
+func (f *siteFlags) inputs(e *env) ([]pipeline.Input, error) {
+	if len(f.sites) == 0 && f.dir == "" {
+		return pipeline.Inputs(nuvlacue.Sites()), nil
 	}
-	if len(names) == 0 {
-		var in []pipeline.Input
-		for _, s := range nuvlacue.Sites() {
-			in = append(in, pipeline.Input{Name: s.Name, Data: s.Data})
-		}
-		return in, true
+	files, err := inputfile.SiteFiles(e.cwd, f.sites, f.dir)
+	if err != nil {
+		err = e.report("", &badInput{err})
 	}
-	var in []pipeline.Input
-	ok := true
-	for _, n := range names {
-		// A site file is small: a FIFO or a device must not stall generate.
-		data, err := readRegular(n, defaultMaxFileSize)
-		if err != nil {
-			fmt.Fprintln(e.stderr, fileError(n, err))
-			ok = false
-			continue
-		}
-		in = append(in, pipeline.Input{Name: displayName(e.cwd, n), Data: data})
-	}
-	return in, ok
+	return pipeline.Inputs(files), err
 }
 
-// render renders inputs on f.jobs workers, with a progress bar when stderr
-// is a terminal and quiet is off, and prints every error. take, if not
-// nil, is given each input's result as it finishes (from a worker
-// goroutine) and may consume its files. It returns the results and
-// whether all of them succeeded.
-//
-// Once ctx is done no more inputs are started, and render returns, with
-// false and without printing the errors, when the started ones have
-// finished (and take has returned for them).
-func (f *siteFlags) render(ctx context.Context, e *env, inputs []pipeline.Input, quiet bool, take func(int, *pipeline.Result)) ([]pipeline.Result, bool) {
+// render runs the pipeline on f.jobs workers, with a progress bar when
+// stderr is a terminal and quiet is off. take is Options.Take. Once ctx
+// is done it returns interrupted(ctx) when the started inputs are done.
+func (f *siteFlags) render(ctx context.Context, e *env, inputs []pipeline.Input, quiet bool, take func(int, *pipeline.Rendered)) (*pipeline.Result, error) {
 	bar := newProgress(e.stderr, len(inputs), !quiet && isTerminal(e.stderr))
-	results := pipeline.RenderInputsContext(ctx, inputs, f.jobs, func(i int, r *pipeline.Result) {
-		if take != nil {
-			take(i, r)
-		}
-		bar.inc()
-	})
+	res, err := pipeline.Run(ctx, inputs, pipeline.Options{Jobs: f.jobs, Take: take, Done: func(int) { bar.inc() }})
 	bar.finish()
-	if ctx.Err() != nil {
-		return results, false
+	if err != nil {
+		return nil, interrupted(ctx)
 	}
-	ok := true
-	for _, r := range results {
-		if r.Err != nil {
-			printErr(e, r.Err)
-			ok = false
-		}
-	}
-	if err := pipeline.Duplicates(results); err != nil {
-		printErr(e, err)
-		ok = false
-	}
-	return results, ok
-}
-
-// goodFiles merges the files of every input that rendered; with dup
-// names, the first input keeps the directory.
-func goodFiles(results []pipeline.Result) (pipeline.Files, []pipeline.Rendered) {
-	files := pipeline.Files{}
-	var sites []pipeline.Rendered
-	taken := map[string]bool{}
-	for _, r := range results {
-		for _, s := range r.Sites {
-			if taken[s.Name] {
-				continue
-			}
-			taken[s.Name] = true
-			sites = append(sites, s)
-			for p, b := range s.Files {
-				files[p] = b
-			}
-		}
-	}
-	return files, sites
+	return res, nil
 }
 
 func isTerminal(w any) bool {
@@ -132,28 +66,17 @@ func isTerminal(w any) bool {
 }
 
 // loadSites loads site files (or the embedded examples when none is
-// named) into typed sites, in this goroutine, for commands that need the
-// model itself rather than rendered files. Errors are printed.
-func loadSites(e *env, files []string) ([]*site.Site, bool) {
+// named) into typed sites, for commands that need the model itself
+// rather than rendered files. Errors are printed.
+func loadSites(e *env, files []string) ([]*site.Site, error) {
 	f := siteFlags{sites: files}
-	inputs, ok := f.inputs(e)
-	if !ok {
-		return nil, false
-	}
-	l, err := site.NewLoader()
+	inputs, err := f.inputs(e)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "nuvlagen: %v\n", err)
-		return nil, false
+		return nil, err
 	}
-	var all []*site.Site
-	for _, in := range inputs {
-		sites, err := l.Load(in.Name, in.Data)
-		if err != nil {
-			printErr(e, err)
-			ok = false
-			continue
-		}
-		all = append(all, sites...)
+	sites, err := pipeline.Load(inputs)
+	if err != nil {
+		return nil, e.report("nuvlagen", err)
 	}
-	return all, ok
+	return sites, nil
 }

@@ -1,10 +1,7 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,7 +9,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/nuvla/nuvlagen/generator/inputfile"
 	"github.com/nuvla/nuvlagen/generator/secrets"
+	"github.com/nuvla/nuvlagen/generator/secretsdir"
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
@@ -71,20 +70,19 @@ func (f *secretsFlags) Bind(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.allowInRepo, "allow-in-repo", false, "allow DIR inside generated output or a git work tree")
 }
 
-func runSecrets(e *env, args []string) int {
+func runSecrets(e *env, args []string) error {
 	var f secretsFlags
 	flags := pflag.NewFlagSet("secrets", pflag.ContinueOnError)
 	f.Bind(flags)
-	if code, ok := parseFlags(e, flags, secretsDoc, args); !ok {
-		return code
+	if err, ok := parseFlags(e, flags, secretsDoc, args); !ok {
+		return err
 	}
 	if flags.NArg() == 0 || flags.Arg(0) != "init" {
-		fmt.Fprintf(e.stderr, "nuvlagen secrets: want \"secrets init DIR\"\nRun \"nuvlagen help secrets\" for usage.\n")
-		return ExitUsage
+		return e.usageErr("secrets", "want \"secrets init DIR\"")
 	}
 	if flags.NArg() != 2 {
 		fmt.Fprintf(e.stderr, "nuvlagen secrets init: want exactly one directory\nRun \"nuvlagen help secrets\" for usage.\n")
-		return ExitUsage
+		return &printed{errUsage}
 	}
 	dir := flags.Arg(1)
 	if !filepath.IsAbs(dir) {
@@ -95,36 +93,42 @@ func runSecrets(e *env, args []string) int {
 	if f.site != "" {
 		files = []string{f.site}
 	}
-	sites, ok := loadSites(e, files)
-	if !ok {
-		return ExitInvalid
+	sites, err := loadSites(e, files)
+	if err != nil {
+		return err
 	}
+	const prefix = "nuvlagen secrets init"
 	s, err := pickSite(sites, f.siteName)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "nuvlagen secrets init: %v\n", err)
-		return ExitUsage
+		return e.usagef(prefix, "%v", err)
 	}
 	if !f.allowInRepo {
-		if why := inRepo(dir); why != "" {
-			fmt.Fprintf(e.stderr, "nuvlagen secrets init: refusing %s: it is inside %s (--allow-in-repo overrides)\n", displayName(e.cwd, dir), why)
-			return ExitInvalid
+		if why := secretsdir.Refuse(dir); why != "" {
+			fmt.Fprintf(e.stderr, "%s: refusing %s: it is inside %s (--allow-in-repo overrides)\n", prefix, inputfile.DisplayName(e.cwd, dir), why)
+			return &printed{errFindings}
 		}
 	}
 	gen, err := secrets.Generate(s, time.Now())
 	if err != nil {
-		fmt.Fprintf(e.stderr, "nuvlagen secrets init: site %s: %v\n", s.Name, err)
-		return ExitUsage
+		return e.usagef(prefix, "site %s: %v", s.Name, err)
 	}
 	if f.regenKey && !slices.ContainsFunc(gen, func(g secrets.File) bool { return g.Name == secrets.CredentialKey }) {
-		fmt.Fprintf(e.stderr, "nuvlagen secrets init: --regenerate-credential-key: site %s has no %s\n", s.Name, secrets.CredentialKey)
-		return ExitUsage
+		return e.usagef(prefix, "--regenerate-credential-key: site %s has no %s", s.Name, secrets.CredentialKey)
 	}
-	if err := writeSecrets(e, dir, gen, f.force, f.regenKey); err != nil {
-		fmt.Fprintf(e.stderr, "nuvlagen secrets init: %v\n", err)
-		return ExitInvalid
+	done, err := secretsdir.Write(dir, gen, f.force, f.regenKey)
+	for _, a := range done {
+		if a.Warning != "" {
+			fmt.Fprintf(e.stderr, "%s: warning: %s\n", prefix, a.Warning)
+		}
+		verb := map[bool]string{true: "created ", false: "kept    "}[a.Created]
+		fmt.Fprintf(e.stdout, "%s %s%s\n", verb, a.Name, a.Note)
 	}
-	fmt.Fprintf(e.stdout, "secrets of site %s are in %s; deploy with: deploy.sh --secrets %s\n", s.Name, displayName(e.cwd, dir), displayName(e.cwd, dir))
-	return ExitOK
+	if err != nil {
+		fmt.Fprintf(e.stderr, "%s: %v\n", prefix, err)
+		return &printed{errFindings}
+	}
+	fmt.Fprintf(e.stdout, "secrets of site %s are in %s; deploy with: deploy.sh --secrets %s\n", s.Name, inputfile.DisplayName(e.cwd, dir), inputfile.DisplayName(e.cwd, dir))
+	return nil
 }
 
 func pickSite(sites []*site.Site, name string) (*site.Site, error) {
@@ -142,203 +146,4 @@ func pickSite(sites []*site.Site, name string) (*site.Site, error) {
 		return sites[0], nil
 	}
 	return nil, fmt.Errorf("%d sites to choose from (%s): pick one with --site-name", len(sites), strings.Join(names, ", "))
-}
-
-// inRepo says where dir is that secrets must not be: inside generated
-// output (a directory named out, a site directory generate wrote, or the
-// output directory holding such site directories) or a git work tree.
-// dir need not exist; symbolic links in the part that exists are
-// followed, so a link into out/ does not hide it.
-func inRepo(dir string) string {
-	dir = filepath.Clean(dir)
-	paths := []string{dir}
-	if real := resolveExisting(dir); real != dir {
-		paths = append(paths, real)
-	}
-	for _, p := range paths {
-		if why := inOutput(p); why != "" {
-			return why
-		}
-	}
-	return ""
-}
-
-func inOutput(dir string) string {
-	for d := dir; ; d = filepath.Dir(d) {
-		if filepath.Base(d) == "out" {
-			return "an out/ directory (" + d + "), where secrets get committed"
-		}
-		if siteOutput(d) {
-			return "the site directory " + d + ", which nuvlagen generate writes and replaces"
-		}
-		// dir itself may be an output directory only if it holds sites;
-		// its ancestors, too.
-		if entries, err := os.ReadDir(d); err == nil {
-			for _, en := range entries {
-				if en.IsDir() && fileExists(filepath.Join(d, en.Name(), manifestName)) {
-					return "the output directory " + d + " of nuvlagen generate (it holds the site " + en.Name() + ")"
-				}
-			}
-		}
-		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
-			return "the git work tree " + d + ", where secrets get committed"
-		}
-		if filepath.Dir(d) == d {
-			return ""
-		}
-	}
-}
-
-// siteOutput says whether d is a site directory generate wrote: it holds
-// a manifest, or (an older nuvlagen's output) a deploy.sh or README.md
-// with the generated header.
-func siteOutput(d string) bool {
-	if fileExists(filepath.Join(d, manifestName)) {
-		return true
-	}
-	for _, name := range []string{"deploy.sh", "README.md"} {
-		if hasGeneratedHeader(filepath.Join(d, name)) {
-			return true
-		}
-	}
-	return false
-}
-
-func fileExists(p string) bool {
-	_, err := os.Lstat(p)
-	return err == nil
-}
-
-// resolveExisting resolves the symbolic links of the longest part of p
-// that exists, and keeps the rest as it is.
-func resolveExisting(p string) string {
-	rest := ""
-	for d := p; ; d = filepath.Dir(d) {
-		if real, err := filepath.EvalSymlinks(d); err == nil {
-			return filepath.Join(real, rest)
-		}
-		if filepath.Dir(d) == d {
-			return p
-		}
-		rest = filepath.Join(filepath.Base(d), rest)
-	}
-}
-
-// writeSecrets creates dir (0700) and the files (0600). Without force, a
-// file that exists is kept, and a group (a key and its certificate) is
-// written whole or kept whole. An irreplaceable file that exists is kept
-// even with force, unless regen, which keeps the old one in NAME.previous.
-func writeSecrets(e *env, dir string, files []secrets.File, force, regen bool) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	info, err := os.Stat(dir)
-	if err != nil {
-		return err
-	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("%s is open to other users (mode %04o): chmod 700 it or choose another directory", dir, perm)
-	}
-	exists := map[string]bool{}
-	for _, f := range files {
-		_, err := os.Lstat(filepath.Join(dir, f.Name))
-		switch {
-		case err == nil:
-			exists[f.Name] = true
-		case !errors.Is(err, fs.ErrNotExist):
-			return err
-		}
-	}
-	if !force {
-		groups := map[string][]string{}
-		for _, f := range files {
-			if f.Group != "" {
-				groups[f.Group] = append(groups[f.Group], f.Name)
-			}
-		}
-		for _, f := range files {
-			for _, other := range groups[f.Group] {
-				if f.Group != "" && exists[f.Name] && !exists[other] {
-					return fmt.Errorf("%s exists but %s does not: they belong together; remove %s or use --force", filepath.Join(dir, f.Name), other, f.Name)
-				}
-			}
-		}
-	}
-	replace := func(f secrets.File) bool {
-		if f.Irreplaceable != "" {
-			return regen
-		}
-		return force
-	}
-	for _, f := range files {
-		if f.Irreplaceable != "" && exists[f.Name] && regen {
-			// Checked before anything is written.
-			if _, err := os.Lstat(filepath.Join(dir, f.Name+".previous")); err == nil {
-				return fmt.Errorf("%s exists: move it away before regenerating %s again (it may be the only copy of a key Nuvla's credentials need)", filepath.Join(dir, f.Name+".previous"), f.Name)
-			}
-		}
-	}
-	for _, f := range files {
-		p := filepath.Join(dir, f.Name)
-		if exists[f.Name] && !replace(f) {
-			why := ""
-			if f.Irreplaceable != "" && force {
-				why = " (--force does not replace it: " + f.Irreplaceable + "; --regenerate-credential-key does)"
-			}
-			fmt.Fprintf(e.stdout, "kept     %s%s\n", f.Name, why)
-			continue
-		}
-		if f.Irreplaceable != "" && exists[f.Name] {
-			old, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			if err := writePrivate(p+".previous", old, false); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stderr, "nuvlagen secrets init: warning: %s regenerated. %s. The old key is in %s.previous; deploy with the new one only if you mean that.\n", f.Name, f.Irreplaceable, f.Name)
-		}
-		if err := writePrivate(p, f.Content, exists[f.Name]); err != nil {
-			return err
-		}
-		note := ""
-		if f.Note != "" {
-			note = " (" + f.Note + ")"
-		}
-		fmt.Fprintf(e.stdout, "created  %s%s\n", f.Name, note)
-	}
-	return nil
-}
-
-// writePrivate writes a 0600 file: exclusively when it must not exist,
-// through a renamed temporary file when it replaces one.
-func writePrivate(p string, data []byte, replace bool) error {
-	if !replace {
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return err
-		}
-		if _, err := f.Write(data); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".nuvlagen-secret-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), p)
 }

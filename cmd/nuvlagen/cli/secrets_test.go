@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/nuvla/nuvlagen/generator/outdir"
+
 	"bytes"
 	"os"
 	"path/filepath"
@@ -216,7 +218,7 @@ func TestSecretsInitRefusesOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	// An older nuvlagen's output: no manifest, only headers.
-	if err := os.Remove(filepath.Join(old, "example-target", manifestName)); err != nil {
+	if err := os.Remove(filepath.Join(old, "example-target", outdir.ManifestName)); err != nil {
 		t.Fatal(err)
 	}
 	link := filepath.Join(work, "link")

@@ -9,7 +9,7 @@ import (
 // plain `go build` reports the module version or "devel".
 var version = ""
 
-func runVersion(e *env, args []string) int {
+func runVersion(e *env, args []string) error {
 	v := version
 	if v == "" {
 		v = "devel"
@@ -18,5 +18,5 @@ func runVersion(e *env, args []string) int {
 		}
 	}
 	fmt.Fprintf(e.stdout, "nuvlagen %s\n", v)
-	return ExitOK
+	return nil
 }

@@ -1,10 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +11,8 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
 
+	"github.com/nuvla/nuvlagen/generator/inputfile"
+	"github.com/nuvla/nuvlagen/generator/pipeline"
 	"github.com/nuvla/nuvlagen/generator/vet"
 )
 
@@ -34,8 +35,9 @@ nested at most 100 levels deep, with commands of at most 16KiB: such
 files are not checked.
 
 Exit status: 0 no errors (warnings allowed, unless --strict); 1 errors
-found (or warnings, with --strict); 2 usage error, or a file that cannot
-be read or is not checked.
+found (or warnings, with --strict), or a --site file that is invalid or
+cannot be read; 2 usage error, or a file that cannot be read or is not
+checked.
 
 Examples:
   nuvlagen vet docker-compose.yml
@@ -50,7 +52,7 @@ type vetFlags struct {
 	format  string
 	strict  bool
 	disable []string
-	maxSize fileSize
+	maxSize inputfile.Size
 }
 
 func (f *vetFlags) Bind(fs *pflag.FlagSet) {
@@ -58,138 +60,98 @@ func (f *vetFlags) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.format, "format", "text", "output `format`: "+strings.Join(vet.Formats, ", "))
 	fs.BoolVar(&f.strict, "strict", false, "exit 1 on warnings too")
 	fs.StringArrayVar(&f.disable, "disable", nil, "`rule` not to run (repeatable, or comma-separated)")
-	f.maxSize = defaultMaxFileSize
+	f.maxSize = inputfile.DefaultMax
 	fs.Var(&f.maxSize, "max-file-size", "largest `size` of a file read (e.g. 8MiB)")
 }
 
-func runVet(e *env, args []string) int {
+func runVet(e *env, args []string) error {
 	var f vetFlags
 	flags := pflag.NewFlagSet("vet", pflag.ContinueOnError)
 	f.Bind(flags)
-	if code, ok := parseFlags(e, flags, vetDoc, args); !ok {
-		return code
-	}
-	usageErr := func(format string, args ...any) int {
-		fmt.Fprintf(e.stderr, "nuvlagen vet: "+format+"\nRun \"nuvlagen help vet\" for usage.\n", args...)
-		return ExitUsage
+	if err, ok := parseFlags(e, flags, vetDoc, args); !ok {
+		return err
 	}
 	if flags.NArg() == 0 {
-		return usageErr("no file or directory to check")
+		return e.usageErr("vet", "no file or directory to check")
 	}
 	if !slices.Contains(vet.Formats, f.format) {
-		return usageErr("unknown format %q (want one of %s)", f.format, strings.Join(vet.Formats, ", "))
+		return e.usageErr("vet", "unknown format %q (want one of %s)", f.format, strings.Join(vet.Formats, ", "))
 	}
 	opts := &vet.Options{Disabled: map[string]bool{}}
 	for _, list := range f.disable {
 		for _, id := range strings.Split(list, ",") {
 			id = strings.TrimSpace(id)
 			if _, ok := vet.Lookup(id); !ok {
-				return usageErr("unknown rule %q (docs/rules.md lists them)", id)
+				return e.usageErr("vet", "unknown rule %q (docs/rules.md lists them)", id)
 			}
 			opts.Disabled[id] = true
 		}
 	}
 	if f.site != "" {
-		if _, err := readRegular(f.site, int64(f.maxSize)); err != nil {
-			fmt.Fprintln(e.stderr, fileError(f.site, err))
-			return ExitUsage
+		if _, err := inputfile.Read(f.site, int64(f.maxSize)); err != nil {
+			return e.report("", &badInput{errors.New(inputfile.Describe(f.site, err))})
 		}
-		sites, ok := loadSites(e, []string{f.site})
-		if !ok {
-			return ExitUsage
+		sites, err := loadSites(e, []string{f.site})
+		if err != nil {
+			return err
 		}
 		if len(sites) != 1 {
-			fmt.Fprintf(e.stderr, "nuvlagen vet: %s holds %d sites; --site needs exactly one\n", f.site, len(sites))
-			return ExitUsage
+			return e.usagef("nuvlagen vet", "%s holds %d sites; --site needs exactly one", f.site, len(sites))
 		}
 		opts.Site = sites[0]
 		fw, err := vet.SiteFirewall(opts.Site)
 		if err != nil {
-			printErr(e, err)
-			return ExitUsage
+			return &pipeline.InvalidError{Errs: []error{err}}
 		}
 		opts.Firewall = fw
 	}
 
 	inputs, ok := readVetInputs(e, flags.Args(), int64(f.maxSize))
 	if !ok {
-		return ExitUsage
+		return &printed{errors.New("files not read")} // exit status 2
 	}
 	// Both loaders log warnings (obsolete version, unset variable) through
 	// logrus; vet reports what matters as findings.
 	logrus.SetOutput(io.Discard)
 	diags := vet.Files(inputs, opts)
 	if err := vet.Write(e.stdout, f.format, diags); err != nil {
-		fmt.Fprintf(e.stderr, "nuvlagen vet: %v\n", err)
-		return ExitUsage
+		return err
 	}
 	errs, warns, _ := vet.Count(diags)
 	if errs > 0 || (f.strict && warns > 0) {
-		return ExitInvalid
+		return &printed{errFindings}
 	}
-	return ExitOK
+	return nil
 }
 
 // readVetInputs reads the files named and the compose files under the
-// directories named, in a stable order. Files that are not regular, are
-// larger than max or that vet refuses (CheckLimits) are reported, and
-// make it return false.
+// directories named. Files that cannot be read or that vet refuses
+// (CheckLimits) are reported, and make it return false.
 func readVetInputs(e *env, paths []string, max int64) ([]vet.Input, bool) {
-	var names []string
-	ok := true
-	for _, p := range paths {
-		info, err := os.Stat(p)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "%s: %v\n", p, unwrapPathError(err))
-			ok = false
-			continue
-		}
-		if !info.IsDir() {
-			names = append(names, p)
-			continue
-		}
-		before := len(names)
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if path != p && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if isComposeName(d.Name()) {
-				names = append(names, path)
-			}
-			return nil
-		})
-		if err != nil {
+	files, errs := inputfile.Collect(paths, "*compose*.yml or *compose*.yaml", isComposeName, max)
+	for _, err := range errs {
+		var dir *inputfile.DirError
+		if errors.As(err, &dir) {
 			fmt.Fprintf(e.stderr, "nuvlagen vet: %v\n", err)
-			ok = false
-		} else if len(names) == before {
-			// A CI job pointed at the wrong directory must not pass.
-			fmt.Fprintf(e.stderr, "nuvlagen vet: no *compose*.yml or *compose*.yaml file under %s\n", p)
-			ok = false
+		} else {
+			fmt.Fprintln(e.stderr, err)
 		}
 	}
 	var inputs []vet.Input
-	for _, n := range names {
-		data, err := readRegular(n, max)
+	for _, f := range files {
+		name := inputfile.DisplayName(e.cwd, f.Path)
+		err := f.Err
+		if err == nil {
+			err = vet.CheckLimits(name, f.Data)
+		}
 		if err != nil {
-			fmt.Fprintln(e.stderr, fileError(n, err))
-			ok = false
-			continue
-		}
-		name := displayName(e.cwd, n)
-		if err := vet.CheckLimits(name, data); err != nil {
 			fmt.Fprintln(e.stderr, err)
-			ok = false
+			errs = append(errs, err)
 			continue
 		}
-		inputs = append(inputs, vet.Input{Name: name, Data: data})
+		inputs = append(inputs, vet.Input{Name: name, Data: f.Data})
 	}
-	return inputs, ok
+	return inputs, errs == nil
 }
 
 // isComposeName matches *compose*.yml and *compose*.yaml.

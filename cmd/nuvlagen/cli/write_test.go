@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nuvla/nuvlagen/generator/pipeline"
+	"github.com/nuvla/nuvlagen/generator/outdir"
+	"github.com/nuvla/nuvlagen/internal/synthetic"
 )
 
 // TestGenerateLeavesOnlySites: staging directories never outlive a run,
@@ -51,29 +51,6 @@ func TestGenerateLeavesOnlySites(t *testing.T) {
 	}
 }
 
-func TestStagerFirstInputWins(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "out")
-	st, err := newStager(context.Background(), out, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, i := range []int{3, 1, 2} {
-		if err := st.stage(i, "s", pipeline.Files{"s/f": []byte{byte('0' + i)}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := st.commit(); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(out, "s", "f"))
-	if err != nil || string(b) != "1" {
-		t.Errorf("out/s/f = %q, %v; want input 1's", b, err)
-	}
-	if err := st.stage(0, "x", pipeline.Files{"elsewhere/f": nil}); err == nil {
-		t.Error("a path outside the site's directory was staged")
-	}
-}
-
 // manySites writes n synthetic target sites, one file each, into a new
 // directory and returns it: enough of them and a run takes seconds.
 func manySites(t *testing.T, n int) string {
@@ -82,7 +59,7 @@ func manySites(t *testing.T, n int) string {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, in := range pipeline.SyntheticTargets(n, 4) {
+	for _, in := range synthetic.Targets(n, 4) {
 		if err := os.WriteFile(filepath.Join(dir, in.Name), in.Data, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -219,12 +196,11 @@ func TestGenerateRemovesLeftovers(t *testing.T) {
 		t.Fatalf("SIGKILL left no staging directory: %v", err)
 	}
 	name := filepath.Base(stage)
-	if !strings.HasPrefix(name, stagePrefix+strconv.Itoa(cmd.Process.Pid)+"-") {
+	if !strings.HasPrefix(name, outdir.StagePrefix+strconv.Itoa(cmd.Process.Pid)+"-") {
 		t.Errorf("staging directory %s is not named after its writer, pid %d", name, cmd.Process.Pid)
 	}
 	// One whose writer runs (this process) stays.
-	start, _ := procStart(os.Getpid())
-	live := filepath.Join("out", fmt.Sprintf("%s%d-%d-1", stagePrefix, os.Getpid(), start))
+	live := filepath.Join("out", outdir.StageName("1"))
 	if err := os.Mkdir(live, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -262,40 +238,5 @@ func TestGenerateRemovesLeftovers(t *testing.T) {
 	out.Reset()
 	if code := Main([]string{"check", "--site", one}, &out, &errOut); code != ExitOK {
 		t.Errorf("check after generate: exit %d\n%s", code, out.String())
-	}
-}
-
-func TestStaleStage(t *testing.T) {
-	dir := t.TempDir()
-	// A process that has exited, its pid not yet reused.
-	done := exec.Command("true")
-	if err := done.Run(); err != nil {
-		t.Skip("no true(1):", err)
-	}
-	start, _ := procStart(os.Getpid())
-	host, _ := os.Hostname()
-	for _, tc := range []struct {
-		name, owner string
-		stale       bool
-	}{
-		{fmt.Sprintf("%s%d-%d-7", stagePrefix, os.Getpid(), start), "", false},
-		{fmt.Sprintf("%s%d-%d-7", stagePrefix, os.Getpid(), start+1), "", true}, // the pid, reused
-		{fmt.Sprintf("%s%d-0-7", stagePrefix, done.Process.Pid), "", true},
-		{fmt.Sprintf("%s%d-0-7", stagePrefix, done.Process.Pid), "host " + host + "\n", true},
-		{fmt.Sprintf("%s%d-0-7", stagePrefix, done.Process.Pid), "host elsewhere.example\n", false},
-		{stagePrefix + "x-1-2", "", false},
-		{".nuvlagen-123", "", false},
-	} {
-		d := filepath.Join(dir, tc.name)
-		os.RemoveAll(d)
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if tc.owner != "" {
-			os.WriteFile(filepath.Join(d, ownerName), []byte("pid 1\n"+tc.owner), 0o644)
-		}
-		if _, stale := staleStage(d, tc.name); stale != tc.stale {
-			t.Errorf("staleStage(%s, owner %q) = %v, want %v", tc.name, tc.owner, stale, tc.stale)
-		}
 	}
 }

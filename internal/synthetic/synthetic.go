@@ -1,14 +1,17 @@
-package pipeline
+// Package synthetic makes site files for benchmarks and scale tests.
+package synthetic
 
 import (
 	"fmt"
 	"strings"
+
+	nuvlacue "github.com/nuvla/nuvlagen/cue"
 )
 
-// SyntheticTargets makes n target site files of nodes nodes each, with
-// distinct names and addresses, for benchmarks and scale tests.
-func SyntheticTargets(n, nodes int) []Input {
-	out := make([]Input, n)
+// Targets makes n target site files of nodes nodes each, with distinct
+// names and addresses.
+func Targets(n, nodes int) []nuvlacue.File {
+	out := make([]nuvlacue.File, n)
 	for i := range n {
 		var b strings.Builder
 		fmt.Fprintf(&b, "sites: \"t%04d\": {\n\tkind: \"target\"\n\tdomain: \"t%04d.example.org\"\n", i, i)
@@ -21,7 +24,7 @@ func SyntheticTargets(n, nodes int) []Input {
 			fmt.Fprintf(&b, "\t\t\"n%02d\": {address: \"203.0.113.%d\", role: %q%s}\n", j, 1+j, role, nfs)
 		}
 		b.WriteString("\t}\n}\n")
-		out[i] = Input{Name: fmt.Sprintf("t%04d.cue", i), Data: []byte(b.String())}
+		out[i] = nuvlacue.File{Name: fmt.Sprintf("t%04d.cue", i), Data: []byte(b.String())}
 	}
 	return out
 }

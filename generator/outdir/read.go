@@ -1,0 +1,226 @@
+package outdir
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	udiff "github.com/rogpeppe/go-internal/diff"
+
+	"github.com/nuvla/nuvlagen/generator/diff"
+	"github.com/nuvla/nuvlagen/generator/inputfile"
+	"github.com/nuvla/nuvlagen/generator/pipeline"
+)
+
+// MaxFile bounds what Compare reads of a generated file: far above
+// anything generate writes.
+const MaxFile = 64 << 20
+
+// ReadTree reads every file under dir, by slash-separated path relative
+// to it. Hidden entries and generate's staging directories are skipped:
+// they are not output; so are symbolic links. A FIFO, device or socket,
+// or a file larger than max, is an error.
+func ReadTree(dir string, max int64) (pipeline.Files, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory", dir)
+	}
+	files := pipeline.Files{}
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != dir && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() || d.Type()&fs.ModeSymlink != 0 {
+			return nil
+		}
+		b, err := inputfile.Read(p, max)
+		if err != nil {
+			return errors.New(inputfile.Describe(p, err))
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		files[filepath.ToSlash(rel)] = b
+		return nil
+	})
+	return files, err
+}
+
+// IsSiteDir says whether d is a site directory generate wrote: it holds
+// a manifest, or (an older nuvlagen's output) a deploy.sh or README.md
+// with the generated header.
+func IsSiteDir(d string) bool {
+	if _, err := os.Lstat(filepath.Join(d, ManifestName)); err == nil {
+		return true
+	}
+	for _, name := range []string{"deploy.sh", "README.md"} {
+		if HasGeneratedHeader(filepath.Join(d, name)) {
+			return true
+		}
+	}
+	return false
+}
+
+// ExplainStage says what the staging directory name of out is.
+func ExplainStage(out, name string) string {
+	p := filepath.ToSlash(filepath.Join(out, name))
+	o, stale := staleStage(filepath.Join(out, name), name)
+	switch {
+	case o.pid == 0:
+		return fmt.Sprintf("not generated: %s looks like a staging directory of generate, but not one this nuvlagen names; remove it when no generate runs", p)
+	case stale:
+		return fmt.Sprintf("not generated: %s is the leftover of an interrupted generate (pid %d, no longer running); the next generate removes it", p, o.pid)
+	case o.host != "":
+		if host, _ := os.Hostname(); host != o.host {
+			return fmt.Sprintf("not generated: %s is the staging directory of a generate on host %s (pid %d); remove it if that run is over", p, o.host, o.pid)
+		}
+	}
+	return fmt.Sprintf("not generated: %s is the staging directory of a generate running now (pid %d); check again when it is done", p, o.pid)
+}
+
+// Drift is how an output directory differs from what generate would
+// write there.
+type Drift struct {
+	Out   string // the output directory
+	Count int    // differences: files and entries that differ, lost or added x bits
+	Files int    // the files generate writes
+	notes []string
+	have  pipeline.Files
+	want  pipeline.Files
+}
+
+// Compare reads the directories of sites in out and compares them with
+// want, the files generate writes there (their manifests included).
+// When whole, out belongs to these sites alone: any other entry in it is
+// drift. Staging directories are always drift, and so is a file whose
+// mode is not Mode's.
+func Compare(out string, want pipeline.Files, sites []string, whole bool) (*Drift, error) {
+	d := &Drift{Out: out, Files: len(want), have: pipeline.Files{}, want: want}
+	rendered := map[string]bool{}
+	for _, s := range sites {
+		rendered[s] = true
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
+	for _, en := range entries {
+		name := filepath.ToSlash(filepath.Join(out, en.Name()))
+		switch {
+		case rendered[en.Name()]:
+		case strings.HasPrefix(en.Name(), StagePrefix) && en.IsDir():
+			// Never a site (site names start with a letter or digit).
+			d.notes = append(d.notes, ExplainStage(out, en.Name()))
+		case whole:
+			// Anything else is a site that no longer exists, or what an
+			// older nuvlagen's interrupted run left.
+			d.notes = append(d.notes, "not generated (remove it): "+name)
+		}
+	}
+	for _, s := range sites {
+		root := filepath.Join(out, s)
+		err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() {
+				return err
+			}
+			// A FIFO or a huge file in out/ is drift, not a hang.
+			b, err := inputfile.Read(p, MaxFile)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(out, p)
+			d.have[filepath.ToSlash(rel)] = b
+			info, err := e.Info()
+			if err != nil {
+				return err
+			}
+			// generate makes scripts executable and nothing else: a lost
+			// or added x bit is drift too.
+			if want := Mode(p); (info.Mode()&0o111 != 0) != (want&0o111 != 0) {
+				d.notes = append(d.notes, fmt.Sprintf("mode: %s is %v, generate writes it %v", filepath.ToSlash(p), info.Mode().Perm(), want))
+			}
+			return nil
+		})
+		if err != nil && !os.IsNotExist(err) {
+			return nil, err
+		}
+	}
+	d.Count = len(d.notes) + len(d.differing())
+	return d, nil
+}
+
+// differing returns the paths whose content differs, sorted.
+func (d *Drift) differing() []string {
+	paths := map[string]bool{}
+	for p := range d.have {
+		paths[p] = true
+	}
+	for p := range d.want {
+		paths[p] = true
+	}
+	var out []string
+	for p := range paths {
+		h, inHave := d.have[p]
+		w, inWant := d.want[p]
+		if !inHave || !inWant || !bytes.Equal(h, w) {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Write prints the drift: the entries and modes that differ, a unified
+// diff per file, then the report "nuvlagen diff" gives from what is on
+// disk to what generate would write. Nothing when there is no drift.
+func (d *Drift) Write(w io.Writer) error {
+	for _, n := range d.notes {
+		fmt.Fprintln(w, n)
+	}
+	for _, p := range d.differing() {
+		h, inHave := d.have[p]
+		g, inWant := d.want[p]
+		name := filepath.ToSlash(filepath.Join(d.Out, p))
+		switch {
+		case !inHave:
+			fmt.Fprintf(w, "missing: %s\n", name)
+		case !inWant:
+			fmt.Fprintf(w, "not generated, not in the manifest (remove it; generate refuses to replace its directory, --prune deletes it): %s\n", name)
+		default:
+			w.Write(udiff.Diff(name+" (on disk)", h, name+" (generated)", g))
+		}
+	}
+	if d.Count == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nWhat generate would change in %s:\n\n", d.Out)
+	r := diff.Compare(d.have, d.want)
+	for _, s := range r.Sites {
+		for _, fd := range s.Files {
+			if fd.Unified != "" {
+				// Printed above already.
+				fd.Unified = ""
+				if len(fd.Changes) == 0 && fd.Note == "" {
+					fd.Note = "text differs, see above"
+				}
+			}
+		}
+	}
+	return diff.Write(w, r, "text", false)
+}

@@ -1,0 +1,197 @@
+// Package secretsdir writes a site's secrets directory, the one deploy.sh
+// reads: mode 0700, files 0600, never inside generated output or a git
+// work tree. What the files hold is generator/secrets'.
+package secretsdir
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/nuvla/nuvlagen/generator/outdir"
+	"github.com/nuvla/nuvlagen/generator/secrets"
+)
+
+// Refuse says where dir is that secrets must not be: inside generated
+// output (a directory named out, a site directory generate wrote, or the
+// output directory holding such site directories) or a git work tree.
+// dir need not exist; symbolic links in the part that exists are
+// followed, so a link into out/ does not hide it.
+func Refuse(dir string) string {
+	dir = filepath.Clean(dir)
+	paths := []string{dir}
+	if real := resolveExisting(dir); real != dir {
+		paths = append(paths, real)
+	}
+	for _, p := range paths {
+		if why := inOutput(p); why != "" {
+			return why
+		}
+	}
+	return ""
+}
+
+func inOutput(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if filepath.Base(d) == "out" {
+			return "an out/ directory (" + d + "), where secrets get committed"
+		}
+		if outdir.IsSiteDir(d) {
+			return "the site directory " + d + ", which nuvlagen generate writes and replaces"
+		}
+		// dir itself may be an output directory only if it holds sites;
+		// its ancestors, too.
+		if entries, err := os.ReadDir(d); err == nil {
+			for _, en := range entries {
+				if en.IsDir() && fileExists(filepath.Join(d, en.Name(), outdir.ManifestName)) {
+					return "the output directory " + d + " of nuvlagen generate (it holds the site " + en.Name() + ")"
+				}
+			}
+		}
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return "the git work tree " + d + ", where secrets get committed"
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// resolveExisting resolves the symbolic links of the longest part of p
+// that exists, and keeps the rest as it is.
+func resolveExisting(p string) string {
+	rest := ""
+	for d := p; ; d = filepath.Dir(d) {
+		if real, err := filepath.EvalSymlinks(d); err == nil {
+			return filepath.Join(real, rest)
+		}
+		if filepath.Dir(d) == d {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(d), rest)
+	}
+}
+
+// Action is what Write did with one file.
+type Action struct {
+	Name    string
+	Created bool   // written; else kept
+	Note    string // why it was kept, or what the file is
+	Warning string // what replacing it means, when it matters
+}
+
+// Write creates dir (0700) and the files (0600). Without force, a file
+// that exists is kept, and a group (a key and its certificate) is
+// written whole or kept whole. An irreplaceable file that exists is kept
+// even with force, unless regen, which keeps the old one in NAME.previous.
+// It returns what it did, also when it fails half-way.
+func Write(dir string, files []secrets.File, force, regen bool) (done []Action, err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return done, err
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return done, err
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		return done, fmt.Errorf("%s is open to other users (mode %04o): chmod 700 it or choose another directory", dir, perm)
+	}
+	exists := map[string]bool{}
+	for _, f := range files {
+		_, err := os.Lstat(filepath.Join(dir, f.Name))
+		switch {
+		case err == nil:
+			exists[f.Name] = true
+		case !errors.Is(err, fs.ErrNotExist):
+			return done, err
+		}
+	}
+	if have, missing, found := secrets.Incomplete(files, exists); found && !force {
+		return done, fmt.Errorf("%s exists but %s does not: they belong together; remove %s or use --force", filepath.Join(dir, have), missing, have)
+	}
+	replace := func(f secrets.File) bool {
+		if f.Irreplaceable != "" {
+			return regen
+		}
+		return force
+	}
+	for _, f := range files {
+		if f.Irreplaceable != "" && exists[f.Name] && regen {
+			// Checked before anything is written.
+			if _, err := os.Lstat(filepath.Join(dir, f.Name+".previous")); err == nil {
+				return done, fmt.Errorf("%s exists: move it away before regenerating %s again (it may be the only copy of a key Nuvla's credentials need)", filepath.Join(dir, f.Name+".previous"), f.Name)
+			}
+		}
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, f.Name)
+		if exists[f.Name] && !replace(f) {
+			why := ""
+			if f.Irreplaceable != "" && force {
+				why = " (--force does not replace it: " + f.Irreplaceable + "; --regenerate-credential-key does)"
+			}
+			done = append(done, Action{Name: f.Name, Note: why})
+			continue
+		}
+		warning := ""
+		if f.Irreplaceable != "" && exists[f.Name] {
+			old, err := os.ReadFile(p)
+			if err != nil {
+				return done, err
+			}
+			if err := writePrivate(p+".previous", old, false); err != nil {
+				return done, err
+			}
+			warning = fmt.Sprintf("%s regenerated. %s. The old key is in %s.previous; deploy with the new one only if you mean that.", f.Name, f.Irreplaceable, f.Name)
+		}
+		if err := writePrivate(p, f.Content, exists[f.Name]); err != nil {
+			return done, err
+		}
+		note := ""
+		if f.Note != "" {
+			note = " (" + f.Note + ")"
+		}
+		done = append(done, Action{Name: f.Name, Created: true, Note: note, Warning: warning})
+	}
+	return done, nil
+}
+
+// writePrivate writes a 0600 file: exclusively when it must not exist,
+// through a renamed temporary file when it replaces one.
+func writePrivate(p string, data []byte, replace bool) error {
+	if !replace {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(data); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".nuvlagen-secret-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), p)
+}
