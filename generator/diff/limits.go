@@ -32,7 +32,7 @@ func loadCompose(rel string, data []byte) (*types.Project, error) {
 		if err := checkLimits(doc, maxComposeKeys); err != nil {
 			return nil, fmt.Errorf("not compared as a compose file: %v", err)
 		}
-		if n := longCommand(doc, maxCommand); n != nil {
+		if n := yamldepth.LongCommand(doc, maxCommand); n != nil {
 			return nil, fmt.Errorf("not compared as a compose file: line %d, column %d: a command of %d bytes, longer than the %d compose-go splits into words in reasonable time", n.Line, n.Column, len(n.Value), maxCommand)
 		}
 	}
@@ -87,25 +87,6 @@ func checkLimits(doc *yaml.Node, maxKeys int) error {
 	walk(doc)
 	if big != nil {
 		return fmt.Errorf("line %d, column %d: a mapping of %d keys, more than the %d compose-go reads in reasonable time", big.Line, big.Column, len(big.Content)/2, maxKeys)
-	}
-	return nil
-}
-
-// longCommand returns the first string value of a command or entrypoint
-// key, at any depth, longer than limit (as vet's limits do).
-func longCommand(n *yaml.Node, limit int) *yaml.Node {
-	if n.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if v.Kind == yaml.ScalarNode && len(v.Value) > limit && (k.Value == "command" || k.Value == "entrypoint") {
-				return v
-			}
-		}
-	}
-	for _, c := range n.Content {
-		if found := longCommand(c, limit); found != nil {
-			return found
-		}
 	}
 	return nil
 }

@@ -58,29 +58,9 @@ func overLimits(name string, doc *yaml.Node) *LimitError {
 		}
 		return e
 	}
-	if n := longCommand(doc, MaxCommand); n != nil {
+	if n := yamldepth.LongCommand(doc, MaxCommand); n != nil {
 		return &LimitError{File: name, Line: n.Line, Column: n.Column,
 			Msg: fmt.Sprintf("a command of %d bytes, longer than the %d the loaders split into words in reasonable time; not checked", len(n.Value), MaxCommand)}
-	}
-	return nil
-}
-
-// longCommand returns the first string value of a command or entrypoint
-// key, at any depth (hooks have commands too), longer than limit. The
-// tree is walked as written: an alias repeats a value already seen.
-func longCommand(n *yaml.Node, limit int) *yaml.Node {
-	if n.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if v.Kind == yaml.ScalarNode && len(v.Value) > limit && (k.Value == "command" || k.Value == "entrypoint") {
-				return v
-			}
-		}
-	}
-	for _, c := range n.Content {
-		if found := longCommand(c, limit); found != nil {
-			return found
-		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 // Package yamldepth finds where a YAML node tree nests deeper than a
-// limit, aliases expanded, in time linear in the tree. vet and diff refuse
-// such files: compose-go's loader costs time quadratic in the depth.
+// limit, aliases expanded, in time linear in the tree, and commands longer
+// than a limit. vet and diff refuse such files: compose-go's loader costs
+// time quadratic in the depth, and go-shellwords in a command's length.
 package yamldepth
 
 import "go.yaml.in/yaml/v4"
@@ -77,4 +78,24 @@ func Find(n *yaml.Node, limit int) (at, alias *yaml.Node) {
 
 func collection(n *yaml.Node) bool {
 	return n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode
+}
+
+// LongCommand returns the first string value of a command or entrypoint
+// key, at any depth (hooks have commands too), longer than limit, or nil.
+// The tree is walked as written: an alias repeats a value already seen.
+func LongCommand(n *yaml.Node, limit int) *yaml.Node {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if v.Kind == yaml.ScalarNode && len(v.Value) > limit && (k.Value == "command" || k.Value == "entrypoint") {
+				return v
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if found := LongCommand(c, limit); found != nil {
+			return found
+		}
+	}
+	return nil
 }
