@@ -14,6 +14,7 @@ import (
 	"cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
+	"cuelang.org/go/encoding/yaml"
 
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
 )
@@ -51,6 +52,12 @@ func NewLoaderFromFiles(schema []nuvlacue.File) (*Loader, error) {
 	}
 	return &Loader{ctx: ctx, schema: v}, nil
 }
+
+// Schema returns the compiled model: its #Site definition describes a
+// site, its field attributes (@nuvlagen(derived)) what a site file does
+// not write. For tests that walk the schema; it shares the loader's CUE
+// context, so it is not safe to use concurrently with the loader.
+func (l *Loader) Schema() cue.Value { return l.schema }
 
 // Embedded loads the example sites that ship with nuvlagen.
 func (l *Loader) Embedded() ([]*Site, error) { return l.LoadFiles(nuvlacue.Sites()) }
@@ -172,7 +179,7 @@ type raw struct {
 var inputs = []string{"name", "kind", "domain", "tls", "nodes", "groups", "networks", "ephemeralPorts", "nfs", "minio", "images"}
 
 func decode(v cue.Value, file string, start token.Pos) (*Site, error) {
-	loc := &Site{Value: v, File: file, start: start}
+	loc := &Site{value: v, File: file, start: start}
 	var errs errors.Error
 	for _, f := range inputs {
 		fv := v.LookupPath(cue.MakePath(cue.Str(f)))
@@ -196,7 +203,7 @@ func decode(v cue.Value, file string, start token.Pos) (*Site, error) {
 	s := &Site{
 		Name: r.Name, Kind: r.Kind, Domain: r.Domain, TLS: r.TLS,
 		Networks: r.Networks, EphemeralPorts: r.EphemeralPorts, NFS: r.NFS,
-		Images: r.Images, Value: v, File: file, start: start,
+		Images: r.Images, value: v, File: file, start: start,
 	}
 	if r.Minio != nil {
 		s.S3Domain = r.Minio.S3Domain
@@ -234,29 +241,47 @@ func decode(v cue.Value, file string, start token.Pos) (*Site, error) {
 	}
 	slices.SortFunc(s.Sysctls, func(a, b Sysctl) int { return strings.Compare(a.Key, b.Key) })
 
+	if fv := v.LookupPath(cue.ParsePath("firewall")); fv.Exists() {
+		if s.Firewall, err = decodeFirewall(s, fv); err != nil {
+			return nil, err
+		}
+	}
+
 	stacks := v.LookupPath(cue.ParsePath("stacks"))
+	var composes []cue.Value
 	for _, name := range r.DeployOrder {
 		sv := stacks.LookupPath(cue.MakePath(cue.Str(name)))
 		if !sv.Exists() {
 			return nil, errors.Newf(s.Pos("deployOrder"), "deployOrder names stack %q, which the model does not define", name)
 		}
-		st := Stack{Name: name, Compose: sv.LookupPath(cue.ParsePath("compose"))}
+		cv := sv.LookupPath(cue.ParsePath("compose"))
+		data, err := cv.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("site %s, stack %s: %w", s.Name, name, err)
+		}
+		st := Stack{Name: name, Compose: data}
 		if fv := sv.LookupPath(cue.ParsePath("files")); fv.Exists() {
 			iter, err := fv.Fields()
 			if err != nil {
 				return nil, err
 			}
 			for iter.Next() {
-				st.Files = append(st.Files, File{Name: iter.Selector().Unquoted(), Value: iter.Value()})
+				fname := iter.Selector().Unquoted()
+				body, err := yaml.Encode(iter.Value())
+				if err != nil {
+					return nil, fmt.Errorf("site %s, stack %s: config file %s: %w", s.Name, name, fname, err)
+				}
+				st.Files = append(st.Files, File{Name: fname, YAML: body})
 			}
 			sort.Slice(st.Files, func(i, j int) bool { return st.Files[i].Name < st.Files[j].Name })
 		}
 		s.Stacks = append(s.Stacks, st)
+		composes = append(composes, cv)
 	}
 	if n := stackCount(stacks); n != len(s.Stacks) {
 		return nil, errors.Newf(s.Pos("deployOrder"), "deployOrder lists %d stacks, the model defines %d", len(s.Stacks), n)
 	}
-	if err := check(s); err != nil {
+	if err := check(s, composes); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -338,7 +363,7 @@ func (s *Site) relPath(path []string) []string {
 	if len(path) > 0 && path[0] == "#Site" {
 		return unquote(path[1:])
 	}
-	own := s.Value.Path().Selectors()
+	own := s.value.Path().Selectors()
 	if len(path) < len(own) {
 		return nil
 	}
