@@ -24,6 +24,9 @@ import (
 type Loader struct {
 	ctx    *cue.Context
 	schema cue.Value
+	// input is #SiteInput, the fields a site file writes; it does not
+	// exist in a model without it (another revision's).
+	input cue.Value
 }
 
 // NewLoader compiles the embedded model.
@@ -50,7 +53,7 @@ func NewLoaderFromFiles(schema []nuvlacue.File) (*Loader, error) {
 	if err := v.Err(); err != nil {
 		return nil, fmt.Errorf("compiling the model: %w", err)
 	}
-	return &Loader{ctx: ctx, schema: v}, nil
+	return &Loader{ctx: ctx, schema: v, input: v.LookupPath(cue.MakePath(cue.Def("SiteInput")))}, nil
 }
 
 // Schema returns the compiled model: its #Site definition describes a
@@ -111,7 +114,9 @@ func (l *Loader) Load(name string, src []byte) (sites []*Site, err error) {
 		return nil, errors.Newf(start, "the file defines no site: write sites: <name>: {...}, or the fields of one site")
 	}
 
-	var values []cue.Value
+	// Each site twice: as #Site, and as #SiteInput (what the file says,
+	// without what the model derives from it), which is validated first.
+	var values, inputs []cue.Value
 	if sv := v.LookupPath(cue.ParsePath("sites")); sv.Exists() {
 		u := l.schema.Unify(v)
 		iter, err := u.LookupPath(cue.ParsePath("sites")).Fields()
@@ -120,17 +125,28 @@ func (l *Loader) Load(name string, src []byte) (sites []*Site, err error) {
 		}
 		for iter.Next() {
 			values = append(values, iter.Value())
+			var in cue.Value
+			if l.input.Exists() {
+				own := sv.LookupPath(cue.MakePath(iter.Selector()))
+				in = own.Unify(l.input.FillPath(cue.ParsePath("name"), iter.Selector().Unquoted()))
+			}
+			inputs = append(inputs, in)
 		}
 		if len(values) == 0 {
 			return nil, errors.Newf(sv.Pos(), "sites: no site defined")
 		}
 	} else {
 		values = append(values, l.schema.LookupPath(cue.MakePath(cue.Def("Site"))).Unify(v))
+		var in cue.Value
+		if l.input.Exists() {
+			in = v.Unify(l.input)
+		}
+		inputs = append(inputs, in)
 	}
 
 	var errs errors.Error
-	for _, sv := range values {
-		s, err := decode(sv, name, start)
+	for i, sv := range values {
+		s, err := decode(sv, inputs[i], name, start)
 		if err != nil {
 			errs = appendErr(errs, err)
 			continue
@@ -173,15 +189,35 @@ type raw struct {
 	} `json:"nodes"`
 }
 
-// inputs are the fields a site file sets; everything else is derived from
-// them. They are validated first, and alone when they fail, because one
-// bad input otherwise resurfaces in every stack value derived from it.
-var inputs = []string{"name", "kind", "domain", "tls", "nodes", "groups", "networks", "ephemeralPorts", "nfs", "minio", "images"}
-
-func decode(v cue.Value, file string, start token.Pos) (*Site, error) {
+// decode validates and decodes v, a site from file, whose input (the
+// site as #SiteInput) is in. The input is validated first, and alone when
+// it fails, because one bad input otherwise resurfaces in every value
+// derived from it: each field of #SiteInput (those of its kind), as the
+// file gives it, then each completed by the model, which must make it
+// concrete. A model without #SiteInput (another revision's, for nuvlagen
+// diff --base) has no input: its sites are validated whole.
+func decode(v, in cue.Value, file string, start token.Pos) (*Site, error) {
 	loc := &Site{value: v, File: file, start: start}
 	var errs errors.Error
-	for _, f := range inputs {
+	// The fields the file leaves incomplete, for the model to complete.
+	var incomplete []string
+	if in.Exists() {
+		iter, err := in.Fields(cue.Optional(true))
+		if err != nil {
+			return nil, loc.relocate(err)
+		}
+		for iter.Next() {
+			if err := iter.Value().Validate(); err != nil {
+				errs = errors.Append(errs, loc.relocate(err))
+			} else if iter.Value().Validate(cue.Concrete(true)) != nil {
+				incomplete = append(incomplete, iter.Selector().Unquoted())
+			}
+		}
+	}
+	if errs != nil {
+		return nil, errs
+	}
+	for _, f := range incomplete {
 		fv := v.LookupPath(cue.MakePath(cue.Str(f)))
 		if !fv.Exists() {
 			continue
@@ -194,7 +230,7 @@ func decode(v cue.Value, file string, start token.Pos) (*Site, error) {
 		return nil, errs
 	}
 	if err := v.Validate(cue.Concrete(true), cue.Final()); err != nil {
-		return nil, loc.relocate(err)
+		return nil, loc.relocate(consequencesDropped(err))
 	}
 	var r raw
 	if err := v.Decode(&r); err != nil {
@@ -309,6 +345,28 @@ func prefixes(s *Site, group string, in []string) ([]netip.Prefix, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// consequencesDropped leaves out the errors that only repeat another one
+// at the same path, with what it did to an expression around it ("invalid
+// left-hand value to '=~' (type _|_): sites.h.edge: conflicting values
+// ..."), so that a bad value is reported once.
+func consequencesDropped(err error) error {
+	list := errors.Errors(err)
+	var out errors.Error
+	for i, e := range list {
+		repeat := false
+		for j, o := range list {
+			if i != j && slices.Equal(e.Path(), o.Path()) && len(e.Error()) > len(o.Error()) && strings.Contains(e.Error(), o.Error()) {
+				repeat = true
+				break
+			}
+		}
+		if !repeat {
+			out = errors.Append(out, e)
+		}
+	}
+	return out
 }
 
 // appendErr adds err, keeping CUE errors (and their positions) as they are.
