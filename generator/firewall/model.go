@@ -170,6 +170,11 @@ func Compile(s *site.Site) (*Ruleset, error) {
 	}
 	slices.Sort(names)
 	world := map[string]bool{}
+	// The references between the tables (openToWorld's rules here, the
+	// rules' ports and carve-outs below) are the model's to refuse, at the
+	// site file's list (cue/references.cue); checked again for models that
+	// do not, such as another revision's for nuvlagen diff --base, where a
+	// missing port would otherwise open nothing without a word.
 	for _, n := range raw.OpenToWorld {
 		if _, ok := raw.Rules[n]; !ok {
 			errs = errors.Append(errs, errors.Newf(s.Pos("firewall", "openToWorld"), "firewall.openToWorld names rule %q, which does not exist", n))
