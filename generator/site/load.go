@@ -1,6 +1,7 @@
 package site
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -206,16 +207,17 @@ func decode(v, in cue.Value, file string, start token.Pos) (*Site, error) {
 		if err != nil {
 			return nil, loc.relocate(err)
 		}
+		var bad []errors.Error
 		for iter.Next() {
 			if err := iter.Value().Validate(); err != nil {
-				errs = errors.Append(errs, loc.relocate(err))
+				bad = append(bad, loc.relocate(err))
 			} else if iter.Value().Validate(cue.Concrete(true)) != nil {
 				incomplete = append(incomplete, iter.Selector().Unquoted())
 			}
 		}
-	}
-	if errs != nil {
-		return nil, errs
+		if len(bad) > 0 {
+			return nil, inFileOrder(bad, file)
+		}
 	}
 	for _, f := range incomplete {
 		fv := v.LookupPath(cue.MakePath(cue.Str(f)))
@@ -402,6 +404,31 @@ func positioned(err error, file string, start token.Pos) error {
 			continue
 		}
 		out = errors.Append(out, &relocated{err: e, pos: start})
+	}
+	return out
+}
+
+// inFileOrder puts the fields' errors (one list per field) in the order
+// the file sets the fields, by their first error's position in file, not
+// the order the schema declares them.
+func inFileOrder(fields []errors.Error, file string) errors.Error {
+	first := func(err errors.Error) token.Pos {
+		for _, e := range errors.Errors(err) {
+			for _, p := range errors.Positions(e) {
+				if p.Filename() == file {
+					return p
+				}
+			}
+		}
+		return token.NoPos
+	}
+	slices.SortStableFunc(fields, func(a, b errors.Error) int {
+		pa, pb := first(a), first(b)
+		return cmp.Or(cmp.Compare(pa.Line(), pb.Line()), cmp.Compare(pa.Column(), pb.Column()))
+	})
+	var out errors.Error
+	for _, f := range fields {
+		out = errors.Append(out, f)
 	}
 	return out
 }
