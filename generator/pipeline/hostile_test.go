@@ -217,6 +217,8 @@ func siteValue(t testing.TB, s *site.Site) cue.Value {
 			continue
 		}
 		schema := newLoader(t).Schema()
+		// cue.Scope needs the schema's own context (another one panics).
+		//lint:ignore SA1019 the context is the loader's, not a combined one
 		v := schema.Context().CompileBytes(f.Data, cue.Filename(f.Name), cue.Scope(schema))
 		v = schema.Unify(v).LookupPath(cue.MakePath(cue.Str("sites"), cue.Str(s.Name)))
 		if err := v.Err(); err != nil {
