@@ -1,27 +1,22 @@
 // Package configfile renders the configuration files of a stack (Traefik's
 // static and dynamic configuration, Prometheus' scrape configuration,
-// Grafana's provisioning) from their CUE data.
+// Grafana's provisioning) from the site's data.
 package configfile
 
 import (
 	"fmt"
 	"path"
 
-	"cuelang.org/go/cue"
-	"cuelang.org/go/encoding/yaml"
+	"github.com/nuvla/nuvlagen/generator/site"
 )
 
-// Render encodes one file. Only YAML files are modelled: every tool the
-// stacks configure reads YAML.
-func Render(header, name string, v cue.Value) ([]byte, error) {
-	switch path.Ext(name) {
+// Render prints one file with header. Only YAML files are modelled: every
+// tool the stacks configure reads YAML.
+func Render(header string, f site.File) ([]byte, error) {
+	switch path.Ext(f.Name) {
 	case ".yaml", ".yml":
 	default:
-		return nil, fmt.Errorf("config file %s: only .yaml and .yml files can be rendered", name)
+		return nil, fmt.Errorf("config file %s: only .yaml and .yml files can be rendered", f.Name)
 	}
-	body, err := yaml.Encode(v)
-	if err != nil {
-		return nil, fmt.Errorf("config file %s: %w", name, err)
-	}
-	return append([]byte(header), body...), nil
+	return append([]byte(header), f.YAML...), nil
 }

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 
-	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/token"
 
@@ -137,42 +136,13 @@ func (rs *Ruleset) ClassesOf(addr netip.Addr) []string {
 	return out
 }
 
-type rawPort struct {
-	From      int      `json:"from"`
-	To        int      `json:"to"`
-	Protocols []string `json:"protocols"`
-	// Sensitive is nil for a port anyone may be given.
-	Sensitive *[]string `json:"sensitive"`
-}
-
-type rawRule struct {
-	Service string   `json:"service"`
-	Ports   []string `json:"ports"`
-	From    []string `json:"from"`
-	Nodes   string   `json:"nodes"`
-	Except  []string `json:"except"`
-	Fix     string   `json:"fix"`
-}
-
-type rawNumber struct {
-	Port int      `json:"port"`
-	From []string `json:"from"`
-}
-
-type rawFirewall struct {
-	Ports            map[string]rawPort   `json:"ports"`
-	Rules            map[string]rawRule   `json:"rules"`
-	OpenToWorld      []string             `json:"openToWorld"`
-	SensitiveNumbers map[string]rawNumber `json:"sensitiveNumbers"`
-}
-
 // Compile builds the site's rule model. Errors (unknown port names, a
 // sensitive port open to the world) are positioned; warnings are returned
 // in the ruleset.
 func Compile(s *site.Site) (*Ruleset, error) {
-	var raw rawFirewall
-	if err := s.Value.LookupPath(cue.ParsePath("firewall")).Decode(&raw); err != nil {
-		return nil, err
+	raw := s.Firewall
+	if raw == nil {
+		return nil, errors.Newf(s.Pos(), "site %s: the model has no firewall section", s.Name)
 	}
 	rs := &Ruleset{
 		Site:     s.Name,
@@ -200,6 +170,11 @@ func Compile(s *site.Site) (*Ruleset, error) {
 	}
 	slices.Sort(names)
 	world := map[string]bool{}
+	// The references between the tables (openToWorld's rules here, the
+	// rules' ports and carve-outs below) are the model's to refuse, at the
+	// site file's list (cue/references.cue); checked again for models that
+	// do not, such as another revision's for nuvlagen diff --base, where a
+	// missing port would otherwise open nothing without a word.
 	for _, n := range raw.OpenToWorld {
 		if _, ok := raw.Rules[n]; !ok {
 			errs = errors.Append(errs, errors.Newf(s.Pos("firewall", "openToWorld"), "firewall.openToWorld names rule %q, which does not exist", n))
@@ -211,13 +186,13 @@ func Compile(s *site.Site) (*Ruleset, error) {
 	// revision's for nuvlagen diff: they end up in comments and scripts.
 	for _, pn := range slices.Sorted(maps.Keys(raw.Ports)) {
 		if !validName(pn) {
-			errs = errors.Append(errs, errors.Newf(keyPos(s, "ports", pn), "firewall.ports %q: port name: use letters, digits and -, starting with a letter, at most %d characters", pn, nameMax))
+			errs = errors.Append(errs, errors.Newf(raw.Ports[pn].Pos, "firewall.ports %q: port name: use letters, digits and -, starting with a letter, at most %d characters", pn, nameMax))
 		}
 	}
 	var rules []Rule
 	for _, name := range names {
 		r := raw.Rules[name]
-		pos := rulePos(s, name)
+		pos := r.Pos
 		if !validName(name) {
 			errs = errors.Append(errs, errors.Newf(pos, "firewall.rules %q: rule name: use letters, digits and -, starting with a letter, at most %d characters", name, nameMax))
 			continue
@@ -285,7 +260,7 @@ func Compile(s *site.Site) (*Ruleset, error) {
 	if errs != nil {
 		return nil, errs
 	}
-	if err := rs.checkSensitive(s, &raw, rules, world); err != nil {
+	if err := rs.checkSensitive(s, raw, rules, world); err != nil {
 		return nil, err
 	}
 	// In port order, as the seed's tables are, for people reading them.
@@ -324,35 +299,7 @@ func Compile(s *site.Site) (*Ruleset, error) {
 	return rs, nil
 }
 
-// rulePos is where rule name is written: in the site file if it is
-// there, else where the model defines it (not the schema's pattern).
-func rulePos(s *site.Site, name string) token.Pos { return keyPos(s, "rules", name) }
-
-// fieldPos is where v, the field at path, is written: in the site file
-// if it is there, else where the model defines it.
-func fieldPos(s *site.Site, v cue.Value, path ...string) token.Pos {
-	var first token.Pos
-	if op, args := v.Expr(); op == cue.AndOp {
-		for _, a := range args {
-			p := a.Pos()
-			if !p.IsValid() {
-				continue
-			}
-			if p.Filename() == s.File {
-				return p
-			}
-			if !first.IsValid() {
-				first = p
-			}
-		}
-	}
-	if first.IsValid() {
-		return first
-	}
-	return s.Pos(path...)
-}
-
-func span(p rawPort) Span {
+func span(p site.FirewallPort) Span {
 	if p.To == 0 {
 		return Span{p.From, p.From}
 	}

@@ -4,11 +4,6 @@ import (
 	"regexp"
 	"unicode"
 	"unicode/utf8"
-
-	"cuelang.org/go/cue"
-	"cuelang.org/go/cue/token"
-
-	"github.com/nuvla/nuvlagen/generator/site"
 )
 
 // nameMax is the longest rule or port name: an iptables chain name's
@@ -32,10 +27,4 @@ func validText(s string, max int) bool {
 		}
 	}
 	return true
-}
-
-// keyPos is where firewall.<field>.<name> is written: in the site file
-// if it is there, else where the model defines it.
-func keyPos(s *site.Site, field, name string) token.Pos {
-	return fieldPos(s, s.Value.LookupPath(cue.MakePath(cue.Str("firewall"), cue.Str(field), cue.Str(name))), "firewall", field, name)
 }

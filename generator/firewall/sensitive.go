@@ -62,12 +62,12 @@ func (sp sensitivePort) allowed() string {
 // WorldAddresses. A rule listed in firewall.openToWorld may do either,
 // and is reported as a warning. It marks the rules that open a
 // sensitive port.
-func (rs *Ruleset) checkSensitive(s *site.Site, raw *rawFirewall, rules []Rule, world map[string]bool) error {
+func (rs *Ruleset) checkSensitive(s *site.Site, raw *site.Firewall, rules []Rule, world map[string]bool) error {
 	var sens []sensitivePort
 	for _, pn := range slices.Sorted(maps.Keys(raw.Ports)) {
 		p := raw.Ports[pn]
-		if p.Sensitive != nil {
-			sens = append(sens, sensitivePort{what: "port " + pn, span: span(p), protos: p.Protocols, from: *p.Sensitive})
+		if p.Sensitive {
+			sens = append(sens, sensitivePort{what: "port " + pn, span: span(p), protos: p.Protocols, from: p.Allowed})
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(raw.SensitiveNumbers)) {
@@ -204,7 +204,7 @@ func (rs *Ruleset) checkSensitive(s *site.Site, raw *rawFirewall, rules []Rule, 
 			strings.Join(groups, " and "), strings.Join(w.ports, ", "), strings.Join(w.openers, ", "), Addresses(rs.sources(w.classes)), strings.Join(quoted, " and ")))
 	}
 	for _, name := range slices.Sorted(maps.Keys(listed)) {
-		rs.Warnings = append(rs.Warnings, Warning{Pos: rulePos(s, name), Msg: fmt.Sprintf("site %s, rule %s: opens sensitive ports beyond what they allow (other classes, or more addresses than a /8): firewall.openToWorld lets it", rs.Site, name)})
+		rs.Warnings = append(rs.Warnings, Warning{Pos: raw.Rules[name].Pos, Msg: fmt.Sprintf("site %s, rule %s: opens sensitive ports beyond what they allow (other classes, or more addresses than a /8): firewall.openToWorld lets it", rs.Site, name)})
 	}
 	return errs
 }
@@ -219,13 +219,13 @@ func leadingPort(s string) int {
 // onto the sensitive one, or else the nearest field the site file sets
 // (a model rule over a sensitive port is the site's doing: its
 // ephemeralPorts, say).
-func sensitivePos(s *site.Site, raw *rawFirewall, r *Rule, common []Span) token.Pos {
+func sensitivePos(s *site.Site, raw *site.Firewall, r *Rule, common []Span) token.Pos {
 	if r.Pos.Filename() == s.File {
 		return r.Pos
 	}
 	for _, pn := range r.PortNames {
 		if p, ok := raw.Ports[pn]; ok && len(Intersect([]Span{span(p)}, common)) > 0 {
-			if pos := keyPos(s, "ports", pn); pos.Filename() == s.File {
+			if pos := p.Pos; pos.Filename() == s.File {
 				return pos
 			}
 		}

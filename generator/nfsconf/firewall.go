@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"slices"
 
-	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/token"
 
 	"github.com/nuvla/nuvlagen/generator/site"
 )
@@ -15,43 +15,30 @@ import (
 // every NFS port must be there under its name (rpcbind, nfsd, mountd,
 // statd, lockd), as that single port, for TCP and UDP. The firewall and
 // the NFS configuration are rendered from the same site, so this is the
-// check that they agree; it reads the CUE data and needs no firewall code.
+// check that they agree; it reads the site's firewall data and needs no
+// firewall code.
 func CheckFirewallModel(s *site.Site) error {
-	if s.NFS == nil {
+	if s.NFS == nil || s.Firewall == nil || s.Firewall.Ports == nil {
 		return nil
 	}
-	table := s.Value.LookupPath(cue.ParsePath("firewall.ports"))
-	if !table.Exists() {
-		return nil
-	}
-	return checkPortTable(s.NFS.Ports, table)
+	return checkPortTable(s.NFS.Ports, s.Firewall.Ports, s.Pos("firewall", "ports"))
 }
 
-// portEntry is one row of the firewall's port table.
-type portEntry struct {
-	From      int      `json:"from"`
-	To        *int     `json:"to"`
-	Protocols []string `json:"protocols"`
-}
-
-func checkPortTable(p site.NFSPorts, table cue.Value) error {
+// checkPortTable compares p with table; pos is where the table is, for a
+// port it lacks.
+func checkPortTable(p site.NFSPorts, table map[string]site.FirewallPort, pos token.Pos) error {
 	var errs errors.Error
 	for _, port := range Ports(p) {
-		v := table.LookupPath(cue.MakePath(cue.Str(port.Name)))
-		if !v.Exists() {
-			errs = errors.Append(errs, errors.Newf(table.Pos(), "firewall.ports has no %s: the NFS configuration pins %s to %d (tcp and udp), so the firewall must open it to the cluster", port.Name, port.Name, port.Port))
-			continue
-		}
-		var e portEntry
-		if err := v.Decode(&e); err != nil {
-			errs = errors.Append(errs, errors.Newf(v.Pos(), "firewall.ports.%s: %v", port.Name, err))
+		e, ok := table[port.Name]
+		if !ok {
+			errs = errors.Append(errs, errors.Newf(pos, "firewall.ports has no %s: the NFS configuration pins %s to %d (tcp and udp), so the firewall must open it to the cluster", port.Name, port.Name, port.Port))
 			continue
 		}
 		var problems []string
-		if e.From != port.Port || (e.To != nil && *e.To != port.Port) {
+		if e.From != port.Port || (e.To != 0 && e.To != port.Port) {
 			r := fmt.Sprint(e.From)
-			if e.To != nil {
-				r = fmt.Sprintf("%d-%d", e.From, *e.To)
+			if e.To != 0 {
+				r = fmt.Sprintf("%d-%d", e.From, e.To)
 			}
 			problems = append(problems, fmt.Sprintf("opens %s where the NFS configuration pins %d", r, port.Port))
 		}
@@ -61,7 +48,7 @@ func checkPortTable(p site.NFSPorts, table cue.Value) error {
 			}
 		}
 		for _, pr := range problems {
-			errs = errors.Append(errs, errors.Newf(v.Pos(), "firewall.ports.%s %s (nfs.ports.%s)", port.Name, pr, port.Name))
+			errs = errors.Append(errs, errors.Newf(e.Pos, "firewall.ports.%s %s (nfs.ports.%s)", port.Name, pr, port.Name))
 		}
 	}
 	if errs != nil {

@@ -49,10 +49,29 @@ func TestCheckPortTable(t *testing.T) {
 		if err := v.Err(); err != nil {
 			t.Fatal(err)
 		}
-		err := checkPortTable(p, v)
+		err := checkPortTable(p, table(t, v), v.Pos())
 		got := diag.Lines(err, "")
 		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
 		}
 	}
+}
+
+// table decodes a firewall.ports value as the site loader does, each
+// port at its position.
+func table(t *testing.T, v cue.Value) map[string]site.FirewallPort {
+	t.Helper()
+	var raw map[string]struct {
+		From      int      `json:"from"`
+		To        int      `json:"to"`
+		Protocols []string `json:"protocols"`
+	}
+	if err := v.Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]site.FirewallPort{}
+	for name, p := range raw {
+		out[name] = site.FirewallPort{From: p.From, To: p.To, Protocols: p.Protocols, Pos: v.LookupPath(cue.MakePath(cue.Str(name))).Pos()}
+	}
+	return out
 }

@@ -17,6 +17,7 @@ import (
 	"cuelang.org/go/cue"
 	"go.yaml.in/yaml/v4"
 
+	nuvlacue "github.com/nuvla/nuvlagen/cue"
 	"github.com/nuvla/nuvlagen/generator/diag"
 	"github.com/nuvla/nuvlagen/generator/exports"
 	"github.com/nuvla/nuvlagen/generator/site"
@@ -207,12 +208,34 @@ func deepCopy(v any) any {
 	return out
 }
 
-// siteData exports what a site file would have to say to get s: every
-// field but the derived ones, concrete.
-func siteData(t testing.TB, s *site.Site) map[string]any {
+// siteValue is the CUE value of s, an embedded example (schema and data
+// unified), built as the loader builds it, with a loader of its own.
+func siteValue(t testing.TB, s *site.Site) cue.Value {
+	t.Helper()
+	for _, f := range nuvlacue.Sites() {
+		if f.Name != s.File {
+			continue
+		}
+		schema := newLoader(t).Schema()
+		// cue.Scope needs the schema's own context (another one panics).
+		//lint:ignore SA1019 the context is the loader's, not a combined one
+		v := schema.Context().CompileBytes(f.Data, cue.Filename(f.Name), cue.Scope(schema))
+		v = schema.Unify(v).LookupPath(cue.MakePath(cue.Str("sites"), cue.Str(s.Name)))
+		if err := v.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	t.Fatalf("site %s: no embedded file %s", s.Name, s.File)
+	return cue.Value{}
+}
+
+// siteData exports what a site file would have to say to get s (whose
+// CUE value is v): every field but the derived ones, concrete.
+func siteData(t testing.TB, v cue.Value) map[string]any {
 	t.Helper()
 	out := map[string]any{}
-	iter, err := s.Value.Fields()
+	iter, err := v.Fields()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +288,8 @@ func TestHostileValues(t *testing.T) {
 	for _, s := range sites {
 		t.Run(s.Name, func(t *testing.T) {
 			t.Parallel()
-			data := siteData(t, s)
+			sv := siteValue(t, s)
+			data := siteData(t, sv)
 			benign := loadAndRender(t, newLoader(t), "hostile.cue", siteSource(s.Name, data))
 			if benign.err != nil {
 				t.Fatalf("the site as data does not render: %v", benign.err)
@@ -281,7 +305,7 @@ func TestHostileValues(t *testing.T) {
 				checker.compare(t, "file name "+strconv.Quote(h), want, r)
 			}
 
-			muts := mutations(s.Value, data, nil)
+			muts := mutations(sv, data, nil)
 			t.Logf("%d places a site file can put a string, %d values each", len(muts), len(values))
 			var mu sync.Mutex
 			var wg sync.WaitGroup
@@ -538,12 +562,13 @@ func FuzzHostileValues(f *testing.F) {
 	var targets []target
 	checker := newOutputChecker(f)
 	for _, s := range sites {
-		data := siteData(f, s)
+		sv := siteValue(f, s)
+		data := siteData(f, sv)
 		r := loadAndRender(f, l, "hostile.cue", siteSource(s.Name, data))
 		if r.err != nil {
 			f.Fatal(r.err)
 		}
-		targets = append(targets, target{s, data, mutations(s.Value, data, nil), checker.shape(f, r.files)})
+		targets = append(targets, target{s, data, mutations(sv, data, nil), checker.shape(f, r.files)})
 	}
 	f.Fuzz(func(t *testing.T, i uint16, h string) {
 		tg := targets[int(i)%len(targets)]

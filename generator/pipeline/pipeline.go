@@ -77,9 +77,8 @@ func renderSite(s *site.Site) (Files, []errors.Error, error) {
 	files := Files{}
 	env := CheckEnv(s)
 
-	// Everything that reads CUE values happens in this goroutine (they are
-	// not safe for concurrent use); rendering and checking the compose
-	// files works on bytes only, so the stacks go in parallel.
+	// Rendering and checking the compose files works on bytes only, so
+	// the stacks go in parallel.
 	type job struct {
 		stack string
 		dir   string
@@ -92,18 +91,14 @@ func renderSite(s *site.Site) (Files, []errors.Error, error) {
 	for i, st := range s.Stacks {
 		j := &job{stack: st.Name, dir: path.Join("stacks", st.Name), local: map[string][]byte{}}
 		for _, f := range st.Files {
-			b, err := configfile.Render(header, f.Name, f.Value)
+			b, err := configfile.Render(header, f)
 			if err != nil {
 				return nil, nil, fmt.Errorf("site %s, stack %s: %w", s.Name, st.Name, err)
 			}
 			j.local[f.Name] = b
 			files[path.Join(j.dir, f.Name)] = b
 		}
-		data, err := st.Compose.MarshalJSON()
-		if err != nil {
-			return nil, nil, fmt.Errorf("site %s, stack %s: %w", s.Name, st.Name, err)
-		}
-		j.data = data
+		j.data = st.Compose
 		jobs[i] = j
 	}
 	var wg sync.WaitGroup

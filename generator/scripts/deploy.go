@@ -1,12 +1,12 @@
 package scripts
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
-
-	"cuelang.org/go/cue"
 
 	"github.com/nuvla/nuvlagen/generator/secrets"
 	"github.com/nuvla/nuvlagen/generator/site"
@@ -22,24 +22,44 @@ type network struct {
 	attachable bool
 }
 
+// composeResources are the parts of a compose file the scripts create
+// or remove outside `docker stack deploy`.
+type composeResources struct {
+	Networks map[string]struct {
+		External json.RawMessage `json:"external"`
+		Name     *string         `json:"name"`
+	} `json:"networks"`
+	Volumes map[string]*struct {
+		Name *string `json:"name"`
+	} `json:"volumes"`
+}
+
+func resources(st site.Stack) (composeResources, error) {
+	var r composeResources
+	if err := json.Unmarshal(st.Compose, &r); err != nil {
+		return r, fmt.Errorf("stack %s: %w", st.Name, err)
+	}
+	return r, nil
+}
+
 // networks lists the external networks the stacks use, public first. The
 // backend is attachable (as the upstream files have it, so one-off
 // containers can reach the database); the public network is not.
 func networks(s *site.Site) ([]network, error) {
 	used := map[string]bool{}
 	for _, st := range s.Stacks {
-		iter, err := st.Compose.LookupPath(cue.ParsePath("networks")).Fields()
+		r, err := resources(st)
 		if err != nil {
-			continue // a stack without networks
+			return nil, err
 		}
-		for iter.Next() {
-			ext, _ := iter.Value().LookupPath(cue.ParsePath("external")).Bool()
-			if !ext {
+		for _, key := range slices.Sorted(maps.Keys(r.Networks)) {
+			n := r.Networks[key]
+			if string(n.External) != "true" {
 				continue
 			}
-			name := iter.Selector().Unquoted()
-			if n, err := iter.Value().LookupPath(cue.ParsePath("name")).String(); err == nil {
-				name = n
+			name := key
+			if n.Name != nil {
+				name = *n.Name
 			}
 			if name != s.Networks.Public && name != s.Networks.Backend {
 				return nil, fmt.Errorf("stack %s: external network %s is neither the public nor the backend network, and nothing creates it", st.Name, name)
@@ -58,23 +78,23 @@ func networks(s *site.Site) ([]network, error) {
 }
 
 // volumes lists the named volumes of the stacks by their Swarm names.
-func volumes(s *site.Site) []string {
+func volumes(s *site.Site) ([]string, error) {
 	var out []string
 	for _, st := range s.Stacks {
-		iter, err := st.Compose.LookupPath(cue.ParsePath("volumes")).Fields()
+		r, err := resources(st)
 		if err != nil {
-			continue
+			return nil, err
 		}
-		for iter.Next() {
-			name := st.Name + "_" + iter.Selector().Unquoted()
-			if n, err := iter.Value().LookupPath(cue.ParsePath("name")).String(); err == nil {
-				name = n
+		for key, v := range r.Volumes {
+			name := st.Name + "_" + key
+			if v != nil && v.Name != nil {
+				name = *v.Name
 			}
 			out = append(out, name)
 		}
 	}
 	sort.Strings(out)
-	return out
+	return out, nil
 }
 
 // Deploy renders deploy.sh.

@@ -53,7 +53,11 @@ func Teardown(s *site.Site) ([]byte, error) {
 		}
 		w.Text("fi\n")
 	}
-	if vols := volumes(s); len(vols) > 0 {
+	vols, err := volumes(s)
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", s.Name, err)
+	}
+	if len(vols) > 0 {
 		w.Text("\n")
 		w.Cmd("note", "kept volumes, on the nodes that ran them: "+strings.Join(vols, " "))
 	}

@@ -11,7 +11,7 @@ import (
 
 // check enforces the rules that span several fields, which CUE's
 // field-by-field constraints cannot say with a useful message.
-func check(s *Site) error {
+func check(s *Site, composes []cue.Value) error {
 	var errs errors.Error
 	add := func(err errors.Error) { errs = errors.Append(errs, err) }
 
@@ -68,8 +68,8 @@ func check(s *Site) error {
 	if len(s.Nodes) == 0 || managers == 0 {
 		return errs
 	}
-	for _, st := range s.Stacks {
-		for _, c := range placements(st) {
+	for i, st := range s.Stacks {
+		for _, c := range placements(composes[i]) {
 			if !s.satisfiable(c.constraints) {
 				add(errors.Newf(s.Pos("nodes"), "stack %s, service %s: no node satisfies %s%s", st.Name, c.service, strings.Join(c.constraints, " && "), hint(c.constraints)))
 			}
@@ -83,10 +83,11 @@ type placement struct {
 	constraints []string
 }
 
-// placements lists each service's placement constraints.
-func placements(st Stack) []placement {
+// placements lists each service's placement constraints, in the order
+// of the compose file's services.
+func placements(compose cue.Value) []placement {
 	var out []placement
-	iter, err := st.Compose.LookupPath(cue.ParsePath("services")).Fields()
+	iter, err := compose.LookupPath(cue.ParsePath("services")).Fields()
 	if err != nil {
 		return nil
 	}

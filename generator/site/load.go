@@ -1,6 +1,7 @@
 package site
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
+	"cuelang.org/go/encoding/yaml"
 
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
 )
@@ -23,6 +25,9 @@ import (
 type Loader struct {
 	ctx    *cue.Context
 	schema cue.Value
+	// input is #SiteInput, the fields a site file writes; it does not
+	// exist in a model without it (another revision's).
+	input cue.Value
 }
 
 // NewLoader compiles the embedded model.
@@ -49,8 +54,14 @@ func NewLoaderFromFiles(schema []nuvlacue.File) (*Loader, error) {
 	if err := v.Err(); err != nil {
 		return nil, fmt.Errorf("compiling the model: %w", err)
 	}
-	return &Loader{ctx: ctx, schema: v}, nil
+	return &Loader{ctx: ctx, schema: v, input: v.LookupPath(cue.MakePath(cue.Def("SiteInput")))}, nil
 }
+
+// Schema returns the compiled model: its #Site definition describes a
+// site, its field attributes (@nuvlagen(derived)) what a site file does
+// not write. For tests that walk the schema; it shares the loader's CUE
+// context, so it is not safe to use concurrently with the loader.
+func (l *Loader) Schema() cue.Value { return l.schema }
 
 // Embedded loads the example sites that ship with nuvlagen.
 func (l *Loader) Embedded() ([]*Site, error) { return l.LoadFiles(nuvlacue.Sites()) }
@@ -104,7 +115,9 @@ func (l *Loader) Load(name string, src []byte) (sites []*Site, err error) {
 		return nil, errors.Newf(start, "the file defines no site: write sites: <name>: {...}, or the fields of one site")
 	}
 
-	var values []cue.Value
+	// Each site twice: as #Site, and as #SiteInput (what the file says,
+	// without what the model derives from it), which is validated first.
+	var values, inputs []cue.Value
 	if sv := v.LookupPath(cue.ParsePath("sites")); sv.Exists() {
 		u := l.schema.Unify(v)
 		iter, err := u.LookupPath(cue.ParsePath("sites")).Fields()
@@ -113,17 +126,28 @@ func (l *Loader) Load(name string, src []byte) (sites []*Site, err error) {
 		}
 		for iter.Next() {
 			values = append(values, iter.Value())
+			var in cue.Value
+			if l.input.Exists() {
+				own := sv.LookupPath(cue.MakePath(iter.Selector()))
+				in = own.Unify(l.input.FillPath(cue.ParsePath("name"), iter.Selector().Unquoted()))
+			}
+			inputs = append(inputs, in)
 		}
 		if len(values) == 0 {
 			return nil, errors.Newf(sv.Pos(), "sites: no site defined")
 		}
 	} else {
 		values = append(values, l.schema.LookupPath(cue.MakePath(cue.Def("Site"))).Unify(v))
+		var in cue.Value
+		if l.input.Exists() {
+			in = v.Unify(l.input)
+		}
+		inputs = append(inputs, in)
 	}
 
 	var errs errors.Error
-	for _, sv := range values {
-		s, err := decode(sv, name, start)
+	for i, sv := range values {
+		s, err := decode(sv, inputs[i], name, start)
 		if err != nil {
 			errs = appendErr(errs, err)
 			continue
@@ -166,15 +190,36 @@ type raw struct {
 	} `json:"nodes"`
 }
 
-// inputs are the fields a site file sets; everything else is derived from
-// them. They are validated first, and alone when they fail, because one
-// bad input otherwise resurfaces in every stack value derived from it.
-var inputs = []string{"name", "kind", "domain", "tls", "nodes", "groups", "networks", "ephemeralPorts", "nfs", "minio", "images"}
-
-func decode(v cue.Value, file string, start token.Pos) (*Site, error) {
-	loc := &Site{Value: v, File: file, start: start}
+// decode validates and decodes v, a site from file, whose input (the
+// site as #SiteInput) is in. The input is validated first, and alone when
+// it fails, because one bad input otherwise resurfaces in every value
+// derived from it: each field of #SiteInput (those of its kind), as the
+// file gives it, then each completed by the model, which must make it
+// concrete. A model without #SiteInput (another revision's, for nuvlagen
+// diff --base) has no input: its sites are validated whole.
+func decode(v, in cue.Value, file string, start token.Pos) (*Site, error) {
+	loc := &Site{value: v, File: file, start: start}
 	var errs errors.Error
-	for _, f := range inputs {
+	// The fields the file leaves incomplete, for the model to complete.
+	var incomplete []string
+	if in.Exists() {
+		iter, err := in.Fields(cue.Optional(true))
+		if err != nil {
+			return nil, loc.relocate(err)
+		}
+		var bad []errors.Error
+		for iter.Next() {
+			if err := iter.Value().Validate(); err != nil {
+				bad = append(bad, loc.relocate(err))
+			} else if iter.Value().Validate(cue.Concrete(true)) != nil {
+				incomplete = append(incomplete, iter.Selector().Unquoted())
+			}
+		}
+		if len(bad) > 0 {
+			return nil, inFileOrder(bad, file)
+		}
+	}
+	for _, f := range incomplete {
 		fv := v.LookupPath(cue.MakePath(cue.Str(f)))
 		if !fv.Exists() {
 			continue
@@ -187,7 +232,7 @@ func decode(v cue.Value, file string, start token.Pos) (*Site, error) {
 		return nil, errs
 	}
 	if err := v.Validate(cue.Concrete(true), cue.Final()); err != nil {
-		return nil, loc.relocate(err)
+		return nil, loc.relocate(consequencesDropped(err))
 	}
 	var r raw
 	if err := v.Decode(&r); err != nil {
@@ -196,7 +241,7 @@ func decode(v cue.Value, file string, start token.Pos) (*Site, error) {
 	s := &Site{
 		Name: r.Name, Kind: r.Kind, Domain: r.Domain, TLS: r.TLS,
 		Networks: r.Networks, EphemeralPorts: r.EphemeralPorts, NFS: r.NFS,
-		Images: r.Images, Value: v, File: file, start: start,
+		Images: r.Images, value: v, File: file, start: start,
 	}
 	if r.Minio != nil {
 		s.S3Domain = r.Minio.S3Domain
@@ -234,29 +279,47 @@ func decode(v cue.Value, file string, start token.Pos) (*Site, error) {
 	}
 	slices.SortFunc(s.Sysctls, func(a, b Sysctl) int { return strings.Compare(a.Key, b.Key) })
 
+	if fv := v.LookupPath(cue.ParsePath("firewall")); fv.Exists() {
+		if s.Firewall, err = decodeFirewall(s, fv); err != nil {
+			return nil, err
+		}
+	}
+
 	stacks := v.LookupPath(cue.ParsePath("stacks"))
+	var composes []cue.Value
 	for _, name := range r.DeployOrder {
 		sv := stacks.LookupPath(cue.MakePath(cue.Str(name)))
 		if !sv.Exists() {
 			return nil, errors.Newf(s.Pos("deployOrder"), "deployOrder names stack %q, which the model does not define", name)
 		}
-		st := Stack{Name: name, Compose: sv.LookupPath(cue.ParsePath("compose"))}
+		cv := sv.LookupPath(cue.ParsePath("compose"))
+		data, err := cv.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("site %s, stack %s: %w", s.Name, name, err)
+		}
+		st := Stack{Name: name, Compose: data}
 		if fv := sv.LookupPath(cue.ParsePath("files")); fv.Exists() {
 			iter, err := fv.Fields()
 			if err != nil {
 				return nil, err
 			}
 			for iter.Next() {
-				st.Files = append(st.Files, File{Name: iter.Selector().Unquoted(), Value: iter.Value()})
+				fname := iter.Selector().Unquoted()
+				body, err := yaml.Encode(iter.Value())
+				if err != nil {
+					return nil, fmt.Errorf("site %s, stack %s: config file %s: %w", s.Name, name, fname, err)
+				}
+				st.Files = append(st.Files, File{Name: fname, YAML: body})
 			}
 			sort.Slice(st.Files, func(i, j int) bool { return st.Files[i].Name < st.Files[j].Name })
 		}
 		s.Stacks = append(s.Stacks, st)
+		composes = append(composes, cv)
 	}
 	if n := stackCount(stacks); n != len(s.Stacks) {
 		return nil, errors.Newf(s.Pos("deployOrder"), "deployOrder lists %d stacks, the model defines %d", len(s.Stacks), n)
 	}
-	if err := check(s); err != nil {
+	if err := check(s, composes); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -284,6 +347,28 @@ func prefixes(s *Site, group string, in []string) ([]netip.Prefix, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// consequencesDropped leaves out the errors that only repeat another one
+// at the same path, with what it did to an expression around it ("invalid
+// left-hand value to '=~' (type _|_): sites.h.edge: conflicting values
+// ..."), so that a bad value is reported once.
+func consequencesDropped(err error) error {
+	list := errors.Errors(err)
+	var out errors.Error
+	for i, e := range list {
+		repeat := false
+		for j, o := range list {
+			if i != j && slices.Equal(e.Path(), o.Path()) && len(e.Error()) > len(o.Error()) && strings.Contains(e.Error(), o.Error()) {
+				repeat = true
+				break
+			}
+		}
+		if !repeat {
+			out = errors.Append(out, e)
+		}
+	}
+	return out
 }
 
 // appendErr adds err, keeping CUE errors (and their positions) as they are.
@@ -323,6 +408,31 @@ func positioned(err error, file string, start token.Pos) error {
 	return out
 }
 
+// inFileOrder puts the fields' errors (one list per field) in the order
+// the file sets the fields, by their first error's position in file, not
+// the order the schema declares them.
+func inFileOrder(fields []errors.Error, file string) errors.Error {
+	first := func(err errors.Error) token.Pos {
+		for _, e := range errors.Errors(err) {
+			for _, p := range errors.Positions(e) {
+				if p.Filename() == file {
+					return p
+				}
+			}
+		}
+		return token.NoPos
+	}
+	slices.SortStableFunc(fields, func(a, b errors.Error) int {
+		pa, pb := first(a), first(b)
+		return cmp.Or(cmp.Compare(pa.Line(), pb.Line()), cmp.Compare(pa.Column(), pb.Column()))
+	})
+	var out errors.Error
+	for _, f := range fields {
+		out = errors.Append(out, f)
+	}
+	return out
+}
+
 func hasPosIn(e errors.Error, file string) bool {
 	for _, p := range errors.Positions(e) {
 		if p.Filename() == file {
@@ -338,7 +448,7 @@ func (s *Site) relPath(path []string) []string {
 	if len(path) > 0 && path[0] == "#Site" {
 		return unquote(path[1:])
 	}
-	own := s.Value.Path().Selectors()
+	own := s.value.Path().Selectors()
 	if len(path) < len(own) {
 		return nil
 	}

@@ -33,12 +33,14 @@ type Site struct {
 	Secrets        []Secret   // sorted by name
 	Variables      []Variable // sorted by name
 	Sysctls        []Sysctl   // sorted by key
+	// Firewall is the site's firewall section; nil when the model has
+	// none (another revision's, for nuvlagen diff --base).
+	Firewall *Firewall
 	// Stacks are in deployment order.
 	Stacks []Stack
 
-	// Value is the unified CUE value, kept for positions and for the
-	// generators that read data the Go types do not model.
-	Value cue.Value
+	// value is the unified CUE value, kept for positions (Pos).
+	value cue.Value
 	// File is the site's source file as given, for headers and messages.
 	File string
 	// start is the first position of File: where an error about a field
@@ -122,20 +124,70 @@ type Variable struct {
 	Purpose string `json:"purpose"`
 }
 
+// Firewall is the site's firewall tables (cue/firewall.cue): named ports
+// and the rules that open them to source classes.
+type Firewall struct {
+	Ports map[string]FirewallPort
+	Rules map[string]FirewallRule
+	// OpenToWorld names the rules that may open sensitive ports beyond
+	// what the ports allow.
+	OpenToWorld []string
+	// SensitiveNumbers are port numbers sensitive whatever the port that
+	// opens them is called, by name.
+	SensitiveNumbers map[string]SensitiveNumber
+}
+
+// FirewallPort is one port, or an inclusive range, of firewall.ports.
+type FirewallPort struct {
+	From int
+	To   int // the end of a range; 0 for a single port
+	// Protocols are "tcp" and "udp", in the model's order.
+	Protocols []string
+	// Sensitive marks a port only the classes of Allowed may be opened to
+	// (Allowed may be empty: to none).
+	Sensitive bool
+	Allowed   []string
+	// Pos is where the port is written: in the site file if it is there,
+	// else where the model defines it.
+	Pos token.Pos
+}
+
+// FirewallRule opens named ports to classes of sources.
+type FirewallRule struct {
+	Service string
+	Ports   []string // keys of Firewall.Ports
+	From    []string // classes
+	Nodes   string   // "all" or "managers"
+	Except  []string // keys of Firewall.Ports carved out of Ports
+	Fix     string   // why the rule departs from the seed; "" if it does not
+	// Pos is where the rule is written: in the site file if it is there,
+	// else where the model defines it.
+	Pos token.Pos
+}
+
+// SensitiveNumber is a sensitive port number and the classes it may be
+// opened to.
+type SensitiveNumber struct {
+	Port int      `json:"port"`
+	From []string `json:"from"`
+}
+
 // Stack is one `docker stack deploy` unit.
 type Stack struct {
 	Name string
-	// Compose is the compose file as CUE data.
-	Compose cue.Value
+	// Compose is the compose file as JSON, its fields in the model's order.
+	Compose []byte
 	// Files are the configuration files rendered next to the compose
 	// file, by file name, sorted.
 	Files []File
 }
 
-// File is a configuration file of a stack, as CUE data.
+// File is a configuration file of a stack.
 type File struct {
-	Name  string
-	Value cue.Value
+	Name string
+	// YAML is the file's data encoded as YAML, its fields in the model's
+	// order, without a header.
+	YAML []byte
 }
 
 // Node returns the node with the given name.
@@ -158,14 +210,14 @@ func (s *Site) Pos(path ...string) token.Pos {
 		for i, p := range path[:n] {
 			sel[i] = cue.Str(p)
 		}
-		if p := posIn(s.Value.LookupPath(cue.MakePath(sel...)), s.File); p.IsValid() {
+		if p := posIn(s.value.LookupPath(cue.MakePath(sel...)), s.File); p.IsValid() {
 			return p
 		}
 	}
 	if s.start.IsValid() {
 		return s.start
 	}
-	return s.Value.Pos()
+	return s.value.Pos()
 }
 
 // posIn finds a position of v that lies in file.
