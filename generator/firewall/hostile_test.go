@@ -10,13 +10,12 @@ import (
 	"strings"
 	"testing"
 
-	"mvdan.cc/sh/v3/syntax"
-
 	"github.com/nuvla/nuvlagen/generator/compose"
 	"github.com/nuvla/nuvlagen/generator/diag"
 	"github.com/nuvla/nuvlagen/generator/firewall"
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/generator/site/sitetest"
+	"github.com/nuvla/nuvlagen/internal/shellcheck"
 )
 
 // An attacker's site file (a pull request to a shared sites repository)
@@ -125,36 +124,15 @@ func renamed(rs *firewall.Ruleset, name string) *firewall.Ruleset {
 	return &c
 }
 
-// shellShape is the structure of a bash script: every command with its
-// number of words and its first, and every expansion that runs code or
-// reads a variable.
+// shellShape is the structure of a bash script (shellcheck.Structure),
+// a line per statement.
 func shellShape(t *testing.T, what string, src []byte) []string {
 	t.Helper()
-	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(string(src)), what)
+	shape, err := shellcheck.Structure(src)
 	if err != nil {
 		t.Fatalf("%s does not parse: %v", what, err)
 	}
-	var shape []string
-	syntax.Walk(f, func(n syntax.Node) bool {
-		switch n := n.(type) {
-		case *syntax.CallExpr:
-			first := ""
-			if len(n.Args) > 0 {
-				first = n.Args[0].Lit()
-			}
-			shape = append(shape, fmt.Sprintf("call %s/%d", first, len(n.Args)))
-		case *syntax.CmdSubst:
-			shape = append(shape, "$(...)")
-		case *syntax.ProcSubst:
-			shape = append(shape, "<(...)")
-		case *syntax.ArithmExp:
-			shape = append(shape, "$((...))")
-		case *syntax.ParamExp:
-			shape = append(shape, "$"+n.Param.Value)
-		}
-		return true
-	})
-	return shape
+	return strings.Split(shape, "\n")
 }
 
 // lineShape is the structure of a line-based rules file: each line that

@@ -55,7 +55,7 @@ func Glob(t *testing.T, pattern string) {
 
 // Structure prints a bash script's syntax tree with every literal word
 // (plain, single- or double-quoted text without expansions) as one
-// placeholder, and each here-document body as its line count: two scripts
+// placeholder, but for the name of each command, and each here-document body as its line count: two scripts
 // that differ only in the values they quote print alike, and a value that
 // became code, or added a line to a file a script writes, does not.
 // Comments are not part of the tree.
@@ -75,6 +75,13 @@ func Structure(src []byte) (string, error) {
 			if n.Hdoc != nil {
 				fmt.Fprintf(&b, "Heredoc(%d lines) ", strings.Count(hdocText(n.Hdoc), "\n"))
 				return false
+			}
+		case *syntax.CallExpr:
+			// The command a call runs is part of the structure: only
+			// its arguments are values.
+			if len(n.Args) > 0 && n.Args[0].Lit() != "" {
+				fmt.Fprintf(&b, "CallExpr(%s) ", n.Args[0].Lit())
+				return true
 			}
 		case *syntax.Word:
 			if literal(n) {
