@@ -14,7 +14,7 @@ import (
 // package's names, written as quoted shell values.
 func printApply(header string, rs *Ruleset) []byte {
 	w := shell.New(commentHeader(header))
-	w.Comment(applyDoc, oneLine(rs.Site))
+	w.Comment(applyDoc, rs.Site)
 	w.Text("set -euo pipefail\n\n")
 	w.Array("table", strings.Fields(nftTable)...)
 	w.Assign("jump", jumpComment)

@@ -23,7 +23,7 @@ const (
 // blocks, as quoted shell values and functions of quoted commands.
 func printUFW(header string, rs *Ruleset, n *Node) []byte {
 	w := shell.New(commentHeader(header))
-	w.Comment("# ufw rules for node %s (%s, %s) of site %s.\n", oneLine(n.Name), n.Address, oneLine(n.Role), oneLine(rs.Site))
+	w.Comment("# ufw rules for node %s (%s, %s) of site %s.\n", n.Name, n.Address, n.Role, rs.Site)
 	w.Comment(ufwDoc, ufwCommentPrefix)
 	w.Text("set -euo pipefail\n\n")
 	w.Assign("begin_marker", ufwBegin)
