@@ -37,13 +37,7 @@ func printIP6Tables(header string, rs *Ruleset, n *Node) []byte {
 :%s - [0:0]
 `, chainInput, chainPublished)
 	in := func(format string, args ...any) { fmt.Fprintf(&b, "-A "+chainInput+" "+format+"\n", args...) }
-	in("-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
-	in("-m conntrack --ctstate INVALID -j DROP")
-	in("-i lo -j ACCEPT")
-	for _, br := range dockerBridges {
-		in("-i %s -j ACCEPT", br)
-	}
-	in("-i %s+ -j ACCEPT", dockerBridgePattern)
+	inputPrologue(in)
 	for _, t := range icmpv6Allowed {
 		in("-p ipv6-icmp -m icmp6 --icmpv6-type %s -j ACCEPT", t.ip6t)
 	}
@@ -59,13 +53,4 @@ func printIP6Tables(header string, rs *Ruleset, n *Node) []byte {
 
 // publishedRules6 are chainPublished's IPv6 rules: no rule opens a port
 // to an IPv6 source.
-func publishedRules6() []string {
-	out := []string{
-		"-m conntrack ! --ctstate DNAT -j RETURN",
-		"-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
-	}
-	for _, br := range dockerBridges {
-		out = append(out, fmt.Sprintf("-i %s -j RETURN", br))
-	}
-	return append(out, fmt.Sprintf("-i %s+ -j RETURN", dockerBridgePattern), "-j DROP")
-}
+func publishedRules6() []string { return append(publishedPrologue(), "-j DROP") }

@@ -41,13 +41,7 @@ func printIPTables(header string, rs *Ruleset, n *Node) []byte {
 `, jumpComment, chainInput, chainPublished, chainInput, chainPublished)
 	in := func(format string, args ...any) { fmt.Fprintf(&b, "-A "+chainInput+" "+format+"\n", args...) }
 
-	in("-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
-	in("-m conntrack --ctstate INVALID -j DROP")
-	in("-i lo -j ACCEPT")
-	for _, br := range dockerBridges {
-		in("-i %s -j ACCEPT", br)
-	}
-	in("-i %s+ -j ACCEPT", dockerBridgePattern)
+	inputPrologue(in)
 	for _, c := range []string{Cluster, Management} {
 		for _, p := range rs.Groups[c] {
 			in("-s %s -p icmp --icmp-type echo-request -j ACCEPT", p)
@@ -107,14 +101,8 @@ func multiport(spans []Span) []string {
 // backend: new DNATed connections from outside the node's containers are
 // dropped unless a rule opens the port the client asked for.
 func publishedRules(rs *Ruleset, n *Node) []string {
-	var out []string
+	out := publishedPrologue()
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
-	add("-m conntrack ! --ctstate DNAT -j RETURN")
-	add("-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN")
-	for _, br := range dockerBridges {
-		add("-i %s -j RETURN", br)
-	}
-	add("-i %s+ -j RETURN", dockerBridgePattern)
 	for _, r := range n.Rules {
 		for _, s := range r.Ports {
 			for _, c := range r.From {
@@ -126,4 +114,31 @@ func publishedRules(rs *Ruleset, n *Node) []string {
 	}
 	add("-j DROP")
 	return out
+}
+
+// inputPrologue writes what both families' input chains accept before any
+// rule of the tables: established traffic, loopback and Docker's bridges
+// (invalid packets dropped).
+func inputPrologue(in func(format string, args ...any)) {
+	in("-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+	in("-m conntrack --ctstate INVALID -j DROP")
+	in("-i lo -j ACCEPT")
+	for _, br := range dockerBridges {
+		in("-i %s -j ACCEPT", br)
+	}
+	in("-i %s+ -j ACCEPT", dockerBridgePattern)
+}
+
+// publishedPrologue is what both families' published chains hand back to
+// Docker before any rule: what is not DNATed, established traffic, and
+// traffic from the node's containers.
+func publishedPrologue() []string {
+	out := []string{
+		"-m conntrack ! --ctstate DNAT -j RETURN",
+		"-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+	}
+	for _, br := range dockerBridges {
+		out = append(out, fmt.Sprintf("-i %s -j RETURN", br))
+	}
+	return append(out, fmt.Sprintf("-i %s+ -j RETURN", dockerBridgePattern))
 }
