@@ -80,7 +80,7 @@ func Lines(err error, cwd string) []string {
 	}
 	var lines []string
 	for _, key := range order {
-		if e := best[key]; worded[e.path] && e.kind == outOfBound {
+		if e := best[key]; (worded[e.path] && e.kind == outOfBound) || repeats(e, order, best) {
 			continue
 		}
 		lines = append(lines, best[key].String())
@@ -108,6 +108,23 @@ func wrapContext(err error) string {
 		return ""
 	}
 	return strings.TrimSuffix(outer, in)
+}
+
+// repeats reports whether e only repeats another error of the same field
+// with what it did to an expression around it ("invalid left-hand value
+// to '=~' (type _|_): sites.h.edge: conflicting values ..."): a bad value
+// is reported once.
+func repeats(e *entry, order []string, best map[string]*entry) bool {
+	if e.path == "" {
+		return false
+	}
+	for _, key := range order {
+		o := best[key]
+		if o != e && o.path == e.path && len(e.msg) > len(o.msg) && strings.Contains(e.msg, o.msg) {
+			return true
+		}
+	}
+	return false
 }
 
 type entry struct {

@@ -54,6 +54,11 @@ func TestLines(t *testing.T) {
 			cueerrors.Append(withPath(cueerrors.Newf(pos("site.cue", 3, 9), "invalid value %v (out of bound %s)", `"x y"`, `=~"^\w+$"`), "x"), withPath(cueerrors.Newf(site, "%s", "x: use letters"), "x")),
 			[]string{`site.cue:3:5: x: x: use letters`},
 		},
+		{
+			"a consequence of an error is not reported again",
+			cueerrors.Append(withPath(cueerrors.Newf(site, "conflicting values %s and %s", `"a"`, `"b"`), "edge"), withPath(cueerrors.Newf(pos("site.cue", 4, 1), "%s", `invalid left-hand value to '=~' (type _|_): edge: conflicting values "a" and "b"`), "edge")),
+			[]string{`site.cue:3:5: edge: conflicting values "a" and "b"`},
+		},
 		{"wrapping context kept", fmt.Errorf("site h, stack db: %w", cueerrors.Newf(site, "bad")), []string{"site.cue:3:5: site h, stack db: bad"}},
 		{"summary dropped", cueerrors.Append(cueerrors.Newf(site, "%d errors in empty disjunction:", 2), cueerrors.Newf(site, "real")), []string{"site.cue:3:5: real"}},
 	}

@@ -232,7 +232,7 @@ func decode(v, in cue.Value, file string, start token.Pos) (*Site, error) {
 		return nil, errs
 	}
 	if err := v.Validate(cue.Concrete(true), cue.Final()); err != nil {
-		return nil, loc.relocate(consequencesDropped(err))
+		return nil, loc.relocate(err)
 	}
 	var r raw
 	if err := v.Decode(&r); err != nil {
@@ -347,28 +347,6 @@ func prefixes(s *Site, group string, in []string) ([]netip.Prefix, error) {
 		out = append(out, p)
 	}
 	return out, nil
-}
-
-// consequencesDropped leaves out the errors that only repeat another one
-// at the same path, with what it did to an expression around it ("invalid
-// left-hand value to '=~' (type _|_): sites.h.edge: conflicting values
-// ..."), so that a bad value is reported once.
-func consequencesDropped(err error) error {
-	list := errors.Errors(err)
-	var out errors.Error
-	for i, e := range list {
-		repeat := false
-		for j, o := range list {
-			if i != j && slices.Equal(e.Path(), o.Path()) && len(e.Error()) > len(o.Error()) && strings.Contains(e.Error(), o.Error()) {
-				repeat = true
-				break
-			}
-		}
-		if !repeat {
-			out = errors.Append(out, e)
-		}
-	}
-	return out
 }
 
 // appendErr adds err, keeping CUE errors (and their positions) as they are.
