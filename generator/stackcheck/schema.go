@@ -93,12 +93,37 @@ func durationFormat(input any) error {
 // StackLoad runs the docker CLI's stack loader on dict without its schema
 // validation (see StackSchema): interpolation, forbidden options and the
 // conversion into typed values.
+//
+// The loader converts each section's entries in Go's map order and stops
+// at the first that fails: where it fails, the error returned is the one
+// of the first failing entry in key order, so that the same file always
+// gives the same message.
 func StackLoad(filename, workingDir string, dict map[string]any, env map[string]string) error {
-	_, err := dockerloader.Load(dockertypes.ConfigDetails{
-		WorkingDir:  workingDir,
-		ConfigFiles: []dockertypes.ConfigFile{{Filename: filename, Config: dict}},
-		Environment: env,
-	}, func(o *dockerloader.Options) { o.SkipValidation = true })
+	load := func(d map[string]any) error {
+		_, err := dockerloader.Load(dockertypes.ConfigDetails{
+			WorkingDir:  workingDir,
+			ConfigFiles: []dockertypes.ConfigFile{{Filename: filename, Config: d}},
+			Environment: env,
+		}, func(o *dockerloader.Options) { o.SkipValidation = true })
+		return err
+	}
+	err := load(dict)
+	if err == nil {
+		return nil
+	}
+	for _, section := range slices.Sorted(maps.Keys(dict)) {
+		entries, ok := dict[section].(map[string]any)
+		if !ok || len(entries) < 2 {
+			continue
+		}
+		for _, name := range slices.Sorted(maps.Keys(entries)) {
+			one := maps.Clone(dict)
+			one[section] = map[string]any{name: entries[name]}
+			if e := load(one); e != nil {
+				return e
+			}
+		}
+	}
 	return err
 }
 
