@@ -25,6 +25,8 @@ import (
 	"math/big"
 	"net/netip"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Lifetimes.
@@ -67,8 +69,8 @@ type Leaf struct {
 // certificates only (path length zero): no intermediate CA can be made
 // from it.
 func NewCA(commonName string, now time.Time) (*CA, error) {
-	if commonName == "" {
-		return nil, errors.New("new CA: empty common name")
+	if err := checkCommonName(commonName); err != nil {
+		return nil, fmt.Errorf("new CA: %w", err)
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -143,6 +145,29 @@ func (ca *CA) KeyPEM() ([]byte, error) {
 	return pem.EncodeToMemory(&pem.Block{Type: keyType, Bytes: der}), nil
 }
 
+// ParseLeaf reads a server's or a client's certificate and private key,
+// as Leaf holds them, and refuses a CA certificate and a key that is not
+// the certificate's: secrets init keeps a pair it finds again only when
+// the pair is whole (and IssuedBy the deployment's CA).
+func ParseLeaf(certPEM, keyPEM []byte) (*Leaf, error) {
+	cert, err := parseCert(certPEM)
+	if err != nil {
+		return nil, fmt.Errorf("certificate: %w", err)
+	}
+	name := cert.Subject.String()
+	if cert.IsCA {
+		return nil, fmt.Errorf("certificate %q: a CA certificate, not a server's or a client's", name)
+	}
+	key, err := parseKey(keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("key of certificate %q: %w", name, err)
+	}
+	if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(cert.PublicKey) {
+		return nil, fmt.Errorf("key: not the key of certificate %q", name)
+	}
+	return &Leaf{CertPEM: certPEM, KeyPEM: keyPEM, Cert: cert}, nil
+}
+
 // Server issues a certificate for a TLS server (a Docker API, an S3
 // endpoint) reachable by the given DNS names and IP addresses, at least
 // one of them: clients check the name they dial against these, never
@@ -209,8 +234,8 @@ func (ca *CA) Client(commonName string, now time.Time) (*Leaf, error) {
 
 // issue completes tmpl as an end-entity certificate and signs it.
 func (ca *CA) issue(tmpl *x509.Certificate, now time.Time) (*Leaf, error) {
-	if tmpl.Subject.CommonName == "" {
-		return nil, errors.New("empty common name")
+	if err := checkCommonName(tmpl.Subject.CommonName); err != nil {
+		return nil, err
 	}
 	if !now.Before(ca.Cert.NotAfter) {
 		return nil, fmt.Errorf("the CA %q expired on %s", ca.Cert.Subject.String(), ca.Cert.NotAfter.UTC().Format(time.DateOnly))
@@ -266,6 +291,26 @@ func serialNumber() (*big.Int, error) {
 			return n, nil
 		}
 	}
+}
+
+// checkCommonName accepts a name of 1 to 64 characters (the bound of
+// RFC 5280, which some parsers enforce) without control characters,
+// which would reach logs and keytool's listing as they are.
+func checkCommonName(cn string) error {
+	switch n := utf8.RuneCountInString(cn); {
+	case n == 0:
+		return errors.New("empty common name")
+	case !utf8.ValidString(cn):
+		return fmt.Errorf("common name %q: not UTF-8", cn)
+	case n > 64:
+		return fmt.Errorf("common name %q: %d characters, at most 64", cn, n)
+	}
+	for _, r := range cn {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("common name %q: a control character", cn)
+		}
+	}
+	return nil
 }
 
 // checkDNSName accepts what a client can match: letters, digits, '-'

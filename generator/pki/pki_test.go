@@ -144,8 +144,13 @@ func TestNewCA(t *testing.T) {
 		t.Error("two new CAs share a serial or a key")
 	}
 
-	if _, err := NewCA("", now); err == nil {
-		t.Error("NewCA with an empty name: no error")
+	for _, cn := range []string{"", "a\nb", "\xff", strings.Repeat("é", 65)} {
+		if _, err := NewCA(cn, now); err == nil {
+			t.Errorf("NewCA(%q): no error", cn)
+		}
+	}
+	if _, err := NewCA(strings.Repeat("é", 64), now); err != nil {
+		t.Errorf("NewCA of a 64-character name: %v", err)
 	}
 }
 
@@ -334,6 +339,39 @@ func TestLeaves(t *testing.T) {
 	}
 }
 
+func TestParseLeaf(t *testing.T) {
+	ca := newCA(t, "ca", now)
+	srv, cli := server(t, ca, now), client(t, ca, now)
+	for _, tc := range []struct {
+		name      string
+		cert, key []byte
+		wantErr   string
+	}{
+		{"server", srv.CertPEM, srv.KeyPEM, ""},
+		{"client", cli.CertPEM, cli.KeyPEM, ""},
+		{"another leaf's key", srv.CertPEM, cli.KeyPEM, "not the key of certificate"},
+		{"the CA", ca.CertPEM(), keyPEM(t, ca), "a CA certificate"},
+		{"no key", srv.CertPEM, nil, "no PEM block"},
+		{"a certificate for the key", srv.CertPEM, srv.CertPEM, `a PEM block "CERTIFICATE"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseLeaf(tc.cert, tc.key)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("ParseLeaf: error %v, want one saying %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Cert.Raw, onlyBlock(t, "cert", tc.cert, "CERTIFICATE")) || !bytes.Equal(got.KeyPEM, tc.key) {
+				t.Error("ParseLeaf is another pair")
+			}
+		})
+	}
+}
+
 func TestLeafEndsWithCA(t *testing.T) {
 	ca := newCA(t, "ca", now)
 	late := ca.Cert.NotAfter.AddDate(0, 0, -100)
@@ -360,6 +398,8 @@ func TestServerRefuses(t *testing.T) {
 	}{
 		{"no name", "s", nil, nil, "no DNS name or IP address"},
 		{"no common name", "", []string{"a.example"}, nil, "empty common name"},
+		{"long common name", strings.Repeat("a", 65), []string{"a.example"}, nil, "65 characters, at most 64"},
+		{"control character in the common name", "a\x1bb", []string{"a.example"}, nil, "a control character"},
 		{"empty DNS name", "s", []string{""}, nil, "empty"},
 		{"empty label", "s", []string{"a..example"}, nil, "an empty label"},
 		{"trailing dot", "s", []string{"a.example."}, nil, "an empty label"},
