@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -600,6 +601,22 @@ func TestTrustStore(t *testing.T) {
 	}
 	if _, err := TrustStore(nil, TrustStorePassword); err == nil {
 		t.Error("an empty truststore: no error")
+	}
+
+	// OpenSSL 3 reads it too (LegacyRC2 would need its legacy provider).
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Log("no openssl: the truststore is not read with it")
+	} else {
+		f := filepath.Join(t.TempDir(), "truststore.p12")
+		if err := os.WriteFile(f, ts, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("openssl", "pkcs12", "-in", f, "-passin", "pass:"+TrustStorePassword, "-nokeys")
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+		out, err := cmd.CombinedOutput()
+		if n := bytes.Count(out, []byte("-----BEGIN CERTIFICATE-----")); err != nil || n != 3 {
+			t.Errorf("openssl pkcs12: %v, %d certificates, want 3:\n%s", err, n, out)
+		}
 	}
 
 	taken := map[string]bool{}

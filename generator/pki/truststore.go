@@ -27,7 +27,9 @@ const TrustStorePassword = pkcs12.DefaultPassword
 // deployment CA followed by SystemRoots, so that replacing the JVM's
 // truststore does not stop it trusting public services. A certificate
 // given twice is stored once. Each entry carries the attribute Java
-// requires to treat it as trusted (go-pkcs12's EncodeTrustStore).
+// requires to treat it as trusted (go-pkcs12's EncodeTrustStoreEntries,
+// which EncodeTrustStore calls with the subjects as aliases; ours are
+// unique).
 func TrustStore(certs []*x509.Certificate, password string) ([]byte, error) {
 	if len(certs) == 0 {
 		return nil, errors.New("truststore: no certificate to trust")
