@@ -683,3 +683,38 @@ func listen(t *testing.T) net.Listener {
 	t.Cleanup(func() { l.Close() })
 	return l
 }
+
+// FuzzParse feeds the readers of files found in a secrets directory
+// anything: they return an error or a value, never panic, and what they
+// accept is what they say it is.
+func FuzzParse(f *testing.F) {
+	ca, err := NewCA("ca", now)
+	if err != nil {
+		f.Fatal(err)
+	}
+	leaf, err := ca.Client("c", now)
+	if err != nil {
+		f.Fatal(err)
+	}
+	caKey, err := ca.KeyPEM()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range [][]byte{ca.CertPEM(), caKey, leaf.CertPEM, leaf.KeyPEM, append(leaf.CertPEM, ca.CertPEM()...), []byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"), nil} {
+		f.Add(seed, caKey)
+	}
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		if got, err := ParseCA(a, b); err == nil && (!got.Cert.IsCA || got.Key == nil) {
+			t.Errorf("ParseCA accepts a non-CA")
+		}
+		if got, err := ParseLeaf(a, b); err == nil && got.Cert.IsCA {
+			t.Errorf("ParseLeaf accepts a CA")
+		}
+		if Verify(ca.Cert, a, x509.ExtKeyUsageClientAuth, "", now) == nil && !IssuedBy(ca.Cert, a) {
+			t.Errorf("Verify accepts a certificate IssuedBy says the CA did not sign")
+		}
+		Expiry(a)
+		Expiring(map[string][]byte{"a": a, "b": b}, now, RenewAhead)
+		parseBundle(a)
+	})
+}
