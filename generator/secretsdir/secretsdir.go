@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/nuvla/nuvlagen/generator/outdir"
+	"github.com/nuvla/nuvlagen/generator/pki"
 	"github.com/nuvla/nuvlagen/generator/secrets"
 )
 
@@ -105,7 +106,7 @@ func Write(dir string, files []secrets.File, force, regen bool) (done []Action, 
 	}
 	exists := map[string]bool{}
 	for _, f := range files {
-		_, err := os.Lstat(filepath.Join(dir, f.Name))
+		_, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(f.Name)))
 		switch {
 		case err == nil:
 			exists[f.Name] = true
@@ -131,7 +132,12 @@ func Write(dir string, files []secrets.File, force, regen bool) (done []Action, 
 		}
 	}
 	for _, f := range files {
-		p := filepath.Join(dir, f.Name)
+		p := filepath.Join(dir, filepath.FromSlash(f.Name))
+		// A deployment's directory has one per site, and TLS pairs in
+		// directories of their own: each private as the top.
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return done, err
+		}
 		if exists[f.Name] && !replace(f) {
 			why := ""
 			if f.Irreplaceable != "" && force {
@@ -194,4 +200,28 @@ func writePrivate(p string, data []byte, replace bool) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), p)
+}
+
+// ReadCA reads the deployment CA a secrets directory holds, nil when it
+// holds none. Certificates a CA signed are only kept with that CA: a CA
+// half there, or whose key does not match, is an error to resolve by
+// hand, never replaced (every certificate it signed would stop working).
+func ReadCA(dir string) (*pki.CA, error) {
+	certPath := filepath.Join(dir, secrets.CADir, secrets.CACert)
+	keyPath := filepath.Join(dir, secrets.CADir, secrets.CAKey)
+	cert, cerr := os.ReadFile(certPath)
+	key, kerr := os.ReadFile(keyPath)
+	switch {
+	case errors.Is(cerr, fs.ErrNotExist) && errors.Is(kerr, fs.ErrNotExist):
+		return nil, nil
+	case cerr != nil:
+		return nil, fmt.Errorf("the deployment CA: %w (its key is there: restore the certificate, or move both away to start a new CA)", cerr)
+	case kerr != nil:
+		return nil, fmt.Errorf("the deployment CA: %w (its certificate is there: restore the key, or move both away to start a new CA)", kerr)
+	}
+	ca, err := pki.ParseCA(cert, key)
+	if err != nil {
+		return nil, fmt.Errorf("the deployment CA in %s: %w", filepath.Dir(certPath), err)
+	}
+	return ca, nil
 }
