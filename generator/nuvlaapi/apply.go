@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/nuvla/nuvlagen/generator/registration"
@@ -107,9 +106,10 @@ func DryRun(w io.Writer, endpoint string, p *registration.Plan) error {
 	req := func(method, path string, body any) {
 		fmt.Fprintf(&b, "%s %s%s\n", method, endpoint, path)
 		if body != nil {
-			js, _ := json.MarshalIndent(body, "", "  ") // maps of JSON values
-			b.Write(js)
-			b.WriteString("\n")
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			enc.SetIndent("", "  ")
+			_ = enc.Encode(body) // maps of JSON values
 		}
 	}
 	fmt.Fprintf(&b, "# dry run: the requests that register site %s the first time; nothing is sent.\n", p.Site)
@@ -118,7 +118,8 @@ func DryRun(w io.Writer, endpoint string, p *registration.Plan) error {
 	for _, st := range p.Steps {
 		d := st.Doc
 		parent := "<id of " + d.Parent + ".json>"
-		req(http.MethodGet, "/api/"+d.Resource+"?"+url.Values{"filter": {st.Filter(parent)}}.Encode(), nil)
+		// The filter printed as it reads, not URL-encoded as it is sent.
+		req(http.MethodGet, "/api/"+d.Resource+"?filter="+st.Filter(parent), nil)
 		req(http.MethodPost, "/api/"+d.Resource, st.RedactedBody(parent))
 	}
 	req(http.MethodDelete, "/api/<session id>", nil)
