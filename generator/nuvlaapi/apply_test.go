@@ -321,7 +321,7 @@ func TestApplyFailures(t *testing.T) {
 				return 0, ""
 			}
 		},
-		want: seq(fresh[:6], "POST /api/infrastructure-service", "DELETE /api/session/ID"),
+		want:    seq(fresh[:6], "POST /api/infrastructure-service", "DELETE /api/session/ID"),
 		wantErr: []string{`infrastructure-service "example-target swarm" (infrastructure-service-swarm.json): POST /api/infrastructure-service: 500 Internal Server Error: unexpected error occurred: ES timeout`},
 	}, {
 		name: "rejected credential quoting the request",
