@@ -102,6 +102,7 @@ func step(ctx context.Context, c *Client, st *registration.Step, parent string) 
 // parent's id by its document: the login, and for each resource the
 // search that finds it and the POST that creates it. It sends nothing.
 func DryRun(w io.Writer, endpoint string, p *registration.Plan) error {
+	endpoint = strings.TrimSuffix(endpoint, "/")
 	var b strings.Builder
 	req := func(method, path string, body any) {
 		fmt.Fprintf(&b, "%s %s%s\n", method, endpoint, path)

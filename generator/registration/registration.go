@@ -275,7 +275,7 @@ func readme(s *site.Site, m site.Node, docs map[string]*Document) []byte {
 	w("A resource is found again by its name, subtype and parent: a second run changes nothing, and after a change here (another manager, a new Minio password) it updates what differs.\n\n")
 	w("Then Nuvla reaches this site at:\n\n")
 	w("- `https://%s`: the Docker API of manager %s (the job executors, with the client certificate; the Docker daemon's certificate must name this address);\n", netip.AddrPortFrom(m.Address, DockerAPIPort), m.Name)
-	w("- `https://%s`: Minio, from the api container itself (it creates buckets there, and signs the URLs users upload and download with). With a self-signed certificate the api's JVM must trust it: its image starts `java` from a shell script that passes no options, so set `JAVA_TOOL_OPTIONS=-Djavax.net.ssl.trustStore=...` in the api's environment.\n", s.S3Domain)
+	w("- `https://%s`: Minio, from the api container itself (it creates buckets there, and signs the URLs users upload and download with). With a self-signed certificate the api's JVM must trust it: its image starts `java` from a shell script that passes it no options, but the JVM itself reads `JAVA_TOOL_OPTIONS`, so set `JAVA_TOOL_OPTIONS=-Djavax.net.ssl.trustStore=FILE -Djavax.net.ssl.trustStorePassword=...` in the api's environment, FILE a truststore with this certificate and the public CAs the api still needs (it replaces the JVM's own).\n", s.S3Domain)
 	return b.Bytes()
 }
 
