@@ -52,6 +52,9 @@ func Render(s *site.Site) ([]byte, error) {
 			w("- `%s`: %s\n", v.Name, v.Purpose)
 		}
 	}
+	if s.Kind == site.KindTarget {
+		w("\n## Registration in Nuvla\n\nOnce deployed, the site is registered in Nuvla with `nuvlagen register` and the documents in `nuvla/`: see [nuvla/README.md](nuvla/README.md).\n")
+	}
 	return b.Bytes(), nil
 }
 
