@@ -255,12 +255,18 @@ func readme(s *site.Site, m site.Node, docs map[string]*Document) []byte {
 		d.Key = k
 		list = append(list, d)
 	}
+	// In a deployment the host is known; a target on its own names it
+	// HOST and its Nuvla NUVLA-DOMAIN.
+	host, endpoint := "HOST", "https://NUVLA-DOMAIN"
+	if s.Link != nil {
+		host, endpoint = s.Link.Host, "https://"+s.Link.HostDomain
+	}
 	for _, d := range ordered(list) {
 		k := d.Key
 		var from []string
 		for _, f := range sortedKeys(d.Secrets) {
 			sec := d.Secrets[f]
-			dir := "HOST"
+			dir := host
 			if sec.Site == FromTarget {
 				dir = s.Name
 			}
@@ -268,14 +274,21 @@ func readme(s *site.Site, m site.Node, docs map[string]*Document) []byte {
 		}
 		w("| `%s.json` | %s | %s | %s |\n", k, d.Resource, d.Name, strings.Join(from, ", "))
 	}
-	w("\nRegister them, once the host site's Nuvla is up, from a machine that has the deployment's secrets directory DIR:\n\n")
-	w("```sh\nnuvlagen register --secrets DIR --host HOST --endpoint https://NUVLA-DOMAIN out/%s/nuvla\n```\n\n", s.Name)
-	w("where HOST is the host site's name: nuvlagen logs in as the user %s with `DIR/HOST/%s`, and Nuvla's Docker client certificate and key are in `DIR/HOST/%s/`. ", SuperUser, SuperPasswordFile, DockerClientDir)
-	w("`--dry-run` checks the secrets and prints the requests of a first registration, secrets left out, without sending any; `--cacert FILE` trusts Nuvla's certificate when it is self-signed (the host site's `traefik_tls_crt`).\n\n")
+	w("\nRegister them, once the host site's Nuvla is up, from a machine that has the deployment's secrets directory DIR (`nuvlagen secrets init DIR`):\n\n")
+	cacert := ""
+	if s.Link != nil && s.TLS.Mode == "selfsigned" {
+		cacert = " --cacert DIR/ca/ca.pem"
+	}
+	w("```sh\nnuvlagen register --secrets DIR --host %s --endpoint %s%s out/%s/nuvla\n```\n\n", host, endpoint, cacert, s.Name)
+	if s.Link == nil {
+		w("where HOST is the host site's name: ")
+	}
+	w("nuvlagen logs in as the user %s with `DIR/%s/%s`, and Nuvla's Docker client certificate and key are in `DIR/%s/%s/`. ", SuperUser, host, SuperPasswordFile, host, DockerClientDir)
+	w("`--dry-run` checks the secrets and prints the requests of a first registration, secrets left out, without sending any; `--cacert FILE` trusts Nuvla's certificate when it is not publicly signed (in a deployment, the CA in `DIR/ca/ca.pem` signs it).\n\n")
 	w("A resource is found again by its name, subtype and parent: a second run changes nothing, and after a change here (another manager, a new Minio password) it updates what differs.\n\n")
 	w("Then Nuvla reaches this site at:\n\n")
-	w("- `https://%s`: the Docker API of manager %s (the job executors, with the client certificate; the Docker daemon's certificate must name this address);\n", netip.AddrPortFrom(m.Address, DockerAPIPort), m.Name)
-	w("- `https://%s`: Minio, from the api container itself (it creates buckets there, and signs the URLs users upload and download with). With a self-signed certificate the api's JVM must trust it: its image starts `java` from a shell script that passes it no options, but the JVM itself reads `JAVA_TOOL_OPTIONS`, so set `JAVA_TOOL_OPTIONS=-Djavax.net.ssl.trustStore=FILE -Djavax.net.ssl.trustStorePassword=...` in the api's environment, FILE a truststore with this certificate and the public CAs the api still needs (it replaces the JVM's own).\n", s.S3Domain)
+	w("- `https://%s`: the Docker API of manager %s (the job executors, with the client certificate; `prepare/%s.sh` sets it up, with the server certificate `secrets init` made for this address);\n", netip.AddrPortFrom(m.Address, DockerAPIPort), m.Name, m.Name)
+	w("- `https://%s`: Minio, from the api container itself (it creates buckets there, and signs the URLs users upload and download with). The api's JVM verifies it with the host's `nuvla_truststore` secret (the deployment CA and the public roots), which the host's core stack mounts and names in `JAVA_TOOL_OPTIONS`.\n", s.S3Domain)
 	return b.Bytes()
 }
 
