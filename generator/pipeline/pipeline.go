@@ -154,6 +154,7 @@ func renderSite(s *site.Site) (Files, []errors.Error, error) {
 	for i, w := range rules.Warnings {
 		warnings[i] = w.Err()
 	}
+	warnings = append(warnings, exports.Warnings(s)...)
 	return files, warnings, nil
 }
 

@@ -171,6 +171,7 @@ type raw struct {
 	NFS            *NFS      `json:"nfs"`
 	Minio          *struct {
 		S3Domain string `json:"s3Domain"`
+		Storage  string `json:"storage"`
 	} `json:"minio"`
 	Images      map[string]string   `json:"images"`
 	Secrets     map[string]Secret   `json:"secrets"`
@@ -244,7 +245,7 @@ func decode(v, in cue.Value, file string, start token.Pos) (*Site, error) {
 		Images: r.Images, value: v, File: file, start: start,
 	}
 	if r.Minio != nil {
-		s.S3Domain = r.Minio.S3Domain
+		s.S3Domain, s.MinioStorage = r.Minio.S3Domain, r.Minio.Storage
 	}
 	for name, n := range r.Nodes {
 		addr, err := netip.ParseAddr(n.Address)

@@ -17,6 +17,13 @@ const (
 	KindTarget = "target"
 )
 
+// Minio's storage modes (cue/minio.cue #MinioStorage): plain files per
+// object, which users' containers read over NFS, or Minio's own format.
+const (
+	StorageFS = "fs"
+	StorageXL = "xl"
+)
+
 // Site is one Swarm cluster, decoded from the model.
 type Site struct {
 	Name           string
@@ -29,6 +36,7 @@ type Site struct {
 	EphemeralPorts PortRange
 	NFS            *NFS // target sites only
 	S3Domain       string
+	MinioStorage   string // target sites only: StorageFS or StorageXL
 	Images         map[string]string
 	Secrets        []Secret   // sorted by name
 	Variables      []Variable // sorted by name
