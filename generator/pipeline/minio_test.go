@@ -3,6 +3,9 @@ package pipeline
 import (
 	"fmt"
 	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	"github.com/nuvla/nuvlagen/generator/diag"
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/generator/site/sitetest"
+	"github.com/nuvla/nuvlagen/internal/shellcheck"
 )
 
 // minioSite is a target site with extra input (the site file's last lines).
@@ -238,5 +242,79 @@ func checkHTTPSOnly(t *testing.T, s *site.Site, files Files) {
 	}
 	if s.Kind == site.KindTarget && !s3 {
 		t.Errorf("no Minio router for the S3 domain %s", s.S3Domain)
+	}
+}
+
+// TestMinioFSInit runs the FS mode's entry point script (with a
+// temporary directory for /data and echo for Minio): on a share Minio has
+// not formatted it writes the FS format.json, on a formatted one (FS or
+// xl) it changes nothing, and Minio's own directory is closed to others
+// either way; then it starts Minio with the server's arguments.
+func TestMinioFSInit(t *testing.T) {
+	ss, err := newLoader(t).Load("t.cue", []byte(minioSite("")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := renderRooted(ss[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := services(t, r.Files["t/stacks/minio/docker-compose.yml"])["minio"].Entrypoint
+	if len(ep) != 3 || ep[0] != "/bin/sh" || ep[1] != "-c" {
+		t.Fatalf("entrypoint %q: want /bin/sh -c SCRIPT", ep)
+	}
+	script := ep[2]
+	lint := filepath.Join(t.TempDir(), "minio-fs-init.sh")
+	if err := os.WriteFile(lint, []byte(script+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	shellcheck.Files(t, lint)
+
+	const fsFormat = `{"version":"1","format":"fs","fs":{"version":"2"}}` + "\n"
+	for _, c := range []struct {
+		name   string
+		before map[string]string // files under /data
+		want   string            // format.json after
+	}{
+		{"fresh", nil, fsFormat},
+		{"guide's share with files", map[string]string{"bucket/object.txt": "data"}, fsFormat},
+		{"FS share", map[string]string{".minio.sys/format.json": `{"version":"1","format":"fs","id":"x","fs":{"version":"2"}}`}, `{"version":"1","format":"fs","id":"x","fs":{"version":"2"}}`},
+		{"xl share", map[string]string{".minio.sys/format.json": `{"version":"1","format":"xl-single","id":"y"}`}, `{"version":"1","format":"xl-single","id":"y"}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			data := filepath.Join(t.TempDir(), "data")
+			if err := os.MkdirAll(data, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for p, content := range c.before {
+				if err := os.MkdirAll(filepath.Dir(filepath.Join(data, p)), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(data, p), []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			run := strings.ReplaceAll(script, "/data", data)
+			run = strings.Replace(run, "exec /usr/bin/docker-entrypoint.sh ", "exec echo ", 1)
+			out, err := exec.Command("sh", "-c", run).CombinedOutput()
+			if err != nil {
+				t.Fatalf("script: %v\n%s", err, out)
+			}
+			if got, want := string(out), "minio server "+data+" --console-address :9001\n"; got != want {
+				t.Errorf("started %q, want %q", got, want)
+			}
+			got, err := os.ReadFile(filepath.Join(data, ".minio.sys", "format.json"))
+			if err != nil || string(got) != c.want {
+				t.Errorf("format.json %q (%v), want %q", got, err, c.want)
+			}
+			if fi, err := os.Stat(filepath.Join(data, ".minio.sys")); err != nil || fi.Mode().Perm() != 0o700 {
+				t.Errorf(".minio.sys: %v, %v; want mode 0700", fi.Mode(), err)
+			}
+			for p, content := range c.before {
+				if b, _ := os.ReadFile(filepath.Join(data, p)); p != ".minio.sys/format.json" && string(b) != content {
+					t.Errorf("%s changed: %q", p, b)
+				}
+			}
+		})
 	}
 }
