@@ -318,3 +318,87 @@ func TestMinioFSInit(t *testing.T) {
 		})
 	}
 }
+
+// minioBinaryVar names a Minio RELEASE.2022-10-24T18-35-07Z server binary
+// (built from the tag's source, or copied out of the image) for
+// TestMinioFSServer; without it the test skips.
+const minioBinaryVar = "NUVLAGEN_MINIO_FS_BINARY"
+
+// TestMinioFSServer starts the FS release through the FS entry point on an
+// empty share and uploads an object over S3: the object must be a plain
+// file under the share, readable by others (NFS clients read as "other"),
+// and .minio.sys closed to them. Without the entry point's format.json the
+// same release would format the share as xl-single.
+func TestMinioFSServer(t *testing.T) {
+	bin := os.Getenv(minioBinaryVar)
+	if bin == "" {
+		t.Skipf("set %s to a Minio RELEASE.2022-10-24T18-35-07Z binary to run this test", minioBinaryVar)
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl (7.75 or later, for --aws-sigv4) is not installed")
+	}
+	ss, err := newLoader(t).Load("t.cue", []byte(minioSite("")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := renderRooted(ss[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := services(t, r.Files["t/stacks/minio/docker-compose.yml"])["minio"].Entrypoint[2]
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const addr = "127.0.0.1:19000"
+	run := strings.ReplaceAll(script, "/data", data)
+	run = strings.Replace(run, "exec /usr/bin/docker-entrypoint.sh minio server", "exec "+bin+" server --address "+addr, 1)
+	run = strings.Replace(run, "--console-address :9001", "--console-address 127.0.0.1:19001", 1)
+	cmd := exec.Command("sh", "-c", run)
+	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER=nuvlagen-test", "MINIO_ROOT_PASSWORD=nuvlagen-test-secret")
+	var log strings.Builder
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	curl := func(args ...string) (string, error) {
+		base := []string{"-s", "-S", "-f", "--retry", "20", "--retry-connrefused", "--retry-delay", "1", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "nuvlagen-test:nuvlagen-test-secret"}
+		out, err := exec.Command("curl", append(base, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := curl("-X", "PUT", "http://"+addr+"/bucket/"); err != nil {
+		t.Fatalf("make bucket: %v\n%s\nminio:\n%s", err, out, log.String())
+	}
+	obj := filepath.Join(dir, "obj.txt")
+	if err := os.WriteFile(obj, []byte("hello over NFS"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// curl signs the body's digest only when given it.
+	sum, err := exec.Command("sha256sum", obj).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := curl("-H", "x-amz-content-sha256: "+strings.Fields(string(sum))[0], "-T", obj, "http://"+addr+"/bucket/dir/obj.txt"); err != nil {
+		t.Fatalf("put object: %v\n%s\nminio:\n%s", err, out, log.String())
+	}
+	plain := filepath.Join(data, "bucket", "dir", "obj.txt")
+	if b, err := os.ReadFile(plain); err != nil || string(b) != "hello over NFS" {
+		t.Fatalf("the object is not the plain file %s: %q, %v", plain, b, err)
+	}
+	for p, want := range map[string]os.FileMode{plain: 0o004, filepath.Dir(plain): 0o005, filepath.Join(data, "bucket"): 0o005} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm()&want != want {
+			t.Errorf("%s: %v, %v; others must read it", p, fi.Mode(), err)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(data, ".minio.sys")); err != nil || fi.Mode().Perm()&0o077 != 0 {
+		t.Errorf(".minio.sys: %v, %v; want it closed to others", fi.Mode(), err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(data, ".minio.sys", "format.json")); !strings.Contains(string(b), `"format":"fs"`) || !strings.Contains(string(b), `"id":`) {
+		t.Errorf("format.json %q: want Minio's FS format with the deployment id it adds", b)
+	}
+}
