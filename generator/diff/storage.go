@@ -50,7 +50,7 @@ func storageChange(so, sn *service) (string, bool) {
 	}
 	text := fmt.Sprintf("Minio storage %s → %s (image %s): Minio does not convert the objects on the share", mo, mn, sn.Image)
 	if mo == "fs" {
-		return text + ", and a release without the FS backend does not start on FS data (\"found backend type fs, expected xl or xl-single\"): copy the objects to a new, empty share (mc mirror) before switching", true
+		return text + ", and a release without the FS backend does not start on FS data (\"found backend type fs, expected xl or xl-single\"): copy the objects to a new, empty share (mc mirror) before switching, or keep minio.storage \"fs\"", true
 	}
-	return text + ": objects written as xl stay in Minio's format (not the files users' containers read), and an older release may not start on data a later one wrote: copy the objects to a new, empty share (mc mirror) before switching", true
+	return text + ": objects written as xl stay in Minio's format (not the files users' containers read), and an older release may not start on data a later one wrote: copy the objects to a new, empty share (mc mirror) before switching, or keep minio.storage \"xl\"", true
 }
