@@ -166,6 +166,7 @@ func renderSite(s *site.Site) (Files, []errors.Error, error) {
 	for i, w := range rules.Warnings {
 		warnings[i] = w.Err()
 	}
+	warnings = append(warnings, exports.Warnings(s)...)
 	return files, warnings, nil
 }
 

@@ -42,6 +42,10 @@ func Render(s *site.Site) ([]byte, error) {
 		w("%d. `docker stack deploy -c stacks/%s/docker-compose.yml %s`: %s\n", i+1, st.Name, st.Name, purpose[st.Name])
 	}
 
+	if s.NFS != nil {
+		minio(w, s)
+	}
+
 	w("\n## Secrets\n\nDocker secrets the stacks mount (created before deployment; never in this directory):\n\n| secret | kind | purpose |\n|---|---|---|\n")
 	for _, sec := range s.Secrets {
 		w("| `%s` | %s | %s |\n", sec.Name, sec.Kind, sec.Purpose)
@@ -56,6 +60,20 @@ func Render(s *site.Site) ([]byte, error) {
 		w("\n## Registration in Nuvla\n\nOnce deployed, the site is registered in Nuvla with `nuvlagen register` and the documents in `nuvla/`: see [nuvla/README.md](nuvla/README.md).\n")
 	}
 	return b.Bytes(), nil
+}
+
+// minio says how Minio keeps the objects on the NFS share and what users'
+// containers see of them: the trade-off of minio.storage.
+func minio(w func(string, ...any), s *site.Site) {
+	w("\n## Minio and the NFS share\n\n")
+	w("Minio (`%s`) keeps its data in `%s` on the NFS server (%s:%s, mode %s; Minio writes it as root), which every other node mounts read-only.\n\n", s.Images["minio"], s.NFS.Share, s.NFS.Owner, s.NFS.Group, s.NFS.Mode)
+	switch s.MinioStorage {
+	case site.StorageFS:
+		w("Storage `fs` (`minio.storage`): each object is a plain file, `<bucket>/<key>` under the share, so users' containers read uploaded objects as files over NFS (the data feature). The price: the FS backend was removed from Minio after RELEASE.2022-10-24T18-35-07Z, so this release gets no security fixes; the advisories published since concern distributed setups, Windows, or users with their own credentials, which a single-tenant Minio reached only through Traefik's HTTPS does not have (see nuvlagen's README). Minio's entry point closes `.minio.sys` (its configuration and IAM data) to the clients, and on a share Minio has not formatted writes the FS `format.json` first: from RELEASE.2022-06-02T02-11-04Z on, Minio formats an empty drive in its own format otherwise.\n")
+	case site.StorageXL:
+		w("Storage `xl` (`minio.storage`): Minio's own format (`xl.meta` and part files per object), on a current release. **Users' containers do not see the objects as files: the data feature does not work** (generate warns on every run); `fs` keeps it, on Minio's last FS release.\n")
+	}
+	w("\nNo release converts one format into the other: changing `minio.storage` on a share with data needs the objects copied to a new, empty share (`mc mirror`).\n")
 }
 
 var purpose = map[string]string{
