@@ -4,12 +4,15 @@
 package secretsdir
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/nuvla/nuvlagen/generator/inputfile"
 	"github.com/nuvla/nuvlagen/generator/outdir"
 	"github.com/nuvla/nuvlagen/generator/pki"
 	"github.com/nuvla/nuvlagen/generator/secrets"
@@ -224,4 +227,52 @@ func ReadCA(dir string) (*pki.CA, error) {
 		return nil, fmt.Errorf("the deployment CA in %s: %w", filepath.Dir(certPath), err)
 	}
 	return ca, nil
+}
+
+// Certificate is a certificate file of a secrets directory.
+type Certificate struct {
+	Name     string // slash-separated, relative to the directory
+	NotAfter time.Time
+	// Foreign says that a deployment's directory holds a certificate its
+	// CA did not sign (a leaf left from an earlier CA, say).
+	Foreign bool
+}
+
+// Certificates lists every certificate file of dir (a file that starts
+// with a PEM certificate), in name order, checking each against the
+// deployment CA when dir holds one; the CA's own copies are listed once.
+func Certificates(dir string) ([]Certificate, error) {
+	ca, err := ReadCA(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Certificate
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := inputfile.Read(p, inputfile.DefaultMax)
+		if err != nil {
+			return err
+		}
+		if !bytes.HasPrefix(bytes.TrimSpace(b), []byte("-----BEGIN CERTIFICATE-----")) {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if ca != nil && bytes.Equal(bytes.TrimSpace(b), bytes.TrimSpace(ca.CertPEM())) && rel != secrets.CADir+"/"+secrets.CACert {
+			return nil // a copy of the CA beside a pair
+		}
+		end, err := pki.Expiry(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", rel, err)
+		}
+		c := Certificate{Name: rel, NotAfter: end}
+		if ca != nil && rel != secrets.CADir+"/"+secrets.CACert {
+			c.Foreign = !pki.IssuedBy(ca.Cert, b)
+		}
+		out = append(out, c)
+		return nil
+	})
+	return out, err
 }

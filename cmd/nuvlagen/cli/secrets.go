@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nuvla/nuvlagen/generator/inputfile"
+	"github.com/nuvla/nuvlagen/generator/pki"
 	"github.com/nuvla/nuvlagen/generator/secrets"
 	"github.com/nuvla/nuvlagen/generator/secretsdir"
 	"github.com/nuvla/nuvlagen/generator/site"
@@ -17,6 +18,7 @@ import (
 
 const secretsDoc = `Usage: nuvlagen secrets init DIR [--site FILE.cue] [--site-name NAME] [--force]
        [--regenerate-credential-key] [--allow-in-repo]
+       nuvlagen secrets check DIR
 
 Create DIR, the secrets directory of one site, which deploy.sh reads with
 --secrets DIR: a file per Docker secret the stacks mount and per variable
@@ -43,6 +45,10 @@ pair in SITE/docker-tls/NODE/ (ca.pem, cert.pem, key.pem, for its address
 and name), the host Nuvla's client pair in HOST/nuvla-docker-client/, and
 nuvla_truststore (the CA and this machine's public roots, for the api's
 JVM). A re-run keeps the CA, also with --force, which re-issues the rest.
+
+secrets check DIR lists every certificate of DIR with its expiry date,
+and exits 1 when one has expired or expires within 30 days, or, in a
+deployment's directory, when the CA did not sign it.
 
 DIR is made mode 0700 and every file 0600. A file that exists is kept
 (and said so) unless --force; a key is never kept without its certificate
@@ -87,8 +93,11 @@ func runSecrets(e *env, args []string) error {
 	if err, ok := parseFlags(e, flags, secretsDoc, args); !ok {
 		return err
 	}
+	if flags.NArg() == 2 && flags.Arg(0) == "check" {
+		return checkSecrets(e, flags.Arg(1))
+	}
 	if flags.NArg() == 0 || flags.Arg(0) != "init" {
-		return e.usageErr("secrets", "want \"secrets init DIR\"")
+		return e.usageErr("secrets", "want \"secrets init DIR\" or \"secrets check DIR\"")
 	}
 	if flags.NArg() != 2 {
 		fmt.Fprintf(e.stderr, "nuvlagen secrets init: want exactly one directory\nRun \"nuvlagen help secrets\" for usage.\n")
@@ -230,4 +239,36 @@ func pickSite(sites []*site.Site, name string) (*site.Site, error) {
 		return sites[0], nil
 	}
 	return nil, fmt.Errorf("%d sites to choose from (%s): pick one with --site-name", len(sites), strings.Join(names, ", "))
+}
+
+// checkSecrets prints the certificates of a secrets directory and their
+// expiry; findings (due, expired, another CA's) make the status 1.
+func checkSecrets(e *env, dir string) error {
+	const prefix = "nuvlagen secrets check"
+	certs, err := secretsdir.Certificates(dir)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "%s: %v\n", prefix, err)
+		return &printed{errFindings}
+	}
+	now := time.Now()
+	bad := 0
+	for _, c := range certs {
+		days := int(c.NotAfter.Sub(now).Hours() / 24)
+		verdict := fmt.Sprintf("expires %s (in %d days)", c.NotAfter.UTC().Format("2006-01-02"), days)
+		switch {
+		case now.After(c.NotAfter):
+			verdict, bad = "EXPIRED on "+c.NotAfter.UTC().Format("2006-01-02"), bad+1
+		case c.NotAfter.Before(now.Add(pki.RenewAhead)):
+			verdict, bad = verdict+": renew it (secrets init --force re-issues a deployment's)", bad+1
+		}
+		if c.Foreign {
+			verdict, bad = verdict+"; NOT signed by the deployment CA", bad+1
+		}
+		fmt.Fprintf(e.stdout, "%s: %s\n", c.Name, verdict)
+	}
+	if bad > 0 {
+		fmt.Fprintf(e.stderr, "%s: %d certificate(s) need attention\n", prefix, bad)
+		return &printed{errFindings}
+	}
+	return nil
 }

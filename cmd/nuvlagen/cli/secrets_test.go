@@ -2,6 +2,7 @@ package cli
 
 import (
 	"crypto/x509"
+	"net/netip"
 	"time"
 
 	"github.com/nuvla/nuvlagen/generator/outdir"
@@ -381,6 +382,30 @@ func TestSecretsInitDeployment(t *testing.T) {
 	}
 	if err := pki.Verify(ca.Cert, again, x509.ExtKeyUsageServerAuth, "203.0.113.10", now); err != nil {
 		t.Errorf("after --force: %v", err)
+	}
+
+	// secrets check: every certificate listed; one of another CA, about
+	// to expire, is two findings.
+	var out2, errb bytes.Buffer
+	if code := Main([]string{"secrets", "check", dir}, &out2, &errb); code != ExitOK || !strings.Contains(out2.String(), "example-target/docker-tls/target-manager-1/cert.pem: expires ") {
+		t.Fatalf("secrets check: exit %d\n%s%s", code, out2.String(), errb.String())
+	}
+	other, err := pki.NewCA("other", now.Add(-815*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := other.Server("target-manager-1", nil, []netip.Addr{netip.MustParseAddr("203.0.113.10")}, now.Add(-815*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "example-target", "docker-tls", "target-manager-1", "cert.pem"), old.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out2.Reset()
+	errb.Reset()
+	code = Main([]string{"secrets", "check", dir}, &out2, &errb)
+	if code != ExitInvalid || !strings.Contains(out2.String(), "renew it") || !strings.Contains(out2.String(), "NOT signed by the deployment CA") {
+		t.Errorf("secrets check of a due, foreign certificate: exit %d\n%s%s", code, out2.String(), errb.String())
 	}
 
 	// Half a CA is for the operator to resolve, never replaced.
