@@ -54,7 +54,7 @@ func FuzzSite(f *testing.F) {
 			}
 			return
 		}
-		if _, err := Render(sites); err != nil {
+		if _, err := render(sites); err != nil {
 			for _, line := range diag.Lines(err, "") {
 				if !positionedLine.MatchString(line) {
 					t.Errorf("a site that loads does not render, and the error has no position in the site file: %q", line)

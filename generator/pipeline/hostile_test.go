@@ -372,7 +372,7 @@ func loadAndRender(t testing.TB, l *site.Loader, name string, src []byte) result
 	if len(sites) != 1 {
 		t.Fatalf("%d sites", len(sites))
 	}
-	files, err := RenderSite(sites[0])
+	files, err := renderOne(sites[0])
 	return result{files: files, err: err}
 }
 
