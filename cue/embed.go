@@ -24,6 +24,9 @@ type File struct {
 	// Name is the path as it appears in positions, e.g. "cue/site.cue".
 	Name string
 	Data []byte
+	// Path is where a site file was read from on disk ("" when
+	// embedded): the files beside it may be its deployment's.
+	Path string
 }
 
 // IsSchemaFile reports whether name, a position's file name, is the name

@@ -334,7 +334,7 @@ func SiteFiles(cwd string, names []string, dir string) ([]nuvlacue.File, error) 
 			errs = append(errs, errors.New(Describe(n, err)))
 			continue
 		}
-		files = append(files, nuvlacue.File{Name: DisplayName(cwd, n), Data: data})
+		files = append(files, nuvlacue.File{Name: DisplayName(cwd, n), Data: data, Path: abs(cwd, n)})
 	}
 	if errs != nil {
 		return files, &UnreadableError{errs}
@@ -342,15 +342,12 @@ func SiteFiles(cwd string, names []string, dir string) ([]nuvlacue.File, error) 
 	return files, nil
 }
 
-// Beside reads the other *.cue files of the directory of name (a site
-// file, named relative to cwd as SiteFiles names it), where the host site
-// of a target in name may be. Files it cannot read are left out: they are
-// only looked through, and the caller says what it did not find.
-func Beside(cwd, name string) []nuvlacue.File {
-	p := name
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(cwd, p)
-	}
+// Beside reads the other *.cue files of the directory of the site file
+// at path, where the sites of its deployment may be. Files it cannot read
+// are left out: they are only looked through, and the caller says what it
+// did not find.
+func Beside(cwd, path string) []nuvlacue.File {
+	p := abs(cwd, path)
 	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(p), "*.cue"))
 	sort.Strings(matches)
 	var files []nuvlacue.File
@@ -359,8 +356,15 @@ func Beside(cwd, name string) []nuvlacue.File {
 			continue
 		}
 		if data, err := Read(m, DefaultMax); err == nil {
-			files = append(files, nuvlacue.File{Name: DisplayName(cwd, m), Data: data})
+			files = append(files, nuvlacue.File{Name: DisplayName(cwd, m), Data: data, Path: m})
 		}
 	}
 	return files
+}
+
+func abs(cwd, p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(cwd, p)
 }

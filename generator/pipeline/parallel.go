@@ -20,13 +20,15 @@ type Input struct {
 	// Name is the file's name as shown in positions and headers.
 	Name string
 	Data []byte
+	// Path is the file's path on disk, when it was read from one.
+	Path string
 }
 
 // Inputs returns model files (the embedded examples, say) as inputs.
 func Inputs(files []nuvlacue.File) []Input {
 	in := make([]Input, len(files))
 	for i, f := range files {
-		in[i] = Input{Name: f.Name, Data: f.Data}
+		in[i] = Input{Name: f.Name, Data: f.Data, Path: f.Path}
 	}
 	return in
 }

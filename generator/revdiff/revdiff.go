@@ -124,7 +124,7 @@ func Render(ctx context.Context, o Options) (*Sides, error) {
 		return out
 	}
 	newCompanions := func(in pipeline.Input) []pipeline.Input {
-		return pipeline.Inputs(inputfile.Beside(o.Cwd, in.Name))
+		return pipeline.Inputs(inputfile.Beside(o.Cwd, in.Path))
 	}
 	if dirs != nil {
 		oldModel = tree.FS(nuvlacue.Dir)
@@ -165,7 +165,7 @@ func Render(ctx context.Context, o Options) (*Sides, error) {
 		case err != nil:
 			unreadable = append(unreadable, errors.New(inputfile.Describe(n, err)))
 		default:
-			newInputs = append(newInputs, pipeline.Input{Name: inputfile.DisplayName(o.Cwd, n), Data: b})
+			newInputs = append(newInputs, pipeline.Input{Name: inputfile.DisplayName(o.Cwd, n), Data: b, Path: n})
 		}
 	}
 	if unreadable != nil {

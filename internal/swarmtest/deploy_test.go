@@ -37,8 +37,9 @@ type deployment struct {
 	files pipeline.Files
 	// projects are the generated compose files, loaded, by stack.
 	projects map[string]*types.Project
-	// secretsDir is what `nuvlagen secrets init` wrote, once created.
-	secretsDir string
+	// secretsDir is what `nuvlagen secrets init` wrote for the site,
+	// once created, in secretsRoot, the test's own temporary directory.
+	secretsDir, secretsRoot string
 }
 
 // siteSources maps a site's file name to its source, for `nuvlagen
@@ -144,6 +145,7 @@ func (dp *deployment) createSecrets() error {
 	if err != nil {
 		return err
 	}
+	dp.secretsRoot = dir
 	dp.secretsDir = filepath.Join(dir, "secrets")
 	src, ok := siteSources[dp.site.File]
 	if !ok {
@@ -153,9 +155,21 @@ func (dp *deployment) createSecrets() error {
 	if err := os.WriteFile(siteFile, src, 0o600); err != nil {
 		return err
 	}
+	// The other examples beside it, as in cue/sites/: a target's host,
+	// whose deployment's secrets are created together.
+	for name, other := range siteSources {
+		if name != dp.site.File && strings.HasPrefix(name, "cue/sites/") {
+			if err := os.WriteFile(filepath.Join(dir, filepath.Base(name)), other, 0o600); err != nil {
+				return err
+			}
+		}
+	}
 	var stdout, stderr bytes.Buffer
 	if code := cli.Main([]string{"secrets", "init", dp.secretsDir, "--site", siteFile, "--site-name", dp.site.Name}, &stdout, &stderr); code != cli.ExitOK {
 		return fmt.Errorf("nuvlagen secrets init: exit %d\n%s", code, stderr.String())
+	}
+	if st, err := os.Stat(filepath.Join(dp.secretsDir, dp.site.Name)); err == nil && st.IsDir() {
+		dp.secretsDir = filepath.Join(dp.secretsDir, dp.site.Name) // a deployment's directory
 	}
 	for _, sec := range dp.site.Secrets {
 		record(engine.secrets, sec.Name)
@@ -250,9 +264,9 @@ func (dp *deployment) cleanUp(t *testing.T) {
 	t.Helper()
 	d := dp.d
 	var errs []error
-	if dp.secretsDir != "" {
+	if dp.secretsRoot != "" {
 		// The secrets directory's parent is this deployment's alone.
-		if err := os.RemoveAll(filepath.Dir(dp.secretsDir)); err != nil {
+		if err := os.RemoveAll(dp.secretsRoot); err != nil {
 			errs = append(errs, err)
 		}
 	}

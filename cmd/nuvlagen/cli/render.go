@@ -51,7 +51,12 @@ func (f *siteFlags) companions(e *env) func(pipeline.Input) []pipeline.Input {
 	if len(f.sites) == 0 && f.dir == "" {
 		return func(pipeline.Input) []pipeline.Input { return pipeline.Inputs(nuvlacue.Sites()) }
 	}
-	return func(in pipeline.Input) []pipeline.Input { return pipeline.Inputs(inputfile.Beside(e.cwd, in.Name)) }
+	return func(in pipeline.Input) []pipeline.Input {
+		if in.Path == "" {
+			return nil
+		}
+		return pipeline.Inputs(inputfile.Beside(e.cwd, in.Path))
+	}
 }
 
 // bar is the progress bar of a run over inputs: drawn when stderr is a

@@ -15,11 +15,15 @@ import (
 
 // Render runs the pipeline on inputs, on every CPU unless opts.Jobs says
 // otherwise, and fails t, with the positioned errors, when any input
-// does not render.
+// does not render. Without opts.Companions, the embedded examples are
+// beside every input (a target's host among them).
 func Render(t testing.TB, opts pipeline.Options, inputs ...pipeline.Input) *pipeline.Result {
 	t.Helper()
 	if opts.Jobs == 0 {
 		opts.Jobs = runtime.GOMAXPROCS(0)
+	}
+	if opts.Companions == nil {
+		opts.Companions = func(pipeline.Input) []pipeline.Input { return pipeline.Inputs(nuvlacue.Sites()) }
 	}
 	res, err := pipeline.Run(context.Background(), inputs, opts)
 	if err == nil {
