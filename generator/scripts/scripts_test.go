@@ -98,13 +98,16 @@ func TestScriptsSyntaxAndShellcheck(t *testing.T) {
 	}
 }
 
-// dryRunArgs are the arguments each kind of script is dry-run with.
-func dryRunArgs(script string) []string {
+// dryRunArgs are the arguments each kind of script is dry-run with;
+// tlsDir is the certificates directory of the target site's manager.
+func dryRunArgs(script, tlsDir string) []string {
 	switch script {
 	case "deploy.sh":
 		return []string{"--dry-run", "--secrets", "/run/nuvla-secrets"}
 	case "teardown.sh":
 		return []string{"--dry-run", "--remove-secrets", "--remove-networks"}
+	case "target-manager-1.sh":
+		return []string{"--dry-run", "--docker-tls", tlsDir}
 	}
 	return []string{"--dry-run"}
 }
@@ -120,8 +123,10 @@ func TestDryRun(t *testing.T) {
 		bin := filepath.Join(t.TempDir(), "bin")
 		fakeBin(t, bin, "docker", "apt-get", "dpkg-query", "systemctl", "exportfs", "sysctl", "install", "mktemp", "chown", "chmod", "mv")
 		log := filepath.Join(t.TempDir(), "tripwire.log")
+		ca := newTestCA(t, "deployment CA")
+		tlsDir := dockerTLSDir(t, ca, ca.server(t, "target-manager-1", "203.0.113.10"))
 		for _, sc := range writeSite(t, dir, files) {
-			cmd := exec.Command(filepath.Join(dir, filepath.FromSlash(sc)), dryRunArgs(path.Base(sc))...)
+			cmd := exec.Command(filepath.Join(dir, filepath.FromSlash(sc)), dryRunArgs(path.Base(sc), tlsDir)...)
 			cmd.Dir = t.TempDir() // not the script's own: it must find its files itself
 			cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "TRIPWIRE_LOG=" + log, "LC_ALL=C"}
 			var stdout, stderr bytes.Buffer
@@ -136,7 +141,7 @@ func TestDryRun(t *testing.T) {
 			if calls, _ := os.ReadFile(log); len(calls) > 0 {
 				t.Errorf("%s/%s --dry-run ran commands:\n%s", name, sc, calls)
 			}
-			got[sc] = stdout.Bytes()
+			got[sc] = bytes.ReplaceAll(stdout.Bytes(), []byte(tlsDir), []byte("DOCKER_TLS_DIR"))
 		}
 		c := golden.Open(t, filepath.Join("testdata", "dryrun", name+".txtar"), golden.All)
 		c.Check(t, golden.Sorted("", got))
