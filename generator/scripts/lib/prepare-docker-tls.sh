@@ -19,6 +19,7 @@
 
 docker_dropin=/etc/systemd/system/docker.service.d/nuvlagen-docker-tls.conf
 docker_backups=/var/backups/nuvlagen-docker-tls
+docker_daemon_json=/etc/docker/daemon.json
 
 # docker_tls_flags sets docker_flags to what dockerd gets: a TCP listener
 # on the node's address only, TLS with client certificates of the CA.
@@ -117,7 +118,7 @@ EOF
 # the flags set: dockerd would refuse to start, or, for a TCP listener of
 # the operator's, --tlsverify would change it silently.
 docker_conflicts() {
-	local base=$1 conf=/etc/docker/daemon.json
+	local base=$1 conf=$docker_daemon_json
 	if [[ $base =~ (^|[[:space:]])(-H|--host)[=[:space:]]*tcp:// ]]; then
 		die "docker.service already listens on TCP ($base): remove that listener first (this script never opens a plain TCP listener)"
 	fi
@@ -159,8 +160,8 @@ docker_save() {
 		return 0
 	fi
 	run install -d -m 0700 -- "$docker_backups"
-	docker_backup=$docker_backups/$(date -u +%Y%m%dT%H%M%SZ)
-	run install -d -m 0700 -- "$docker_backup"
+	docker_backup=$(mktemp -d -- "$docker_backups/$(date -u +%Y%m%dT%H%M%SZ).XXXXXX")
+	say + mkdir "$docker_backup"
 	while IFS= read -r f; do
 		b=$docker_backup/$(basename -- "$f")
 		if [[ -e $f ]]; then
@@ -245,8 +246,12 @@ docker_tls() {
 	put_file "$docker_tls_dir/key.pem" 0600 <"$docker_tls_src/key.pem"
 	put_file "$docker_dropin" 0644 <<<"$dropin"
 	docker_tls_flags
+	local config=()
+	if ask test -f "$docker_daemon_json"; then
+		config=(--config-file "$docker_daemon_json")
+	fi
 	if "$dry_run" || dockerd --help 2>/dev/null | grep -q -- --validate; then
-		run dockerd --validate "${docker_flags[@]}" || {
+		run dockerd --validate "${config[@]}" "${docker_flags[@]}" || {
 			warn "dockerd --validate refuses the new flags"
 			exit 1
 		}
