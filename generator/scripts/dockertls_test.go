@@ -173,8 +173,16 @@ daemon-reload) ;;
 "restart docker")
 	stop
 	rm -f "$FAKE_PIDFILE"
+	# The operator's interrupt lands while dockerd is down.
+	if [[ -e $FAKE_HANG ]]; then
+		rm -f "$FAKE_HANG"
+		touch "$FAKE_HANG.reached"
+		sleep 600
+	fi
 	read -ra argv <<<"$(execstart)"
-	nsenter --net="$FAKE_NETNS" "${argv[@]}" </dev/null >>"$FAKE_DOCKERD_LOG" 2>&1 3>&- &
+	# In a session of its own, as systemd's services are: an interrupt of
+	# the script's process group does not reach it.
+	setsid nsenter --net="$FAKE_NETNS" "${argv[@]}" </dev/null >>"$FAKE_DOCKERD_LOG" 2>&1 3>&- &
 	pid=$!
 	for ((i = 0; i < 600; i++)); do
 		kill -0 "$pid" 2>/dev/null || exit 1
@@ -276,7 +284,7 @@ func newDockerTLSRig(t *testing.T, tools map[string]string) *dockerTLSRig {
 		"PATH=" + r.bin + ":" + os.Getenv("PATH"), "LC_ALL=C",
 		"FAKE_BASE=" + filepath.Join(root, "base"), "FAKE_DROPIN=" + r.dropin,
 		"FAKE_NETNS=" + managerNS, "FAKE_PIDFILE=" + r.pidfile, "FAKE_SOCK=" + r.sock,
-		"FAKE_LOG=" + r.log, "FAKE_DOCKERD_LOG=" + r.dockerd,
+		"FAKE_LOG=" + r.log, "FAKE_DOCKERD_LOG=" + r.dockerd, "FAKE_HANG=" + filepath.Join(root, "hang"),
 		"FAKE_DOCKER=" + tools["docker"], "FAKE_SS=" + tools["ss"],
 	}
 	return r
@@ -318,6 +326,45 @@ func (r *dockerTLSRig) stopDockerd() {
 // with the certificates of dir; the install paths are under the root.
 func (r *dockerTLSRig) run(dir string) (string, error) {
 	r.t.Helper()
+	cmd := r.command(dir)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// interrupted runs it as run does, and interrupts its process group (as
+// ^C does) while the restart of dockerd is under way.
+func (r *dockerTLSRig) interrupted(dir string) (string, error) {
+	r.t.Helper()
+	hang := filepath.Join(r.root, "hang")
+	if err := os.WriteFile(hang, nil, 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	cmd := r.command(dir)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(hang + ".reached"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cmd.Wait()
+			r.t.Fatalf("the restart was never reached:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+	err := cmd.Wait()
+	return out.String(), err
+}
+
+// command is the script's step as a command, not started.
+func (r *dockerTLSRig) command(dir string) *exec.Cmd {
 	prog := r.prelude + `
 docker_tls_dir=$ROOT/etc/docker/nuvla-tls
 docker_dropin=$ROOT/etc/systemd/system/docker.service.d/nuvlagen-docker-tls.conf
@@ -331,8 +378,7 @@ echo "changed=$changed"
 	cmd := exec.Command("bash", "-c", prog, "bash", dir)
 	cmd.Env = append([]string{"ROOT=" + r.root}, r.env...)
 	cmd.WaitDelay = 10 * time.Second
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	return cmd
 }
 
 func (r *dockerTLSRig) read(p string) string {
@@ -418,7 +464,7 @@ func (r *dockerTLSRig) checkServes(ca *testCA, nuvla, stranger testLeaf) {
 		t.Errorf("Info answered by another dockerd: storage driver %q", info.Info.Driver)
 	}
 	for name, c := range map[string]*client.Client{
-		"no client certificate":            r.nuvlaClient(ca.pem, nil),
+		"no client certificate":           r.nuvlaClient(ca.pem, nil),
 		"another CA's client certificate": r.nuvlaClient(ca.pem, &stranger),
 	} {
 		_, err := c.Ping(ctx, client.PingOptions{})
@@ -502,6 +548,28 @@ func TestDockerTLSAgainstDockerd(t *testing.T) {
 	}
 	if got := r.read(r.dropin); got != dropin {
 		t.Errorf("drop-in not restored:\n%s\nwant:\n%s", got, dropin)
+	}
+	r.checkServes(ca, nuvla, stranger)
+
+	// New certificates, and ^C while dockerd is down: the previous files
+	// are put back and dockerd serves them again.
+	r.setBase(r.base)
+	renewed := dockerTLSDir(t, ca, ca.server(t, managerNode, managerAddr))
+	oldCert := r.read(filepath.Join(r.root, "etc/docker/nuvla-tls/cert.pem"))
+	out, err = r.interrupted(renewed)
+	t.Logf("interrupted:\n%s", out)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Errorf("interrupted run: %v, want exit status 130", err)
+	}
+	if !strings.Contains(out, "docker runs again with the previous configuration") {
+		t.Errorf("interrupted run did not bring the previous configuration back:\n%s", out)
+	}
+	if got := r.read(filepath.Join(r.root, "etc/docker/nuvla-tls/cert.pem")); got != oldCert {
+		t.Errorf("interrupted run left the new cert.pem in place")
+	}
+	if got := r.read(r.dropin); got != dropin {
+		t.Errorf("interrupted run: drop-in not restored:\n%s", got)
 	}
 	r.checkServes(ca, nuvla, stranger)
 }
