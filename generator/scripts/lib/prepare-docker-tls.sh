@@ -71,12 +71,14 @@ docker_base_execstart() {
 			continue
 		fi
 		[[ $file == "$docker_dropin" ]] && continue
+		# Each physical line trimmed, continuations joined by one space.
+		line=${line#"${line%%[![:space:]]*}"}
 		if [[ $line == *\\ ]]; then
-			logical+="${line%\\} "
+			line=${line%\\}
+			logical+="${line%"${line##*[![:space:]]}"} "
 			continue
 		fi
 		line=$logical$line logical=""
-		line=${line#"${line%%[![:space:]]*}"}
 		case $line in
 		'#'* | ';'* | '') continue ;;
 		'['*']') section=$line ;;
