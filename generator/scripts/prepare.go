@@ -26,6 +26,13 @@ const PrepareDir = "prepare"
 // from the directory docker-tls/<node> of the site's secrets.
 const DockerTLSDir = "/etc/docker/nuvla-tls"
 
+// DockerDropIn is the systemd drop-in of docker.service the same script
+// writes: the unit's own command line with the TLS listener added.
+const DockerDropIn = "/etc/systemd/system/docker.service.d/nuvlagen-docker-tls.conf"
+
+// DockerBackups is where that script keeps the files it replaced.
+const DockerBackups = "/var/backups/nuvlagen-docker-tls"
+
 // dockerAPIPort is the firewall port the Docker API over TLS listens on.
 const dockerAPIPort = "docker-api"
 
@@ -68,7 +75,7 @@ func Prepare(s *site.Site, files map[string][]byte) (map[string][]byte, error) {
 	}
 	if s.Kind == site.KindTarget {
 		// Nuvla's job executors drive the Swarm through its managers.
-		port, err := dockerTLSPort(s)
+		port, err := DockerTLSPort(s)
 		if err != nil {
 			return nil, err
 		}
@@ -133,6 +140,8 @@ func prepareNode(s *site.Site, n site.Node, t *nodeTask, files map[string][]byte
 		w.Assign("docker_tls_addr", n.Address.String())
 		w.Assign("docker_tls_port", strconv.Itoa(t.dockerTLS))
 		w.Assign("docker_tls_dir", DockerTLSDir)
+		w.Assign("docker_dropin", DockerDropIn)
+		w.Assign("docker_backups", DockerBackups)
 	}
 	w.Text("dry_run=false\ndry_exists=false\nchanged=false\n\n")
 	w.Helpers()
@@ -214,10 +223,10 @@ func prepareNode(s *site.Site, n site.Node, t *nodeTask, files map[string][]byte
 	return w.Bytes()
 }
 
-// dockerTLSPort is the site's Docker API port (the firewall's docker-api,
+// DockerTLSPort is the site's Docker API port (the firewall's docker-api,
 // 2376 unless the site renumbers it); never 2375, the port of the API
 // without TLS, which clients would take for a plain one.
-func dockerTLSPort(s *site.Site) (int, error) {
+func DockerTLSPort(s *site.Site) (int, error) {
 	if s.Firewall == nil {
 		return 2376, nil
 	}

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # prepare/<node>.sh's Docker API over TLS, on the managers of a target site:
 # Nuvla's job executors drive the Swarm through it. The generated part sets
-# docker_tls_addr (the node's IPv4 address), docker_tls_port and
-# docker_tls_dir (where the certificates are installed) before this, and
+# docker_tls_addr (the node's IPv4 address), docker_tls_port,
+# docker_tls_dir (where the certificates are installed), docker_dropin
+# and docker_backups (where replaced files are kept) before this, and
 # the argument parsing docker_tls_src (the --docker-tls directory).
 #
 # Why flags in a systemd drop-in and not daemon.json: the packaged unit
@@ -17,8 +18,6 @@
 # command line.
 # shellcheck disable=SC2154,SC2034
 
-docker_dropin=/etc/systemd/system/docker.service.d/nuvlagen-docker-tls.conf
-docker_backups=/var/backups/nuvlagen-docker-tls
 docker_daemon_json=/etc/docker/daemon.json
 
 # docker_tls_flags sets docker_flags to what dockerd gets: a TCP listener
