@@ -1,11 +1,15 @@
 package scripts_test
 
 import (
+	"crypto/x509"
+	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDockerDropin runs the generated script's own functions on units as
@@ -83,5 +87,108 @@ docker_dropin_text "$base"
 				t.Errorf("got  %s\nwant %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestDockerTLSCheck runs the generated script's certificate check on
+// good and bad docker-tls directories: it must refuse every bad one
+// before anything changes, and tighten a key others can read.
+func TestDockerTLSCheck(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("needs openssl (apt-get install openssl): the check's chain, address and expiry tests use it")
+	}
+	prelude := scriptPrelude(t, rendered(t)["example-target"]["prepare/"+managerNode+".sh"])
+	ca := newTestCA(t, "deployment CA")
+	other := newTestCA(t, "another CA")
+	good := ca.server(t, managerNode, managerAddr)
+	past := time.Now().Add(-time.Hour)
+	tests := []struct {
+		name  string
+		setup func(dir string)
+		want  string // "" for success
+	}{
+		{"good", func(string) {}, ""},
+		{"key readable by others", func(dir string) { os.Chmod(filepath.Join(dir, "key.pem"), 0o644) },
+			"warning: DIR/key.pem is readable by others: tightening it to 0600\n+ chmod 0600 -- DIR/key.pem"},
+		{"no key", func(dir string) { os.Remove(filepath.Join(dir, "key.pem")) },
+			"--docker-tls DIR: key.pem is missing or empty (nuvlagen secrets init writes docker-tls/target-manager-1/{ca,cert,key}.pem)"},
+		{"empty ca", func(dir string) { os.WriteFile(filepath.Join(dir, "ca.pem"), nil, 0o644) },
+			"--docker-tls DIR: ca.pem is missing or empty (nuvlagen secrets init writes docker-tls/target-manager-1/{ca,cert,key}.pem)"},
+		{"another CA's server", func(dir string) { writePair(t, dir, other.server(t, managerNode, managerAddr)) },
+			"--docker-tls DIR: cert.pem is not a server certificate of ca.pem (openssl verify -CAfile ca.pem -purpose sslserver cert.pem)"},
+		{"a client certificate", func(dir string) { writePair(t, dir, ca.client(t, managerNode)) },
+			"--docker-tls DIR: cert.pem is not a server certificate of ca.pem (openssl verify -CAfile ca.pem -purpose sslserver cert.pem)"},
+		{"another key", func(dir string) {
+			os.WriteFile(filepath.Join(dir, "key.pem"), ca.server(t, managerNode, managerAddr).keyPEM, 0o600)
+		}, "--docker-tls DIR: key.pem is not the key of cert.pem"},
+		{"another address", func(dir string) { writePair(t, dir, ca.server(t, managerNode, "203.0.113.99")) },
+			"--docker-tls DIR: cert.pem is not valid for 203.0.113.10 (its subject alternative names must hold the node's address)"},
+		{"expired", func(dir string) {
+			writePair(t, dir, ca.leaf(t, managerNode, []string{managerNode}, []net.IP{net.ParseIP(managerAddr)}, x509.ExtKeyUsageServerAuth, past))
+		}, "--docker-tls DIR: cert.pem has expired"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := dockerTLSDir(t, ca, good)
+			tt.setup(dir)
+			cmd := exec.Command("bash", "-c", prelude+"docker_tls_src=$1\ndocker_tls_check\n", "bash", dir)
+			cmd.Env = []string{"PATH=/usr/bin:/bin", "LC_ALL=C"}
+			out, err := cmd.CombinedOutput()
+			got := strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(string(out), dir, "DIR"), managerNode+".sh: ", ""))
+			if strings.HasPrefix(tt.want, "warning:") || tt.want == "" {
+				if err != nil || got != tt.want {
+					t.Errorf("got %v\n%s\nwant success and\n%s", err, got, tt.want)
+				}
+			} else if err == nil || got != tt.want {
+				t.Errorf("got %v\n%s\nwant failure:\n%s", err, got, tt.want)
+			}
+			if fi, err := os.Stat(filepath.Join(dir, "key.pem")); err == nil && fi.Mode().Perm() != 0o600 && tt.want == "" {
+				t.Errorf("key.pem left %v", fi.Mode())
+			}
+		})
+	}
+}
+
+// writePair replaces the server certificate and key of a docker-tls dir.
+func writePair(t *testing.T, dir string, l testLeaf) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), l.certPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), l.keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPrepareDockerTLSUsage: a target site's manager refuses to run
+// without saying what to do with dockerd; other nodes refuse the options.
+func TestPrepareDockerTLSUsage(t *testing.T) {
+	files := rendered(t)["example-target"]
+	dir := t.TempDir()
+	writeSite(t, dir, files)
+	tests := []struct {
+		script string
+		args   []string
+		want   string
+	}{
+		{managerNode, nil, "target-manager-1.sh: node target-manager-1 is a manager of target site example-target: Nuvla drives its Swarm through the Docker API over TLS on 203.0.113.10:2376. Copy the directory docker-tls/target-manager-1 of the site's secrets (nuvlagen secrets init writes it) to this node and give it with --docker-tls DIR, or say --no-docker-tls to prepare the node without it"},
+		{managerNode, []string{"--dry-run"}, "target-manager-1.sh: node target-manager-1 is a manager of target site example-target: Nuvla drives its Swarm through the Docker API over TLS on 203.0.113.10:2376. Copy the directory docker-tls/target-manager-1 of the site's secrets (nuvlagen secrets init writes it) to this node and give it with --docker-tls DIR, or say --no-docker-tls to prepare the node without it"},
+		{managerNode, []string{"--docker-tls", "/x", "--no-docker-tls"}, "target-manager-1.sh: --docker-tls and --no-docker-tls exclude each other"},
+		{managerNode, []string{"--docker-tls"}, "target-manager-1.sh: --docker-tls needs a directory"},
+		{"target-worker-1", []string{"--docker-tls", "/x"}, "target-worker-1.sh: node target-worker-1 does not serve the Docker API to Nuvla: --docker-tls and --no-docker-tls are for the managers of a target site"},
+	}
+	for _, tt := range tests {
+		cmd := exec.Command(filepath.Join(dir, "prepare", tt.script+".sh"), tt.args...)
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "LC_ALL=C"}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+			t.Errorf("%s %v: %v, want exit status 2", tt.script, tt.args, err)
+		}
+		if first, _, _ := strings.Cut(stderr.String(), "\n"); first != tt.want {
+			t.Errorf("%s %v:\ngot  %s\nwant %s", tt.script, tt.args, first, tt.want)
+		}
 	}
 }

@@ -36,24 +36,26 @@ docker_tls_check() {
 	for f in ca.pem cert.pem key.pem; do
 		[[ -f $src/$f && -s $src/$f ]] || die "--docker-tls $src: $f is missing or empty (nuvlagen secrets init writes docker-tls/$node/{ca,cert,key}.pem)"
 	done
-	if [[ $(stat -c '%a' -- "$src/key.pem") != 600 ]]; then
+	if ((8#$(stat -c '%a' -- "$src/key.pem") & 8#077)); then
 		warn "$src/key.pem is readable by others: tightening it to 0600"
 		run chmod 0600 -- "$src/key.pem"
 	fi
 	if ! command -v openssl >/dev/null; then
-		warn "openssl is not installed: the certificates' chain, address and expiry are not checked here (nuvlagen check does it on the secrets directory)"
+		warn "openssl is not installed: the certificates' chain, address and expiry are not checked (apt-get install openssl)"
 		return 0
 	fi
+	# Expiry first: openssl verify refuses an expired certificate too, and
+	# would say less.
+	openssl x509 -in "$src/cert.pem" -noout -checkend 0 >/dev/null ||
+		die "--docker-tls $src: cert.pem has expired"
+	openssl x509 -in "$src/ca.pem" -noout -checkend 0 >/dev/null ||
+		die "--docker-tls $src: ca.pem has expired"
 	openssl verify -CAfile "$src/ca.pem" -purpose sslserver "$src/cert.pem" >/dev/null 2>&1 ||
 		die "--docker-tls $src: cert.pem is not a server certificate of ca.pem (openssl verify -CAfile ca.pem -purpose sslserver cert.pem)"
 	[[ $(openssl x509 -in "$src/cert.pem" -noout -pubkey) == "$(openssl pkey -in "$src/key.pem" -pubout 2>/dev/null)" ]] ||
 		die "--docker-tls $src: key.pem is not the key of cert.pem"
 	openssl x509 -in "$src/cert.pem" -noout -checkip "$docker_tls_addr" | grep -q 'does match' ||
 		die "--docker-tls $src: cert.pem is not valid for $docker_tls_addr (its subject alternative names must hold the node's address)"
-	openssl x509 -in "$src/cert.pem" -noout -checkend 0 >/dev/null ||
-		die "--docker-tls $src: cert.pem has expired"
-	openssl x509 -in "$src/ca.pem" -noout -checkend 0 >/dev/null ||
-		die "--docker-tls $src: ca.pem has expired"
 	openssl x509 -in "$src/cert.pem" -noout -checkend $((30 * 86400)) >/dev/null ||
 		warn "--docker-tls $src: cert.pem expires within 30 days"
 }
