@@ -344,6 +344,9 @@ func compareFile(d *differ, rel string, old, new []byte, inOld, inNew bool, oldS
 			fd.Note = err.Error() + "; shown as text"
 		case len(changes) == 0 && fd.Status == Changed:
 			fd.Note = noSemantic
+		case len(changes) == 0:
+			// Added or removed while its data file stayed: the file
+			// itself is the change.
 		default:
 			fd.Changes = changes
 			if data != rel {

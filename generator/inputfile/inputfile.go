@@ -341,3 +341,26 @@ func SiteFiles(cwd string, names []string, dir string) ([]nuvlacue.File, error) 
 	}
 	return files, nil
 }
+
+// Beside reads the other *.cue files of the directory of name (a site
+// file, named relative to cwd as SiteFiles names it), where the host site
+// of a target in name may be. Files it cannot read are left out: they are
+// only looked through, and the caller says what it did not find.
+func Beside(cwd, name string) []nuvlacue.File {
+	p := name
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(cwd, p)
+	}
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(p), "*.cue"))
+	sort.Strings(matches)
+	var files []nuvlacue.File
+	for _, m := range matches {
+		if filepath.Clean(m) == filepath.Clean(p) {
+			continue
+		}
+		if data, err := Read(m, DefaultMax); err == nil {
+			files = append(files, nuvlacue.File{Name: DisplayName(cwd, m), Data: data})
+		}
+	}
+	return files
+}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
 	"github.com/nuvla/nuvlagen/generator/diag"
+	"github.com/nuvla/nuvlagen/generator/site"
 )
 
 var positionedLine = regexp.MustCompile(`^fuzz\.cue:\d+:\d+: `)
@@ -54,7 +56,7 @@ func FuzzSite(f *testing.F) {
 			}
 			return
 		}
-		if _, err := Render(sites); err != nil {
+		if _, err := renderLinked(sites); err != nil {
 			for _, line := range diag.Lines(err, "") {
 				if !positionedLine.MatchString(line) {
 					t.Errorf("a site that loads does not render, and the error has no position in the site file: %q", line)
@@ -62,4 +64,28 @@ func FuzzSite(f *testing.F) {
 			}
 		}
 	})
+}
+
+// renderLinked renders sites as generate would, linking a target to its
+// host among the embedded examples.
+func renderLinked(sites []*site.Site) (Files, error) {
+	for _, s := range sites {
+		if site.Linked(s) {
+			examples, err := Load(Inputs(nuvlacue.Sites()), nil)
+			if err != nil {
+				return nil, err
+			}
+			all := append([]*site.Site(nil), sites...)
+			for _, e := range examples {
+				if e.Kind == site.KindHost && !slices.ContainsFunc(sites, func(s *site.Site) bool { return s.Name == e.Name }) {
+					all = append(all, e)
+				}
+			}
+			if _, err := site.LinkDeployments(all); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	return Render(sites)
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -363,6 +364,8 @@ type result struct {
 	err   error
 }
 
+// loadAndRender renders the one site of a file as generate would, the
+// embedded examples beside it (a target's host among them).
 func loadAndRender(t testing.TB, l *site.Loader, name string, src []byte) result {
 	t.Helper()
 	sites, err := l.Load(name, src)
@@ -372,9 +375,26 @@ func loadAndRender(t testing.TB, l *site.Loader, name string, src []byte) result
 	if len(sites) != 1 {
 		t.Fatalf("%d sites", len(sites))
 	}
-	files, err := RenderSite(sites[0])
-	return result{files: files, err: err}
+	if !site.Linked(sites[0]) {
+		files, err := RenderSite(sites[0])
+		return result{files: files, err: err}
+	}
+	res, err := Run(context.Background(), []Input{{Name: name, Data: src}}, Options{Jobs: 1, Companions: embeddedCompanions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Err(); err != nil {
+		return result{err: err}
+	}
+	files := Files{}
+	for p, b := range res.Files() {
+		files[strings.TrimPrefix(p, sites[0].Name+"/")] = b
+	}
+	return result{files: files}
 }
+
+// embeddedCompanions are the files beside any input: the embedded examples.
+func embeddedCompanions(Input) []Input { return Inputs(nuvlacue.Sites()) }
 
 // outputChecker reduces a site's files to their shape: what a value must
 // not change.

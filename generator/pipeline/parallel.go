@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 
 	"cuelang.org/go/cue/errors"
@@ -28,22 +30,35 @@ func Inputs(files []nuvlacue.File) []Input {
 }
 
 // Load loads inputs into typed sites, with the embedded model, for
-// commands that need the model itself rather than rendered files. Any
-// error is an *InvalidError holding every one.
-func Load(inputs []Input) ([]*site.Site, error) {
+// commands that need the model itself rather than rendered files, and
+// links the sites of deployments (looking a target's host up among its
+// input's companions, when companions is not nil; those are not
+// returned). Any error is an *InvalidError holding every one.
+func Load(inputs []Input, companions func(Input) []Input) ([]*site.Site, error) {
 	l, err := site.NewLoader()
 	if err != nil {
 		return nil, err
 	}
-	var all []*site.Site
+	loaded := map[int][]*site.Site{}
 	var errs []error
-	for _, in := range inputs {
+	for i, in := range inputs {
 		sites, err := l.Load(in.Name, in.Data)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		all = append(all, sites...)
+		loaded[i] = sites
+	}
+	if errs != nil {
+		return nil, &InvalidError{Errs: errs}
+	}
+	linkErrs := link(l, inputs, loaded, companions)
+	var all []*site.Site
+	for i := range inputs {
+		if err := linkErrs[i]; err != nil {
+			errs = append(errs, err)
+		}
+		all = append(all, loaded[i]...)
 	}
 	if errs != nil {
 		return nil, &InvalidError{Errs: errs}
@@ -75,9 +90,14 @@ type Options struct {
 	// over many sites need not hold all of their files at once. It is
 	// called for every site of every input that rendered, duplicates too.
 	Take func(input int, s *Rendered)
-	// Done, if not nil, is called once per finished input, from the
-	// worker's goroutine, after Take.
+	// Done, if not nil, is called once per finished input, after Take:
+	// from the worker's goroutine, or, for the sites of deployments
+	// (rendered once every input is loaded), from Run's.
 	Done func(input int)
+	// Companions, if not nil, gives the files beside an input, where the
+	// host site of a target it holds may be when no input defines it:
+	// loaded to link the target, not rendered.
+	Companions func(Input) []Input
 }
 
 // Result is what a run produced.
@@ -159,6 +179,18 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Result, error) {
 		return &Result{Errors: []error{err}}, nil
 	}
 	results := make([]inputResult, len(inputs))
+	var mu sync.Mutex
+	heldSites := map[int][]*site.Site{}
+	deliver := func(i int) {
+		if opts.Take != nil {
+			for k := range results[i].sites {
+				opts.Take(i, &results[i].sites[k])
+			}
+		}
+		if opts.Done != nil {
+			opts.Done(i)
+		}
+	}
 	workers := min(max(opts.Jobs, 1), len(inputs))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -180,17 +212,17 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Result, error) {
 				used++
 				if err != nil {
 					results[i] = inputResult{err: err}
+				} else if sites, err := l.Load(inputs[i].Name, inputs[i].Data); err != nil {
+					results[i] = inputResult{err: err}
+				} else if held(sites) {
+					mu.Lock()
+					heldSites[i] = sites
+					mu.Unlock()
+					continue
 				} else {
-					results[i] = renderInput(l, inputs[i])
+					results[i] = renderSites(sites)
 				}
-				if opts.Take != nil {
-					for k := range results[i].sites {
-						opts.Take(i, &results[i].sites[k])
-					}
-				}
-				if opts.Done != nil {
-					opts.Done(i)
-				}
+				deliver(i)
 			}
 		})
 	}
@@ -209,6 +241,27 @@ feed:
 	wg.Wait()
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
+	}
+	if len(heldSites) > 0 {
+		// The sites of deployments, linked and rendered now that every
+		// input is loaded, one after the other: they may share a
+		// worker's CUE context, which is not safe for concurrent use.
+		l, err := newLoader()
+		if err != nil {
+			return nil, err
+		}
+		linkErrs := link(l, inputs, heldSites, opts.Companions)
+		for _, i := range slices.Sorted(maps.Keys(heldSites)) {
+			if ctx.Err() != nil {
+				return nil, context.Cause(ctx)
+			}
+			if err := linkErrs[i]; err != nil {
+				results[i] = inputResult{err: err}
+			} else {
+				results[i] = renderSites(heldSites[i])
+			}
+			deliver(i)
+		}
 	}
 	return collect(inputs, results), nil
 }
@@ -255,11 +308,7 @@ func collect(inputs []Input, results []inputResult) *Result {
 // costs about as much as loading one site.
 const loaderReuse = 32
 
-func renderInput(l *site.Loader, in Input) inputResult {
-	sites, err := l.Load(in.Name, in.Data)
-	if err != nil {
-		return inputResult{err: err}
-	}
+func renderSites(sites []*site.Site) inputResult {
 	var res inputResult
 	var errs errors.Error
 	for _, s := range sites {

@@ -73,6 +73,11 @@ func RenderSite(s *site.Site) (Files, error) {
 // that do not stop generation (the firewall's fixes of the seed's tables
 // and rules that overlap), positioned.
 func renderSite(s *site.Site) (Files, []errors.Error, error) {
+	if site.Linked(s) && s.Link == nil {
+		// Its Nuvla sources come from the host: rendered alone, its
+		// firewall would admit nobody.
+		return nil, nil, errors.Newf(s.Pos("host"), "site %s: its host %s was not loaded with it: give the host's site file too", s.Name, s.Host)
+	}
 	header := compose.Header(s.File)
 	files := Files{}
 	env := CheckEnv(s)

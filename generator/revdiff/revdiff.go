@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -83,9 +84,47 @@ func Render(ctx context.Context, o Options) (*Sides, error) {
 	if repo.HasDir(o.Rev, nuvlacue.Dir) {
 		dirs = []string{nuvlacue.Dir}
 	}
-	tree, err := repo.Export(o.Rev, o.Max, dirs, names)
+	// The .cue files beside each named one, where a target's host may
+	// be (read at the revision for its side, in the work tree for the
+	// other).
+	besideRev := map[string][]string{}
+	var exported []string
+	for _, n := range names {
+		dir := filepath.Dir(n)
+		if _, done := besideRev[dir]; done {
+			continue
+		}
+		list, err := repo.List(o.Rev, dir)
+		if err != nil {
+			return nil, err
+		}
+		besideRev[dir] = []string{}
+		for _, m := range list {
+			if strings.HasSuffix(m, ".cue") {
+				besideRev[dir] = append(besideRev[dir], filepath.FromSlash(m))
+				exported = append(exported, filepath.FromSlash(m))
+			}
+		}
+	}
+	tree, err := repo.Export(o.Rev, o.Max, dirs, append(slices.Clone(names), exported...))
 	if err != nil {
 		return nil, err
+	}
+	dirOf := map[string]string{}
+	for _, n := range names {
+		dirOf[inputfile.DisplayName(o.Cwd, n)] = filepath.Dir(n)
+	}
+	oldCompanions := func(in pipeline.Input) []pipeline.Input {
+		var out []pipeline.Input
+		for _, m := range besideRev[dirOf[in.Name]] {
+			if b, ok := tree.File(m); ok && inputfile.DisplayName(o.Cwd, m) != in.Name {
+				out = append(out, pipeline.Input{Name: inputfile.DisplayName(o.Cwd, m), Data: b})
+			}
+		}
+		return out
+	}
+	newCompanions := func(in pipeline.Input) []pipeline.Input {
+		return pipeline.Inputs(inputfile.Beside(o.Cwd, in.Name))
 	}
 	if dirs != nil {
 		oldModel = tree.FS(nuvlacue.Dir)
@@ -106,7 +145,7 @@ func Render(ctx context.Context, o Options) (*Sides, error) {
 		}
 	}
 	sides := &Sides{}
-	sides.Old, err = render(ctx, oldModel, names, oldInputs)
+	sides.Old, err = render(ctx, oldModel, names, oldInputs, oldCompanions)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -132,7 +171,7 @@ func Render(ctx context.Context, o Options) (*Sides, error) {
 	if unreadable != nil {
 		return nil, &WorkTreeError{&inputfile.UnreadableError{Errs: unreadable}}
 	}
-	sides.New, err = render(ctx, newModel, names, newInputs)
+	sides.New, err = render(ctx, newModel, names, newInputs, newCompanions)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -181,7 +220,7 @@ func siteNames(repo *gitrev.Repo, o Options) ([]string, error) {
 
 // render renders inputs with the model in fsys (the embedded one when
 // nil), or the model's example sites when no site file is named.
-func render(ctx context.Context, fsys fs.FS, names []string, inputs []pipeline.Input) (pipeline.Files, error) {
+func render(ctx context.Context, fsys fs.FS, names []string, inputs []pipeline.Input, companions func(pipeline.Input) []pipeline.Input) (pipeline.Files, error) {
 	schema, examples := nuvlacue.Schema(), nuvlacue.Sites()
 	if fsys != nil {
 		var err error
@@ -191,8 +230,9 @@ func render(ctx context.Context, fsys fs.FS, names []string, inputs []pipeline.I
 	}
 	if len(names) == 0 {
 		inputs = pipeline.Inputs(examples)
+		companions = nil
 	}
-	res, err := pipeline.Run(ctx, inputs, pipeline.Options{Jobs: runtime.GOMAXPROCS(0), Schema: schema})
+	res, err := pipeline.Run(ctx, inputs, pipeline.Options{Jobs: runtime.GOMAXPROCS(0), Schema: schema, Companions: companions})
 	if err != nil {
 		return nil, err
 	}

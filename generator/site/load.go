@@ -78,6 +78,11 @@ func (l *Loader) LoadFiles(files []nuvlacue.File) ([]*Site, error) {
 	if errs != nil {
 		return nil, errs
 	}
+	// The files are given together: their deployments are linked (the
+	// firewalls across sites are checked by generator/deployment).
+	if _, err := LinkDeployments(all); err != nil {
+		return nil, err
+	}
 	return all, nil
 }
 
@@ -172,6 +177,13 @@ type raw struct {
 	Minio          *struct {
 		S3Domain string `json:"s3Domain"`
 	} `json:"minio"`
+	Edge    string   `json:"edge"`
+	Host    string   `json:"host"`
+	Egress  []string `json:"egress"`
+	Clients map[string]struct {
+		Stack string `json:"stack"`
+		Ports []int  `json:"ports"`
+	} `json:"clients"`
 	Images      map[string]string   `json:"images"`
 	Secrets     map[string]Secret   `json:"secrets"`
 	Variables   map[string]Variable `json:"variables"`
@@ -242,7 +254,12 @@ func decode(v, in cue.Value, file string, start token.Pos) (*Site, error) {
 		Name: r.Name, Kind: r.Kind, Domain: r.Domain, TLS: r.TLS,
 		Networks: r.Networks, EphemeralPorts: r.EphemeralPorts, NFS: r.NFS,
 		Images: r.Images, value: v, File: file, start: start,
+		Edge: r.Edge, Host: r.Host,
 	}
+	for name, c := range r.Clients {
+		s.Clients = append(s.Clients, Client{Service: name, Stack: c.Stack, Ports: c.Ports})
+	}
+	slices.SortFunc(s.Clients, func(a, b Client) int { return strings.Compare(a.Service, b.Service) })
 	if r.Minio != nil {
 		s.S3Domain = r.Minio.S3Domain
 	}
@@ -263,6 +280,11 @@ func decode(v, in cue.Value, file string, start token.Pos) (*Site, error) {
 	}
 	if s.Groups.Nuvla, err = prefixes(s, "nuvla", r.Groups.Nuvla); err != nil {
 		return nil, err
+	}
+	if r.Egress != nil {
+		if s.Egress, err = prefixes(s, "egress", r.Egress); err != nil {
+			return nil, err
+		}
 	}
 	for _, sec := range r.Secrets {
 		s.Secrets = append(s.Secrets, sec)

@@ -32,7 +32,7 @@ func TestLoaderFromFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].Name != "example-host" || got[0].Networks.Public != "traefik-public" {
+	if len(got) != 3 || got[0].Name != "example-host" || got[0].Networks.Public != "traefik-public" {
 		t.Fatalf("loaded %d sites: %+v", len(got), got)
 	}
 

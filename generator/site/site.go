@@ -4,6 +4,7 @@ package site
 
 import (
 	"cmp"
+	"encoding/json"
 	"net/netip"
 	"slices"
 
@@ -29,10 +30,28 @@ type Site struct {
 	EphemeralPorts PortRange
 	NFS            *NFS // target sites only
 	S3Domain       string
-	Images         map[string]string
-	Secrets        []Secret   // sorted by name
-	Variables      []Variable // sorted by name
-	Sysctls        []Sysctl   // sorted by key
+	// Edge is the manager that runs Traefik: where the site's domains
+	// point, and the target manager Nuvla drives.
+	Edge string
+	// Host is, on a target site, the host site that drives it ("" for a
+	// target on its own).
+	Host string
+	// NuvlaDerived says that the target's Groups.Nuvla is not in its file
+	// and comes from its host (deployment.Link sets it).
+	NuvlaDerived bool
+	// Egress is, on a host site, where its connections to targets come
+	// from, when the file says so (NAT); nil: the nodes of Clients.
+	Egress []netip.Prefix
+	// Clients are, on a host site, the services that connect to targets
+	// (sorted by service name).
+	Clients []Client
+	// Link places the site in its deployment (deployment.Link); nil for
+	// a site on its own.
+	Link      *Link
+	Images    map[string]string
+	Secrets   []Secret   // sorted by name
+	Variables []Variable // sorted by name
+	Sysctls   []Sysctl   // sorted by key
 	// Firewall is the site's firewall section; nil when the model has
 	// none (another revision's, for nuvlagen diff --base).
 	Firewall *Firewall
@@ -61,6 +80,14 @@ type Node struct {
 	Role      string
 	Labels    map[string]string
 	NFSServer bool
+}
+
+// Client is a service of a host site that opens connections to its
+// targets: the target ports it connects to.
+type Client struct {
+	Service string
+	Stack   string
+	Ports   []int
 }
 
 // Groups are the address classes the firewall tables use.
@@ -241,4 +268,61 @@ func conjunctPositions(v cue.Value) []token.Pos {
 		}
 	}
 	return out
+}
+
+// Connector is a node of a host site that opens connections to the
+// site's targets: the services on it that do, and the target ports.
+type Connector struct {
+	Node     string
+	Address  netip.Addr
+	Services []string
+	Ports    []int
+}
+
+// Peer is a target as its host knows it (deployment.Link sets it).
+type Peer struct {
+	Name string
+	// Manager is the target's edge manager: Nuvla drives the Swarm
+	// through its Docker API.
+	Manager        string
+	ManagerAddress netip.Addr
+	// DockerEndpoint and S3Endpoint are the URLs Nuvla registers.
+	DockerEndpoint, S3Endpoint string
+}
+
+// Link is where a site stands in its deployment, set by deployment.Link
+// on the sites of a deployment; nil on a site on its own.
+type Link struct {
+	// Host is the host site's name, and HostDomain its domain (where
+	// Nuvla's API is).
+	Host, HostDomain string
+	// Connectors are the host's nodes that connect to its targets.
+	Connectors []Connector
+	// Targets are, on the host, the targets it drives, by name.
+	Targets []Peer
+}
+
+// ServiceConstraints returns the placement constraints of a service of
+// one of the site's stacks, and whether the service exists.
+func (s *Site) ServiceConstraints(stack, service string) ([]string, bool) {
+	for _, st := range s.Stacks {
+		if st.Name != stack {
+			continue
+		}
+		var c struct {
+			Services map[string]struct {
+				Deploy struct {
+					Placement struct {
+						Constraints []string `json:"constraints"`
+					} `json:"placement"`
+				} `json:"deploy"`
+			} `json:"services"`
+		}
+		if err := json.Unmarshal(st.Compose, &c); err != nil {
+			return nil, false
+		}
+		svc, ok := c.Services[service]
+		return svc.Deploy.Placement.Constraints, ok
+	}
+	return nil, false
 }

@@ -158,7 +158,11 @@ func TestDiffBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile("extra.cue", bytes.ReplaceAll(src, []byte(`"example-target"`), []byte(`"extra"`)), 0o644)
+	// Another target of the same host: its own name, domain and addresses.
+	for _, r := range [][2]string{{`"example-target"`, `"extra"`}, {`target.example.org`, `extra.example.org`}, {`203.0.113.1`, `203.0.113.4`}} {
+		src = bytes.ReplaceAll(src, []byte(r[0]), []byte(r[1]))
+	}
+	os.WriteFile("extra.cue", src, 0o644)
 	code, stdout, stderr = run(t, "diff", "--base", "HEAD", "--site", "extra.cue", "--site", "cue/sites/example-target.cue")
 	if code != ExitOK || !strings.Contains(stdout, "site extra (added)") || strings.Contains(stdout, "example-target") {
 		t.Errorf("diff --base HEAD --site extra.cue: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
@@ -328,7 +332,7 @@ func TestDiffRefuses(t *testing.T) {
 	// --base: a site file too large at REV, and a FIFO in the work tree.
 	t.Setenv("GIT_CONFIG_GLOBAL", os.DevNull)
 	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	src, err := os.ReadFile(filepath.Join(repoRoot(t), "cue", "sites", "example-target.cue"))
+	src, err := os.ReadFile(filepath.Join(repoRoot(t), "cue", "sites", "example-host.cue"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,12 +43,21 @@ func (f *siteFlags) inputs(e *env) ([]pipeline.Input, error) {
 	return pipeline.Inputs(files), err
 }
 
+// companions gives the files where the host of a target may be: beside
+// the target's file, or the other embedded examples.
+func (f *siteFlags) companions(e *env) func(pipeline.Input) []pipeline.Input {
+	if len(f.sites) == 0 && f.dir == "" {
+		return func(pipeline.Input) []pipeline.Input { return pipeline.Inputs(nuvlacue.Sites()) }
+	}
+	return func(in pipeline.Input) []pipeline.Input { return pipeline.Inputs(inputfile.Beside(e.cwd, in.Name)) }
+}
+
 // render runs the pipeline on f.jobs workers, with a progress bar when
 // stderr is a terminal and quiet is off. take is Options.Take. Once ctx
 // is done it returns interrupted(ctx) when the started inputs are done.
 func (f *siteFlags) render(ctx context.Context, e *env, inputs []pipeline.Input, quiet bool, take func(int, *pipeline.Rendered)) (*pipeline.Result, error) {
 	bar := newProgress(e.stderr, len(inputs), !quiet && isTerminal(e.stderr))
-	res, err := pipeline.Run(ctx, inputs, pipeline.Options{Jobs: f.jobs, Take: take, Done: func(int) { bar.inc() }})
+	res, err := pipeline.Run(ctx, inputs, pipeline.Options{Jobs: f.jobs, Take: take, Done: func(int) { bar.inc() }, Companions: f.companions(e)})
 	bar.finish()
 	if err != nil {
 		return nil, interrupted(ctx)
@@ -74,7 +83,7 @@ func loadSites(e *env, files []string) ([]*site.Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	sites, err := pipeline.Load(inputs)
+	sites, err := pipeline.Load(inputs, f.companions(e))
 	if err != nil {
 		return nil, e.report("nuvlagen", err)
 	}

@@ -115,7 +115,7 @@ func TestSecretsInitRefuses(t *testing.T) {
 		{[]string{filepath.Join(repo, "sub", "secrets"), "--site-name", "example-host"}, ExitInvalid, "it is inside the git work tree"},
 		{[]string{filepath.Join(t.TempDir(), "out", "example-host", "secrets"), "--site-name", "example-host"}, ExitInvalid, "it is inside an out/ directory"},
 		{[]string{open, "--site-name", "example-host"}, ExitInvalid, "is open to other users (mode 0755)"},
-		{[]string{filepath.Join(t.TempDir(), "s")}, ExitUsage, "2 sites to choose from (example-host, example-target): pick one with --site-name"},
+		{[]string{filepath.Join(t.TempDir(), "s")}, ExitUsage, "3 sites to choose from (example-host, example-target-2, example-target): pick one with --site-name"},
 		{[]string{filepath.Join(t.TempDir(), "s"), "--site-name", "nope"}, ExitUsage, `no site named "nope"`},
 		{[]string{}, ExitUsage, "want exactly one directory"},
 	} {

@@ -37,7 +37,7 @@ func TestGenerateLeavesOnlySites(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if want := []string{"example-host", "example-target"}; !slices.Equal(names, want) {
+	if want := []string{"example-host", "example-target", "example-target-2"}; !slices.Equal(names, want) {
 		t.Errorf("out/ holds %v, want only %v", names, want)
 	}
 	if err := os.WriteFile("bad.cue", []byte("kind: 1\n"), 0o644); err != nil {

@@ -41,8 +41,10 @@ block=$(
 -A NUVLA-PUBLISHED -i br-+ -j RETURN
 -A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 22 -m comment --comment "ssh" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 80 -m comment --comment "http" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.11/32 -p tcp -m conntrack --ctorigdstport 80 -m comment --comment "http" -j RETURN
 -A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 80 -m comment --comment "http" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment "http" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.11/32 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment "http" -j RETURN
 -A NUVLA-PUBLISHED -s 0.0.0.0/0 -p tcp -m conntrack --ctorigdstport 443 -m comment --comment "http" -j RETURN
 -A NUVLA-PUBLISHED -s 203.0.113.10/32 -p tcp -m conntrack --ctorigdstport 111 -m comment --comment "nfs" -j RETURN
 -A NUVLA-PUBLISHED -s 203.0.113.11/32 -p tcp -m conntrack --ctorigdstport 111 -m comment --comment "nfs" -j RETURN
@@ -75,6 +77,7 @@ block=$(
 -A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 33333 -m comment --comment "nfs" -j RETURN
 -A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 33333 -m comment --comment "nfs" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 2376 -m comment --comment "docker" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.11/32 -p tcp -m conntrack --ctorigdstport 2376 -m comment --comment "docker" -j RETURN
 -A NUVLA-PUBLISHED -s 203.0.113.10/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 203.0.113.11/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 203.0.113.12/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
@@ -118,12 +121,13 @@ NUVLAGEN_EOF
 )
 
 # The rules, as "ufw show added" prints them.
-wanted=("ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment 'nuvla:ssh'" "ufw allow from 192.0.2.10 to any port 80,443 proto tcp comment 'nuvla:http'" "ufw allow 80,443/tcp comment 'nuvla:http'" "ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" "ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" "ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" "ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" "ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" "ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" "ufw allow from 192.0.2.10 to any port 2376 proto tcp comment 'nuvla:docker'" "ufw allow from 203.0.113.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 203.0.113.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 203.0.113.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 203.0.113.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 203.0.113.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 203.0.113.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'" "ufw allow 30000:32767/tcp comment 'nuvla:swarm-published'" "ufw allow 32768:33332,33334:60999/tcp comment 'nuvla:ephemeral'")
+wanted=("ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment 'nuvla:ssh'" "ufw allow from 192.0.2.10 to any port 80,443 proto tcp comment 'nuvla:http'" "ufw allow from 192.0.2.11 to any port 80,443 proto tcp comment 'nuvla:http'" "ufw allow 80,443/tcp comment 'nuvla:http'" "ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" "ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" "ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" "ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" "ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" "ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" "ufw allow from 192.0.2.10 to any port 2376 proto tcp comment 'nuvla:docker'" "ufw allow from 192.0.2.11 to any port 2376 proto tcp comment 'nuvla:docker'" "ufw allow from 203.0.113.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 203.0.113.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 203.0.113.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 203.0.113.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 203.0.113.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 203.0.113.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'" "ufw allow 30000:32767/tcp comment 'nuvla:swarm-published'" "ufw allow 32768:33332,33334:60999/tcp comment 'nuvla:ephemeral'")
 
 # plan_rules prints the ufw commands, for --dry-run.
 plan_rules() {
 	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 22 comment nuvla:ssh'
 	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 80,443 comment nuvla:http'
+	echo '+ ufw allow proto tcp from 192.0.2.11/32 to any port 80,443 comment nuvla:http'
 	echo '+ ufw allow proto tcp from 0.0.0.0/0 to any port 80,443 comment nuvla:http'
 	echo '+ ufw allow proto tcp from 203.0.113.10/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs'
 	echo '+ ufw allow proto tcp from 203.0.113.11/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs'
@@ -132,6 +136,7 @@ plan_rules() {
 	echo '+ ufw allow proto udp from 203.0.113.11/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs'
 	echo '+ ufw allow proto udp from 203.0.113.12/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs'
 	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 2376 comment nuvla:docker'
+	echo '+ ufw allow proto tcp from 192.0.2.11/32 to any port 2376 comment nuvla:docker'
 	echo '+ ufw allow proto udp from 203.0.113.10/32 to any port 4789,7946 comment nuvla:swarm-cluster'
 	echo '+ ufw allow proto udp from 203.0.113.11/32 to any port 4789,7946 comment nuvla:swarm-cluster'
 	echo '+ ufw allow proto udp from 203.0.113.12/32 to any port 4789,7946 comment nuvla:swarm-cluster'
@@ -148,6 +153,7 @@ plan_rules() {
 add_rules() {
 	add "ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment 'nuvla:ssh'" allow proto tcp from 198.51.100.0/28 to any port 22 comment nuvla:ssh
 	add "ufw allow from 192.0.2.10 to any port 80,443 proto tcp comment 'nuvla:http'" allow proto tcp from 192.0.2.10/32 to any port 80,443 comment nuvla:http
+	add "ufw allow from 192.0.2.11 to any port 80,443 proto tcp comment 'nuvla:http'" allow proto tcp from 192.0.2.11/32 to any port 80,443 comment nuvla:http
 	add "ufw allow 80,443/tcp comment 'nuvla:http'" allow proto tcp from 0.0.0.0/0 to any port 80,443 comment nuvla:http
 	add "ufw allow from 203.0.113.10 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" allow proto tcp from 203.0.113.10/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
 	add "ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto tcp comment 'nuvla:nfs'" allow proto tcp from 203.0.113.11/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
@@ -156,6 +162,7 @@ add_rules() {
 	add "ufw allow from 203.0.113.11 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" allow proto udp from 203.0.113.11/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
 	add "ufw allow from 203.0.113.12 to any port 111,2049,29765,29767,33333 proto udp comment 'nuvla:nfs'" allow proto udp from 203.0.113.12/32 to any port 111,2049,29765,29767,33333 comment nuvla:nfs
 	add "ufw allow from 192.0.2.10 to any port 2376 proto tcp comment 'nuvla:docker'" allow proto tcp from 192.0.2.10/32 to any port 2376 comment nuvla:docker
+	add "ufw allow from 192.0.2.11 to any port 2376 proto tcp comment 'nuvla:docker'" allow proto tcp from 192.0.2.11/32 to any port 2376 comment nuvla:docker
 	add "ufw allow from 203.0.113.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 203.0.113.10/32 to any port 4789,7946 comment nuvla:swarm-cluster
 	add "ufw allow from 203.0.113.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 203.0.113.11/32 to any port 4789,7946 comment nuvla:swarm-cluster
 	add "ufw allow from 203.0.113.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 203.0.113.12/32 to any port 4789,7946 comment nuvla:swarm-cluster

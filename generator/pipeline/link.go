@@ -1,0 +1,98 @@
+package pipeline
+
+import (
+	"cuelang.org/go/cue/errors"
+
+	"github.com/nuvla/nuvlagen/generator/deployment"
+	"github.com/nuvla/nuvlagen/generator/site"
+)
+
+// Sites of a deployment render only once all are loaded: a target's
+// Nuvla sources come from its host, and the host lists its targets. An
+// input holding a host or a target that names one is held until the
+// others are loaded; the rest stream as before.
+
+// held reports whether an input's sites must wait for the others.
+func held(sites []*site.Site) bool {
+	for _, s := range sites {
+		if s.Kind == site.KindHost || site.Linked(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// link links the held sites, looking a missing host up among the
+// companions of the input that names it (the files beside it), and
+// returns the error of each input whose sites do not link.
+func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, companions func(Input) []Input) map[int]error {
+	var all []*site.Site
+	names := map[string]bool{}
+	for i := range inputs {
+		for _, s := range heldSites[i] {
+			all = append(all, s)
+			names[s.Name] = true
+		}
+	}
+	// A host that is not among the inputs is looked for beside the
+	// target: loaded for linking only, never rendered.
+	looked := map[string]bool{}
+	for i := range inputs {
+		for _, s := range heldSites[i] {
+			if !site.Linked(s) || names[s.Host] || companions == nil {
+				continue
+			}
+			for _, c := range companions(inputs[i]) {
+				if looked[c.Name] {
+					continue
+				}
+				looked[c.Name] = true
+				extra, err := l.Load(c.Name, c.Data)
+				if err != nil {
+					continue // not this one's business unless it is the host
+				}
+				for _, e := range extra {
+					if !names[e.Name] && e.Kind == site.KindHost {
+						all = append(all, e)
+						names[e.Name] = true
+					}
+				}
+				if names[s.Host] {
+					break
+				}
+			}
+		}
+	}
+	_, err := site.LinkDeployments(all)
+	if err == nil {
+		err = deployment.Check(all)
+	}
+	if err == nil {
+		return nil
+	}
+	// Each error goes to the input whose file it points into.
+	byFile := map[string]int{}
+	for i := range inputs {
+		byFile[inputs[i].Name] = i
+	}
+	out := map[int]error{}
+	for _, e := range errors.Errors(err) {
+		i, ok := byFile[e.Position().Filename()]
+		if !ok {
+			// A companion's problem fails every held input.
+			for j := range heldSites {
+				out[j] = errors.Append(asList(out[j]), e)
+			}
+			continue
+		}
+		out[i] = errors.Append(asList(out[i]), e)
+	}
+	return out
+}
+
+func asList(err error) errors.Error {
+	if err == nil {
+		return nil
+	}
+	return errors.Promote(err, "")
+}
