@@ -1,104 +1,52 @@
 package scripts_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/nuvla/nuvlagen/generator/pki"
 )
 
-// testCA is a throw-away certificate authority for the tests.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
+// The tests' certificates are the deployment's kind, from package pki.
 
-// testLeaf is a certificate and its key, PEM-encoded.
-type testLeaf struct{ certPEM, keyPEM []byte }
-
-var serial int64
-
-func newTestCA(t *testing.T, cn string) *testCA {
+func newTestCA(t *testing.T, cn string) *pki.CA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.NewCA(cn, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial++
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(90 * 24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	return ca
 }
 
-func (ca *testCA) leaf(t *testing.T, cn string, dns []string, ips []net.IP, usage x509.ExtKeyUsage, notAfter time.Time) testLeaf {
+// serverLeaf is a node's Docker API certificate, for its name and
+// address, issued at now.
+func serverLeaf(t *testing.T, ca *pki.CA, host, addr string, now time.Time) *pki.Leaf {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	l, err := ca.Server(host, []string{host}, []netip.Addr{netip.MustParseAddr(addr)}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial++
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-2 * time.Hour),
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-		DNSNames:     dns,
-		IPAddresses:  ips,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kd, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testLeaf{
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}),
-	}
+	return l
 }
 
-func (ca *testCA) server(t *testing.T, host, addr string) testLeaf {
-	return ca.leaf(t, host, []string{host}, []net.IP{net.ParseIP(addr)}, x509.ExtKeyUsageServerAuth, time.Now().Add(90*24*time.Hour))
-}
-
-func (ca *testCA) client(t *testing.T, cn string) testLeaf {
-	return ca.leaf(t, cn, nil, nil, x509.ExtKeyUsageClientAuth, time.Now().Add(90*24*time.Hour))
+func clientLeaf(t *testing.T, ca *pki.CA, cn string) *pki.Leaf {
+	t.Helper()
+	l, err := ca.Client(cn, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 // dockerTLSDir writes the secrets directory's docker-tls/<node> layout:
 // ca.pem, cert.pem and key.pem (0600).
-func dockerTLSDir(t *testing.T, ca *testCA, server testLeaf) string {
+func dockerTLSDir(t *testing.T, ca *pki.CA, server *pki.Leaf) string {
 	t.Helper()
 	dir := t.TempDir()
-	for name, b := range map[string][]byte{"ca.pem": ca.pem, "cert.pem": server.certPEM, "key.pem": server.keyPEM} {
+	for name, b := range map[string][]byte{"ca.pem": ca.CertPEM(), "cert.pem": server.CertPEM, "key.pem": server.KeyPEM} {
 		mode := os.FileMode(0o644)
 		if name == "key.pem" {
 			mode = 0o600

@@ -23,6 +23,8 @@ import (
 	"github.com/moby/moby/client"
 	"golang.org/x/sys/unix"
 	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/nuvla/nuvlagen/generator/pki"
 )
 
 // The Docker TLS test runs the docker_tls step of the generated prepare
@@ -423,7 +425,7 @@ func nsDial(path string) func(ctx context.Context, network, addr string) (net.Co
 
 // nuvlaClient is a Docker API client in the Nuvla namespace that trusts
 // ca and presents cert, if any.
-func (r *dockerTLSRig) nuvlaClient(ca []byte, cert *testLeaf) *client.Client {
+func (r *dockerTLSRig) nuvlaClient(ca []byte, cert *pki.Leaf) *client.Client {
 	r.t.Helper()
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(ca) {
@@ -431,7 +433,7 @@ func (r *dockerTLSRig) nuvlaClient(ca []byte, cert *testLeaf) *client.Client {
 	}
 	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	if cert != nil {
-		pair, err := tls.X509KeyPair(cert.certPEM, cert.keyPEM)
+		pair, err := tls.X509KeyPair(cert.CertPEM, cert.KeyPEM)
 		if err != nil {
 			r.t.Fatal(err)
 		}
@@ -450,11 +452,11 @@ func (r *dockerTLSRig) nuvlaClient(ca []byte, cert *testLeaf) *client.Client {
 // checkServes checks what Nuvla's side sees: its certificate gets in, no
 // certificate or another CA's is refused by the server, 2375 is closed;
 // and the local socket answers.
-func (r *dockerTLSRig) checkServes(ca *testCA, nuvla, stranger testLeaf) {
+func (r *dockerTLSRig) checkServes(ca *pki.CA, nuvla, stranger *pki.Leaf) {
 	t := r.t
 	t.Helper()
 	ctx := context.Background()
-	good := r.nuvlaClient(ca.pem, &nuvla)
+	good := r.nuvlaClient(ca.CertPEM(), nuvla)
 	if _, err := good.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		t.Errorf("Nuvla's client certificate: Ping: %v\n%s", err, r.read(r.dockerd))
 	}
@@ -464,8 +466,8 @@ func (r *dockerTLSRig) checkServes(ca *testCA, nuvla, stranger testLeaf) {
 		t.Errorf("Info answered by another dockerd: storage driver %q", info.Info.Driver)
 	}
 	for name, c := range map[string]*client.Client{
-		"no client certificate":           r.nuvlaClient(ca.pem, nil),
-		"another CA's client certificate": r.nuvlaClient(ca.pem, &stranger),
+		"no client certificate":           r.nuvlaClient(ca.CertPEM(), nil),
+		"another CA's client certificate": r.nuvlaClient(ca.CertPEM(), stranger),
 	} {
 		_, err := c.Ping(ctx, client.PingOptions{})
 		// The server's alert, not a failure of the client's own checks.
@@ -494,9 +496,9 @@ func TestDockerTLSAgainstDockerd(t *testing.T) {
 	tools := requireNetnsDocker(t)
 	r := newDockerTLSRig(t, tools)
 	ca := newTestCA(t, "deployment CA")
-	certs := dockerTLSDir(t, ca, ca.server(t, managerNode, managerAddr))
-	nuvla := ca.client(t, "nuvla")
-	stranger := newTestCA(t, "another CA").client(t, "nuvla")
+	certs := dockerTLSDir(t, ca, serverLeaf(t, ca, managerNode, managerAddr, time.Now()))
+	nuvla := clientLeaf(t, ca, "nuvla")
+	stranger := clientLeaf(t, newTestCA(t, "another CA"), "nuvla")
 
 	out, err := r.run(certs)
 	t.Logf("first run:\n%s", out)
@@ -554,7 +556,7 @@ func TestDockerTLSAgainstDockerd(t *testing.T) {
 	// New certificates, and ^C while dockerd is down: the previous files
 	// are put back and dockerd serves them again.
 	r.setBase(r.base)
-	renewed := dockerTLSDir(t, ca, ca.server(t, managerNode, managerAddr))
+	renewed := dockerTLSDir(t, ca, serverLeaf(t, ca, managerNode, managerAddr, time.Now()))
 	oldCert := r.read(filepath.Join(r.root, "etc/docker/nuvla-tls/cert.pem"))
 	out, err = r.interrupted(renewed)
 	t.Logf("interrupted:\n%s", out)

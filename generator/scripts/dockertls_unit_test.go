@@ -1,15 +1,15 @@
 package scripts_test
 
 import (
-	"crypto/x509"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nuvla/nuvlagen/generator/pki"
 )
 
 // TestDockerDropin runs the generated script's own functions on units as
@@ -98,10 +98,15 @@ func TestDockerTLSCheck(t *testing.T) {
 		t.Skip("needs openssl (apt-get install openssl): the check's chain, address and expiry tests use it")
 	}
 	prelude := scriptPrelude(t, rendered(t)["example-target"]["prepare/"+managerNode+".sh"])
-	ca := newTestCA(t, "deployment CA")
+	// A CA made long ago, so that it can have issued an expired leaf.
+	past := time.Now().Add(-(pki.LeafDays + 30) * 24 * time.Hour)
+	ca, err := pki.NewCA("deployment CA", past)
+	if err != nil {
+		t.Fatal(err)
+	}
 	other := newTestCA(t, "another CA")
-	good := ca.server(t, managerNode, managerAddr)
-	past := time.Now().Add(-time.Hour)
+	now := time.Now()
+	good := serverLeaf(t, ca, managerNode, managerAddr, now)
 	tests := []struct {
 		name  string
 		setup func(dir string)
@@ -114,18 +119,17 @@ func TestDockerTLSCheck(t *testing.T) {
 			"--docker-tls DIR: key.pem is missing or empty (nuvlagen secrets init writes docker-tls/target-manager-1/{ca,cert,key}.pem)"},
 		{"empty ca", func(dir string) { os.WriteFile(filepath.Join(dir, "ca.pem"), nil, 0o644) },
 			"--docker-tls DIR: ca.pem is missing or empty (nuvlagen secrets init writes docker-tls/target-manager-1/{ca,cert,key}.pem)"},
-		{"another CA's server", func(dir string) { writePair(t, dir, other.server(t, managerNode, managerAddr)) },
+		{"another CA's server", func(dir string) { writePair(t, dir, serverLeaf(t, other, managerNode, managerAddr, now)) },
 			"--docker-tls DIR: cert.pem is not a server certificate of ca.pem (openssl verify -CAfile ca.pem -purpose sslserver cert.pem)"},
-		{"a client certificate", func(dir string) { writePair(t, dir, ca.client(t, managerNode)) },
+		{"a client certificate", func(dir string) { writePair(t, dir, clientLeaf(t, ca, managerNode)) },
 			"--docker-tls DIR: cert.pem is not a server certificate of ca.pem (openssl verify -CAfile ca.pem -purpose sslserver cert.pem)"},
 		{"another key", func(dir string) {
-			os.WriteFile(filepath.Join(dir, "key.pem"), ca.server(t, managerNode, managerAddr).keyPEM, 0o600)
+			os.WriteFile(filepath.Join(dir, "key.pem"), serverLeaf(t, ca, managerNode, managerAddr, now).KeyPEM, 0o600)
 		}, "--docker-tls DIR: key.pem is not the key of cert.pem"},
-		{"another address", func(dir string) { writePair(t, dir, ca.server(t, managerNode, "203.0.113.99")) },
+		{"another address", func(dir string) { writePair(t, dir, serverLeaf(t, ca, managerNode, "203.0.113.99", now)) },
 			"--docker-tls DIR: cert.pem is not valid for 203.0.113.10 (its subject alternative names must hold the node's address)"},
-		{"expired", func(dir string) {
-			writePair(t, dir, ca.leaf(t, managerNode, []string{managerNode}, []net.IP{net.ParseIP(managerAddr)}, x509.ExtKeyUsageServerAuth, past))
-		}, "--docker-tls DIR: cert.pem has expired"},
+		{"expired", func(dir string) { writePair(t, dir, serverLeaf(t, ca, managerNode, managerAddr, past)) },
+			"--docker-tls DIR: cert.pem has expired"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,12 +154,12 @@ func TestDockerTLSCheck(t *testing.T) {
 }
 
 // writePair replaces the server certificate and key of a docker-tls dir.
-func writePair(t *testing.T, dir string, l testLeaf) {
+func writePair(t *testing.T, dir string, l *pki.Leaf) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), l.certPEM, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), l.CertPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "key.pem"), l.keyPEM, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), l.KeyPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
