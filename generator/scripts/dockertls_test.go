@@ -42,7 +42,11 @@ import (
 // namespace; docker and ss are the real ones pointed at that dockerd. The
 // script's functions and values come from the generated script itself
 // (parsed with mvdan.cc/sh); only its install paths are moved into a
-// temporary root, so nothing of the machine's /etc is read or written.
+// temporary root, so the script reads and writes nothing of the machine's
+// /etc. The second dockerd keeps its state in that root too; before 23.0
+// it also reads its trust key, /etc/docker/key.json, which the machine's
+// own dockerd made: where there is none it would make one, and the test
+// skips.
 
 const (
 	managerAddr = "203.0.113.10"
@@ -71,6 +75,13 @@ func requireNetnsDocker(t *testing.T) map[string]string {
 			skip("needs %s (apt-get install iproute2 util-linux docker.io openssl)", tool)
 		}
 		tools[tool] = p
+	}
+	if _, err := os.Stat("/etc/docker/key.json"); err != nil {
+		out, _ := exec.Command(tools["dockerd"], "--version").Output()
+		var major int
+		if _, err := fmt.Sscanf(string(out), "Docker version %d.", &major); err != nil || major < 23 {
+			skip("%s (%s) would create /etc/docker/key.json, its trust key, which is not there", tools["dockerd"], bytes.TrimSpace(out))
+		}
 	}
 	name := fmt.Sprintf("nuvladtls-%d-probe", os.Getpid())
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
