@@ -385,6 +385,7 @@ docker_backups=$ROOT/var/backups/nuvlagen-docker-tls
 docker_daemon_json=$ROOT/etc/docker/daemon.json
 docker_tls_src=$1
 docker_tls_check
+docker_tls_plan
 docker_tls
 echo "changed=$changed"
 `

@@ -343,12 +343,14 @@ docker_restore() {
 	fi
 }
 
-# docker_up waits up to a minute for dockerd to answer on its local socket.
+# docker_up waits up to a minute for dockerd to answer on its local socket
+# (to be active, where there is no docker CLI).
 docker_up() {
 	local i
 	"$dry_run" && return 0
 	for ((i = 0; i < 60; i++)); do
-		if systemctl is-active --quiet docker && env -u DOCKER_HOST docker version >/dev/null 2>&1; then
+		if systemctl is-active --quiet docker &&
+			{ ! command -v docker >/dev/null || env -u DOCKER_HOST docker version >/dev/null 2>&1; }; then
 			return 0
 		fi
 		sleep 1
@@ -360,6 +362,10 @@ docker_up() {
 # node's address and on no plain port.
 docker_listening() {
 	"$dry_run" && return 0
+	if ! command -v ss >/dev/null; then
+		note "ss is not installed (apt-get install iproute2): the listeners are not checked"
+		return 0
+	fi
 	ss -Hltn "( sport = :$docker_tls_port )" | grep -qF " $docker_tls_addr:$docker_tls_port " || {
 		warn "dockerd does not listen on $docker_tls_addr:$docker_tls_port"
 		return 1
@@ -370,17 +376,27 @@ docker_listening() {
 	fi
 }
 
-# docker_tls installs the certificates and the drop-in, and restarts
-# dockerd when they changed; if it does not come back, the previous files
-# are restored and dockerd restarted again. Interrupted, it restores too.
-docker_tls() {
-	local base dropin docker_flags
+docker_dropin_content=""
+
+# docker_tls_plan reads docker.service and daemon.json and composes the
+# drop-in, before anything changes: a unit or daemon.json it cannot
+# extend stops the script there.
+docker_tls_plan() {
+	local base
 	if ! base=$(docker_base_execstart); then
 		"$dry_run" || die "docker.service has no ExecStart (is docker installed? apt-get install docker.io)"
 		base="<docker.service's ExecStart>"
 	fi
 	docker_conflicts "$base"
-	dropin=$(docker_dropin_text "$base")
+	docker_dropin_content=$(docker_dropin_text "$base")
+}
+
+# docker_tls installs the certificates and the drop-in docker_tls_plan
+# composed, and restarts dockerd when they changed; if it does not come
+# back, the previous files are restored and dockerd restarted again.
+# Interrupted, it restores too.
+docker_tls() {
+	local dropin=$docker_dropin_content docker_flags
 	if docker_same "$dropin"; then
 		docker_listening || warn "the files are in place but dockerd does not serve them: systemctl restart docker"
 		return 0
@@ -453,9 +469,10 @@ if ! "$dry_run"; then
 fi
 
 note "preparing node $node of site $site"
-# The certificates are checked before anything changes.
+# The certificates and docker.service are checked before anything changes.
 if [[ -n $docker_tls_src ]]; then
 	docker_tls_check
+	docker_tls_plan
 fi
 
 # NFS: the daemons' ports first, so they start on them.

@@ -192,9 +192,10 @@ if ! "$dry_run"; then
 fi
 
 note "preparing node $node of site $site"
-# The certificates are checked before anything changes.
+# The certificates and docker.service are checked before anything changes.
 if [[ -n $docker_tls_src ]]; then
 	docker_tls_check
+	docker_tls_plan
 fi
 
 # NFS: the daemons' ports first, so they start on them.
