@@ -536,7 +536,13 @@ func TestDockerTLSAgainstDockerd(t *testing.T) {
 	}
 	r.checkServes(ca, nuvla, stranger)
 
-	// Again: nothing to change, dockerd not restarted.
+	backups := filepath.Join(r.root, "var/backups/nuvlagen-docker-tls")
+	if fi, err := os.Stat(backups); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("backups directory: %v %v, want mode 0700", fi.Mode(), err)
+	}
+	saved, _ := os.ReadDir(backups)
+
+	// Again: nothing to change, dockerd not restarted, nothing saved.
 	before := r.read(r.log)
 	out, err = r.run(certs)
 	if err != nil || !strings.Contains(out, "changed=false") {
@@ -544,6 +550,9 @@ func TestDockerTLSAgainstDockerd(t *testing.T) {
 	}
 	if after := r.read(r.log); strings.Count(after, "restart") != strings.Count(before, "restart") {
 		t.Errorf("second run restarted docker:\n%s", after)
+	}
+	if again, _ := os.ReadDir(backups); len(again) != len(saved) || len(saved) != 1 {
+		t.Errorf("backups after the first run %d, after the second %d: want 1 and 1", len(saved), len(again))
 	}
 
 	// A unit whose command line dockerd refuses (after a package upgrade,
