@@ -527,8 +527,10 @@ func TestDockerTLSAgainstDockerd(t *testing.T) {
 		t.Errorf("drop-in:\n%s\nwant its [Service] to reset ExecStart and then\n%s", dropin, wantExec)
 	}
 	for p, mode := range map[string]os.FileMode{"etc/docker/nuvla-tls": 0o700 | os.ModeDir, "etc/docker/nuvla-tls/key.pem": 0o600, "etc/docker/nuvla-tls/cert.pem": 0o644} {
-		if fi, err := os.Stat(filepath.Join(r.root, p)); err != nil || fi.Mode() != mode {
-			t.Errorf("%s: %v %v, want mode %v", p, fi.Mode(), err, mode)
+		if fi, err := os.Stat(filepath.Join(r.root, p)); err != nil {
+			t.Error(err)
+		} else if fi.Mode() != mode {
+			t.Errorf("%s: mode %v, want %v", p, fi.Mode(), mode)
 		}
 	}
 	if got := r.read(filepath.Join(r.root, "etc/docker/daemon.json")); got != `{"log-level": "info"}`+"\n" {
@@ -537,8 +539,10 @@ func TestDockerTLSAgainstDockerd(t *testing.T) {
 	r.checkServes(ca, nuvla, stranger)
 
 	backups := filepath.Join(r.root, "var/backups/nuvlagen-docker-tls")
-	if fi, err := os.Stat(backups); err != nil || fi.Mode().Perm() != 0o700 {
-		t.Errorf("backups directory: %v %v, want mode 0700", fi.Mode(), err)
+	if fi, err := os.Stat(backups); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o700 {
+		t.Errorf("backups directory: mode %v, want 0700", fi.Mode())
 	}
 	saved, _ := os.ReadDir(backups)
 
