@@ -69,7 +69,7 @@ func requireNetnsDocker(t *testing.T) map[string]string {
 		skip("needs root to create network namespaces and start a dockerd")
 	}
 	tools := map[string]string{}
-	for _, tool := range []string{"ip", "nsenter", "dockerd", "docker", "ss", "openssl"} {
+	for _, tool := range []string{"ip", "nsenter", "unshare", "setsid", "dockerd", "docker", "ss", "openssl"} {
 		p, err := exec.LookPath(tool)
 		if err != nil {
 			skip("needs %s (apt-get install iproute2 util-linux docker.io openssl)", tool)
@@ -194,8 +194,14 @@ daemon-reload) ;;
 	fi
 	read -ra argv <<<"$(execstart)"
 	# In a session of its own, as systemd's services are: an interrupt of
-	# the script's process group does not reach it.
-	setsid nsenter --net="$FAKE_NETNS" "${argv[@]}" </dev/null >>"$FAKE_DOCKERD_LOG" 2>&1 3>&- &
+	# the script's process group does not reach it. In a mount namespace
+	# of its own too, where the machine's containerd, if one runs, is
+	# hidden: dockerd would use it (and its "moby" namespace, the
+	# machine's dockerd's) instead of supervising one of its own. Every
+	# step execs: the process is dockerd.
+	setsid unshare --mount --propagation private /bin/sh -c '
+		if [ -d /run/containerd ]; then mount -t tmpfs -o mode=0711 nuvladtls /run/containerd || exit 1; fi
+		exec nsenter --net="$FAKE_NETNS" "$@"' sh "${argv[@]}" </dev/null >>"$FAKE_DOCKERD_LOG" 2>&1 3>&- &
 	pid=$!
 	for ((i = 0; i < 600; i++)); do
 		kill -0 "$pid" 2>/dev/null || exit 1
