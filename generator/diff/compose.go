@@ -378,6 +378,12 @@ func serviceChanges(name string, so, sn *service, isNew bool) []Change {
 	add := func(op Op, text, risk string) {
 		out = append(out, Change{Op: op, Object: name, Text: text, Risk: risk})
 	}
+	if !isNew {
+		// Before the image line it follows from: the risk is the data's.
+		if text, ok := storageChange(so, sn); ok {
+			add(OpChange, text, RiskStorage)
+		}
+	}
 	for _, d := range deltas(so, sn, composeOpts...) {
 		field := d.path[0]
 		key := ""

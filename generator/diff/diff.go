@@ -3,7 +3,7 @@
 // as an out/ directory holds), it reports, per site and per file, changes
 // a reviewer reads in a minute ("api: image nuvla/api 6.17.0 → 6.18.0")
 // and a risk summary (new exposure, newly published ports, removed NFS
-// clients, image downgrades, renamed networks).
+// clients, Minio storage mode changes, image downgrades, renamed networks).
 //
 // Each kind of file has a differ, found by path: compose files, the
 // firewall's rule tables, NFS exports and YAML are compared
@@ -52,10 +52,11 @@ const (
 	RiskPublished     = "published-port"     // a service publishes a new port
 	RiskNFSRemoved    = "nfs-client-removed" // an NFS client loses access
 	RiskDowngrade     = "image-downgrade"    // an image tag goes down
+	RiskStorage       = "storage-mode"       // Minio's storage mode changes: its data is not converted
 	RiskNetworkRename = "network-rename"     // a shared network changes name
 )
 
-var riskOrder = []string{RiskExposure, RiskPublished, RiskNFSRemoved, RiskDowngrade, RiskNetworkRename}
+var riskOrder = []string{RiskExposure, RiskPublished, RiskNFSRemoved, RiskStorage, RiskDowngrade, RiskNetworkRename}
 
 // Report is the whole comparison. An empty report (no sites) means the two
 // trees are byte-for-byte identical.

@@ -197,6 +197,7 @@ var riskLabel = map[string]string{
 	RiskExposure:      "new exposure",
 	RiskPublished:     "newly published port",
 	RiskNFSRemoved:    "removed NFS client",
+	RiskStorage:       "Minio storage mode",
 	RiskDowngrade:     "image downgrade",
 	RiskNetworkRename: "renamed network",
 }

@@ -297,3 +297,38 @@ func TestYAML(t *testing.T) {
 		t.Error("invalid YAML: no error")
 	}
 }
+
+// TestStorageChange: a change of Minio's storage mode, from the image's
+// release or, for an image without a release tag, from the FS entry
+// point, is a risk; anything else about the image is not.
+func TestStorageChange(t *testing.T) {
+	const (
+		fs     = "minio/minio:RELEASE.2022-10-24T18-35-07Z"
+		xl     = "minio/minio:RELEASE.2025-04-22T22-12-26Z"
+		digest = "registry.local/minio/minio@sha256:00"
+	)
+	fsInit := args{"/bin/sh", "-c", `[ -e /data/.minio.sys/format.json ] || { mkdir -p /data/.minio.sys && echo '{"version":"1","format":"fs","fs":{"version":"2"}}' >/data/.minio.sys/format.json; } && exec minio server /data`}
+	for _, c := range []struct {
+		name       string
+		old, new   service
+		risk       bool
+		wantInText string
+	}{
+		{"fs to xl", service{Image: fs, Entrypoint: fsInit}, service{Image: xl}, true, "Minio storage fs → xl (image " + xl + "): Minio does not convert the objects on the share, and a release without the FS backend does not start on FS data"},
+		{"xl to fs", service{Image: xl}, service{Image: fs, Entrypoint: fsInit}, true, "Minio storage xl → fs"},
+		{"first release without FS", service{Image: fs}, service{Image: "minio/minio:RELEASE.2022-10-29T06-21-33Z"}, true, "fs → xl"},
+		{"other registry, FS release", service{Image: fs}, service{Image: "quay.io/minio/minio:RELEASE.2022-10-24T18-35-07Z"}, false, ""},
+		{"FS release to older FS release", service{Image: fs}, service{Image: "minio/minio:RELEASE.2022-05-26T05-48-41Z"}, false, ""},
+		{"xl bump", service{Image: xl}, service{Image: "minio/minio:RELEASE.2025-09-07T16-13-09Z"}, false, ""},
+		{"digest, FS entry point dropped", service{Image: digest, Entrypoint: fsInit}, service{Image: digest}, true, "fs → xl"},
+		{"digest, FS entry point kept", service{Image: digest, Entrypoint: fsInit}, service{Image: "registry.local/minio/minio@sha256:11", Entrypoint: fsInit}, false, ""},
+		{"not Minio", service{Image: "nuvla/api:6.18.0"}, service{Image: "nuvla/api:RELEASE.2025-04-22T22-12-26Z"}, false, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			text, risk := storageChange(&c.old, &c.new)
+			if risk != c.risk || !strings.Contains(text, c.wantInText) {
+				t.Errorf("storageChange = %q, %v; want %v with %q", text, risk, c.risk, c.wantInText)
+			}
+		})
+	}
+}

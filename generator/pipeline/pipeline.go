@@ -5,6 +5,7 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"sort"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/nuvla/nuvlagen/generator/exports"
 	"github.com/nuvla/nuvlagen/generator/firewall"
 	"github.com/nuvla/nuvlagen/generator/nfsconf"
+	"github.com/nuvla/nuvlagen/generator/registration"
 	"github.com/nuvla/nuvlagen/generator/scripts"
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/generator/sitedoc"
@@ -148,6 +150,11 @@ func renderSite(s *site.Site) (Files, []errors.Error, error) {
 		return nil, nil, fmt.Errorf("site %s: %w", s.Name, err)
 	}
 	files["README.md"] = doc
+	reg, err := registration.Render(s) // target sites only
+	if err != nil {
+		return nil, nil, err
+	}
+	maps.Copy(files, reg)
 	rules, err := firewall.Compile(s)
 	if err != nil {
 		return nil, nil, err // positioned at the site or the tables
@@ -159,6 +166,7 @@ func renderSite(s *site.Site) (Files, []errors.Error, error) {
 	for i, w := range rules.Warnings {
 		warnings[i] = w.Err()
 	}
+	warnings = append(warnings, exports.Warnings(s)...)
 	return files, warnings, nil
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/nuvla/nuvlagen/generator/pki"
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
@@ -78,7 +79,11 @@ func Password(n int) string {
 // Generate returns every file a site's secrets directory holds, in the
 // order of the site's secrets, then its variables. now dates the
 // self-signed certificate.
-func Generate(s *site.Site, now time.Time) ([]File, error) {
+func Generate(s *site.Site, now time.Time) ([]File, error) { return generate(s, nil, now) }
+
+// generate is Generate with the deployment's CA signing Traefik's
+// certificate and in the truststore; ca nil: self-signed, public roots.
+func generate(s *site.Site, ca *pki.CA, now time.Time) ([]File, error) {
 	var out []File
 	var tls, session []site.Secret
 	for _, sec := range s.Secrets {
@@ -104,11 +109,23 @@ func Generate(s *site.Site, now time.Time) ([]File, error) {
 			tls = append(tls, sec)
 		case "rsa-private-key", "rsa-public-key":
 			session = append(session, sec)
+		case "truststore":
+			f, err := trustStore(sec, ca)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, f)
 		default:
 			return nil, fmt.Errorf("secret %s: unknown kind %q", sec.Name, sec.Kind)
 		}
 	}
-	if len(tls) > 0 {
+	if len(tls) > 0 && ca != nil {
+		files, err := caSigned(s, tls, ca, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, files...)
+	} else if len(tls) > 0 {
 		files, err := selfSigned(s, tls, now)
 		if err != nil {
 			return nil, err

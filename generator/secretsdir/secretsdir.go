@@ -4,13 +4,17 @@
 package secretsdir
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/nuvla/nuvlagen/generator/inputfile"
 	"github.com/nuvla/nuvlagen/generator/outdir"
+	"github.com/nuvla/nuvlagen/generator/pki"
 	"github.com/nuvla/nuvlagen/generator/secrets"
 )
 
@@ -105,7 +109,7 @@ func Write(dir string, files []secrets.File, force, regen bool) (done []Action, 
 	}
 	exists := map[string]bool{}
 	for _, f := range files {
-		_, err := os.Lstat(filepath.Join(dir, f.Name))
+		_, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(f.Name)))
 		switch {
 		case err == nil:
 			exists[f.Name] = true
@@ -131,7 +135,12 @@ func Write(dir string, files []secrets.File, force, regen bool) (done []Action, 
 		}
 	}
 	for _, f := range files {
-		p := filepath.Join(dir, f.Name)
+		p := filepath.Join(dir, filepath.FromSlash(f.Name))
+		// A deployment's directory has one per site, and TLS pairs in
+		// directories of their own: each private as the top.
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return done, err
+		}
 		if exists[f.Name] && !replace(f) {
 			why := ""
 			if f.Irreplaceable != "" && force {
@@ -194,4 +203,76 @@ func writePrivate(p string, data []byte, replace bool) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), p)
+}
+
+// ReadCA reads the deployment CA a secrets directory holds, nil when it
+// holds none. Certificates a CA signed are only kept with that CA: a CA
+// half there, or whose key does not match, is an error to resolve by
+// hand, never replaced (every certificate it signed would stop working).
+func ReadCA(dir string) (*pki.CA, error) {
+	certPath := filepath.Join(dir, secrets.CADir, secrets.CACert)
+	keyPath := filepath.Join(dir, secrets.CADir, secrets.CAKey)
+	cert, cerr := os.ReadFile(certPath)
+	key, kerr := os.ReadFile(keyPath)
+	switch {
+	case errors.Is(cerr, fs.ErrNotExist) && errors.Is(kerr, fs.ErrNotExist):
+		return nil, nil
+	case cerr != nil:
+		return nil, fmt.Errorf("the deployment CA: %w (its key is there: restore the certificate, or move both away to start a new CA)", cerr)
+	case kerr != nil:
+		return nil, fmt.Errorf("the deployment CA: %w (its certificate is there: restore the key, or move both away to start a new CA)", kerr)
+	}
+	ca, err := pki.ParseCA(cert, key)
+	if err != nil {
+		return nil, fmt.Errorf("the deployment CA in %s: %w", filepath.Dir(certPath), err)
+	}
+	return ca, nil
+}
+
+// Certificate is a certificate file of a secrets directory.
+type Certificate struct {
+	Name     string // slash-separated, relative to the directory
+	NotAfter time.Time
+	// Foreign says that a deployment's directory holds a certificate its
+	// CA did not sign (a leaf left from an earlier CA, say).
+	Foreign bool
+}
+
+// Certificates lists every certificate file of dir (a file that starts
+// with a PEM certificate), in name order, checking each against the
+// deployment CA when dir holds one; the CA's own copies are listed once.
+func Certificates(dir string) ([]Certificate, error) {
+	ca, err := ReadCA(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Certificate
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := inputfile.Read(p, inputfile.DefaultMax)
+		if err != nil {
+			return err
+		}
+		if !bytes.HasPrefix(bytes.TrimSpace(b), []byte("-----BEGIN CERTIFICATE-----")) {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if ca != nil && bytes.Equal(bytes.TrimSpace(b), bytes.TrimSpace(ca.CertPEM())) && rel != secrets.CADir+"/"+secrets.CACert {
+			return nil // a copy of the CA beside a pair
+		}
+		end, err := pki.Expiry(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", rel, err)
+		}
+		c := Certificate{Name: rel, NotAfter: end}
+		if ca != nil && rel != secrets.CADir+"/"+secrets.CACert {
+			c.Foreign = !pki.IssuedBy(ca.Cert, b)
+		}
+		out = append(out, c)
+		return nil
+	})
+	return out, err
 }

@@ -176,6 +176,7 @@ type raw struct {
 	NFS            *NFS      `json:"nfs"`
 	Minio          *struct {
 		S3Domain string `json:"s3Domain"`
+		Storage  string `json:"storage"`
 	} `json:"minio"`
 	Edge    string   `json:"edge"`
 	Host    string   `json:"host"`
@@ -261,7 +262,7 @@ func decode(v, in cue.Value, file string, start token.Pos) (*Site, error) {
 	}
 	slices.SortFunc(s.Clients, func(a, b Client) int { return strings.Compare(a.Service, b.Service) })
 	if r.Minio != nil {
-		s.S3Domain = r.Minio.S3Domain
+		s.S3Domain, s.MinioStorage = r.Minio.S3Domain, r.Minio.Storage
 	}
 	for name, n := range r.Nodes {
 		addr, err := netip.ParseAddr(n.Address)

@@ -18,6 +18,13 @@ const (
 	KindTarget = "target"
 )
 
+// Minio's storage modes (cue/minio.cue #MinioStorage): plain files per
+// object, which users' containers read over NFS, or Minio's own format.
+const (
+	StorageFS = "fs"
+	StorageXL = "xl"
+)
+
 // Site is one Swarm cluster, decoded from the model.
 type Site struct {
 	Name           string
@@ -37,7 +44,7 @@ type Site struct {
 	// target on its own).
 	Host string
 	// NuvlaDerived says that the target's Groups.Nuvla is not in its file
-	// and comes from its host (deployment.Link sets it).
+	// and comes from its host (site.LinkDeployments sets it).
 	NuvlaDerived bool
 	// Egress is, on a host site, where its connections to targets come
 	// from, when the file says so (NAT); nil: the nodes of Clients.
@@ -45,13 +52,14 @@ type Site struct {
 	// Clients are, on a host site, the services that connect to targets
 	// (sorted by service name).
 	Clients []Client
-	// Link places the site in its deployment (deployment.Link); nil for
+	// Link places the site in its deployment (LinkDeployments); nil for
 	// a site on its own.
-	Link      *Link
-	Images    map[string]string
-	Secrets   []Secret   // sorted by name
-	Variables []Variable // sorted by name
-	Sysctls   []Sysctl   // sorted by key
+	Link         *Link
+	MinioStorage string // target sites only: StorageFS or StorageXL
+	Images       map[string]string
+	Secrets      []Secret   // sorted by name
+	Variables    []Variable // sorted by name
+	Sysctls      []Sysctl   // sorted by key
 	// Firewall is the site's firewall section; nil when the model has
 	// none (another revision's, for nuvlagen diff --base).
 	Firewall *Firewall
@@ -279,7 +287,7 @@ type Connector struct {
 	Ports    []int
 }
 
-// Peer is a target as its host knows it (deployment.Link sets it).
+// Peer is a target as its host knows it (site.LinkDeployments sets it).
 type Peer struct {
 	Name string
 	// Manager is the target's edge manager: Nuvla drives the Swarm

@@ -49,6 +49,10 @@ func Render(s *site.Site) ([]byte, error) {
 		w("%d. `docker stack deploy -c stacks/%s/docker-compose.yml %s`: %s\n", i+1, st.Name, st.Name, purpose[st.Name])
 	}
 
+	if s.NFS != nil {
+		minio(w, s)
+	}
+
 	w("\n## Secrets\n\nDocker secrets the stacks mount (created before deployment; never in this directory):\n\n| secret | kind | purpose |\n|---|---|---|\n")
 	for _, sec := range s.Secrets {
 		w("| `%s` | %s | %s |\n", sec.Name, sec.Kind, sec.Purpose)
@@ -58,6 +62,9 @@ func Render(s *site.Site) ([]byte, error) {
 		for _, v := range s.Variables {
 			w("- `%s`: %s\n", v.Name, v.Purpose)
 		}
+	}
+	if s.Kind == site.KindTarget {
+		w("\n## Registration in Nuvla\n\nOnce deployed, the site is registered in Nuvla with `nuvlagen register` and the documents in `nuvla/`: see [nuvla/README.md](nuvla/README.md).\n")
 	}
 	return b.Bytes(), nil
 }
@@ -70,18 +77,32 @@ func dockerAPI(s *site.Site, w func(string, ...any)) error {
 		return err
 	}
 	w("\n## Docker API for Nuvla\n\n")
-	w("Nuvla's job executors drive this Swarm through the Docker API of its managers, over TLS with client certificates, on port %d (the firewall opens it to the `nuvla` group only; 2375, the API without TLS, is never opened). Each manager's `prepare/<node>.sh` sets dockerd up for it, with the certificates of the site's secrets directory (`nuvlagen secrets init` writes `docker-tls/<node>/ca.pem`, `cert.pem` and `key.pem`: the deployment CA, the node's server certificate for its address and name, its key), copied to the node (and removed from where it was copied to once installed):\n\n", port)
+	w("Nuvla's job executors drive this Swarm through the Docker API of its managers, over TLS with client certificates, on port %d (the firewall opens it to the `nuvla` group only; 2375, the API without TLS, is never opened). Each manager's `prepare/<node>.sh` sets dockerd up for it, with the certificates `nuvlagen secrets init DIR` writes in the deployment's secrets directory, `DIR/%s/docker-tls/<node>/`: `ca.pem`, `cert.pem` and `key.pem` (the deployment CA, the node's server certificate for its address and name, its key), copied to the node and removed there once installed:\n\n", port, s.Name)
 	w("```sh\n")
 	for _, n := range s.Nodes {
 		if n.Role != "manager" {
 			continue
 		}
-		w("scp -r ~/nuvla-secrets/%s/docker-tls/%s root@%s:docker-tls && scp prepare/%s.sh root@%s: &&\n\tssh root@%s 'bash %s.sh --docker-tls docker-tls && rm -r docker-tls'\n", s.Name, n.Name, n.Address, n.Name, n.Address, n.Address, n.Name)
+		w("scp -r DIR/%s/docker-tls/%s root@%s:docker-tls && scp prepare/%s.sh root@%s: &&\n\tssh root@%s 'bash %s.sh --docker-tls docker-tls && rm -r docker-tls'\n", s.Name, n.Name, n.Address, n.Name, n.Address, n.Address, n.Name)
 	}
 	w("```\n\n")
 	w("The script checks the certificates before changing anything (present, key 0600 or tightened to it, and with openssl: the chain, the pair, the node's address, the expiry), installs them in `%s` (0700, the key 0600), and adds `-H tcp://<address>:%d --tlsverify` and the certificates to the command line of docker.service in a drop-in, `%s`: the unit's own command line (its local socket too) is kept, `/etc/docker/daemon.json` is not written (one that sets `hosts` or `tls*` is refused, as dockerd would refuse it with the flags). ", scripts.DockerTLSDir, port, scripts.DockerDropIn)
 	w("When something changed it restarts dockerd once (the node's containers restart: prepare a manager before deploying, or in a maintenance window); the files it replaces are kept in `%s/`, and if docker does not come back, or the run is interrupted, they are put back and dockerd is restarted with them. Run again, it changes nothing. `--no-docker-tls` prepares the node without it, and Nuvla cannot reach the Swarm.\n", scripts.DockerBackups)
 	return nil
+}
+
+// minio says how Minio keeps the objects on the NFS share and what users'
+// containers see of them: the trade-off of minio.storage.
+func minio(w func(string, ...any), s *site.Site) {
+	w("\n## Minio and the NFS share\n\n")
+	w("Minio (`%s`) keeps its data in `%s` on the NFS server (%s:%s, mode %s; Minio writes it as root), which every other node mounts read-only.\n\n", s.Images["minio"], s.NFS.Share, s.NFS.Owner, s.NFS.Group, s.NFS.Mode)
+	switch s.MinioStorage {
+	case site.StorageFS:
+		w("Storage `fs` (`minio.storage`): each object is a plain file, `<bucket>/<key>` under the share, so users' containers read uploaded objects as files over NFS (the data feature). The price: the FS backend was removed from Minio after RELEASE.2022-10-24T18-35-07Z, so this release gets no security fixes; the advisories published since concern distributed setups, Windows, or users with their own credentials, which a single-tenant Minio reached only through Traefik's HTTPS does not have (see nuvlagen's README). Minio's entry point closes `.minio.sys` (its configuration and IAM data) to the clients, and on a share Minio has not formatted writes the FS `format.json` first: from RELEASE.2022-06-02T02-11-04Z on, Minio formats an empty drive in its own format otherwise.\n")
+	case site.StorageXL:
+		w("Storage `xl` (`minio.storage`): Minio's own format (`xl.meta` and part files per object), on a current release. **Users' containers do not see the objects as files: the data feature does not work** (generate warns on every run); `fs` keeps it, on Minio's last FS release.\n")
+	}
+	w("\nNo release converts one format into the other: changing `minio.storage` on a share with data needs the objects copied to a new, empty share (`mc mirror`).\n")
 }
 
 var purpose = map[string]string{

@@ -292,6 +292,7 @@ need_secret_file es_s3_secret_key placeholder
 need_secret_file grafana_admin_password
 need_secret_file nuvla_session_crt
 need_secret_file nuvla_session_key
+need_secret_file nuvla_truststore
 need_secret_file prometheus_htpasswd
 need_secret_file traefik_tls_crt
 need_secret_file traefik_tls_key
@@ -324,6 +325,7 @@ ensure_secret es_s3_secret_key
 ensure_secret grafana_admin_password
 ensure_secret nuvla_session_crt
 ensure_secret nuvla_session_key
+ensure_secret nuvla_truststore
 ensure_secret prometheus_htpasswd
 ensure_secret traefik_tls_crt
 ensure_secret traefik_tls_key

@@ -177,6 +177,7 @@ if "$remove_secrets"; then
 	remove_secret grafana_admin_password
 	remove_secret nuvla_session_crt
 	remove_secret nuvla_session_key
+	remove_secret nuvla_truststore
 	remove_secret prometheus_htpasswd
 	remove_secret traefik_tls_crt
 	remove_secret traefik_tls_key

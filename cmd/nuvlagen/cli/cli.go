@@ -84,6 +84,7 @@ func init() {
 		{"diff", "explain what a change does to generated output", runDiff},
 		{"firewall", "query the firewall model: is a connection allowed, and by which rule", runFirewall},
 		{"secrets", "create a site's secrets directory (secrets init DIR)", runSecrets},
+		{"register", "register a target site in Nuvla from its out/SITE/nuvla documents", runRegister},
 		{"version", "print nuvlagen's version", runVersion},
 		{"help", "show help for a command", runHelp},
 	}

@@ -1,7 +1,12 @@
 package cli
 
 import (
+	"crypto/x509"
+	"net/netip"
+	"time"
+
 	"github.com/nuvla/nuvlagen/generator/outdir"
+	"github.com/nuvla/nuvlagen/generator/pki"
 
 	"bytes"
 	"os"
@@ -17,9 +22,49 @@ func secretsInit(t *testing.T, args ...string) (code int, stdout, stderr string)
 	return code, out.String(), errb.String()
 }
 
+// standaloneTarget writes example-target as a site on its own: a target
+// without a host, its Nuvla sources written out.
+func standaloneTarget(t *testing.T) string {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(repoRoot(t), "cue", "sites", "example-target.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src = bytes.Replace(src, []byte(`host:   "example-host"`), nil, 1)
+	src = bytes.Replace(src, []byte(`groups: management: ["198.51.100.0/28"]`), []byte(`groups: {management: ["198.51.100.0/28"], nuvla: ["192.0.2.10/32", "192.0.2.11/32"]}`), 1)
+	p := filepath.Join(t.TempDir(), "target.cue")
+	if err := os.WriteFile(p, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// twoSites writes a file of two sites that are not one deployment.
+func twoSites(t *testing.T) string {
+	t.Helper()
+	host, err := os.ReadFile(exampleHost(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := os.ReadFile(standaloneTarget(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "two.cue")
+	if err := os.WriteFile(p, append(host, bytes.TrimPrefix(target, []byte("package nuvla"))...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func exampleHost(t *testing.T) string {
+	return filepath.Join(repoRoot(t), "cue", "sites", "example-host.cue")
+}
+
 func TestSecretsInit(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "secrets")
-	code, out, errs := secretsInit(t, dir, "--site-name", "example-target")
+	target := standaloneTarget(t)
+	code, out, errs := secretsInit(t, dir, "--site", target)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -56,7 +101,7 @@ func TestSecretsInit(t *testing.T) {
 	}
 
 	// Again: nothing is overwritten.
-	code, out, errs = secretsInit(t, dir, "--site-name", "example-target")
+	code, out, errs = secretsInit(t, dir, "--site", target)
 	if code != ExitOK || strings.Contains(out, "created") {
 		t.Fatalf("second run: exit %d, stdout:\n%s\nstderr: %s", code, out, errs)
 	}
@@ -70,7 +115,7 @@ func TestSecretsInit(t *testing.T) {
 	// A missing file is filled in; a key without its certificate is refused.
 	os.Remove(filepath.Join(dir, "grafana_admin_password"))
 	os.Remove(filepath.Join(dir, "traefik_tls_crt"))
-	code, _, errs = secretsInit(t, dir, "--site-name", "example-target")
+	code, _, errs = secretsInit(t, dir, "--site", target)
 	if code != ExitInvalid || !strings.Contains(errs, "traefik_tls_key exists but traefik_tls_crt does not: they belong together") {
 		t.Errorf("half a pair: exit %d, stderr %q", code, errs)
 	}
@@ -79,7 +124,7 @@ func TestSecretsInit(t *testing.T) {
 	}
 
 	// --force replaces everything.
-	code, _, errs = secretsInit(t, dir, "--site-name", "example-target", "--force")
+	code, _, errs = secretsInit(t, dir, "--site", target, "--force")
 	if code != ExitOK {
 		t.Fatalf("--force: exit %d: %s", code, errs)
 	}
@@ -115,7 +160,7 @@ func TestSecretsInitRefuses(t *testing.T) {
 		{[]string{filepath.Join(repo, "sub", "secrets"), "--site-name", "example-host"}, ExitInvalid, "it is inside the git work tree"},
 		{[]string{filepath.Join(t.TempDir(), "out", "example-host", "secrets"), "--site-name", "example-host"}, ExitInvalid, "it is inside an out/ directory"},
 		{[]string{open, "--site-name", "example-host"}, ExitInvalid, "is open to other users (mode 0755)"},
-		{[]string{filepath.Join(t.TempDir(), "s")}, ExitUsage, "3 sites to choose from (example-host, example-target-2, example-target): pick one with --site-name"},
+		{[]string{filepath.Join(t.TempDir(), "s"), "--site", twoSites(t)}, ExitUsage, "2 sites to choose from (example-host, example-target): pick one with --site-name"},
 		{[]string{filepath.Join(t.TempDir(), "s"), "--site-name", "nope"}, ExitUsage, `no site named "nope"`},
 		{[]string{}, ExitUsage, "want exactly one directory"},
 	} {
@@ -145,12 +190,13 @@ func TestSecretsInitCredentialKey(t *testing.T) {
 		}
 		return string(b)
 	}
-	if code, _, errs := secretsInit(t, dir, "--site-name", "example-host"); code != ExitOK {
+	host := exampleHost(t)
+	if code, _, errs := secretsInit(t, dir, "--site", host); code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	first, password := read(key), read(filepath.Join(dir, "NUVLA_SUPER_PASSWORD"))
 
-	code, out, errs := secretsInit(t, dir, "--site-name", "example-host", "--force")
+	code, out, errs := secretsInit(t, dir, "--site", host, "--force")
 	if code != ExitOK {
 		t.Fatalf("--force: exit %d: %s", code, errs)
 	}
@@ -164,7 +210,7 @@ func TestSecretsInitCredentialKey(t *testing.T) {
 		t.Errorf("--force does not say why it kept the key:\n%s", out)
 	}
 
-	code, out, errs = secretsInit(t, dir, "--site-name", "example-host", "--regenerate-credential-key")
+	code, out, errs = secretsInit(t, dir, "--site", host, "--regenerate-credential-key")
 	if code != ExitOK {
 		t.Fatalf("--regenerate-credential-key: exit %d: %s", code, errs)
 	}
@@ -186,7 +232,7 @@ func TestSecretsInitCredentialKey(t *testing.T) {
 
 	// Twice would lose the only copy of the first key: refused.
 	second := read(key)
-	code, _, errs = secretsInit(t, dir, "--site-name", "example-host", "--regenerate-credential-key", "--force")
+	code, _, errs = secretsInit(t, dir, "--site", host, "--regenerate-credential-key", "--force")
 	if code != ExitInvalid || !strings.Contains(errs, "CREDENTIAL_ENCRYPTION_KEY.previous exists: move it away") {
 		t.Errorf("regenerating with a .previous there: exit %d, stderr %q", code, errs)
 	}
@@ -194,7 +240,7 @@ func TestSecretsInitCredentialKey(t *testing.T) {
 		t.Error("a refused run changed the keys")
 	}
 
-	code, _, errs = secretsInit(t, filepath.Join(t.TempDir(), "t"), "--site-name", "example-target", "--regenerate-credential-key")
+	code, _, errs = secretsInit(t, filepath.Join(t.TempDir(), "t"), "--site", standaloneTarget(t), "--regenerate-credential-key")
 	if code != ExitUsage || !strings.Contains(errs, "site example-target has no CREDENTIAL_ENCRYPTION_KEY") {
 		t.Errorf("target site: exit %d, stderr %q", code, errs)
 	}
@@ -252,5 +298,119 @@ func TestSecretsInitRefusesOutput(t *testing.T) {
 	// Next to the output directory is fine.
 	if code, _, errs := secretsInit(t, filepath.Join(work, "secrets"), "--site-name", "example-target"); code != ExitOK {
 		t.Errorf("secrets init next to the output: exit %d: %s", code, errs)
+	}
+}
+
+// TestSecretsInitDeployment: the example sites are one deployment, so
+// one run creates the CA and every site's directory; every certificate
+// chains to the CA with the names the sites connect by, and a second run
+// keeps the CA (what it signed stays valid), also with --force.
+func TestSecretsInitDeployment(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "secrets")
+	code, out, errs := secretsInit(t, dir)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, s := range []string{"example-host", "example-target", "example-target-2"} {
+		if want := "deploy with: deploy.sh --secrets " + filepath.Join("secrets", s) + "\n"; !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	read := func(rel string) []byte {
+		t.Helper()
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		info, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := info.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s: mode %04o, want 0600", rel, perm)
+		}
+		b, _ := os.ReadFile(p)
+		return b
+	}
+	caPEM := read("ca/ca.pem")
+	ca, err := pki.ParseCA(caPEM, read("ca/ca-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, c := range []struct {
+		cert  string
+		usage x509.ExtKeyUsage
+		name  string
+	}{
+		{"example-target/docker-tls/target-manager-1/cert.pem", x509.ExtKeyUsageServerAuth, "203.0.113.10"},
+		{"example-target/docker-tls/target-manager-1/cert.pem", x509.ExtKeyUsageServerAuth, "target-manager-1"},
+		{"example-target-2/docker-tls/target2-manager-1/cert.pem", x509.ExtKeyUsageServerAuth, "203.0.113.20"},
+		{"example-host/nuvla-docker-client/cert.pem", x509.ExtKeyUsageClientAuth, ""},
+		{"example-target/traefik_tls_crt", x509.ExtKeyUsageServerAuth, "s3.target.example.org"},
+		{"example-host/traefik_tls_crt", x509.ExtKeyUsageServerAuth, "nuvla.example.org"},
+	} {
+		if err := pki.Verify(ca.Cert, read(c.cert), c.usage, c.name, now); err != nil {
+			t.Errorf("%s for %q: %v", c.cert, c.name, err)
+		}
+	}
+	for _, d := range []string{"example-target/docker-tls/target-manager-1", "example-host/nuvla-docker-client"} {
+		if !bytes.Equal(read(d+"/ca.pem"), caPEM) {
+			t.Errorf("%s/ca.pem is not the deployment CA", d)
+		}
+		if _, err := pki.ParseLeaf(read(d+"/cert.pem"), read(d+"/key.pem")); err != nil {
+			t.Errorf("%s: %v", d, err)
+		}
+	}
+	if len(read("example-host/nuvla_truststore")) == 0 {
+		t.Error("empty truststore")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "example-host", "docker-tls")); err == nil {
+		t.Error("the host has Docker API server certificates: only target managers are driven by Nuvla")
+	}
+
+	server := read("example-target/docker-tls/target-manager-1/cert.pem")
+	if code, out, errs := secretsInit(t, dir); code != ExitOK || strings.Contains(out, "created") {
+		t.Fatalf("second run: exit %d\n%s\n%s", code, out, errs)
+	}
+	if code, _, errs := secretsInit(t, dir, "--force"); code != ExitOK {
+		t.Fatalf("--force: exit %d: %s", code, errs)
+	}
+	if !bytes.Equal(read("ca/ca.pem"), caPEM) {
+		t.Error("--force replaced the CA")
+	}
+	again := read("example-target/docker-tls/target-manager-1/cert.pem")
+	if bytes.Equal(again, server) {
+		t.Error("--force kept the server certificate")
+	}
+	if err := pki.Verify(ca.Cert, again, x509.ExtKeyUsageServerAuth, "203.0.113.10", now); err != nil {
+		t.Errorf("after --force: %v", err)
+	}
+
+	// secrets check: every certificate listed; one of another CA, about
+	// to expire, is two findings.
+	var out2, errb bytes.Buffer
+	if code := Main([]string{"secrets", "check", dir}, &out2, &errb); code != ExitOK || !strings.Contains(out2.String(), "example-target/docker-tls/target-manager-1/cert.pem: expires ") {
+		t.Fatalf("secrets check: exit %d\n%s%s", code, out2.String(), errb.String())
+	}
+	other, err := pki.NewCA("other", now.Add(-815*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := other.Server("target-manager-1", nil, []netip.Addr{netip.MustParseAddr("203.0.113.10")}, now.Add(-815*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "example-target", "docker-tls", "target-manager-1", "cert.pem"), old.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out2.Reset()
+	errb.Reset()
+	code = Main([]string{"secrets", "check", dir}, &out2, &errb)
+	if code != ExitInvalid || !strings.Contains(out2.String(), "renew it") || !strings.Contains(out2.String(), "NOT signed by the deployment CA") {
+		t.Errorf("secrets check of a due, foreign certificate: exit %d\n%s%s", code, out2.String(), errb.String())
+	}
+
+	// Half a CA is for the operator to resolve, never replaced.
+	os.Remove(filepath.Join(dir, "ca", "ca.pem"))
+	if code, _, errs := secretsInit(t, dir, "--force"); code != ExitInvalid || !strings.Contains(errs, "restore the certificate") {
+		t.Errorf("half a CA: exit %d, stderr %q", code, errs)
 	}
 }

@@ -3,6 +3,8 @@
 package sitetest
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/nuvla/nuvlagen/generator/site"
@@ -23,14 +25,28 @@ func Embedded(t testing.TB) []*site.Site {
 }
 
 // Kind returns the first example site of a kind (site.KindHost or
-// site.KindTarget).
+// site.KindTarget), in name order.
 func Kind(t testing.TB, kind string) *site.Site {
 	t.Helper()
-	for _, s := range Embedded(t) {
+	sites := Embedded(t)
+	slices.SortFunc(sites, func(a, b *site.Site) int { return strings.Compare(a.Name, b.Name) })
+	for _, s := range sites {
 		if s.Kind == kind {
 			return s
 		}
 	}
 	t.Fatalf("no embedded %s site", kind)
+	return nil
+}
+
+// Named returns the example site of that name.
+func Named(t testing.TB, name string) *site.Site {
+	t.Helper()
+	for _, s := range Embedded(t) {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no embedded site %s", name)
 	return nil
 }

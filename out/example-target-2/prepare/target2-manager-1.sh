@@ -187,7 +187,7 @@ docker_tls_check() {
 		run chmod 0600 -- "$src/key.pem"
 	fi
 	if ! command -v openssl >/dev/null; then
-		warn "openssl is not installed: the certificates' chain, address and expiry are not checked (apt-get install openssl)"
+		warn "openssl is not installed: the certificates' chain, address and expiry are not checked here (apt-get install openssl; nuvlagen secrets check DIR checks expiry and CA where the secrets are)"
 		return 0
 	fi
 	# Expiry first: openssl verify refuses an expired certificate too, and
