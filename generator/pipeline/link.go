@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"slices"
+
 	"cuelang.org/go/cue/errors"
 
 	"github.com/nuvla/nuvlagen/generator/deployment"
@@ -35,34 +37,38 @@ func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, compan
 		}
 	}
 	// A host that is not among the inputs is looked for beside the
-	// target: loaded for linking only, never rendered.
+	// target, and the targets of a host beside the host: loaded for
+	// linking only, never rendered.
 	looked := map[string]bool{}
+	companion := map[*site.Site]bool{}
 	for i := range inputs {
-		for _, s := range heldSites[i] {
-			if !site.Linked(s) || names[s.Host] || companions == nil {
+		looked[inputs[i].Name] = true
+	}
+	for i := range inputs {
+		if companions == nil || !wantsCompanions(heldSites[i], names) {
+			continue
+		}
+		for _, c := range companions(inputs[i]) {
+			if looked[c.Name] {
 				continue
 			}
-			for _, c := range companions(inputs[i]) {
-				if looked[c.Name] {
-					continue
-				}
-				looked[c.Name] = true
-				extra, err := l.Load(c.Name, c.Data)
-				if err != nil {
-					continue // not this one's business unless it is the host
-				}
-				for _, e := range extra {
-					if !names[e.Name] && e.Kind == site.KindHost {
-						all = append(all, e)
-						names[e.Name] = true
-					}
-				}
-				if names[s.Host] {
-					break
+			looked[c.Name] = true
+			extra, err := l.Load(c.Name, c.Data)
+			if err != nil {
+				continue // not this one's business unless it is the host
+			}
+			for _, e := range extra {
+				if !names[e.Name] && (e.Kind == site.KindHost || site.Linked(e)) {
+					all = append(all, e)
+					names[e.Name] = true
+					companion[e] = true
 				}
 			}
 		}
 	}
+	// A target beside a host is another deployment's when its host is
+	// not here: none of this run's business.
+	all = slices.DeleteFunc(all, func(s *site.Site) bool { return companion[s] && site.Linked(s) && !names[s.Host] })
 	_, err := site.LinkDeployments(all)
 	if err == nil {
 		err = deployment.Check(all)
@@ -95,4 +101,15 @@ func asList(err error) errors.Error {
 		return nil
 	}
 	return errors.Promote(err, "")
+}
+
+// wantsCompanions says whether the files beside an input may hold what
+// its sites link to: a host (its targets), or a target's missing host.
+func wantsCompanions(sites []*site.Site, loaded map[string]bool) bool {
+	for _, s := range sites {
+		if s.Kind == site.KindHost || site.Linked(s) && !loaded[s.Host] {
+			return true
+		}
+	}
+	return false
 }
