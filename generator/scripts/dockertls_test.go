@@ -513,9 +513,10 @@ func (r *dockerTLSRig) checkServes(ca *pki.CA, nuvla, stranger *pki.Leaf) {
 func TestDockerTLSAgainstDockerd(t *testing.T) {
 	tools := requireNetnsDocker(t)
 	r := newDockerTLSRig(t, tools)
+	// The deployment's secrets directory, as secrets init writes it: the
+	// manager's docker-tls directory and Nuvla's client pair.
 	ca := newTestCA(t, "deployment CA")
-	certs := dockerTLSDir(t, ca, serverLeaf(t, ca, managerNode, managerAddr, time.Now()))
-	nuvla := clientLeaf(t, ca, "nuvla")
+	certs, nuvla := deploymentSecrets(t, ca, "example-target", managerNode)
 	stranger := clientLeaf(t, newTestCA(t, "another CA"), "nuvla")
 
 	out, err := r.run(certs)

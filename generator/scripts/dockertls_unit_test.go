@@ -113,6 +113,7 @@ func TestDockerTLSCheck(t *testing.T) {
 		want  string // "" for success
 	}{
 		{"good", func(string) {}, ""},
+		{"secrets init's", func(string) {}, ""},
 		{"key readable by others", func(dir string) { os.Chmod(filepath.Join(dir, "key.pem"), 0o644) },
 			"warning: DIR/key.pem is readable by others: tightening it to 0600\n+ chmod 0600 -- DIR/key.pem"},
 		{"key read-only for root", func(dir string) { os.Chmod(filepath.Join(dir, "key.pem"), 0o400) }, ""},
@@ -135,6 +136,9 @@ func TestDockerTLSCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := dockerTLSDir(t, ca, good)
+			if tt.name == "secrets init's" {
+				dir, _ = deploymentSecrets(t, newTestCA(t, "deployment CA"), "example-target", managerNode)
+			}
 			tt.setup(dir)
 			cmd := exec.Command("bash", "-c", prelude+"docker_tls_src=$1\ndocker_tls_check\n", "bash", dir)
 			cmd.Env = []string{"PATH=/usr/bin:/bin", "LC_ALL=C"}
