@@ -9,6 +9,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 )
 
 //go:embed *.cue sites/*.cue cue.mod/module.cue
@@ -25,14 +26,20 @@ type File struct {
 	Data []byte
 }
 
-// IsSchemaFile reports whether name, a position's file name, is one of the
-// model's schema files ("cue/site.cue"), of this build or of another
-// revision read by Read, rather than a site ("cue/sites/x.cue", or any
-// file of the user's).
-func IsSchemaFile(name string) bool {
-	dir, file := path.Split(name)
-	return dir == Dir+"/" && strings.HasSuffix(file, ".cue")
-}
+// IsSchemaFile reports whether name, a position's file name, is the name
+// of one of the schema files embedded in this build ("cue/site.cue"; the
+// files of Schema, which another revision read by Read names alike),
+// rather than a site ("cue/sites/x.cue", or any file of the user's, even
+// one in a directory called cue).
+func IsSchemaFile(name string) bool { return schemaNames()[name] }
+
+var schemaNames = sync.OnceValue(func() map[string]bool {
+	names := map[string]bool{}
+	for _, f := range Schema() {
+		names[f.Name] = true
+	}
+	return names
+})
 
 // Schema returns the files of the package that defines #Site and the stacks.
 func Schema() []File { return must(glob(files, ".")) }

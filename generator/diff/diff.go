@@ -1,5 +1,5 @@
 // Package diff explains what a change does to generated output: given two
-// trees of files (map[relative path][]byte, as pipeline.Render returns and
+// trees of files (map[relative path][]byte, as pipeline.Result.Files returns and
 // as an out/ directory holds), it reports, per site and per file, changes
 // a reviewer reads in a minute ("api: image nuvla/api 6.17.0 → 6.18.0")
 // and a risk summary (new exposure, newly published ports, removed NFS

@@ -2,6 +2,7 @@ package diff_test
 
 import (
 	"bytes"
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,7 +13,6 @@ import (
 	"github.com/nuvla/nuvlagen/generator/diag"
 	"github.com/nuvla/nuvlagen/generator/diff"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
-	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/internal/golden"
 )
 
@@ -82,18 +82,14 @@ func renderSide(t *testing.T, inputs []txtar.File, side string) pipeline.Files {
 			t.Fatalf("unknown section %s", f.Name)
 		}
 	}
-	l, err := site.NewLoaderFromFiles(schema)
-	if err != nil {
-		t.Fatalf("%s model: %v", side, err)
+	res, err := pipeline.Run(context.Background(), pipeline.Inputs(sites), pipeline.Options{Jobs: 1, Schema: schema})
+	if err == nil {
+		err = res.Err()
 	}
-	ss, err := l.LoadFiles(sites)
 	if err != nil {
-		t.Fatalf("%s sites:\n%s", side, strings.Join(diag.Lines(err, ""), "\n"))
+		t.Fatalf("%s:\n%s", side, strings.Join(diag.Lines(err, ""), "\n"))
 	}
-	files, err := pipeline.Render(ss)
-	if err != nil {
-		t.Fatalf("%s render:\n%s", side, strings.Join(diag.Lines(err, ""), "\n"))
-	}
+	files := res.Files()
 	for p, b := range extra {
 		if _, ok := files[p]; ok {
 			t.Fatalf("%s/extra/%s: the generators now write this file; drop the extra section and regenerate the goldens", side, p)

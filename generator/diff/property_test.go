@@ -7,17 +7,13 @@ import (
 
 	"github.com/nuvla/nuvlagen/generator/diff"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
-	"github.com/nuvla/nuvlagen/generator/site/sitetest"
+	"github.com/nuvla/nuvlagen/generator/pipeline/pipelinetest"
 )
 
 // tree renders the embedded example sites: every differ is exercised.
 func tree(t *testing.T) pipeline.Files {
 	t.Helper()
-	sites := sitetest.Embedded(t)
-	files, err := pipeline.Render(sites)
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := pipelinetest.Embedded(t).Files()
 	for _, p := range []string{"example-target/firewall/rules.json", "example-target/firewall/PORTS.md", "example-target/nfs/exports"} {
 		if _, ok := files[p]; !ok {
 			t.Fatalf("%s not rendered", p)

@@ -1,5 +1,21 @@
 package firewall
 
-// ChainPublished is chainPublished, for the namespace tests of the
-// external test package.
-const ChainPublished = chainPublished
+// For the tests of the external test package: what the package keeps to
+// itself.
+const (
+	ChainPublished = chainPublished
+	Management     = classManagement
+	Cluster        = classCluster
+	Nuvla          = classNuvla
+)
+
+var (
+	Classes   = classes
+	Protocols = protocols
+	Merge     = mergeSpans
+	Subtract  = subtractSpans
+	Intersect = intersectSpans
+	Minimal   = minimalPrefixes
+
+	NewRuleTable = newRuleTable
+)

@@ -42,7 +42,7 @@ func printIPTables(header string, rs *Ruleset, n *Node) []byte {
 	in := func(format string, args ...any) { fmt.Fprintf(&b, "-A "+chainInput+" "+format+"\n", args...) }
 
 	inputPrologue(in)
-	for _, c := range []string{Cluster, Management} {
+	for _, c := range []string{classCluster, classManagement} {
 		for _, p := range rs.Groups[c] {
 			in("-s %s -p icmp --icmp-type echo-request -j ACCEPT", p)
 		}

@@ -20,19 +20,20 @@ import (
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
-// Source classes, in the order rules and outputs list them.
+// Source classes, in the order rules and outputs list them. Users is
+// exported for diff, which weighs exposure to them.
 const (
-	Management = "management"
-	Cluster    = "cluster"
-	Nuvla      = "nuvla"
-	Users      = "users"
+	classManagement = "management"
+	classCluster    = "cluster"
+	classNuvla      = "nuvla"
+	Users           = "users"
 )
 
-// Classes lists the source classes in output order.
-var Classes = []string{Management, Cluster, Nuvla, Users}
+// classes lists the source classes in output order.
+var classes = []string{classManagement, classCluster, classNuvla, Users}
 
-// Protocols are the transport protocols rules open, in output order.
-var Protocols = []string{"tcp", "udp"}
+// protocols are the transport protocols rules open, in output order.
+var protocols = []string{"tcp", "udp"}
 
 // Span is an inclusive port range; a single port has From == To.
 type Span struct{ From, To int }
@@ -57,7 +58,7 @@ type Rule struct {
 	Ports     []Span   // sorted, disjoint, carve-outs removed
 	PortNames []string // the firewall.ports keys it opens on Proto
 	Except    []string // the firewall.ports keys carved out of them
-	From      []string // classes, in Classes order
+	From      []string // classes, in classes order
 	Nodes     string   // "all" or "managers"
 	Sensitive bool
 	Pos       token.Pos
@@ -73,8 +74,8 @@ func (r Rule) Allows(port int) bool {
 	return false
 }
 
-// PortList prints the ports as "80, 443".
-func (r Rule) PortList() string {
+// portList prints the ports as "80, 443".
+func (r Rule) portList() string {
 	parts := make([]string, len(r.Ports))
 	for i, s := range r.Ports {
 		parts[i] = s.String()
@@ -105,15 +106,15 @@ type Ruleset struct {
 	Site string
 	File string // the site's source file, for headers
 	// Groups are the addresses of each class the site has, minimal (no
-	// prefix contained in another) and sorted. Cluster is the nodes'.
+	// prefix contained in another) and sorted. The cluster class is the nodes'.
 	Groups   map[string][]netip.Prefix
 	GroupPos map[string]token.Pos
 	Nodes    []Node
 	Warnings []Warning
 }
 
-// Node returns the compiled node called name.
-func (rs *Ruleset) Node(name string) (*Node, bool) {
+// node returns the compiled node called name.
+func (rs *Ruleset) node(name string) (*Node, bool) {
 	for i := range rs.Nodes {
 		if rs.Nodes[i].Name == name {
 			return &rs.Nodes[i], true
@@ -122,10 +123,10 @@ func (rs *Ruleset) Node(name string) (*Node, bool) {
 	return nil, false
 }
 
-// ClassesOf lists the classes whose groups contain addr.
-func (rs *Ruleset) ClassesOf(addr netip.Addr) []string {
+// classesOf lists the classes whose groups contain addr.
+func (rs *Ruleset) classesOf(addr netip.Addr) []string {
 	var out []string
-	for _, c := range Classes {
+	for _, c := range classes {
 		for _, p := range rs.Groups[c] {
 			if p.Contains(addr) {
 				out = append(out, c)
@@ -150,9 +151,9 @@ func Compile(s *site.Site) (*Ruleset, error) {
 		Groups:   map[string][]netip.Prefix{},
 		GroupPos: map[string]token.Pos{},
 	}
-	for c, list := range map[string][]netip.Prefix{Management: s.Groups.Management, Users: s.Groups.Users, Nuvla: s.Groups.Nuvla} {
+	for c, list := range map[string][]netip.Prefix{classManagement: s.Groups.Management, Users: s.Groups.Users, classNuvla: s.Groups.Nuvla} {
 		if len(list) > 0 {
-			rs.Groups[c] = Minimal(list)
+			rs.Groups[c] = minimalPrefixes(list)
 			rs.GroupPos[c] = s.Pos("groups", c)
 		}
 	}
@@ -160,8 +161,8 @@ func Compile(s *site.Site) (*Ruleset, error) {
 	for _, n := range s.Nodes {
 		cluster = append(cluster, netip.PrefixFrom(n.Address, n.Address.BitLen()))
 	}
-	rs.Groups[Cluster] = Minimal(cluster)
-	rs.GroupPos[Cluster] = s.Pos("nodes")
+	rs.Groups[classCluster] = minimalPrefixes(cluster)
+	rs.GroupPos[classCluster] = s.Pos("nodes")
 
 	var errs errors.Error
 	names := make([]string, 0, len(raw.Rules))
@@ -209,7 +210,7 @@ func Compile(s *site.Site) (*Ruleset, error) {
 			rs.Warnings = append(rs.Warnings, Warning{Pos: pos, Msg: fmt.Sprintf("site %s, rule %s: %s", s.Name, name, r.Fix)})
 		}
 		from := make([]string, 0, len(r.From))
-		for _, c := range Classes {
+		for _, c := range classes {
 			if !slices.Contains(r.From, c) {
 				continue
 			}
@@ -245,8 +246,8 @@ func Compile(s *site.Site) (*Ruleset, error) {
 				exceptNames[proto] = append(exceptNames[proto], pn)
 			}
 		}
-		for _, proto := range Protocols {
-			spans := Subtract(Merge(byProto[proto]), except[proto])
+		for _, proto := range protocols {
+			spans := subtractSpans(mergeSpans(byProto[proto]), except[proto])
 			if len(spans) == 0 {
 				continue
 			}
@@ -284,7 +285,7 @@ func Compile(s *site.Site) (*Ruleset, error) {
 		for _, n := range rs.Nodes {
 			err := nfsconf.CheckOpened(s.NFS.Ports, func(port int, proto string) bool {
 				for _, r := range n.Rules {
-					if r.Proto == proto && r.Allows(port) && slices.Contains(r.From, Cluster) {
+					if r.Proto == proto && r.Allows(port) && slices.Contains(r.From, classCluster) {
 						return true
 					}
 				}
@@ -306,8 +307,8 @@ func span(p site.FirewallPort) Span {
 	return Span{p.From, p.To}
 }
 
-// Merge sorts spans and joins those that overlap or touch.
-func Merge(in []Span) []Span {
+// mergeSpans sorts spans and joins those that overlap or touch.
+func mergeSpans(in []Span) []Span {
 	s := slices.Clone(in)
 	slices.SortFunc(s, func(a, b Span) int { return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To)) })
 	var out []Span
@@ -321,10 +322,10 @@ func Merge(in []Span) []Span {
 	return out
 }
 
-// Subtract removes the ports of cut from the merged spans in.
-func Subtract(in, cut []Span) []Span {
+// subtractSpans removes the ports of cut from the merged spans in.
+func subtractSpans(in, cut []Span) []Span {
 	out := slices.Clone(in)
-	for _, c := range Merge(cut) {
+	for _, c := range mergeSpans(cut) {
 		var next []Span
 		for _, x := range out {
 			if c.To < x.From || c.From > x.To {
@@ -343,8 +344,8 @@ func Subtract(in, cut []Span) []Span {
 	return out
 }
 
-// Intersect returns the ports in both merged span lists.
-func Intersect(a, b []Span) []Span {
+// intersectSpans returns the ports in both merged span lists.
+func intersectSpans(a, b []Span) []Span {
 	var out []Span
 	for _, x := range a {
 		for _, y := range b {
@@ -353,12 +354,12 @@ func Intersect(a, b []Span) []Span {
 			}
 		}
 	}
-	return Merge(out)
+	return mergeSpans(out)
 }
 
-// Minimal drops prefixes contained in others and sorts the rest, so that
+// minimalPrefixes drops prefixes contained in others and sorts the rest, so that
 // an nftables interval set never holds overlapping elements.
-func Minimal(in []netip.Prefix) []netip.Prefix {
+func minimalPrefixes(in []netip.Prefix) []netip.Prefix {
 	var out []netip.Prefix
 	for i, p := range in {
 		p = p.Masked()
@@ -402,7 +403,7 @@ func (rs *Ruleset) sources(classes []string) []netip.Prefix {
 	for _, c := range classes {
 		out = append(out, rs.Groups[c]...)
 	}
-	return Minimal(out)
+	return minimalPrefixes(out)
 }
 
 // overlaps finds pairs of rules that open the same port on a node, as
@@ -421,11 +422,11 @@ func overlaps(rs *Ruleset) []Warning {
 				if a.Proto != b.Proto || a.Name == b.Name {
 					continue
 				}
-				common := Intersect(a.Ports, b.Ports)
+				common := intersectSpans(a.Ports, b.Ports)
 				if len(common) == 0 {
 					continue
 				}
-				ports := Rule{Ports: common}.PortList()
+				ports := Rule{Ports: common}.portList()
 				k := key{a.Name, b.Name, a.Proto, ports}
 				if _, seen := found[k]; !seen {
 					order = append(order, k)

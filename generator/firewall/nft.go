@@ -39,7 +39,7 @@ delete table inet nuvla
 table inet nuvla {
 `)
 	used := usedClasses(n)
-	for _, c := range Classes {
+	for _, c := range classes {
 		if !used[c] {
 			continue
 		}
@@ -83,7 +83,7 @@ table inet nuvla {
 		iifname { %s } accept
 		iifname %s accept
 `, quoteList(dockerBridges), nftConst(dockerBridgePattern+"*"))
-	for _, c := range []string{Cluster, Management} {
+	for _, c := range []string{classCluster, classManagement} {
 		fmt.Fprintf(&b, "\t\tip saddr @%s icmp type echo-request accept\n", c)
 	}
 	icmp6 := make([]string, len(icmpv6Allowed))
@@ -131,7 +131,7 @@ func quoteList(in []string) string {
 
 // usedClasses lists the classes node's rules and ICMP rules refer to.
 func usedClasses(n *Node) map[string]bool {
-	used := map[string]bool{Cluster: true, Management: true}
+	used := map[string]bool{classCluster: true, classManagement: true}
 	for _, r := range n.Rules {
 		for _, c := range r.From {
 			used[c] = true

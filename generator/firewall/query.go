@@ -36,14 +36,14 @@ type Decision struct {
 // allowed. Host services and published container ports are filtered by
 // the same rules, so the answer holds for both.
 func (rs *Ruleset) Query(from netip.Addr, node, proto string, port int) (Decision, error) {
-	n, ok := rs.Node(node)
+	n, ok := rs.node(node)
 	if !ok {
 		return Decision{}, fmt.Errorf("site %s has no node %q", rs.Site, node)
 	}
-	if !slices.Contains(Protocols, proto) {
+	if !slices.Contains(protocols, proto) {
 		return Decision{}, fmt.Errorf("protocol %q: want tcp or udp", proto)
 	}
-	d := Decision{Classes: rs.ClassesOf(from), Site: rs.Site, Node: node, Proto: proto, From: from, Number: port, Groups: map[string][]netip.Prefix{}}
+	d := Decision{Classes: rs.classesOf(from), Site: rs.Site, Node: node, Proto: proto, From: from, Number: port, Groups: map[string][]netip.Prefix{}}
 	for _, c := range d.Classes {
 		d.Groups[c] = rs.Groups[c]
 	}
@@ -109,7 +109,7 @@ func (d Decision) Explain() string {
 }
 
 func (r *Rule) describe() string {
-	return fmt.Sprintf("%s (%s: %s/%s from %s) at %s", r.Name, r.Service, r.PortList(), r.Proto, strings.Join(r.From, ", "), r.Pos)
+	return fmt.Sprintf("%s (%s: %s/%s from %s) at %s", r.Name, r.Service, r.portList(), r.Proto, strings.Join(r.From, ", "), r.Pos)
 }
 
 func intersects(a, b []string) bool {

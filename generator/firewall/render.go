@@ -27,7 +27,7 @@ func Render(header string, rs *Ruleset) map[string][]byte {
 	}
 	files[path.Join(Dir, "apply.sh")] = printApply(header, rs)
 	files[path.Join(Dir, "PORTS.md")] = printPorts(rs)
-	files[path.Join(Dir, RulesFile)] = NewRuleTable(rs).Marshal()
+	files[path.Join(Dir, RulesFile)] = newRuleTable(rs).Marshal()
 	return files
 }
 
@@ -48,7 +48,7 @@ func printPorts(rs *Ruleset) []byte {
 	w("allowed (ufw's own rules allow more ICMPv6).\n\n")
 
 	w("## Address groups\n\n| class | addresses |\n|---|---|\n")
-	for _, c := range Classes {
+	for _, c := range classes {
 		if g, ok := rs.Groups[c]; ok {
 			w("| %s | %s |\n", c, prefixList(g))
 		}
@@ -66,7 +66,7 @@ func printPorts(rs *Ruleset) []byte {
 				named += " except " + strings.Join(r.Except, ", ")
 			}
 			for _, c := range r.From {
-				w("| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdCell(n.Name), r.PortList(), r.Proto, mdCell(r.Service), c, prefixList(rs.Groups[c]), mdCell(r.Name), mdCell(named))
+				w("| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdCell(n.Name), r.portList(), r.Proto, mdCell(r.Service), c, prefixList(rs.Groups[c]), mdCell(r.Name), mdCell(named))
 			}
 		}
 	}

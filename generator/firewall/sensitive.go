@@ -27,7 +27,7 @@ const WorldAddresses = 1 << 24
 // Addresses counts the addresses of the union of ps (saturating).
 func Addresses(ps []netip.Prefix) uint64 {
 	var n uint64
-	for _, p := range Minimal(ps) {
+	for _, p := range minimalPrefixes(ps) {
 		host := p.Addr().BitLen() - p.Bits()
 		if host >= 64 {
 			return math.MaxUint64
@@ -106,12 +106,12 @@ func (rs *Ruleset) checkSensitive(s *site.Site, raw *site.Firewall, rules []Rule
 			if sp.protos != nil && !slices.Contains(sp.protos, r.Proto) {
 				continue
 			}
-			common := Intersect(r.Ports, []Span{sp.span})
+			common := intersectSpans(r.Ports, []Span{sp.span})
 			if len(common) == 0 {
 				continue
 			}
 			r.Sensitive = true
-			pp := Rule{Ports: common}.PortList() + "/" + r.Proto
+			pp := Rule{Ports: common}.portList() + "/" + r.Proto
 			var bad []string
 			for _, c := range r.From {
 				if !slices.Contains(sp.from, c) {
@@ -191,7 +191,7 @@ func (rs *Ruleset) checkSensitive(s *site.Site, raw *site.Firewall, rules []Rule
 				widest = c
 			}
 			g := "groups." + c
-			if c == Cluster {
+			if c == classCluster {
 				g = "the nodes"
 			}
 			groups = append(groups, fmt.Sprintf("%s (%s)", g, prefixList(rs.Groups[c])))
@@ -224,7 +224,7 @@ func sensitivePos(s *site.Site, raw *site.Firewall, r *Rule, common []Span) toke
 		return r.Pos
 	}
 	for _, pn := range r.PortNames {
-		if p, ok := raw.Ports[pn]; ok && len(Intersect([]Span{span(p)}, common)) > 0 {
+		if p, ok := raw.Ports[pn]; ok && len(intersectSpans([]Span{span(p)}, common)) > 0 {
 			if pos := p.Pos; pos.Filename() == s.File {
 				return pos
 			}

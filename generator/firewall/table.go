@@ -14,7 +14,7 @@ import (
 const RulesFile = "rules.json"
 
 // RuleTable is the content of rules.json: per node, every rule with its
-// ports and the addresses of each class it opens them to. NewRuleTable
+// ports and the addresses of each class it opens them to. newRuleTable
 // builds it, Marshal writes it and ParseRuleTable reads it; no other code
 // parses the file.
 type RuleTable struct {
@@ -74,9 +74,9 @@ func (s *Span) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// NewRuleTable builds the rule table of a ruleset, in the ruleset's order:
-// nodes by name, rules as each node lists them, classes in Classes order.
-func NewRuleTable(rs *Ruleset) *RuleTable {
+// newRuleTable builds the rule table of a ruleset, in the ruleset's order:
+// nodes by name, rules as each node lists them, classes in classes order.
+func newRuleTable(rs *Ruleset) *RuleTable {
 	t := &RuleTable{Generated: artifact.Notice(rs.File), Site: rs.Site, Nodes: []TableNode{}}
 	for _, n := range rs.Nodes {
 		tn := TableNode{Name: n.Name, Address: n.Address.String(), Role: n.Role, Rules: []TableRule{}}

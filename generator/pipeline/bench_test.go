@@ -53,7 +53,7 @@ func BenchmarkRenderSite(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := RenderSite(sites[0]); err != nil {
+		if _, err := renderOne(sites[0]); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -66,7 +66,7 @@ func BenchmarkStackCheck(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	files, err := RenderSite(sites[0])
+	files, err := renderOne(sites[0])
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func TestEmbeddedSitesDockerStackConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := Render(sites)
+	files, err := render(sites)
 	if err != nil {
 		t.Fatal(err)
 	}

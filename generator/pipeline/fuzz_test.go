@@ -87,5 +87,5 @@ func renderLinked(sites []*site.Site) (Files, error) {
 			break
 		}
 	}
-	return Render(sites)
+	return render(sites)
 }

@@ -29,7 +29,7 @@ func TestGolden(t *testing.T) {
 			}
 			sites = append(sites, s...)
 		}
-		got, err := Render(sites)
+		got, err := render(sites)
 		if err != nil {
 			t.Fatalf("render:\n%s", strings.Join(diag.Lines(err, ""), "\n"))
 		}

@@ -376,7 +376,7 @@ func loadAndRender(t testing.TB, l *site.Loader, name string, src []byte) result
 		t.Fatalf("%d sites", len(sites))
 	}
 	if !site.Linked(sites[0]) {
-		files, err := RenderSite(sites[0])
+		files, err := renderOne(sites[0])
 		return result{files: files, err: err}
 	}
 	res, err := Run(context.Background(), []Input{{Name: name, Data: src}}, Options{Jobs: 1, Companions: embeddedCompanions})

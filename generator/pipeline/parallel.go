@@ -2,8 +2,10 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	"cuelang.org/go/cue/errors"
@@ -323,4 +325,23 @@ func renderSites(sites []*site.Site) inputResult {
 		return inputResult{err: errs}
 	}
 	return res
+}
+
+// Pick returns the site called name of sites, or the only one when name
+// is empty; its error says which there are to choose from.
+func Pick(sites []*site.Site, name string) (*site.Site, error) {
+	var names []string
+	for _, s := range sites {
+		if s.Name == name {
+			return s, nil
+		}
+		names = append(names, s.Name)
+	}
+	switch {
+	case name != "":
+		return nil, fmt.Errorf("no site named %q (there is %s)", name, strings.Join(names, ", "))
+	case len(sites) == 1:
+		return sites[0], nil
+	}
+	return nil, fmt.Errorf("%d sites to choose from (%s): pick one with --site-name", len(sites), strings.Join(names, ", "))
 }

@@ -38,39 +38,6 @@ func (f Files) Paths() []string {
 	return out
 }
 
-// Render renders sites loaded already, with Run's duplicate-site policy
-// (every error reported), for tests that build sites by hand. Commands
-// use Run, which loads the inputs itself and keeps the warnings.
-func Render(sites []*site.Site) (Files, error) {
-	inputs := make([]Input, len(sites))
-	results := make([]inputResult, len(sites))
-	for i, s := range sites {
-		inputs[i] = Input{Name: s.File}
-		r, err := renderRooted(s)
-		if err != nil {
-			results[i] = inputResult{err: err}
-			continue
-		}
-		results[i] = inputResult{sites: []Rendered{r}}
-	}
-	res := collect(inputs, results)
-	if err := res.Err(); err != nil {
-		var list errors.Error
-		for _, e := range res.Errors {
-			list = errors.Append(list, errors.Promote(e, ""))
-		}
-		return nil, list
-	}
-	return res.Files(), nil
-}
-
-// RenderSite renders one loaded site's files, relative to its own
-// directory, for tests and benchmarks of a single site; commands use Run.
-func RenderSite(s *site.Site) (Files, error) {
-	files, _, err := renderSite(s)
-	return files, err
-}
-
 // renderSite renders a site's files and returns, with them, the findings
 // that do not stop generation (the firewall's fixes of the seed's tables
 // and rules that overlap), positioned.

@@ -16,7 +16,7 @@ func renderEmbedded(t *testing.T) Files {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := Render(sites)
+	files, err := render(sites)
 	if err != nil {
 		t.Fatal(err)
 	}

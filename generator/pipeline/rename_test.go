@@ -33,7 +33,7 @@ func TestRenameNetworks(t *testing.T) {
 		if err != nil {
 			t.Fatalf("public=%q backend=%q: %v", public, backend, err)
 		}
-		files, err := Render(sites)
+		files, err := render(sites)
 		if err != nil {
 			t.Fatalf("public=%q backend=%q: %v", public, backend, err)
 		}

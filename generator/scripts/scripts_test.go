@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nuvla/nuvlagen/generator/pipeline"
+	"github.com/nuvla/nuvlagen/generator/pipeline/pipelinetest"
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/generator/site/sitetest"
 	"github.com/nuvla/nuvlagen/internal/golden"
@@ -21,14 +22,10 @@ import (
 // rendered holds the embedded example sites rendered once, by site name.
 func rendered(t *testing.T) map[string]pipeline.Files {
 	t.Helper()
-	sites := sitetest.Embedded(t)
+	res := pipelinetest.Embedded(t)
 	out := map[string]pipeline.Files{}
-	for _, s := range sites {
-		files, err := pipeline.RenderSite(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[s.Name] = files
+	for _, name := range res.Names() {
+		out[name] = pipelinetest.Site(t, res, name)
 	}
 	return out
 }

@@ -227,3 +227,40 @@ func NodeAddress(sites []*Site, name string) (netip.Addr, bool) {
 	}
 	return netip.Addr{}, false
 }
+
+// DeploymentOf is the deployment s belongs to among linked sites, nil
+// when it stands alone.
+func DeploymentOf(sites []*Site, s *Site) *Deployment {
+	host := s.Name
+	if s.Kind == KindTarget {
+		if s.Link == nil {
+			return nil
+		}
+		host = s.Link.Host
+	}
+	d := &Deployment{}
+	for _, x := range sites {
+		switch {
+		case x.Name == host && x.Kind == KindHost:
+			d.Host = x
+		case x.Link != nil && x.Kind == KindTarget && x.Link.Host == host:
+			d.Targets = append(d.Targets, x)
+		}
+	}
+	if d.Host == nil || len(d.Targets) == 0 {
+		return nil
+	}
+	return d
+}
+
+// OneDeployment is the deployment all sites make up, if they do.
+func OneDeployment(sites []*Site) *Deployment {
+	for _, s := range sites {
+		if s.Kind == KindHost {
+			if d := DeploymentOf(sites, s); d != nil && len(d.Targets)+1 == len(sites) {
+				return d
+			}
+		}
+	}
+	return nil
+}

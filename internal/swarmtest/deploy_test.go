@@ -19,6 +19,7 @@ import (
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
 	"github.com/nuvla/nuvlagen/generator/compose"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
+	"github.com/nuvla/nuvlagen/generator/pipeline/pipelinetest"
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
@@ -53,10 +54,12 @@ func init() {
 // render renders s and writes its files into a fresh directory.
 func render(t *testing.T, d *dockerCLI, s *site.Site) *deployment {
 	t.Helper()
-	files, err := pipeline.RenderSite(s)
-	if err != nil {
-		t.Fatalf("rendering site %s: %v", s.Name, err)
+	src, ok := siteSources[s.File]
+	if !ok {
+		t.Fatalf("no source of site file %s", s.File)
 	}
+	res := pipelinetest.Render(t, pipeline.Options{}, pipeline.Input{Name: s.File, Data: src})
+	files := pipelinetest.Site(t, res, s.Name)
 	dp := &deployment{d: d, site: s, dir: t.TempDir(), files: files, projects: map[string]*types.Project{}}
 	for p, b := range files {
 		dst := filepath.Join(dp.dir, filepath.FromSlash(p))

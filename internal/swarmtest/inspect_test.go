@@ -4,15 +4,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-	"golang.org/x/tools/txtar"
+	"github.com/nuvla/nuvlagen/internal/golden"
 )
 
 // snapshot is what the daemon made of a site: the raw `docker inspect`
@@ -213,48 +211,14 @@ func (s *snapshot) serviceNetworks(v map[string]any) []string {
 	return names
 }
 
-// compareGolden compares got with testdata/<name>.txtar, or rewrites it
-// under UPDATE_GOLDEN=1. A missing, extra or different file fails.
+// compareGolden compares got with testdata/<name>.txtar, or rewrites it,
+// with comment, under UPDATE_GOLDEN=1. A missing, extra or different
+// file fails.
 func compareGolden(t *testing.T, name, comment string, got map[string][]byte) {
 	t.Helper()
-	file := filepath.Join("testdata", name+".txtar")
-	var paths []string
-	for p := range got {
-		paths = append(paths, p)
-	}
-	slices.Sort(paths)
-	if os.Getenv("UPDATE_GOLDEN") != "" {
-		ar := &txtar.Archive{Comment: []byte(comment)}
-		for _, p := range paths {
-			ar.Files = append(ar.Files, txtar.File{Name: p, Data: got[p]})
-		}
-		if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	ar, err := txtar.ParseFile(file)
-	if err != nil {
-		t.Fatalf("%v (UPDATE_GOLDEN=1 writes it)", err)
-	}
-	want := map[string][]byte{}
-	var wantPaths []string
-	for _, f := range ar.Files {
-		want[f.Name] = f.Data
-		wantPaths = append(wantPaths, f.Name)
-	}
-	if d := cmp.Diff(wantPaths, paths); d != "" {
-		t.Errorf("%s: objects differ (-want +got):\n%s", file, d)
-	}
-	for _, p := range paths {
-		w, ok := want[p]
-		if !ok {
-			continue
-		}
-		if d := cmp.Diff(strings.Split(string(w), "\n"), strings.Split(string(got[p]), "\n")); d != "" {
-			t.Errorf("%s: %s differs (-want +got):\n%s", file, p, d)
-		}
-	}
+	c := golden.Open(t, filepath.Join("testdata", name+".txtar"), golden.All)
+	c.Archive.Comment = []byte(comment)
+	c.Check(t, golden.Sorted("", got))
 }
 
 func emptyIfNull(m map[string]any, key string) {

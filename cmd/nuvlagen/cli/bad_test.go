@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/tools/txtar"
+
+	"github.com/nuvla/nuvlagen/internal/golden"
 )
 
 // TestBadSites runs `generate` on every invalid site of the catalogue in
@@ -29,26 +31,16 @@ func TestBadSites(t *testing.T) {
 	}
 	for _, file := range cases {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
-			ar, err := txtar.ParseFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := golden.Open(t, file, golden.Names("stderr"))
 			dir := t.TempDir()
 			args := []string{"generate", "--out", "out"}
-			wantIdx := -1
-			for i, f := range ar.Files {
-				switch {
-				case f.Name == "stderr":
-					wantIdx = i
-				case strings.HasSuffix(f.Name, ".cue"):
+			for _, f := range c.Inputs() {
+				if strings.HasSuffix(f.Name, ".cue") {
 					if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
 						t.Fatal(err)
 					}
 					args = append(args, "--site", f.Name)
 				}
-			}
-			if wantIdx < 0 {
-				t.Fatal("no stderr section")
 			}
 			t.Chdir(dir)
 			var stdout, stderr bytes.Buffer
@@ -63,16 +55,7 @@ func TestBadSites(t *testing.T) {
 				t.Errorf("stdout not empty:\n%s", stdout.String())
 			}
 			got := stderr.String()
-			if updateGolden() {
-				ar.Files[wantIdx].Data = []byte(got)
-				if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if want := string(ar.Files[wantIdx].Data); got != want {
-				t.Errorf("stderr differs (-want +got):\n%s", diffText(want, got))
-			}
+			c.Check(t, []txtar.File{{Name: "stderr", Data: []byte(got)}})
 			for _, line := range strings.Split(strings.TrimSpace(got), "\n") {
 				if !positioned.MatchString(line) {
 					t.Errorf("error without a position: %q", line)

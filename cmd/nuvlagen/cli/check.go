@@ -3,33 +3,18 @@ package cli
 import (
 	"fmt"
 
-	"github.com/spf13/pflag"
-
+	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/exit"
 	"github.com/nuvla/nuvlagen/generator/outdir"
 )
 
-const checkDoc = `Usage: nuvlagen check [--site FILE.cue]... [--sites DIR] [--out DIR]
-
-Render the sites in memory and compare them with DIR/<site>/ on disk. Any
-difference (a stale file, a hand edit, a missing or an extra file) is
-printed as a unified diff, then explained as "nuvlagen diff" does, and
-the exit status is 1. Nothing is written.
-This is the gate behind "make check".
-
-Examples:
-  nuvlagen check                     # out/ against the embedded examples
-  nuvlagen check --site prod.cue --out /srv/nuvla
-`
-
 func runCheck(e *env, args []string) error {
 	var f siteFlags
-	flags := pflag.NewFlagSet("check", pflag.ContinueOnError)
-	f.Bind(flags)
-	if err, ok := parseFlags(e, flags, checkDoc, args); !ok {
+	fs := f.flagSet("check")
+	if err, ok := parseFlags(e, fs, args); !ok {
 		return err
 	}
-	if flags.NArg() > 0 {
-		return e.usagef("nuvlagen check", "unexpected argument %q", flags.Arg(0))
+	if fs.NArg() > 0 {
+		return e.usagef("nuvlagen check", "unexpected argument %q", fs.Arg(0))
 	}
 	if f.out == "" {
 		return e.usagef("nuvlagen check", "--out must name a directory")
@@ -38,9 +23,9 @@ func runCheck(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := interruptible()
+	ctx, stop := exit.Interruptible()
 	defer stop()
-	res, err := f.render(ctx, e, inputs, false, nil)
+	res, err := f.render(ctx, e, inputs)
 	if err != nil {
 		return err
 	}
@@ -60,7 +45,7 @@ func runCheck(e *env, args []string) error {
 	}
 	if drift.Count > 0 {
 		fmt.Fprintf(e.stderr, "nuvlagen check: %d difference(s) in %s from what generate writes; run \"nuvlagen generate\" (make generate) and commit the result\n", drift.Count, f.out)
-		return &printed{errFindings}
+		return exit.Findings
 	}
 	fmt.Fprintf(e.stdout, "%s is up to date (%d files)\n", f.out, drift.Files)
 	return nil

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"github.com/nuvla/nuvlagen/generator/inputfile"
-
 	"bytes"
 	"encoding/json"
 	"os"
@@ -10,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nuvla/nuvlagen/generator/inputfile"
+	"github.com/nuvla/nuvlagen/internal/golden"
 )
 
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -118,7 +119,7 @@ func TestDiffBase(t *testing.T) {
 		t.Skip("git is not installed")
 	}
 	repo := t.TempDir()
-	copyTree(t, filepath.Join(repoRoot(t), "cue"), filepath.Join(repo, "cue"))
+	copyTree(t, filepath.Join(golden.Root(t), "cue"), filepath.Join(repo, "cue"))
 	// Neither the user's nor the system's git configuration.
 	t.Setenv("GIT_CONFIG_GLOBAL", os.DevNull)
 	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
@@ -218,7 +219,7 @@ func TestDiffBaseSitesOnly(t *testing.T) {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
 	}
-	src, err := os.ReadFile(filepath.Join(repoRoot(t), "cue", "sites", "example-host.cue"))
+	src, err := os.ReadFile(filepath.Join(golden.Root(t), "cue", "sites", "example-host.cue"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +264,7 @@ func TestDiffBaseCommittedOutput(t *testing.T) {
 		t.Skip("git is not installed")
 	}
 	repo := t.TempDir()
-	copyTree(t, filepath.Join(repoRoot(t), "cue"), filepath.Join(repo, "cue"))
+	copyTree(t, filepath.Join(golden.Root(t), "cue"), filepath.Join(repo, "cue"))
 	t.Setenv("GIT_CONFIG_GLOBAL", os.DevNull)
 	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 	gitRun := func(args ...string) {
@@ -332,7 +333,7 @@ func TestDiffRefuses(t *testing.T) {
 	// --base: a site file too large at REV, and a FIFO in the work tree.
 	t.Setenv("GIT_CONFIG_GLOBAL", os.DevNull)
 	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	src, err := os.ReadFile(filepath.Join(repoRoot(t), "cue", "sites", "example-host.cue"))
+	src, err := os.ReadFile(filepath.Join(golden.Root(t), "cue", "sites", "example-host.cue"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,31 +7,10 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/exit"
 	"github.com/nuvla/nuvlagen/generator/nuvlaapi"
 	"github.com/nuvla/nuvlagen/generator/registration"
 )
-
-const registerDoc = `Usage: nuvlagen register --secrets DIR --host HOST --endpoint https://NUVLA
-       [--cacert FILE] [--dry-run] out/TARGET/nuvla
-
-Register a target site in Nuvla as the super user: create, or update
-where they differ, the resources in out/TARGET/nuvla (a service group,
-its swarm and s3 services, their credentials), in that order. Resources
-are found by name, subtype and parent: a second run changes nothing.
-
-The secrets come from the deployment's secrets directory DIR:
-DIR/HOST/NUVLA_SUPER_PASSWORD, DIR/HOST/nuvla-docker-client/{ca,cert,key}.pem
-and DIR/TARGET/minio_root_{user,password}. They are checked before
-anything is sent, and never printed: --dry-run prints the requests of a
-first registration with each secret replaced by its file, sending none.
-
-Exit status: 0 registered; 1 a document or secret is invalid, or Nuvla
-refused a request (the message names the resource); 2 usage error.
-
-Example:
-  nuvlagen register --secrets ~/nuvla-secrets --host prod-host \
-      --endpoint https://nuvla.example.org out/prod-target/nuvla
-`
 
 type registerFlags struct {
 	secrets, host, endpoint, cacert string
@@ -50,7 +29,7 @@ func runRegister(e *env, args []string) error {
 	var f registerFlags
 	flags := pflag.NewFlagSet("register", pflag.ContinueOnError)
 	f.Bind(flags)
-	if err, ok := parseFlags(e, flags, registerDoc, args); !ok {
+	if err, ok := parseFlags(e, flags, args); !ok {
 		return err
 	}
 	if flags.NArg() != 1 || f.secrets == "" || f.host == "" || f.endpoint == "" {
@@ -76,13 +55,13 @@ func runRegister(e *env, args []string) error {
 		return nuvlaapi.DryRun(e.stdout, f.endpoint, plan)
 	}
 	if err == nil {
-		ctx, stop := interruptible()
+		ctx, stop := exit.Interruptible()
 		defer stop()
 		err = nuvlaapi.Apply(ctx, client, plan, func(r nuvlaapi.Result) { fmt.Fprintln(e.stdout, r) })
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "nuvlagen register: %v\n", err)
-		return &printed{errFindings}
+		return exit.Findings
 	}
 	fmt.Fprintf(e.stdout, "site %s is registered in %s\n", plan.Site, f.endpoint)
 	return nil

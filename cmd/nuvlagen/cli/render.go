@@ -2,12 +2,11 @@ package cli
 
 import (
 	"context"
-	"os"
 	"runtime"
-	"strings"
 
 	"github.com/spf13/pflag"
 
+	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/progress"
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
 	"github.com/nuvla/nuvlagen/generator/inputfile"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
@@ -22,29 +21,32 @@ type siteFlags struct {
 	jobs  int
 }
 
-func (f *siteFlags) Bind(fs *pflag.FlagSet) {
+// flagSet returns command name's flag set, with the site flags bound.
+func (f *siteFlags) flagSet(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.StringArrayVar(&f.sites, "site", nil, "site `file` to render (repeatable; default: the embedded examples)")
 	fs.StringVar(&f.dir, "sites", "", "render every *.cue site file in `directory` as well")
 	fs.StringVar(&f.out, "out", "out", "output `directory`")
 	fs.IntVar(&f.jobs, "jobs", runtime.GOMAXPROCS(0), "sites rendered in parallel")
+	return fs
 }
 
 // inputs reads the chosen site files, or the embedded examples when none
 // is chosen. It returns the files it read and, when some could not be,
-// a *badInput naming each (printed).
+// an *inputfile.UnreadableError naming each (printed).
 func (f *siteFlags) inputs(e *env) ([]pipeline.Input, error) {
 	if len(f.sites) == 0 && f.dir == "" {
 		return pipeline.Inputs(nuvlacue.Sites()), nil
 	}
 	files, err := inputfile.SiteFiles(e.cwd, f.sites, f.dir)
 	if err != nil {
-		err = e.report("", &badInput{err})
+		err = e.report("", err)
 	}
 	return pipeline.Inputs(files), err
 }
 
-// companions gives the files where the host of a target may be: beside
-// the target's file, or the other embedded examples.
+// companions gives the files where the host of a target, or the targets
+// of a host, may be: beside the site's file, or the embedded examples.
 func (f *siteFlags) companions(e *env) func(pipeline.Input) []pipeline.Input {
 	if len(f.sites) == 0 && f.dir == "" {
 		return func(pipeline.Input) []pipeline.Input { return pipeline.Inputs(nuvlacue.Sites()) }
@@ -52,26 +54,18 @@ func (f *siteFlags) companions(e *env) func(pipeline.Input) []pipeline.Input {
 	return func(in pipeline.Input) []pipeline.Input { return pipeline.Inputs(inputfile.Beside(e.cwd, in.Name)) }
 }
 
-// render runs the pipeline on f.jobs workers, with a progress bar when
-// stderr is a terminal and quiet is off. take is Options.Take. Once ctx
-// is done it returns interrupted(ctx) when the started inputs are done.
-func (f *siteFlags) render(ctx context.Context, e *env, inputs []pipeline.Input, quiet bool, take func(int, *pipeline.Rendered)) (*pipeline.Result, error) {
-	bar := newProgress(e.stderr, len(inputs), !quiet && isTerminal(e.stderr))
-	res, err := pipeline.Run(ctx, inputs, pipeline.Options{Jobs: f.jobs, Take: take, Done: func(int) { bar.inc() }, Companions: f.companions(e)})
-	bar.finish()
-	if err != nil {
-		return nil, interrupted(ctx)
-	}
-	return res, nil
+// bar is the progress bar of a run over inputs: drawn when stderr is a
+// terminal and quiet is off.
+func bar(e *env, inputs []pipeline.Input, quiet bool) *progress.Bar {
+	return progress.New(e.stderr, len(inputs), !quiet && progress.IsTerminal(e.stderr))
 }
 
-func isTerminal(w any) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0 && !strings.Contains(os.Getenv("TERM"), "dumb")
+// render runs the pipeline on f.jobs workers, with a progress bar. Once
+// ctx is done it returns ctx's cause when the started inputs are done.
+func (f *siteFlags) render(ctx context.Context, e *env, inputs []pipeline.Input) (*pipeline.Result, error) {
+	b := bar(e, inputs, false)
+	defer b.Finish()
+	return pipeline.Run(ctx, inputs, pipeline.Options{Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: f.companions(e)})
 }
 
 // loadSites loads site files (or the embedded examples when none is

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/nuvla/nuvlagen/internal/golden"
 )
 
 func TestMain(m *testing.M) {
@@ -20,7 +22,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
-		UpdateScripts:       updateGolden(),
+		UpdateScripts:       golden.Update(),
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nuvla/nuvlagen/generator/outdir"
 	"github.com/nuvla/nuvlagen/generator/pki"
+	"github.com/nuvla/nuvlagen/internal/golden"
 
 	"bytes"
 	"os"
@@ -26,7 +27,7 @@ func secretsInit(t *testing.T, args ...string) (code int, stdout, stderr string)
 // without a host, its Nuvla sources written out.
 func standaloneTarget(t *testing.T) string {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join(repoRoot(t), "cue", "sites", "example-target.cue"))
+	src, err := os.ReadFile(filepath.Join(golden.Root(t), "cue", "sites", "example-target.cue"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func twoSites(t *testing.T) string {
 }
 
 func exampleHost(t *testing.T) string {
-	return filepath.Join(repoRoot(t), "cue", "sites", "example-host.cue")
+	return filepath.Join(golden.Root(t), "cue", "sites", "example-host.cue")
 }
 
 func TestSecretsInit(t *testing.T) {
