@@ -297,6 +297,7 @@ docker_targets() {
 }
 
 docker_backup=""
+docker_touched=false
 
 # docker_save copies each file of ours that exists to a new backup
 # directory; one that does not is marked absent there.
@@ -326,6 +327,8 @@ docker_save() {
 docker_restore() {
 	local f b
 	trap - EXIT INT TERM HUP
+	# Stopped before the first write: the previous state is still there.
+	"$docker_touched" || return 0
 	warn "restoring the previous Docker configuration from $docker_backup"
 	while IFS= read -r f; do
 		b=$docker_backup/$(basename -- "$f")
@@ -402,9 +405,10 @@ docker_tls() {
 		return 0
 	fi
 	changed=true
-	docker_save
 	trap 'docker_restore; exit 1' EXIT
 	trap 'docker_restore; exit 130' INT TERM HUP
+	docker_save
+	docker_touched=true
 	make_dir "$docker_tls_dir" root root 0700
 	put_file "$docker_tls_dir/ca.pem" 0644 <"$docker_tls_src/ca.pem"
 	put_file "$docker_tls_dir/cert.pem" 0644 <"$docker_tls_src/cert.pem"
