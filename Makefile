@@ -9,7 +9,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BASE ?= main
 FUZZTIME ?= 20s
 
-.PHONY: help build generate test fuzz e2e-swarm e2e-firewall golden check lint actionlint diff bench vet-out bench-vet
+.PHONY: help build generate test fuzz e2e-swarm e2e-firewall e2e-dockertls golden check lint actionlint diff bench vet-out bench-vet
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ e2e-swarm: ## deploy the examples to a real single-node Swarm; fails without one
 
 e2e-firewall: ## the firewall's network-namespace tests (run as root); fails where they cannot run
 	NUVLAGEN_E2E_NETNS=1 $(GO) test -count=1 ./generator/firewall
+
+e2e-dockertls: ## the prepare script's Docker API over TLS against a real dockerd in network namespaces (root, dockerd); fails where it cannot run
+	NUVLAGEN_E2E_NETNS=1 $(GO) test -count=1 -run 'TestDockerTLS|TestDockerDropin' ./generator/scripts
 
 golden: ## rewrite golden files; review the diff before committing
 	UPDATE_GOLDEN=1 $(GO) test -count=1 $(PKGS)

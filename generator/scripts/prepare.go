@@ -21,10 +21,28 @@ const sysctlTarget = "/etc/sysctl.d/90-nuvlagen.conf"
 // PrepareDir is the directory of the prepare scripts in out/<site>/.
 const PrepareDir = "prepare"
 
+// DockerTLSDir is where the prepare script of a target site's manager
+// installs the Docker API's certificates (ca.pem, cert.pem, key.pem),
+// from the directory docker-tls/<node> of the site's secrets.
+const DockerTLSDir = "/etc/docker/nuvla-tls"
+
+// DockerDropIn is the systemd drop-in of docker.service the same script
+// writes: the unit's own command line with the TLS listener added.
+const DockerDropIn = "/etc/systemd/system/docker.service.d/nuvlagen-docker-tls.conf"
+
+// DockerBackups is where that script keeps the files it replaced.
+const DockerBackups = "/var/backups/nuvlagen-docker-tls"
+
+// dockerAPIPort is the firewall port the Docker API over TLS listens on.
+const dockerAPIPort = "docker-api"
+
 // nodeTask is what one node's script does.
 type nodeTask struct {
 	nfsServer, nfsClient bool
 	sysctls              []site.Sysctl
+	// dockerTLS: the node serves the Docker API over TLS on this port
+	// (0: it does not).
+	dockerTLS int
 }
 
 // Prepare renders prepare/<node>.sh for every node that needs preparing:
@@ -53,6 +71,18 @@ func Prepare(s *site.Site, files map[string][]byte) (map[string][]byte, error) {
 		for _, n := range s.Nodes {
 			t := task(n.Name)
 			t.nfsServer, t.nfsClient = n.NFSServer, !n.NFSServer
+		}
+	}
+	if s.Kind == site.KindTarget {
+		// Nuvla's job executors drive the Swarm through its managers.
+		port, err := DockerTLSPort(s)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range s.Nodes {
+			if n.Role == "manager" {
+				task(n.Name).dockerTLS = port
+			}
 		}
 	}
 	for _, sc := range s.Sysctls {
@@ -93,6 +123,9 @@ func prepareNode(s *site.Site, n site.Node, t *nodeTask, files map[string][]byte
 	for _, sc := range t.sysctls {
 		w.Comment("#   - sets %s = %s;\n", sc.Key, sc.Value)
 	}
+	if t.dockerTLS != 0 {
+		w.Comment("#   - serves the Docker API over TLS, with client certificates, on\n#     %s:%s for Nuvla (--docker-tls DIR: the certificates; see --help),\n#     keeping the local socket;\n", n.Address, t.dockerTLS)
+	}
 	w.Text("# and changes only what differs, so running it again changes nothing.\n")
 	w.Text("#\n# A dry run takes nothing to be installed or written yet.\n")
 	w.Text(dryRunDoc)
@@ -100,11 +133,25 @@ func prepareNode(s *site.Site, n site.Node, t *nodeTask, files map[string][]byte
 	w.Assign("prog", name)
 	w.Assign("site", s.Name)
 	w.Assign("node", n.Name)
+	if t.dockerTLS != 0 {
+		if !n.Address.Is4() {
+			return nil, fmt.Errorf("internal error: address %s is not IPv4", n.Address)
+		}
+		w.Assign("docker_tls_addr", n.Address.String())
+		w.Assign("docker_tls_port", strconv.Itoa(t.dockerTLS))
+		w.Assign("docker_tls_dir", DockerTLSDir)
+		w.Assign("docker_dropin", DockerDropIn)
+		w.Assign("docker_backups", DockerBackups)
+	}
 	w.Text("dry_run=false\ndry_exists=false\nchanged=false\n\n")
 	w.Helpers()
 	w.Text("\n")
 	w.Library(libs, "lib/prepare.sh")
 	w.Text("\n")
+	if t.dockerTLS != 0 {
+		w.Library(libs, "lib/prepare-docker-tls.sh")
+		w.Text("\n")
+	}
 	w.Library(libs, "lib/prepare-main.sh")
 
 	if t.nfsServer || t.nfsClient {
@@ -166,8 +213,31 @@ func prepareNode(s *site.Site, n site.Node, t *nodeTask, files map[string][]byte
 		w.Heredoc(conf.String(), "put_file", sysctlTarget, "0644")
 		w.Cmd("run sysctl -p", sysctlTarget)
 	}
+	if t.dockerTLS != 0 {
+		// Last: it restarts dockerd, which the steps above do not need.
+		w.Text("\n# The Docker API over TLS, for Nuvla.\n")
+		w.Text("if [[ -n $docker_tls_src ]]; then\n\tdocker_tls\nelse\n")
+		w.Text("\twarn \"--no-docker-tls: dockerd is left as it is; Nuvla cannot drive this Swarm until $prog runs with --docker-tls DIR\"\nfi\n")
+	}
 	w.Text("\nif \"$changed\"; then\n\tnote \"node $node prepared\"\nelse\n\tnote \"node $node was already prepared\"\nfi\n")
 	return w.Bytes()
+}
+
+// DockerTLSPort is the site's Docker API port (the firewall's docker-api,
+// 2376 unless the site renumbers it); never 2375, the port of the API
+// without TLS, which clients would take for a plain one.
+func DockerTLSPort(s *site.Site) (int, error) {
+	if s.Firewall == nil {
+		return 2376, nil
+	}
+	p, ok := s.Firewall.Ports[dockerAPIPort]
+	if !ok {
+		return 0, fmt.Errorf("site %s: the firewall has no port %s, which the Docker API over TLS listens on", s.Name, dockerAPIPort)
+	}
+	if p.To != 0 && p.To != p.From || p.From == 2375 {
+		return 0, errors.Newf(p.Pos, "firewall port %s: the Docker API over TLS needs one port, not 2375 (the API without TLS)", dockerAPIPort)
+	}
+	return p.From, nil
 }
 
 // sysctlKey and sysctlValue are what sysctl.d(5) reads as one setting; the

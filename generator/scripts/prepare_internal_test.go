@@ -118,3 +118,28 @@ func library(t *testing.T, name string) string {
 	}
 	return string(b)
 }
+
+func TestDockerTLSPort(t *testing.T) {
+	tests := []struct {
+		name  string
+		ports map[string]site.FirewallPort
+		want  int
+		err   string
+	}{
+		{"the model's", map[string]site.FirewallPort{"docker-api": {From: 2376}}, 2376, ""},
+		{"renumbered", map[string]site.FirewallPort{"docker-api": {From: 12376}}, 12376, ""},
+		{"the plain port", map[string]site.FirewallPort{"docker-api": {From: 2375}}, 0, "firewall port docker-api: the Docker API over TLS needs one port, not 2375 (the API without TLS)"},
+		{"a range", map[string]site.FirewallPort{"docker-api": {From: 2376, To: 2377}}, 0, "firewall port docker-api: the Docker API over TLS needs one port, not 2375 (the API without TLS)"},
+		{"none", map[string]site.FirewallPort{}, 0, "site t: the firewall has no port docker-api, which the Docker API over TLS listens on"},
+	}
+	for _, tt := range tests {
+		got, err := DockerTLSPort(&site.Site{Name: "t", Firewall: &site.Firewall{Ports: tt.ports}})
+		if tt.err != "" {
+			if err == nil || err.Error() != tt.err {
+				t.Errorf("%s: got %d, %v; want error %q", tt.name, got, err, tt.err)
+			}
+		} else if err != nil || got != tt.want {
+			t.Errorf("%s: got %d, %v; want %d", tt.name, got, err, tt.want)
+		}
+	}
+}

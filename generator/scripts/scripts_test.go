@@ -9,9 +9,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 	"github.com/nuvla/nuvlagen/generator/pipeline/pipelinetest"
+	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/generator/site/sitetest"
 	"github.com/nuvla/nuvlagen/internal/golden"
 	"github.com/nuvla/nuvlagen/internal/shellcheck"
 )
@@ -94,15 +97,39 @@ func TestScriptsSyntaxAndShellcheck(t *testing.T) {
 	}
 }
 
-// dryRunArgs are the arguments each kind of script is dry-run with.
-func dryRunArgs(script string) []string {
+// dryRunArgs are the arguments each kind of script is dry-run with;
+// tlsDirs are the certificates directories of target sites' managers,
+// by prepare script.
+func dryRunArgs(script string, tlsDirs map[string]string) []string {
 	switch script {
 	case "deploy.sh":
 		return []string{"--dry-run", "--secrets", "/run/nuvla-secrets"}
 	case "teardown.sh":
 		return []string{"--dry-run", "--remove-secrets", "--remove-networks"}
 	}
+	if dir, ok := tlsDirs[script]; ok {
+		return []string{"--dry-run", "--docker-tls", dir}
+	}
 	return []string{"--dry-run"}
+}
+
+// managerTLSDirs writes a docker-tls directory, of one CA, for every
+// manager of the embedded target sites, by its prepare script's name.
+func managerTLSDirs(t *testing.T) map[string]string {
+	t.Helper()
+	ca := newTestCA(t, "deployment CA")
+	dirs := map[string]string{}
+	for _, s := range sitetest.Embedded(t) {
+		if s.Kind != site.KindTarget {
+			continue
+		}
+		for _, n := range s.Nodes {
+			if n.Role == "manager" {
+				dirs[n.Name+".sh"] = dockerTLSDir(t, ca, serverLeaf(t, ca, n.Name, n.Address.String(), time.Now()))
+			}
+		}
+	}
+	return dirs
 }
 
 // TestDryRun runs every script with --dry-run, from another directory,
@@ -116,8 +143,10 @@ func TestDryRun(t *testing.T) {
 		bin := filepath.Join(t.TempDir(), "bin")
 		fakeBin(t, bin, "docker", "apt-get", "dpkg-query", "systemctl", "exportfs", "sysctl", "install", "mktemp", "chown", "chmod", "mv")
 		log := filepath.Join(t.TempDir(), "tripwire.log")
+		tlsDirs := managerTLSDirs(t)
 		for _, sc := range writeSite(t, dir, files) {
-			cmd := exec.Command(filepath.Join(dir, filepath.FromSlash(sc)), dryRunArgs(path.Base(sc))...)
+			args := dryRunArgs(path.Base(sc), tlsDirs)
+			cmd := exec.Command(filepath.Join(dir, filepath.FromSlash(sc)), args...)
 			cmd.Dir = t.TempDir() // not the script's own: it must find its files itself
 			cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "TRIPWIRE_LOG=" + log, "LC_ALL=C"}
 			var stdout, stderr bytes.Buffer
@@ -133,6 +162,9 @@ func TestDryRun(t *testing.T) {
 				t.Errorf("%s/%s --dry-run ran commands:\n%s", name, sc, calls)
 			}
 			got[sc] = stdout.Bytes()
+			if tlsDir, ok := tlsDirs[path.Base(sc)]; ok {
+				got[sc] = bytes.ReplaceAll(got[sc], []byte(tlsDir), []byte("DOCKER_TLS_DIR"))
+			}
 		}
 		c := golden.Open(t, filepath.Join("testdata", "dryrun", name+".txtar"), golden.All)
 		c.Check(t, golden.Sorted("", got))

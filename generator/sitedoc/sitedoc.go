@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/nuvla/nuvlagen/generator/artifact"
+	"github.com/nuvla/nuvlagen/generator/scripts"
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
@@ -37,6 +38,12 @@ func Render(s *site.Site) ([]byte, error) {
 		w("- backend (Nuvla's services and databases): `%s`, an attachable overlay network.\n", s.Networks.Backend)
 	}
 
+	if s.Kind == site.KindTarget {
+		if err := dockerAPI(s, w); err != nil {
+			return nil, err
+		}
+	}
+
 	w("\n## Deploy order\n\nEach stack lives in `stacks/<stack>/` with its configuration files; deploy them on a manager in this order:\n\n")
 	for i, st := range s.Stacks {
 		w("%d. `docker stack deploy -c stacks/%s/docker-compose.yml %s`: %s\n", i+1, st.Name, st.Name, purpose[st.Name])
@@ -60,6 +67,28 @@ func Render(s *site.Site) ([]byte, error) {
 		w("\n## Registration in Nuvla\n\nOnce deployed, the site is registered in Nuvla with `nuvlagen register` and the documents in `nuvla/`: see [nuvla/README.md](nuvla/README.md).\n")
 	}
 	return b.Bytes(), nil
+}
+
+// dockerAPI explains how the managers' prepare scripts set dockerd up for
+// Nuvla.
+func dockerAPI(s *site.Site, w func(string, ...any)) error {
+	port, err := scripts.DockerTLSPort(s)
+	if err != nil {
+		return err
+	}
+	w("\n## Docker API for Nuvla\n\n")
+	w("Nuvla's job executors drive this Swarm through the Docker API of its managers, over TLS with client certificates, on port %d (the firewall opens it to the `nuvla` group only; 2375, the API without TLS, is never opened). Each manager's `prepare/<node>.sh` sets dockerd up for it, with the certificates `nuvlagen secrets init DIR` writes in the deployment's secrets directory, `DIR/%s/docker-tls/<node>/`: `ca.pem`, `cert.pem` and `key.pem` (the deployment CA, the node's server certificate for its address and name, its key), copied to the node and removed there once installed:\n\n", port, s.Name)
+	w("```sh\n")
+	for _, n := range s.Nodes {
+		if n.Role != "manager" {
+			continue
+		}
+		w("scp -r DIR/%s/docker-tls/%s root@%s:docker-tls && scp prepare/%s.sh root@%s: &&\n\tssh root@%s 'bash %s.sh --docker-tls docker-tls && rm -r docker-tls'\n", s.Name, n.Name, n.Address, n.Name, n.Address, n.Address, n.Name)
+	}
+	w("```\n\n")
+	w("The script checks the certificates before changing anything (present, key 0600 or tightened to it, and with openssl: the chain, the pair, the node's address, the expiry), installs them in `%s` (0700, the key 0600), and adds `-H tcp://<address>:%d --tlsverify` and the certificates to the command line of docker.service in a drop-in, `%s`: the unit's own command line (its local socket too) is kept, `/etc/docker/daemon.json` is not written (one that sets `hosts` or `tls*` is refused, as dockerd would refuse it with the flags). ", scripts.DockerTLSDir, port, scripts.DockerDropIn)
+	w("When something changed it restarts dockerd once (the node's containers restart: prepare a manager before deploying, or in a maintenance window); the files it replaces are kept in `%s/`, and if docker does not come back, or the run is interrupted, they are put back and dockerd is restarted with them. Run again, it changes nothing. `--no-docker-tls` prepares the node without it, and Nuvla cannot reach the Swarm.\n", scripts.DockerBackups)
+	return nil
 }
 
 // minio says how Minio keeps the objects on the NFS share and what users'

@@ -4,13 +4,30 @@
 # shellcheck disable=SC2154,SC2034
 
 usage() {
-	cat <<EOF
+	if [[ -z ${docker_tls_addr-} ]]; then
+		cat <<EOF
 Usage: ./$prog [--dry-run]
 
 Run as root on node $node (Debian or Ubuntu) before the first deployment,
 and again after a change to the site: it only changes what differs.
 
   --dry-run  print the commands instead of running them
+EOF
+		return
+	fi
+	cat <<EOF
+Usage: ./$prog [--dry-run] (--docker-tls DIR | --no-docker-tls)
+
+Run as root on node $node (Debian or Ubuntu) before the first deployment,
+and again after a change to the site: it only changes what differs.
+
+  --dry-run           print the commands instead of running them
+  --docker-tls DIR    serve the Docker API over TLS on ${docker_tls_addr-}:${docker_tls_port-}
+                      for Nuvla, with DIR's ca.pem, cert.pem and key.pem: the
+                      directory docker-tls/$node of the site's secrets
+                      (nuvlagen secrets init), copied to this node; restarts
+                      dockerd when its configuration changes
+  --no-docker-tls     leave dockerd alone (Nuvla cannot reach this Swarm then)
 EOF
 }
 
@@ -29,6 +46,14 @@ install_packages() {
 	run env DEBIAN_FRONTEND=noninteractive apt-get install --yes --no-install-recommends "${missing[@]}"
 }
 
+# same_file reports whether PATH holds exactly its standard input and is
+# root's with MODE.
+same_file() {
+	local dest=$1 mode=$2
+	[[ -f $dest ]] && cmp -s -- - "$dest" &&
+		[[ $(stat -c '%U:%G %a' -- "$dest") == "root:root ${mode#0}" ]]
+}
+
 # put_file writes its standard input to PATH, root's with MODE, unless the
 # file already holds exactly that; it sets changed=true when it writes.
 put_file() {
@@ -38,9 +63,7 @@ put_file() {
 		printf x
 	)
 	content=${content%x}
-	if ! "$dry_run" && [[ -f $dest ]] &&
-		printf '%s' "$content" | cmp -s -- - "$dest" &&
-		[[ $(stat -c '%U:%G %a' -- "$dest") == "root:root ${mode#0}" ]]; then
+	if ! "$dry_run" && printf '%s' "$content" | same_file "$dest" "$mode"; then
 		return 0
 	fi
 	changed=true

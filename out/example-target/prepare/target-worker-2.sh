@@ -71,13 +71,30 @@ ask() {
 }
 
 usage() {
-	cat <<EOF
+	if [[ -z ${docker_tls_addr-} ]]; then
+		cat <<EOF
 Usage: ./$prog [--dry-run]
 
 Run as root on node $node (Debian or Ubuntu) before the first deployment,
 and again after a change to the site: it only changes what differs.
 
   --dry-run  print the commands instead of running them
+EOF
+		return
+	fi
+	cat <<EOF
+Usage: ./$prog [--dry-run] (--docker-tls DIR | --no-docker-tls)
+
+Run as root on node $node (Debian or Ubuntu) before the first deployment,
+and again after a change to the site: it only changes what differs.
+
+  --dry-run           print the commands instead of running them
+  --docker-tls DIR    serve the Docker API over TLS on ${docker_tls_addr-}:${docker_tls_port-}
+                      for Nuvla, with DIR's ca.pem, cert.pem and key.pem: the
+                      directory docker-tls/$node of the site's secrets
+                      (nuvlagen secrets init), copied to this node; restarts
+                      dockerd when its configuration changes
+  --no-docker-tls     leave dockerd alone (Nuvla cannot reach this Swarm then)
 EOF
 }
 
@@ -96,6 +113,14 @@ install_packages() {
 	run env DEBIAN_FRONTEND=noninteractive apt-get install --yes --no-install-recommends "${missing[@]}"
 }
 
+# same_file reports whether PATH holds exactly its standard input and is
+# root's with MODE.
+same_file() {
+	local dest=$1 mode=$2
+	[[ -f $dest ]] && cmp -s -- - "$dest" &&
+		[[ $(stat -c '%U:%G %a' -- "$dest") == "root:root ${mode#0}" ]]
+}
+
 # put_file writes its standard input to PATH, root's with MODE, unless the
 # file already holds exactly that; it sets changed=true when it writes.
 put_file() {
@@ -105,9 +130,7 @@ put_file() {
 		printf x
 	)
 	content=${content%x}
-	if ! "$dry_run" && [[ -f $dest ]] &&
-		printf '%s' "$content" | cmp -s -- - "$dest" &&
-		[[ $(stat -c '%U:%G %a' -- "$dest") == "root:root ${mode#0}" ]]; then
+	if ! "$dry_run" && printf '%s' "$content" | same_file "$dest" "$mode"; then
 		return 0
 	fi
 	changed=true
@@ -132,9 +155,18 @@ make_dir() {
 	run install -d -o "$owner" -g "$group" -m "$mode" -- "$dir"
 }
 
+docker_tls_src=""
+docker_tls_skip=false
 while (($#)); do
 	case $1 in
 	--dry-run) dry_run=true ;;
+	--docker-tls)
+		(($# > 1)) || usage_error "--docker-tls needs a directory"
+		docker_tls_src=$2
+		shift
+		;;
+	--docker-tls=*) docker_tls_src=${1#*=} ;;
+	--no-docker-tls) docker_tls_skip=true ;;
 	-h | --help)
 		usage
 		exit 0
@@ -143,12 +175,28 @@ while (($#)); do
 	esac
 	shift
 done
+# A manager of a target site is where Nuvla drives the Swarm: leaving its
+# Docker API unconfigured is a choice the operator says out loud.
+if [[ -z ${docker_tls_addr-} ]]; then
+	if [[ -n $docker_tls_src ]] || "$docker_tls_skip"; then
+		usage_error "node $node does not serve the Docker API to Nuvla: --docker-tls and --no-docker-tls are for the managers of a target site"
+	fi
+elif [[ -n $docker_tls_src ]] && "$docker_tls_skip"; then
+	usage_error "--docker-tls and --no-docker-tls exclude each other"
+elif [[ -z $docker_tls_src ]] && ! "$docker_tls_skip"; then
+	usage_error "node $node is a manager of target site $site: Nuvla drives its Swarm through the Docker API over TLS on $docker_tls_addr:$docker_tls_port. Copy the directory docker-tls/$node of the site's secrets (nuvlagen secrets init writes it) to this node and give it with --docker-tls DIR, or say --no-docker-tls to prepare the node without it"
+fi
 if ! "$dry_run"; then
 	((EUID == 0)) || die "run as root"
 	command -v apt-get >/dev/null || die "needs apt-get (Debian or Ubuntu)"
 fi
 
 note "preparing node $node of site $site"
+# The certificates and docker.service are checked before anything changes.
+if [[ -n $docker_tls_src ]]; then
+	docker_tls_check
+	docker_tls_plan
+fi
 
 # NFS: the daemons' ports first, so they start on them.
 install_packages nfs-common
