@@ -5,7 +5,9 @@ package sitedoc
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/nuvla/nuvlagen/generator/artifact"
@@ -38,6 +40,9 @@ func Render(s *site.Site) ([]byte, error) {
 		w("- backend (Nuvla's services and databases): `%s`, an attachable overlay network.\n", s.Networks.Backend)
 	}
 
+	if s.Link != nil {
+		deployment(s, w)
+	}
 	if s.Kind == site.KindTarget {
 		if err := dockerAPI(s, w); err != nil {
 			return nil, err
@@ -127,4 +132,39 @@ func labels(m map[string]string) string {
 		parts[i] = fmt.Sprintf("`%s=%s`", k, m[k])
 	}
 	return strings.Join(parts, " ")
+}
+
+// deployment says how the site connects to the others of its deployment.
+func deployment(s *site.Site, w func(string, ...any)) {
+	w("\n## Deployment\n\n")
+	var from []string
+	for _, c := range s.Link.Connectors {
+		ports := make([]string, len(c.Ports))
+		for i, p := range c.Ports {
+			ports[i] = strconv.Itoa(p)
+		}
+		from = append(from, fmt.Sprintf("%s (%s: %s, to %s/tcp)", c.Node, c.Address, strings.Join(c.Services, ", "), strings.Join(ports, ", ")))
+	}
+	if s.Kind == site.KindHost {
+		w("This host drives %d target site(s), each generated beside it and sharing its CA (`nuvlagen secrets init` makes them together). Nuvla connects to them from %s.\n\n", len(s.Link.Targets), strings.Join(from, "; "))
+		w("| target | Docker API (mutual TLS) | S3 |\n|---|---|---|\n")
+		for _, t := range s.Link.Targets {
+			w("| %s | `%s` (manager %s) | `%s` |\n", t.Name, t.DockerEndpoint, t.Manager, t.S3Endpoint)
+		}
+		w("\nEach target is registered in Nuvla once this site is up: `out/<target>/nuvla/README.md`.\n")
+		return
+	}
+	how := "derived from the host's nodes"
+	if !s.NuvlaDerived {
+		how = "as this site's file writes them (they must admit each of these, and do)"
+	}
+	w("Host site **%s** (Nuvla at https://%s/) drives this site. Its connections come from %s; the firewall's `nuvla` group is %s, %s.\n", s.Link.Host, s.Link.HostDomain, strings.Join(from, "; "), prefixes(s.Groups.Nuvla), how)
+}
+
+func prefixes(list []netip.Prefix) string {
+	out := make([]string, len(list))
+	for i, p := range list {
+		out[i] = p.String()
+	}
+	return strings.Join(out, ", ")
 }
