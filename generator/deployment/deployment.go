@@ -53,6 +53,7 @@ func admits(h, t *site.Site, connectors []site.Connector) errors.Error {
 		addr  netip.Addr
 		who   string
 		ports []int
+		want  netip.Prefix // what groups.nuvla needs
 	}
 	var sources []source
 	if h.Egress != nil {
@@ -66,14 +67,14 @@ func admits(h, t *site.Site, connectors []site.Connector) errors.Error {
 		}
 		slices.Sort(ports)
 		for _, p := range h.Egress {
-			sources = append(sources, source{p.Addr(), fmt.Sprintf("egress %s of host %s", p, h.Name), ports})
+			sources = append(sources, source{p.Addr(), fmt.Sprintf("egress %s of host %s", p, h.Name), ports, p})
 			if last := lastAddr(p); last != p.Addr() {
-				sources = append(sources, source{last, fmt.Sprintf("egress %s of host %s", p, h.Name), ports})
+				sources = append(sources, source{last, fmt.Sprintf("egress %s of host %s", p, h.Name), ports, p})
 			}
 		}
 	} else {
 		for _, c := range connectors {
-			sources = append(sources, source{c.Address, fmt.Sprintf("%s (%s) of host %s, which runs %s,", c.Node, c.Address, h.Name, strings.Join(c.Services, " and ")), c.Ports})
+			sources = append(sources, source{c.Address, fmt.Sprintf("%s (%s) of host %s, which runs %s,", c.Node, c.Address, h.Name, strings.Join(c.Services, " and ")), c.Ports, netip.PrefixFrom(c.Address, c.Address.BitLen())})
 		}
 	}
 	pos := t.Pos("groups", "nuvla")
@@ -81,6 +82,7 @@ func admits(h, t *site.Site, connectors []site.Connector) errors.Error {
 		pos = t.Pos("host")
 	}
 	var errs errors.Error
+	reported := map[string]bool{}
 	for _, s := range sources {
 		for _, port := range s.ports {
 			dec, err := rs.Query(s.addr, t.Edge, "tcp", port)
@@ -90,7 +92,12 @@ func admits(h, t *site.Site, connectors []site.Connector) errors.Error {
 			if dec.Allowed {
 				continue
 			}
-			fix := fmt.Sprintf("add %s to groups.nuvla", netip.PrefixFrom(s.addr, s.addr.BitLen()))
+			if key := fmt.Sprint(s.who, port); reported[key] {
+				continue // both ends of an egress range
+			} else {
+				reported[key] = true
+			}
+			fix := fmt.Sprintf("add %s to groups.nuvla", s.want)
 			if t.NuvlaDerived {
 				fix = "the site's firewall does not admit its nuvla group there: check firewall.rules"
 			}

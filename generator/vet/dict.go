@@ -100,6 +100,13 @@ func standsIn(a *yaml3.Node, b *yaml.Node, seen map[*yaml3.Node]*yaml.Node) bool
 		return a.Alias != nil && b.Alias != nil && seen[a.Alias] == b.Alias
 	}
 	for i := range a.Content {
+		// A "<<" that is not a key (a value, or an item) is a string
+		// to v3's decoder, and a merge to v4's, which drops its key.
+		if b.Kind != yaml.MappingNode || i%2 == 1 {
+			if c := b.Content[i]; c.Kind == yaml.ScalarNode && c.Value == "<<" && isMergeKey(c) {
+				return false
+			}
+		}
 		if !standsIn(a.Content[i], b.Content[i], seen) {
 			return false
 		}
