@@ -129,3 +129,44 @@ func DryRun(w io.Writer, endpoint string, p *registration.Plan) error {
 	_, err := io.WriteString(w, p.Redact(b.String()))
 	return err
 }
+
+// Registration is what `nuvlagen register` is asked to do: apply the
+// documents in Dir with the deployment secrets in Secrets (the host
+// site's name is Host) to Nuvla at Endpoint, trusting CACert too when
+// set; with DryRun, print the requests and send none.
+type Registration struct {
+	Dir, Secrets, Host, Endpoint, CACert string
+	DryRun                               bool
+}
+
+// Register reads the documents and their secrets, and applies them (or
+// prints them, dry), reporting each resource's result to w. It returns
+// the registered site's name. A usage problem (the endpoint, the CA
+// file) is a *UsageError; anything else is about the documents, the
+// secrets or Nuvla's answers.
+func Register(ctx context.Context, r Registration, w io.Writer) (string, error) {
+	hc, err := HTTPClient(r.CACert)
+	client, err2 := New(r.Endpoint, hc) // hc nil: the default
+	if err = errors.Join(err, err2); err != nil {
+		return "", &UsageError{err}
+	}
+	docs, err := registration.ReadDir(r.Dir)
+	if err != nil {
+		return "", err
+	}
+	plan, err := registration.NewPlan(docs, r.Secrets, r.Host)
+	if err != nil {
+		return "", err
+	}
+	if r.DryRun {
+		return plan.Site, DryRun(w, r.Endpoint, plan)
+	}
+	return plan.Site, Apply(ctx, client, plan, func(res Result) { fmt.Fprintln(w, res) })
+}
+
+// UsageError is a problem with how Register was asked, not with what it
+// read or what Nuvla answered.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }

@@ -5,7 +5,9 @@ import (
 
 	"cuelang.org/go/cue/errors"
 
+	nuvlacue "github.com/nuvla/nuvlagen/cue"
 	"github.com/nuvla/nuvlagen/generator/deployment"
+	"github.com/nuvla/nuvlagen/generator/inputfile"
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
@@ -112,4 +114,16 @@ func wantsCompanions(sites []*site.Site, loaded map[string]bool) bool {
 		}
 	}
 	return false
+}
+
+// Beside is, for Options.Companions, where the other sites of an input's
+// deployment may be: the .cue files beside it on disk (cwd resolves a
+// relative Path), or, for an embedded input, the other embedded examples.
+func Beside(cwd string) func(Input) []Input {
+	return func(in Input) []Input {
+		if in.Path == "" {
+			return Inputs(nuvlacue.Sites())
+		}
+		return Inputs(inputfile.Beside(cwd, in.Path))
+	}
 }

@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/nuvla/nuvlagen/generator/outdir"
 	"github.com/nuvla/nuvlagen/generator/pki"
 	"github.com/nuvla/nuvlagen/generator/secrets"
+	"github.com/nuvla/nuvlagen/generator/site"
 )
 
 // Refuse says where dir is that secrets must not be: inside generated
@@ -275,4 +278,90 @@ func Certificates(dir string) ([]Certificate, error) {
 		return nil
 	})
 	return out, err
+}
+
+// Files returns what dir must hold for site s of sites: the site's own
+// files, or, when s belongs to a deployment (returned too), the whole
+// deployment's, signed by the CA dir holds already, or by a new one.
+func Files(dir string, sites []*site.Site, s *site.Site, now time.Time) ([]secrets.File, *site.Deployment, error) {
+	d := site.DeploymentOf(sites, s)
+	if d == nil {
+		gen, err := secrets.Generate(s, now)
+		return gen, nil, err
+	}
+	ca, err := ReadCA(dir)
+	if err != nil {
+		return nil, d, err
+	}
+	gen, err := secrets.Deployment(d, ca, now)
+	return gen, d, err
+}
+
+// Verdict says what a certificate's expiry (and signer) means at now, and
+// whether it needs attention: expired, due within pki.RenewAhead, or not
+// signed by the deployment CA.
+func (c Certificate) Verdict(now time.Time) (string, bool) {
+	day := c.NotAfter.UTC().Format("2006-01-02")
+	v, bad := fmt.Sprintf("expires %s (in %d days)", day, int(c.NotAfter.Sub(now).Hours()/24)), false
+	switch {
+	case now.After(c.NotAfter):
+		v, bad = "EXPIRED on "+day, true
+	case c.NotAfter.Before(now.Add(pki.RenewAhead)):
+		v, bad = v+": renew it (secrets init --force re-issues a deployment's)", true
+	}
+	if c.Foreign {
+		v, bad = v+"; NOT signed by the deployment CA", true
+	}
+	return v, bad
+}
+
+// SiteDirs yields, for each site whose secrets Files returned, in order,
+// its directory relative to the secrets directory: the directory itself
+// for a site on its own (d nil), a directory per site of a deployment.
+func SiteDirs(d *site.Deployment, s *site.Site) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		if d == nil {
+			yield(s.Name, ".")
+			return
+		}
+		for _, m := range append([]*site.Site{d.Host}, d.Targets...) {
+			if !yield(m.Name, m.Name) {
+				return
+			}
+		}
+	}
+}
+
+// Report is what Check found: every certificate, and how many need
+// attention.
+type Report struct {
+	Certificates []Certificate
+	now          time.Time
+	Attention    int
+}
+
+// Check lists the certificates of dir, judged at now.
+func Check(dir string, now time.Time) (*Report, error) {
+	certs, err := Certificates(dir)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Certificates: certs, now: now}
+	for _, c := range certs {
+		if _, bad := c.Verdict(now); bad {
+			r.Attention++
+		}
+	}
+	return r, nil
+}
+
+// Write prints a line per certificate: its name and verdict.
+func (r *Report) Write(w io.Writer) error {
+	for _, c := range r.Certificates {
+		v, _ := c.Verdict(r.now)
+		if _, err := fmt.Fprintf(w, "%s: %s\n", c.Name, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/pflag"
 
@@ -159,4 +160,12 @@ func printErr(e *env, err error) {
 	for _, line := range diag.Lines(err, e.cwd) {
 		fmt.Fprintln(e.stderr, line)
 	}
+}
+
+// abs makes a path from the command line absolute ("" stays "").
+func (e *env) abs(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(e.cwd, p)
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"slices"
 
 	"github.com/spf13/pflag"
 
@@ -31,24 +31,15 @@ func runDiff(e *env, args []string) error {
 	if err, ok := parseFlags(e, fs, args); !ok {
 		return err
 	}
-	switch *format {
-	case "text", "markdown", "json":
-	default:
+	if !slices.Contains(diff.Formats, *format) {
 		return e.usageErr("diff", "unknown --format %q (want text, markdown or json)", *format)
 	}
-	var color bool
-	switch *colorFlag {
-	case "auto":
-		color = progress.IsTerminal(e.stdout) && os.Getenv("NO_COLOR") == ""
-	case "always":
-		color = true
-	case "never":
-	default:
-		return e.usageErr("diff", "unknown --color %q (want auto, always or never)", *colorFlag)
+	color, err := progress.Colour(*colorFlag, e.stdout)
+	if err != nil {
+		return e.usageErr("diff", "%v", err)
 	}
 	o.Cwd, o.Max = e.cwd, int64(maxSize)
 	var old, new pipeline.Files
-	var err error
 	switch {
 	case o.Rev != "":
 		if fs.NArg() > 0 {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/exit"
 	"github.com/nuvla/nuvlagen/generator/generate"
+	"github.com/nuvla/nuvlagen/generator/pipeline"
 )
 
 func runGenerate(e *env, args []string) error {
@@ -32,7 +33,7 @@ func runGenerate(e *env, args []string) error {
 	ctx, stop := exit.Interruptible()
 	defer stop()
 	b := bar(e, inputs, quiet)
-	res, err := generate.Write(ctx, inputs, generate.Options{Out: f.out, Prune: prune, KeepGoing: keepGoing, Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: f.companions(e)})
+	res, err := generate.Write(ctx, inputs, generate.Options{Out: f.out, Prune: prune, KeepGoing: keepGoing, Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: pipeline.Beside(e.cwd)})
 	b.Finish()
 	if res == nil {
 		return err

@@ -45,20 +45,6 @@ func (f *siteFlags) inputs(e *env) ([]pipeline.Input, error) {
 	return pipeline.Inputs(files), err
 }
 
-// companions gives the files where the host of a target, or the targets
-// of a host, may be: beside the site's file, or the embedded examples.
-func (f *siteFlags) companions(e *env) func(pipeline.Input) []pipeline.Input {
-	if len(f.sites) == 0 && f.dir == "" {
-		return func(pipeline.Input) []pipeline.Input { return pipeline.Inputs(nuvlacue.Sites()) }
-	}
-	return func(in pipeline.Input) []pipeline.Input {
-		if in.Path == "" {
-			return nil
-		}
-		return pipeline.Inputs(inputfile.Beside(e.cwd, in.Path))
-	}
-}
-
 // bar is the progress bar of a run over inputs: drawn when stderr is a
 // terminal and quiet is off.
 func bar(e *env, inputs []pipeline.Input, quiet bool) *progress.Bar {
@@ -70,7 +56,7 @@ func bar(e *env, inputs []pipeline.Input, quiet bool) *progress.Bar {
 func (f *siteFlags) render(ctx context.Context, e *env, inputs []pipeline.Input) (*pipeline.Result, error) {
 	b := bar(e, inputs, false)
 	defer b.Finish()
-	return pipeline.Run(ctx, inputs, pipeline.Options{Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: f.companions(e)})
+	return pipeline.Run(ctx, inputs, pipeline.Options{Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: pipeline.Beside(e.cwd)})
 }
 
 // loadSites loads site files (or the embedded examples when none is
@@ -82,7 +68,7 @@ func loadSites(e *env, files []string) ([]*site.Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	sites, err := pipeline.Load(inputs, f.companions(e))
+	sites, err := pipeline.Load(inputs, pipeline.Beside(e.cwd))
 	if err != nil {
 		return nil, e.report("nuvlagen", err)
 	}

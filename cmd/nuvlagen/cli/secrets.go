@@ -11,7 +11,6 @@ import (
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/exit"
 	"github.com/nuvla/nuvlagen/generator/inputfile"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
-	"github.com/nuvla/nuvlagen/generator/pki"
 	"github.com/nuvla/nuvlagen/generator/secrets"
 	"github.com/nuvla/nuvlagen/generator/secretsdir"
 	"github.com/nuvla/nuvlagen/generator/site"
@@ -37,10 +36,7 @@ func runSecrets(e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "nuvlagen secrets init: want exactly one directory\nRun \"nuvlagen help secrets\" for usage.\n")
 		return exit.UsageErr
 	}
-	dir := fs.Arg(1)
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(e.cwd, dir)
-	}
+	dir := e.abs(fs.Arg(1))
 
 	var files []string
 	if *siteFile != "" {
@@ -65,18 +61,10 @@ func runSecrets(e *env, args []string) error {
 		}
 	}
 	// A deployment's sites are created together: one CA signs them all.
-	d := site.DeploymentOf(sites, s)
-	var gen []secrets.File
-	if d == nil {
-		gen, err = secrets.Generate(s, time.Now())
-	} else if ca, cerr := secretsdir.ReadCA(dir); cerr != nil {
-		fmt.Fprintf(e.stderr, "%s: %v\n", prefix, cerr)
-		return exit.Findings
-	} else {
-		gen, err = secrets.Deployment(d, ca, time.Now())
-	}
+	gen, d, err := secretsdir.Files(dir, sites, s, time.Now())
 	if err != nil {
-		return e.usagef(prefix, "site %s: %v", s.Name, err)
+		fmt.Fprintf(e.stderr, "%s: site %s: %v\n", prefix, s.Name, err)
+		return exit.Findings
 	}
 	if *regenKey && !slices.ContainsFunc(gen, func(g secrets.File) bool { return filepath.Base(g.Name) == secrets.CredentialKey }) {
 		return e.usagef(prefix, "--regenerate-credential-key: site %s has no %s", s.Name, secrets.CredentialKey)
@@ -93,13 +81,8 @@ func runSecrets(e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "%s: %v\n", prefix, err)
 		return exit.Findings
 	}
-	shown := inputfile.DisplayName(e.cwd, dir)
-	if d == nil {
-		fmt.Fprintf(e.stdout, "secrets of site %s are in %s; deploy with: deploy.sh --secrets %s\n", s.Name, shown, shown)
-		return nil
-	}
-	for _, s := range append([]*site.Site{d.Host}, d.Targets...) {
-		fmt.Fprintf(e.stdout, "secrets of site %s are in %s; deploy with: deploy.sh --secrets %[2]s\n", s.Name, filepath.Join(shown, s.Name))
+	for name, sub := range secretsdir.SiteDirs(d, s) {
+		fmt.Fprintf(e.stdout, "secrets of site %s are in %s; deploy with: deploy.sh --secrets %[2]s\n", name, filepath.Join(inputfile.DisplayName(e.cwd, dir), sub))
 	}
 	return nil
 }
@@ -107,28 +90,16 @@ func runSecrets(e *env, args []string) error {
 // checkSecrets prints the certificates of a secrets directory and their
 // expiry; findings (due, expired, another CA's) make the status 1.
 func checkSecrets(e *env, dir string) error {
-	const prefix = "nuvlagen secrets check"
-	certs, err := secretsdir.Certificates(dir)
+	r, err := secretsdir.Check(dir, time.Now())
+	if err == nil {
+		err = r.Write(e.stdout)
+	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "%s: %v\n", prefix, err)
+		fmt.Fprintf(e.stderr, "nuvlagen secrets check: %v\n", err)
 		return exit.Findings
 	}
-	now, bad := time.Now(), 0
-	for _, c := range certs {
-		verdict := fmt.Sprintf("expires %s (in %d days)", c.NotAfter.UTC().Format("2006-01-02"), int(c.NotAfter.Sub(now).Hours()/24))
-		switch {
-		case now.After(c.NotAfter):
-			verdict, bad = "EXPIRED on "+c.NotAfter.UTC().Format("2006-01-02"), bad+1
-		case c.NotAfter.Before(now.Add(pki.RenewAhead)):
-			verdict, bad = verdict+": renew it (secrets init --force re-issues a deployment's)", bad+1
-		}
-		if c.Foreign {
-			verdict, bad = verdict+"; NOT signed by the deployment CA", bad+1
-		}
-		fmt.Fprintf(e.stdout, "%s: %s\n", c.Name, verdict)
-	}
-	if bad > 0 {
-		fmt.Fprintf(e.stderr, "%s: %d certificate(s) need attention\n", prefix, bad)
+	if r.Attention > 0 {
+		fmt.Fprintf(e.stderr, "nuvlagen secrets check: %d certificate(s) need attention\n", r.Attention)
 		return exit.Findings
 	}
 	return nil

@@ -91,3 +91,17 @@ func IsTerminal(w any) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0 && !strings.Contains(os.Getenv("TERM"), "dumb")
 }
+
+// Colour decides a --color flag for output to w: auto colours a terminal
+// unless NO_COLOR is set (https://no-color.org), always and never say so.
+func Colour(mode string, w any) (bool, error) {
+	switch mode {
+	case "auto":
+		return IsTerminal(w) && os.Getenv("NO_COLOR") == "", nil
+	case "always":
+		return true, nil
+	case "never":
+		return false, nil
+	}
+	return false, fmt.Errorf("unknown --color %q (want auto, always or never)", mode)
+}

@@ -91,3 +91,18 @@ func TestIsTerminal(t *testing.T) {
 		t.Error("nil is a terminal")
 	}
 }
+
+func TestColour(t *testing.T) {
+	t.Setenv("NO_COLOR", "")
+	var b bytes.Buffer
+	for _, tc := range []struct {
+		mode string
+		want bool
+		err  bool
+	}{{"auto", false, false}, {"always", true, false}, {"never", false, false}, {"sometimes", false, true}} {
+		got, err := Colour(tc.mode, &b) // a buffer is no terminal
+		if got != tc.want || (err != nil) != tc.err {
+			t.Errorf("Colour(%q) = %v, %v", tc.mode, got, err)
+		}
+	}
+}
