@@ -26,8 +26,17 @@ func TestFirewallQuery(t *testing.T) {
 			[]string{"rule: swarm-cluster"}},
 		{[]string{"--from", "198.51.100.1", "--to", "host-worker-1", "--port", "2376/tcp"}, ExitOK,
 			[]string{"(site example-host)", "rule: docker"}},
+		// Across the deployment: a host node, by name, to a target.
+		{[]string{"--from", "host-worker-1", "--to", "target-manager-1", "--port", "2376/tcp"}, ExitOK,
+			[]string{"allowed: 192.0.2.11 -> target-manager-1 2376/tcp (site example-target)", "source: nuvla (192.0.2.10/32, 192.0.2.11/32)", "rule: docker"}},
+		{[]string{"--site", "../../../cue/sites/example-target.cue", "--from", "192.0.2.11", "--to", "target-manager-1", "--port", "2376/tcp"}, ExitOK,
+			[]string{"allowed: 192.0.2.11 -> target-manager-1 2376/tcp"}},
+		{[]string{"--site", "../../../cue/sites/example-target.cue", "--from", "host-worker-2", "--to", "target-manager-1", "--port", "2376/tcp"}, ExitUsage,
+			[]string{"or the name of a node of these sites or of their hosts"}},
+		{[]string{"--from", "host-worker-2", "--to", "target2-manager-1", "--port", "2376/tcp"}, ExitInvalid,
+			[]string{"blocked: 192.0.2.12 -> target2-manager-1 2376/tcp (site example-target-2)"}},
 		{[]string{"--from", "198.51.100.1", "--to", "nope", "--port", "22"}, ExitUsage, []string{`no site has a node "nope"`}},
-		{[]string{"--from", "nope", "--to", "host-worker-1", "--port", "22"}, ExitUsage, []string{"want an IPv4 address"}},
+		{[]string{"--from", "nope", "--to", "host-worker-1", "--port", "22"}, ExitUsage, []string{"want an IPv4 address, or the name of a node"}},
 		{[]string{"--from", "198.51.100.1", "--to", "host-worker-1", "--port", "22/sctp"}, ExitUsage, []string{"want tcp or udp"}},
 		{[]string{"--to", "host-worker-1"}, ExitUsage, []string{"required"}},
 	} {
