@@ -144,12 +144,18 @@ func TestDockerTLS(t *testing.T) {
 	for _, tc := range []struct {
 		name, certs, host string
 		wantOut           string // in the CLI's output: the server's version, or its error
-		wantLog           string // in the server's error log
+		// orOut is what the CLI may say instead: in TLS 1.3 the client's
+		// handshake is over before the server judges its certificate,
+		// and the server's alert may race its closing the connection.
+		// The server's log says why either way.
+		orOut   string
+		wantLog string // in the server's error log
 	}{
 		{name: "Nuvla's pair, by IP address", certs: nuvla, host: "127.0.0.1", wantOut: "pki-test"},
 		{
 			name: "a client of another CA", certs: stranger, host: "127.0.0.1",
 			wantOut: "remote error: tls: unknown certificate authority",
+			orOut:   "connection reset by peer",
 			wantLog: "tls: failed to verify certificate: x509: certificate signed by unknown authority",
 		},
 		{
@@ -170,7 +176,8 @@ func TestDockerTLS(t *testing.T) {
 			if err != nil && !errors.As(err, &exit) {
 				t.Fatal(err)
 			}
-			if (err == nil) != (tc.wantLog == "") || !strings.Contains(out, tc.wantOut) {
+			said := strings.Contains(out, tc.wantOut) || tc.orOut != "" && strings.Contains(out, tc.orOut)
+			if (err == nil) != (tc.wantLog == "") || !said {
 				t.Errorf("docker version: %v, output:\n%s\nwant it to say %q", err, out, tc.wantOut)
 			}
 			// The server logs a refused handshake when its connection
