@@ -39,7 +39,8 @@ type Result struct {
 	Diff *diff.Report
 }
 
-// Import reads the Swarm behind c and adopts it.
+// Import reads the Swarm behind c and adopts it. A site that does not
+// load comes with a *LoadError, its file and notes set.
 func Import(ctx context.Context, c client.APIClient, opts Options) (*Result, error) {
 	snap, err := Read(ctx, c)
 	if err != nil {
@@ -69,20 +70,33 @@ func Adopt(snap *Snapshot, opts Options) (*Result, error) {
 	}
 	// Once without images, for the model's pins; then with the
 	// Swarm's where they differ.
-	base, _, err := load(l, d, opts.File)
+	base, file, err := load(l, d, opts.File)
 	if err != nil {
-		return nil, err
+		r.Site = file
+		return r, err
 	}
 	d.images = images(l, snap, base, &r.Notes)
 	s, file, err := load(l, d, opts.File)
-	if err != nil {
-		return nil, err
+	if r.Site = file; err != nil {
+		return r, err
 	}
-	r.Site = file
 	r.Changes, r.Diff, err = Compare(snap, s)
 	return r, err
 }
 
+// LoadError says why the site a Swarm suggests does not load: what the
+// operator has to fix in the Swarm or the file.
+type LoadError struct {
+	// Lines are the loader's errors, positioned in the site file.
+	Lines []string
+}
+
+func (e *LoadError) Error() string {
+	return "the site the Swarm suggests does not load:\n  " + strings.Join(e.Lines, "\n  ")
+}
+
+// load prints and loads d: the file, and the site when it loads (else a
+// *LoadError).
 func load(l *site.Loader, d *draft, name string) (*site.Site, []byte, error) {
 	file, err := render(d)
 	if err != nil {
@@ -90,7 +104,7 @@ func load(l *site.Loader, d *draft, name string) (*site.Site, []byte, error) {
 	}
 	sites, err := l.Load(name, file)
 	if err != nil {
-		return nil, nil, fmt.Errorf("the imported site does not load (%s): %w\n%s", strings.Join(diag.Lines(err, ""), "; "), err, file)
+		return nil, file, &LoadError{Lines: diag.Lines(err, "")}
 	}
 	return sites[0], file, nil
 }
@@ -381,6 +395,9 @@ func Write(w io.Writer, r *Result) error {
 	fmt.Fprintln(w, "Guessed or left out (review the site file):")
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "  %s\n", n)
+	}
+	if r.Diff == nil {
+		return nil // the site does not load: nothing to compare
 	}
 	fmt.Fprintln(w, "What deploy.sh would change in the Swarm (images, modes, replicas and networks compared):")
 	if len(r.Changes) == 0 {

@@ -14,10 +14,9 @@ import (
 
 func runImport(e *env, args []string) error {
 	var opts swarmimport.Options
-	var host, out string
 	fs := pflag.NewFlagSet("import", pflag.ContinueOnError)
-	fs.StringVar(&host, "host", "", "the Docker Engine API's `URL` (default: $DOCKER_HOST, or the default socket)")
-	fs.StringVar(&out, "out", "", "write the site file to `FILE` (default: standard output)")
+	host := fs.String("host", "", "the Docker Engine API's `URL` (default: $DOCKER_HOST, or the default socket)")
+	fs.StringVar(&opts.File, "out", "", "write the site file to `FILE` (default: standard output)")
 	fs.StringVar(&opts.SiteName, "site-name", "", "the site's `name` (default: from its domain)")
 	if err, ok := parseFlags(e, fs, args); !ok {
 		return err
@@ -25,23 +24,22 @@ func runImport(e *env, args []string) error {
 	if fs.NArg() != 0 {
 		return e.usageErr("import", "want no arguments, got %q", fs.Args())
 	}
-	// FromEnv reads DOCKER_HOST and its TLS settings; --host wins.
-	c, err := client.New(client.FromEnv, client.WithHost(cmp.Or(host, os.Getenv(client.EnvOverrideHost), client.DefaultDockerHost)))
+	c, err := client.New(client.FromEnv, client.WithHost(cmp.Or(*host, os.Getenv(client.EnvOverrideHost), client.DefaultDockerHost)))
 	if err != nil {
 		return e.usageErr("import", "--host: %v", err)
 	}
 	defer c.Close()
 	ctx, stop := exit.Interruptible()
 	defer stop()
-	opts.File = cmp.Or(out, "imported.cue")
 	r, err := swarmimport.Import(ctx, c, opts)
-	if err != nil {
+	if r == nil {
 		return err
 	}
-	if out == "" {
-		_, err = e.stdout.Write(r.Site)
+	var werr error // a site that does not load is written for the operator to fix
+	if opts.File == "" {
+		_, werr = e.stdout.Write(r.Site)
 	} else {
-		err = os.WriteFile(e.abs(out), r.Site, 0o644)
+		werr = os.WriteFile(e.abs(opts.File), r.Site, 0o644)
 	}
-	return errors.Join(err, swarmimport.Write(e.stderr, r))
+	return errors.Join(err, werr, swarmimport.Write(e.stderr, r))
 }
