@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/cuecontext"
 	"github.com/moby/moby/client"
 	"go.yaml.in/yaml/v3"
 
@@ -138,6 +139,7 @@ func images(l *site.Loader, snap *Snapshot, base *site.Site, notes *[]string) ma
 		}
 	}
 	isImage := l.Schema().LookupPath(cue.MakePath(cue.Def("Image")))
+	ctx := cuecontext.New() // values of two contexts unify
 	out := map[string]string{}
 	from := map[string]string{}
 	for _, v := range snap.Services {
@@ -157,7 +159,7 @@ func images(l *site.Loader, snap *Snapshot, base *site.Site, notes *[]string) ma
 			}
 			continue
 		}
-		if err := isImage.Unify(isImage.Context().Encode(img)).Validate(cue.Concrete(true)); err != nil {
+		if err := isImage.Unify(ctx.Encode(img)).Validate(cue.Concrete(true)); err != nil {
 			note("images.%s: %s runs %s, not a pinned image (a tag other than latest, or a digest): kept the model's %s", k, v.Name, v.Image, base.Images[k])
 			continue
 		}
@@ -173,6 +175,8 @@ type stack struct {
 	services map[string]*spec
 	// configs are the Swarm names of the configs the stack creates.
 	configs []string
+	// own are the networks the stack creates, by their name in its file.
+	own map[string]bool
 }
 
 type spec struct {
@@ -204,12 +208,18 @@ func stacksOf(s *site.Site) map[string]*stack {
 				} `json:"deploy"`
 				Networks json.RawMessage `json:"networks"`
 			} `json:"services"`
-			Configs map[string]json.RawMessage `json:"configs"`
+			Configs  map[string]json.RawMessage `json:"configs"`
+			Networks map[string]struct {
+				External bool `json:"external"`
+			} `json:"networks"`
 		}
 		if err := json.Unmarshal(st.Compose, &c); err != nil {
 			panic(fmt.Sprintf("stack %s of the model: %v", st.Name, err)) // the model's own JSON
 		}
-		x := &stack{services: map[string]*spec{}}
+		x := &stack{services: map[string]*spec{}, own: map[string]bool{}}
+		for name, n := range c.Networks {
+			x.own[name] = !n.External
+		}
 		for name, v := range c.Services {
 			sp := &spec{Image: v.Image, Deploy: deploy{Mode: cmpOr(v.Deploy.Mode, "replicated"), Replicas: v.Deploy.Replicas}}
 			if sp.Deploy.Mode == "replicated" && sp.Deploy.Replicas == nil {
@@ -245,7 +255,7 @@ func liveStacks(snap *Snapshot) (map[string]*stack, []string) {
 		}
 		x := out[v.Stack]
 		if x == nil {
-			x = &stack{services: map[string]*spec{}}
+			x = &stack{services: map[string]*spec{}, own: map[string]bool{}}
 			out[v.Stack] = x
 		}
 		sp := &spec{Image: withoutDigest(v.Image), Deploy: deploy{Mode: "replicated"}}
@@ -256,7 +266,9 @@ func liveStacks(snap *Snapshot) (map[string]*stack, []string) {
 			sp.Deploy.Replicas = &n
 		}
 		for _, n := range v.Networks {
-			sp.Networks = append(sp.Networks, strings.TrimPrefix(n, v.Stack+"_"))
+			short, own := strings.CutPrefix(n, v.Stack+"_")
+			x.own[short] = own
+			sp.Networks = append(sp.Networks, short)
 		}
 		slices.Sort(sp.Networks)
 		x.services[v.Short] = sp
@@ -383,7 +395,7 @@ func (x *stack) compose() ([]byte, error) {
 	nets := map[string]map[string]bool{}
 	for _, sp := range x.services {
 		for _, n := range sp.Networks {
-			nets[n] = map[string]bool{"external": true}
+			nets[n] = map[string]bool{"external": !x.own[n]}
 		}
 	}
 	return yaml.Marshal(map[string]any{"services": x.services, "networks": nets})

@@ -221,4 +221,3 @@ func cleanUpGuide(t *testing.T, d *dockerCLI, stacks []guideStack, labels map[st
 		t.Errorf("cleaning up the guide's installation: %v", err)
 	}
 }
-

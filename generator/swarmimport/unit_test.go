@@ -1,0 +1,132 @@
+package swarmimport
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestRepository(t *testing.T) {
+	for _, tc := range []struct{ in, repo, pinned string }{
+		{"traefik:v3.3", "traefik", "traefik:v3.3"},
+		{"google/cadvisor", "google/cadvisor", "google/cadvisor"},
+		{"docker.io/nuvla/api:6.18.0@sha256:" + strings.Repeat("a", 64), "nuvla/api", "docker.io/nuvla/api:6.18.0"},
+		{"nuvla/api@sha256:" + strings.Repeat("b", 64), "nuvla/api", "nuvla/api@sha256:" + strings.Repeat("b", 64)},
+		{"registry:5000/minio/minio:RELEASE.x", "registry:5000/minio/minio", "registry:5000/minio/minio:RELEASE.x"},
+	} {
+		if got := repository(tc.in); got != tc.repo {
+			t.Errorf("repository(%q) = %q, want %q", tc.in, got, tc.repo)
+		}
+		if got := withoutDigest(tc.in); got != tc.pinned {
+			t.Errorf("withoutDigest(%q) = %q, want %q", tc.in, got, tc.pinned)
+		}
+	}
+}
+
+// targetSwarm is a one-node target: Minio behind Traefik, on its
+// domain and its S3 domain.
+func targetSwarm() *Snapshot {
+	return &Snapshot{
+		Nodes: []Node{{Hostname: "t-1", Addr: "203.0.113.10", Role: "manager", Labels: map[string]string{"nfs-server": "true", "type": "frontend"}}},
+		Services: []Service{
+			{Name: "minio_minio", Stack: "minio", Short: "minio", Image: "minio/minio:RELEASE.2022-10-24T18-35-07Z@sha256:" + strings.Repeat("c", 64), Replicas: 1,
+				Networks: []string{"edge-net"}, Labels: map[string]string{
+					"traefik.http.routers.console.rule": "Host(`t.example.org`) && PathPrefix(`/minio`)",
+					"traefik.http.routers.s3.rule":      "Host(`s3.t.example.org`)",
+					"traefik.swarm.network":             "edge-net",
+				}},
+			{Name: "traefik_traefik", Stack: "traefik", Short: "traefik", Image: "traefik:v3.3.6", Replicas: 1, Networks: []string{"edge-net"}},
+		},
+		Networks: []Network{{Name: "edge-net"}},
+	}
+}
+
+// TestAdopt: what each kind of Swarm makes of the site file, and what
+// import refuses.
+func TestAdopt(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		snap  func() *Snapshot
+		want  []string // in the site file
+		notes []string // in the notes
+		err   string
+	}{{
+		name:  "target",
+		snap:  targetSwarm,
+		want:  []string{`domain: "t.example.org"`, `nfsServer: true`, `public: "edge-net"`, `"t-1": {`},
+		notes: []string{"label type=frontend left out", "groups.nuvla: guessed 203.0.113.0/24"},
+	}, {
+		name: "target without nfs-server label",
+		snap: func() *Snapshot {
+			s := targetSwarm()
+			s.Nodes[0].Labels = nil
+			return s
+		},
+		want:  []string{`nfsServer: true`},
+		notes: []string{"no node is labelled nfs-server=true: guessed t-1"},
+	}, {
+		name: "an image other than the pin, by digest",
+		snap: func() *Snapshot {
+			s := targetSwarm()
+			s.Services[1].Image = "traefik:v3.4.0@sha256:" + strings.Repeat("d", 64)
+			return s
+		},
+		want:  []string{`traefik: "traefik:v3.4.0"`},
+		notes: []string{"images.traefik: traefik:v3.4.0, what traefik_traefik runs"},
+	}, {
+		name: "no Nuvla service",
+		snap: func() *Snapshot {
+			s := targetSwarm()
+			s.Services = s.Services[1:]
+			return s
+		},
+		err: "cannot tell the site's kind",
+	}, {
+		name: "no IPv4 manager",
+		snap: func() *Snapshot {
+			s := targetSwarm()
+			s.Nodes[0].Addr = "2001:db8::1"
+			return s
+		},
+		err: "no manager has an IPv4 address",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Adopt(tc.snap(), Options{SiteName: "t"})
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(string(r.Site), w) {
+					t.Errorf("the site file lacks %s:\n%s", w, r.Site)
+				}
+			}
+			for _, w := range tc.notes {
+				if !slices.ContainsFunc(r.Notes, func(n string) bool { return strings.Contains(n, w) }) {
+					t.Errorf("no note says %q: %q", w, r.Notes)
+				}
+			}
+		})
+	}
+}
+
+// TestAdoptDoesNotLoad: a Swarm whose site the model refuses still gets
+// its file, and the loader's positioned errors.
+func TestAdoptDoesNotLoad(t *testing.T) {
+	s := targetSwarm()
+	s.Nodes[0].Hostname = "Not_A_Name"
+	r, err := Adopt(s, Options{SiteName: "t", File: "t.cue"})
+	var le *LoadError
+	if !errors.As(err, &le) || r == nil || len(r.Site) == 0 {
+		t.Fatalf("want the file and a *LoadError, got %v", err)
+	}
+	if !strings.HasPrefix(le.Lines[0], "t.cue:") {
+		t.Errorf("the error is not positioned in the file: %q", le.Lines)
+	}
+}
