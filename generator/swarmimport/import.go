@@ -183,16 +183,84 @@ type spec struct {
 	Image    string   `yaml:"image"`
 	Deploy   deploy   `yaml:"deploy"`
 	Networks []string `yaml:"networks,omitempty"`
+	// Environment holds, once Compare has masked it, fixed words
+	// instead of values: a value may be a secret.
+	Environment map[string]string `yaml:"environment,omitempty"`
 }
 
 type deploy struct {
-	Mode     string  `yaml:"mode"`
-	Replicas *uint64 `yaml:"replicas,omitempty"`
+	Mode      string    `yaml:"mode"`
+	Replicas  *uint64   `yaml:"replicas,omitempty"`
+	Placement placement `yaml:"placement,omitempty"`
+}
+
+type placement struct {
+	Constraints []string `yaml:"constraints,omitempty"`
 }
 
 func (a *spec) equal(b *spec) bool {
 	return a.Image == b.Image && a.Deploy.Mode == b.Deploy.Mode && (a.Deploy.Replicas == nil) == (b.Deploy.Replicas == nil) &&
-		(a.Deploy.Replicas == nil || *a.Deploy.Replicas == *b.Deploy.Replicas) && slices.Equal(a.Networks, b.Networks)
+		(a.Deploy.Replicas == nil || *a.Deploy.Replicas == *b.Deploy.Replicas) && slices.Equal(a.Networks, b.Networks) &&
+		slices.Equal(a.Deploy.Placement.Constraints, b.Deploy.Placement.Constraints) && maps.Equal(a.Environment, b.Environment)
+}
+
+// Words that stand for environment values in the comparison.
+const (
+	valueSet     = "(set)"
+	valueSwarm   = "(the Swarm's value)"
+	valueSite    = "(the site's value)"
+	valueDeploy  = "(from the deploy environment)"
+	deployPrefix = "${"
+)
+
+// maskEnv replaces the values of the environments of a live service l
+// and its generated counterpart g (either may be nil) with fixed words:
+// equal values, and values the deploy environment provides ("${NAME:?…}"
+// in the generated file, whatever the Swarm has now), become the same
+// word on both sides; different ones, two words that differ.
+func maskEnv(l, g *spec) {
+	if l == nil || g == nil {
+		for _, sp := range []*spec{l, g} {
+			if sp != nil {
+				for k := range sp.Environment {
+					sp.Environment[k] = valueSet
+				}
+			}
+		}
+		return
+	}
+	for k, lv := range l.Environment {
+		gv, ok := g.Environment[k]
+		switch {
+		case !ok:
+			l.Environment[k] = valueSet
+		case strings.HasPrefix(gv, deployPrefix):
+			l.Environment[k], g.Environment[k] = valueDeploy, valueDeploy
+		case lv == gv:
+			l.Environment[k], g.Environment[k] = valueSet, valueSet
+		default:
+			l.Environment[k], g.Environment[k] = valueSwarm, valueSite
+		}
+	}
+	for k := range g.Environment {
+		if _, ok := l.Environment[k]; !ok {
+			g.Environment[k] = valueSet
+		}
+	}
+}
+
+func (x *stack) service(name string) *spec {
+	if x == nil {
+		return nil
+	}
+	return x.services[name]
+}
+
+func (x *stack) servicesOrNone() map[string]*spec {
+	if x == nil {
+		return nil
+	}
+	return x.services
 }
 
 // stacksOf reads the generated stacks of s.
@@ -203,10 +271,14 @@ func stacksOf(s *site.Site) map[string]*stack {
 			Services map[string]struct {
 				Image  string `json:"image"`
 				Deploy struct {
-					Mode     string  `json:"mode"`
-					Replicas *uint64 `json:"replicas"`
+					Mode      string  `json:"mode"`
+					Replicas  *uint64 `json:"replicas"`
+					Placement struct {
+						Constraints []string `json:"constraints"`
+					} `json:"placement"`
 				} `json:"deploy"`
-				Networks json.RawMessage `json:"networks"`
+				Networks    json.RawMessage   `json:"networks"`
+				Environment map[string]string `json:"environment"`
 			} `json:"services"`
 			Configs  map[string]json.RawMessage `json:"configs"`
 			Networks map[string]struct {
@@ -221,7 +293,8 @@ func stacksOf(s *site.Site) map[string]*stack {
 			x.own[name] = !n.External
 		}
 		for name, v := range c.Services {
-			sp := &spec{Image: v.Image, Deploy: deploy{Mode: cmpOr(v.Deploy.Mode, "replicated"), Replicas: v.Deploy.Replicas}}
+			sp := &spec{Image: v.Image, Deploy: deploy{Mode: cmpOr(v.Deploy.Mode, "replicated"), Replicas: v.Deploy.Replicas,
+				Placement: placement{Constraints: slices.Sorted(slices.Values(v.Deploy.Placement.Constraints))}}, Environment: maps.Clone(v.Environment)}
 			if sp.Deploy.Mode == "replicated" && sp.Deploy.Replicas == nil {
 				one := uint64(1)
 				sp.Deploy.Replicas = &one
@@ -258,7 +331,11 @@ func liveStacks(snap *Snapshot) (map[string]*stack, []string) {
 			x = &stack{services: map[string]*spec{}, own: map[string]bool{}}
 			out[v.Stack] = x
 		}
-		sp := &spec{Image: withoutDigest(v.Image), Deploy: deploy{Mode: "replicated"}}
+		sp := &spec{Image: withoutDigest(v.Image), Deploy: deploy{Mode: "replicated", Placement: placement{Constraints: v.Constraints}}, Environment: map[string]string{}}
+		for _, e := range v.Env {
+			k, val, _ := strings.Cut(e, "=")
+			sp.Environment[k] = val
+		}
 		if v.Global {
 			sp.Deploy.Mode = "global"
 		} else {
@@ -295,6 +372,16 @@ func Compare(snap *Snapshot, s *site.Site) ([]string, *diff.Report, error) {
 	slices.Sort(names)
 	for _, name := range names {
 		l, g := live[name], gen[name]
+		// Each service once: masking twice would mask the words.
+		masked := map[string]bool{}
+		for _, sp := range []*stack{l, g} {
+			for svc := range sp.servicesOrNone() {
+				if !masked[svc] {
+					masked[svc] = true
+					maskEnv(l.service(svc), g.service(svc))
+				}
+			}
+		}
 		switch {
 		case l == nil:
 			add("stack %s: created, services %s", name, strings.Join(slices.Sorted(maps.Keys(g.services)), ", "))
@@ -411,7 +498,7 @@ func Write(w io.Writer, r *Result) error {
 	if r.Diff == nil {
 		return nil // the site does not load: nothing to compare
 	}
-	fmt.Fprintln(w, "What deploy.sh would change in the Swarm (images, modes, replicas and networks compared):")
+	fmt.Fprintln(w, "What deploy.sh would change in the Swarm (images, modes, replicas, networks, placement and environment compared; values not shown):")
 	if len(r.Changes) == 0 {
 		fmt.Fprintln(w, "  nothing")
 	}

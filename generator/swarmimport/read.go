@@ -52,6 +52,11 @@ type Service struct {
 	Replicas uint64
 	// Networks are the names of the networks it is attached to.
 	Networks []string
+	// Constraints are its placement constraints.
+	Constraints []string
+	// Env is its environment, "NAME=value": values may be secrets, and
+	// are never printed (Compare says only whether they differ).
+	Env []string
 	// Labels are the service's labels (a compose file's deploy.labels).
 	Labels map[string]string
 }
@@ -130,7 +135,10 @@ func service(v swarm.Service, networks map[string]string) Service {
 		out.Short = strings.TrimPrefix(out.Name, out.Stack+"_")
 	}
 	if cs := v.Spec.TaskTemplate.ContainerSpec; cs != nil {
-		out.Image = cs.Image
+		out.Image, out.Env = cs.Image, cs.Env
+	}
+	if p := v.Spec.TaskTemplate.Placement; p != nil {
+		out.Constraints = slices.Sorted(slices.Values(p.Constraints))
 	}
 	switch {
 	case v.Spec.Mode.Global != nil:

@@ -130,3 +130,27 @@ func TestAdoptDoesNotLoad(t *testing.T) {
 		t.Errorf("the error is not positioned in the file: %q", le.Lines)
 	}
 }
+
+// TestMaskEnv: no value of either side survives, and the words say
+// whether the values differ.
+func TestMaskEnv(t *testing.T) {
+	l := &spec{Environment: map[string]string{"SAME": "s3cret", "DIFF": "old-secret", "GONE": "x", "FROM_ENV": "hunter2"}}
+	g := &spec{Environment: map[string]string{"SAME": "s3cret", "DIFF": "new-secret", "NEW": "y", "FROM_ENV": "${FROM_ENV:?the password}"}}
+	maskEnv(l, g)
+	wantL := map[string]string{"SAME": valueSet, "DIFF": valueSwarm, "GONE": valueSet, "FROM_ENV": valueDeploy}
+	wantG := map[string]string{"SAME": valueSet, "DIFF": valueSite, "NEW": valueSet, "FROM_ENV": valueDeploy}
+	for _, side := range []struct {
+		got, want map[string]string
+	}{{l.Environment, wantL}, {g.Environment, wantG}} {
+		for k, w := range side.want {
+			if side.got[k] != w {
+				t.Errorf("%s = %q, want %q", k, side.got[k], w)
+			}
+		}
+	}
+	one := &spec{Environment: map[string]string{"A": "s3cret"}}
+	maskEnv(one, nil)
+	if one.Environment["A"] != valueSet {
+		t.Errorf("a service on one side keeps its value %q", one.Environment["A"])
+	}
+}
