@@ -22,6 +22,9 @@ type draft struct {
 	nuvla              []string // target sites: where Nuvla connects from
 	public, backend    string
 	images             map[string]string
+	// stackNames are the Swarm's names of the model's stacks, by role,
+	// where they differ from the model's.
+	stackNames map[string]string
 }
 
 type draftNode struct {
@@ -246,6 +249,13 @@ func render(d *draft) ([]byte, error) {
 		site = append(site, str("edge"), str(d.edge))
 	}
 	site = append(site, str("groups"), ast.NewStruct(groups...), str("networks"), ast.NewStruct(nets...))
+	if len(d.stackNames) > 0 {
+		var names []any
+		for _, k := range sortedKeys(d.stackNames) {
+			names = append(names, str(k), str(d.stackNames[k]))
+		}
+		site = append(site, reviewed("stackNames", ast.NewStruct(names...), "The Swarm's stacks: deploy.sh updates them in place."))
+	}
 	if len(d.images) > 0 {
 		var imgs []any
 		for _, k := range sortedKeys(d.images) {

@@ -25,6 +25,8 @@ type Options struct {
 	SiteName string
 	// File is the name the site file will have, for positions in errors.
 	File string
+	// Loader is the model the site is written for; nil: the embedded one.
+	Loader *site.Loader
 }
 
 // Result is an imported site and what deploying it would change.
@@ -65,9 +67,11 @@ func Adopt(snap *Snapshot, opts Options) (*Result, error) {
 	if opts.File == "" {
 		opts.File = d.name + ".cue"
 	}
-	l, err := site.NewLoader()
-	if err != nil {
-		return nil, err
+	l := opts.Loader
+	if l == nil {
+		if l, err = site.NewLoader(); err != nil {
+			return nil, err
+		}
 	}
 	// Once without images, for the model's pins; then with the
 	// Swarm's where they differ.
@@ -77,6 +81,7 @@ func Adopt(snap *Snapshot, opts Options) (*Result, error) {
 		return r, err
 	}
 	d.images = images(l, snap, base, &r.Notes)
+	d.stackNames = stackNames(l, snap, base, &r.Notes)
 	s, file, err := load(l, d, opts.File)
 	if r.Site = file; err != nil {
 		return r, err
@@ -165,6 +170,55 @@ func images(l *site.Loader, snap *Snapshot, base *site.Site, notes *[]string) ma
 		}
 		out[k], from[k] = img, v.Name
 		note("images.%s: %s, what %s runs (the model pins %s)", k, img, v.Name, base.Images[k])
+	}
+	return out
+}
+
+// roles are the model's stacks in deployment order, by the names
+// site.cue gives them: a site's stackNames are keyed by them.
+var roles = map[string][]string{
+	site.KindHost:   {"traefik", "monitoring", "db", "core"},
+	site.KindTarget: {"traefik", "monitoring", "minio"},
+}
+
+// stackNames finds the Swarm's stack for each of the model's: the one
+// sharing the most services with it (each Swarm stack stands for one).
+// Where its name differs, and the model lets a site name its stacks
+// (stackNames in #SiteInput), the Swarm's name is kept so that deploy.sh
+// updates the stacks in place; otherwise a note says the Swarm's stack
+// is left behind.
+func stackNames(l *site.Loader, snap *Snapshot, base *site.Site, notes *[]string) map[string]string {
+	live, _ := liveStacks(snap)
+	gen := stacksOf(base)
+	settable := l.Schema().LookupPath(cue.MakePath(cue.Def("SiteInput"), cue.Str("stackNames"))).Exists()
+	out := map[string]string{}
+	taken := map[string]bool{}
+	for i, st := range base.Stacks {
+		if i >= len(roles[base.Kind]) {
+			break
+		}
+		role := roles[base.Kind][i]
+		best, shared := "", 0
+		for _, name := range slices.Sorted(maps.Keys(live)) {
+			n := 0
+			for svc := range live[name].services {
+				if gen[st.Name].services[svc] != nil {
+					n++
+				}
+			}
+			if n > shared && !taken[name] {
+				best, shared = name, n
+			}
+		}
+		if taken[best] = best != ""; best == "" || best == st.Name {
+			continue
+		}
+		if settable {
+			out[role] = best
+			*notes = append(*notes, fmt.Sprintf("stackNames.%s: %s, the Swarm's stack of %d of its services (the model calls it %s)", role, best, shared, st.Name))
+		} else {
+			*notes = append(*notes, fmt.Sprintf("stack %s runs %d services of the model's %s stack, which this model cannot rename: deploy.sh starts %s beside it", best, shared, st.Name, st.Name))
+		}
 	}
 	return out
 }

@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	nuvlacue "github.com/nuvla/nuvlagen/cue"
+	"github.com/nuvla/nuvlagen/generator/site"
 )
 
 func TestRepository(t *testing.T) {
@@ -152,5 +155,26 @@ func TestMaskEnv(t *testing.T) {
 	maskEnv(one, nil)
 	if one.Environment["A"] != valueSet {
 		t.Errorf("a service on one side keeps its value %q", one.Environment["A"])
+	}
+}
+
+// TestAdoptStackNames: with a model whose sites name their stacks, the
+// Swarm's names of the model's stacks are written where they differ.
+func TestAdoptStackNames(t *testing.T) {
+	model := append(nuvlacue.Schema(), nuvlacue.File{Name: "stacknames.cue", Data: []byte(`package nuvla
+#SiteInput: stackNames: [string]: string
+`)})
+	l, err := site.NewLoaderFromFiles(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := targetSwarm()
+	s.Services = append(s.Services, Service{Name: "prom_grafana", Stack: "prom", Short: "grafana", Image: "grafana/grafana:7.4.3", Replicas: 1})
+	r, err := Adopt(s, Options{SiteName: "t", Loader: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(r.Site), "stackNames: {\n\t\t\tmonitoring: \"prom\"\n\t\t}") || strings.Contains(string(r.Site), `minio: "minio"`) {
+		t.Errorf("want the monitoring stack named prom, and no other:\n%s", r.Site)
 	}
 }
