@@ -227,7 +227,8 @@ func stackNames(l *site.Loader, snap *Snapshot, base *site.Site, notes *[]string
 // mode or replicas, and networks.
 type stack struct {
 	services map[string]*spec
-	// configs are the Swarm names of the configs the stack creates.
+	// configs are the Swarm names of the configs the stack creates,
+	// without the digest of their content.
 	configs []string
 	// own are the networks the stack creates, by their name in its file.
 	own map[string]bool
@@ -494,29 +495,30 @@ func Compare(snap *Snapshot, s *site.Site) ([]string, *diff.Report, error) {
 	if len(unused) > 0 {
 		add("secrets of the Swarm the site does not use (left as they are): %s", strings.Join(unused, ", "))
 	}
-	made := map[string]bool{}
+	// The generated stacks name a config <stack>_<key>-<digest of its
+	// content> (package compose), and the digest depends on the file's
+	// header: a config is matched by the name before its digest.
+	var prefixes []string
 	for _, st := range gen {
-		for _, c := range st.configs {
-			made[c] = true
-		}
+		prefixes = append(prefixes, st.configs...)
 	}
+	slices.Sort(prefixes)
 	var created, left []string
-	for c := range made {
-		if !slices.Contains(snap.Configs, c) {
-			created = append(created, c)
+	for _, p := range prefixes {
+		if !slices.ContainsFunc(snap.Configs, func(c string) bool { return strings.HasPrefix(c, p+"-") }) {
+			created = append(created, p+"-…")
 		}
 	}
 	for _, c := range snap.Configs {
-		if !made[c] {
+		if !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(c, p+"-") }) {
 			left = append(left, c)
 		}
 	}
-	slices.Sort(created)
 	if len(created) > 0 {
-		add("configs created: %s", strings.Join(created, ", "))
+		add("configs created (named by their content's digest): %s", strings.Join(created, ", "))
 	}
 	if len(left) > 0 {
-		add("configs left behind: %s", strings.Join(left, ", "))
+		add("configs left behind (the site's stacks do not name them): %s", strings.Join(left, ", "))
 	}
 	shared := map[string]bool{}
 	for _, n := range snap.Networks {
