@@ -38,6 +38,9 @@ var hostTypes = []string{"frontend", "worker-job", "worker-db"}
 // hostRule finds the domains of Traefik router rules.
 var hostRule = regexp.MustCompile("Host\\(`([^`]+)`\\)")
 
+// certResolver matches the label naming a router's ACME resolver.
+var certResolver = regexp.MustCompile(`^traefik\.http\.routers\.[^.]+\.tls\.certresolver$`)
+
 // routerRule matches the label of a router's rule.
 var routerRule = regexp.MustCompile(`^traefik\.http\.routers\.[^.]+\.rule$`)
 
@@ -146,6 +149,17 @@ func infer(s *Snapshot, name string, notes *[]string) (*draft, error) {
 	}
 	note("groups.users: the model's default, everyone (0.0.0.0/0)")
 
+	resolvers := map[string]bool{}
+	for _, v := range s.Services {
+		for k, val := range v.Labels {
+			if certResolver.MatchString(k) {
+				resolvers[val] = true
+			}
+		}
+	}
+	if len(resolvers) > 0 {
+		note("tls: routers name the certificate resolver %s; the site keeps the model's default, a self-signed certificate: write tls: {mode: \"acme\", email: ...} if Traefik gets its certificates from Let's Encrypt", strings.Join(sortedKeys(resolvers), ", "))
+	}
 	d.public, d.backend = networks(s, d.kind, note)
 	return d, nil
 }

@@ -7,7 +7,9 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
@@ -549,7 +551,7 @@ func (x *stack) compose() ([]byte, error) {
 func Write(w io.Writer, r *Result) error {
 	fmt.Fprintln(w, "Guessed or left out (review the site file):")
 	for _, n := range r.Notes {
-		fmt.Fprintf(w, "  %s\n", n)
+		fmt.Fprintf(w, "  %s\n", graphic(n))
 	}
 	if r.Diff == nil {
 		return nil // the site does not load: nothing to compare
@@ -559,9 +561,23 @@ func Write(w io.Writer, r *Result) error {
 		fmt.Fprintln(w, "  nothing")
 	}
 	for _, c := range r.Changes {
-		fmt.Fprintf(w, "  %s\n", c)
+		fmt.Fprintf(w, "  %s\n", graphic(c))
 	}
 	return diff.Write(w, r.Diff, "text", false)
+}
+
+// graphic escapes what is not printable in a line of the report: names
+// and labels come from the Swarm, and must not drive the terminal.
+func graphic(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsGraphic(r) {
+			b.WriteRune(r)
+		} else {
+			b.WriteString(strings.Trim(strconv.QuoteRuneToGraphic(r), "'"))
+		}
+	}
+	return b.String()
 }
 
 func cmpOr(a, b string) string {

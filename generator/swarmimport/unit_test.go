@@ -178,3 +178,11 @@ func TestAdoptStackNames(t *testing.T) {
 		t.Errorf("want the monitoring stack named prom, and no other:\n%s", r.Site)
 	}
 }
+
+func TestGraphic(t *testing.T) {
+	for in, want := range map[string]string{"plain é": "plain é", "a\x1b[31mb": `a\x1b[31mb`, "l\nn": `l\nn`} {
+		if got := graphic(in); got != want {
+			t.Errorf("graphic(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
