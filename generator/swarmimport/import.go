@@ -1,11 +1,13 @@
 package swarmimport
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -585,4 +587,20 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// Connect opens the Docker Engine API at host: the URL given, or
+// $DOCKER_HOST, or the default socket.
+func Connect(host string) (*client.Client, error) {
+	return client.New(client.FromEnv, client.WithHost(cmp.Or(host, os.Getenv(client.EnvOverrideHost), client.DefaultDockerHost)))
+}
+
+// Save writes r's site file to file, or to stdout when file is "": also
+// a site that does not load, for the operator to fix.
+func Save(r *Result, file string, stdout io.Writer) error {
+	if file == "" {
+		_, err := stdout.Write(r.Site)
+		return err
+	}
+	return os.WriteFile(file, r.Site, 0o644)
 }

@@ -4,7 +4,6 @@
 package cli
 
 import (
-	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -15,9 +14,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/exit"
-	"github.com/nuvla/nuvlagen/generator/diag"
-	"github.com/nuvla/nuvlagen/generator/inputfile"
-	"github.com/nuvla/nuvlagen/generator/pipeline"
 )
 
 // Exit statuses, the same for every command: exit.Status maps the error
@@ -105,8 +101,7 @@ func runHelp(e *env, args []string) error {
 			return c.run(e, []string{"--help"})
 		}
 	}
-	fmt.Fprintf(e.stderr, "nuvlagen help: unknown command %q\n", args[0])
-	return exit.UsageErr
+	return e.usagef("nuvlagen help", "unknown command %q", args[0])
 }
 
 // parseFlags parses the flags of command fs.Name(); it returns false when
@@ -124,42 +119,17 @@ func parseFlags(e *env, fs *pflag.FlagSet, args []string) (error, bool) {
 	return nil, true
 }
 
-// usageErr prints a usage error of command name and where to look.
+// usageErr and usagef print a usage error (exit.UsageError) and return it.
 func (e *env) usageErr(name, format string, a ...any) error {
-	fmt.Fprintf(e.stderr, "nuvlagen %s: %s\nRun \"nuvlagen help %s\" for usage.\n", name, fmt.Sprintf(format, a...), name)
-	return exit.UsageErr
+	return exit.UsageError(e.stderr, name, true, format, a...)
 }
-
-// usagef prints a usage error without the pointer to help.
 func (e *env) usagef(prefix, format string, a ...any) error {
-	fmt.Fprintf(e.stderr, "%s: %s\n", prefix, fmt.Sprintf(format, a...))
-	return exit.UsageErr
+	return exit.UsageError(e.stderr, prefix, false, format, a...)
 }
 
-// report prints err: positioned errors one per line, others after
-// prefix; it returns err, printed.
+// report prints err (exit.Report) and returns it, printed.
 func (e *env) report(prefix string, err error) error {
-	var invalid *pipeline.InvalidError
-	var unreadable *inputfile.UnreadableError
-	switch {
-	case errors.As(err, &invalid):
-		for _, err := range invalid.Errs {
-			printErr(e, err)
-		}
-	case errors.As(err, &unreadable):
-		fmt.Fprintln(e.stderr, unreadable)
-	case errors.Is(err, context.Canceled):
-		fmt.Fprintf(e.stderr, "%s: %v: stopped, nothing written\n", prefix, err)
-	default:
-		fmt.Fprintf(e.stderr, "%s: %v\n", prefix, err)
-	}
-	return exit.Printed(err)
-}
-
-func printErr(e *env, err error) {
-	for _, line := range diag.Lines(err, e.cwd) {
-		fmt.Fprintln(e.stderr, line)
-	}
+	return exit.Report(e.stderr, e.cwd, prefix, err)
 }
 
 // abs makes a path from the command line absolute ("" stays "").

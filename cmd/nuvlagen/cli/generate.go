@@ -52,7 +52,7 @@ func runGenerate(e *env, args []string) error {
 	}
 	for _, w := range res.Warnings {
 		if !quiet {
-			printErr(e, w)
+			exit.Lines(e.stderr, e.cwd, w)
 		}
 	}
 	if err != nil {

@@ -1,11 +1,8 @@
 package cli
 
 import (
-	"cmp"
 	"errors"
-	"os"
 
-	"github.com/moby/moby/client"
 	"github.com/spf13/pflag"
 
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/exit"
@@ -24,7 +21,7 @@ func runImport(e *env, args []string) error {
 	if fs.NArg() != 0 {
 		return e.usageErr("import", "want no arguments, got %q", fs.Args())
 	}
-	c, err := client.New(client.FromEnv, client.WithHost(cmp.Or(*host, os.Getenv(client.EnvOverrideHost), client.DefaultDockerHost)))
+	c, err := swarmimport.Connect(*host)
 	if err != nil {
 		return e.usageErr("import", "--host: %v", err)
 	}
@@ -35,11 +32,5 @@ func runImport(e *env, args []string) error {
 	if r == nil {
 		return err
 	}
-	var werr error // a site that does not load is written for the operator to fix
-	if opts.File == "" {
-		_, werr = e.stdout.Write(r.Site)
-	} else {
-		werr = os.WriteFile(e.abs(opts.File), r.Site, 0o644)
-	}
-	return errors.Join(err, werr, swarmimport.Write(e.stderr, r))
+	return errors.Join(err, swarmimport.Save(r, e.abs(opts.File), e.stdout), swarmimport.Write(e.stderr, r))
 }

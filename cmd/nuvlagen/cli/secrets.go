@@ -33,16 +33,11 @@ func runSecrets(e *env, args []string) error {
 		return e.usageErr("secrets", "want \"secrets init DIR\" or \"secrets check DIR\"")
 	}
 	if fs.NArg() != 2 {
-		fmt.Fprintf(e.stderr, "nuvlagen secrets init: want exactly one directory\nRun \"nuvlagen help secrets\" for usage.\n")
-		return exit.UsageErr
+		return e.usageErr("secrets", "init: want exactly one directory")
 	}
 	dir := e.abs(fs.Arg(1))
 
-	var files []string
-	if *siteFile != "" {
-		files = []string{*siteFile}
-	}
-	sites, err := loadSites(e, files)
+	sites, err := loadSites(e, slices.DeleteFunc([]string{*siteFile}, func(f string) bool { return f == "" }))
 	if err != nil {
 		return err
 	}

@@ -56,12 +56,10 @@ func runVet(e *env, args []string) error {
 	}
 	inputs, errs := vet.Read(e.cwd, fs.Args(), int64(maxSize))
 	for _, err := range errs {
-		var dir *inputfile.DirError
-		if errors.As(err, &dir) {
-			fmt.Fprintf(e.stderr, "nuvlagen vet: %v\n", err)
-		} else {
-			fmt.Fprintln(e.stderr, err)
+		if dir := (*inputfile.DirError)(nil); errors.As(err, &dir) {
+			err = fmt.Errorf("nuvlagen vet: %w", err)
 		}
+		fmt.Fprintln(e.stderr, err)
 	}
 	if errs != nil {
 		return exit.Printed(errors.New("files not read")) // exit status 2

@@ -6,10 +6,13 @@ package exit
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/nuvla/nuvlagen/generator/diag"
 	"github.com/nuvla/nuvlagen/generator/inputfile"
 	"github.com/nuvla/nuvlagen/generator/outdir"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
@@ -74,4 +77,43 @@ func Interruptible() (context.Context, context.CancelFunc) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, stop)
 	return ctx, stop
+}
+
+// Report prints err to w: positioned errors one per line (paths relative
+// to cwd), others after prefix; it returns err, printed.
+func Report(w io.Writer, cwd, prefix string, err error) error {
+	var invalid *pipeline.InvalidError
+	var unreadable *inputfile.UnreadableError
+	switch {
+	case errors.As(err, &invalid):
+		for _, err := range invalid.Errs {
+			Lines(w, cwd, err)
+		}
+	case errors.As(err, &unreadable):
+		fmt.Fprintln(w, unreadable)
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(w, "%s: %v: stopped, nothing written\n", prefix, err)
+	default:
+		fmt.Fprintf(w, "%s: %v\n", prefix, err)
+	}
+	return Printed(err)
+}
+
+// Lines prints err's positioned lines, paths relative to cwd.
+func Lines(w io.Writer, cwd string, err error) {
+	for _, line := range diag.Lines(err, cwd) {
+		fmt.Fprintln(w, line)
+	}
+}
+
+// UsageError prints a usage error of command name (with where to look
+// for help, when help is set; name is then a command's, else a prefix)
+// and returns the usage status's error.
+func UsageError(w io.Writer, name string, help bool, format string, a ...any) error {
+	if help {
+		fmt.Fprintf(w, "nuvlagen %s: %s\nRun \"nuvlagen help %s\" for usage.\n", name, fmt.Sprintf(format, a...), name)
+	} else {
+		fmt.Fprintf(w, "%s: %s\n", name, fmt.Sprintf(format, a...))
+	}
+	return UsageErr
 }
