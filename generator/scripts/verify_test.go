@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nuvla/nuvlagen/generator/secrets"
+	"github.com/nuvla/nuvlagen/generator/secretsdir"
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/generator/site/sitetest"
 )
@@ -29,8 +31,8 @@ type answer struct {
 	body     string
 }
 
-// fakeTraefik plays Traefik on 127.0.0.1: an HTTPS server with a
-// certificate of the deployment's kind for the site's domains, answering
+// fakeTraefik plays Traefik on 127.0.0.1: an HTTPS server with the site's
+// certificate from the deployment's secrets directory, answering
 // by Host and path as the site's routes would, and the dashboard's plain
 // HTTP entry point. A test changes one answer at a time (set).
 type fakeTraefik struct {
@@ -88,21 +90,48 @@ func siteAnswers(s *site.Site) map[string]answer {
 	return a
 }
 
-func startFakeTraefik(t *testing.T, s *site.Site, caDir string) *fakeTraefik {
+// deploymentSecretsDirs writes the embedded examples' deployment secrets
+// directories, as nuvlagen secrets init does, and returns them by the
+// names of their sites.
+func deploymentSecretsDirs(t *testing.T) map[string]string {
 	t.Helper()
-	ca := newTestCA(t, "deployment CA")
-	if err := os.WriteFile(filepath.Join(caDir, "ca.pem"), ca.CertPEM(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	names := []string{s.Domain}
-	if s.S3Domain != "" {
-		names = append(names, s.S3Domain)
-	}
-	leaf, err := ca.Server(s.Domain, names, nil, time.Now())
+	deps, err := site.LinkDeployments(sitetest.Embedded(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := tls.X509KeyPair(leaf.CertPEM, leaf.KeyPEM)
+	out := map[string]string{}
+	for _, d := range deps {
+		files, err := secrets.Deployment(d, nil, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(t.TempDir(), "secrets")
+		if _, err := secretsdir.Write(dir, files, false, false); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range append([]*site.Site{d.Host}, d.Targets...) {
+			out[s.Name] = dir
+		}
+	}
+	return out
+}
+
+// startFakeTraefik serves the site's Traefik certificate from the
+// deployment's secrets directory dir and copies the deployment CA into
+// caDir, the file verify.sh's --cacert names.
+func startFakeTraefik(t *testing.T, s *site.Site, dir, caDir string) *fakeTraefik {
+	t.Helper()
+	read := func(p ...string) []byte {
+		b, err := os.ReadFile(filepath.Join(append([]string{dir}, p...)...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if err := os.WriteFile(filepath.Join(caDir, "ca.pem"), read(secrets.CADir, secrets.CACert), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(read(s.Name, "traefik_tls_crt"), read(s.Name, "traefik_tls_key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,8 +215,9 @@ func (e *verifyEnv) esHealth(t *testing.T, status string) {
 }
 
 // TestVerifyAgainstFakeEndpoints runs the real verify.sh of a host and a
-// target site against a fake Traefik (TLS servers on 127.0.0.1, with a
-// certificate of the deployment CA's kind) and the fake docker: a healthy
+// target site against a fake Traefik (TLS servers on 127.0.0.1, with the
+// certificate nuvlagen secrets init made for the site, checked against
+// its deployment CA) and the fake docker: a healthy
 // site passes every check and exits 0; then each case breaks one thing,
 // and verify.sh exits 1 with exactly that check's FAIL line.
 func TestVerifyAgainstFakeEndpoints(t *testing.T) {
@@ -195,6 +225,7 @@ func TestVerifyAgainstFakeEndpoints(t *testing.T) {
 		t.Skip("curl is not installed (apt-get install curl)")
 	}
 	all := rendered(t)
+	secretsDirs := deploymentSecretsDirs(t) // once: it makes RSA keys
 	sites := map[string]*site.Site{}
 	for _, s := range sitetest.Embedded(t) {
 		sites[s.Name] = s
@@ -261,7 +292,7 @@ func TestVerifyAgainstFakeEndpoints(t *testing.T) {
 			writeSite(t, dir, all[name])
 			setup := func(t *testing.T) *verifyEnv {
 				e := &verifyEnv{s: s, caDir: t.TempDir(), services: swarmServices(t, s)}
-				e.traefik = startFakeTraefik(t, s, e.caDir)
+				e.traefik = startFakeTraefik(t, s, secretsDirs[name], e.caDir)
 				e.swarm = &fakeSwarm{t: t, dir: dir, bin: t.TempDir(), state: t.TempDir()}
 				if err := os.WriteFile(filepath.Join(e.swarm.bin, "docker"), []byte(fakeDocker), 0o755); err != nil {
 					t.Fatal(err)
@@ -300,6 +331,7 @@ func TestVerifyAgainstFakeEndpoints(t *testing.T) {
 			if s.Kind == site.KindHost {
 				want++ // Elasticsearch
 			}
+			t.Logf("healthy site:\n%s", strings.Join(lines, "\n"))
 			var oks []string
 			for _, l := range lines {
 				if strings.HasPrefix(l, "ok   ") {
@@ -341,6 +373,7 @@ func TestVerifyAgainstFakeEndpoints(t *testing.T) {
 					e := setup(t)
 					tc.setup(t, e)
 					code, lines, _ := run(t, e, tc.args...)
+					t.Logf("exit %d:\n%s", code, strings.Join(lines, "\n"))
 					var fails, wantFails []string
 					for _, l := range lines {
 						if f, ok := strings.CutPrefix(l, "FAIL "); ok {

@@ -198,7 +198,9 @@ http_get() {
 		return 2
 	fi
 	if ! out=$("${cmd[@]}" 2>"$tmp/curl.err"); then
-		error=$(oneline "$(<"$tmp/curl.err")")
+		# curl's first line says what failed; the rest is advice.
+		error=$(<"$tmp/curl.err")
+		error=$(oneline "${error%%$'\n'*}")
 		return 1
 	fi
 	meta=${out##*$'\n'}
