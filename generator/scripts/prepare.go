@@ -212,7 +212,7 @@ func prepareNode(s *site.Site, n site.Node, t *nodeTask, files map[string][]byte
 		}
 		w.Text("\n# Kernel settings, now and at every boot.\n")
 		w.Heredoc(conf.String(), "put_file", sysctlTarget, "0644")
-		w.Cmd("run sysctl -p", sysctlTarget)
+		w.Cmd("apply_sysctls", sysctlTarget)
 	}
 	if t.dockerTLS != 0 {
 		// Last: it restarts dockerd, which the steps above do not need.
