@@ -206,6 +206,19 @@ type verifyEnv struct {
 	caDir    string
 }
 
+// service returns the Swarm name of the service the model calls name,
+// whichever stack holds it.
+func (e *verifyEnv) service(t *testing.T, name string) string {
+	t.Helper()
+	for full := range swarmServices(t, e.s) {
+		if strings.HasSuffix(full, "_"+name) {
+			return full
+		}
+	}
+	t.Fatalf("no service %s", name)
+	return ""
+}
+
 func (e *verifyEnv) esHealth(t *testing.T, status string) {
 	t.Helper()
 	body := `{"cluster_name":"elasticsearch","status":"` + status + `","number_of_nodes":1}`
@@ -233,14 +246,14 @@ func TestVerifyAgainstFakeEndpoints(t *testing.T) {
 	apiURL := "https://nuvla.example.org:{https}/api/cloud-entry-point"
 	cases := []verifyCase{
 		{name: "a service short of tasks", setup: func(t *testing.T, e *verifyEnv) {
-			e.services["traefik_traefik"] = "0/1"
-		}, fails: []string{"service traefik_traefik: 0/1 tasks running"}},
+			e.services[e.service(t, "traefik")] = "0/1"
+		}, fails: []string{"service {traefik}: 0/1 tasks running"}},
 		{name: "a global service short of a node", setup: func(t *testing.T, e *verifyEnv) {
-			e.services["monitoring_node-exporter"] = fmt.Sprintf("%d/%d", len(e.s.Nodes)-1, len(e.s.Nodes))
-		}, fails: []string{"service monitoring_node-exporter: {nodes-1}/{nodes} tasks running"}},
+			e.services[e.service(t, "node-exporter")] = fmt.Sprintf("%d/%d", len(e.s.Nodes)-1, len(e.s.Nodes))
+		}, fails: []string{"service {node-exporter}: {nodes-1}/{nodes} tasks running"}},
 		{name: "a service not deployed", setup: func(t *testing.T, e *verifyEnv) {
-			delete(e.services, "monitoring_grafana")
-		}, fails: []string{"service monitoring_grafana: not deployed"}},
+			delete(e.services, e.service(t, "grafana"))
+		}, fails: []string{"service {grafana}: not deployed"}},
 		{name: "the daemon down", setup: func(t *testing.T, e *verifyEnv) {
 			e.swarm.env = []string{"FAKE_DAEMON_DOWN=1"}
 		}, fails: []string{"services: cannot list them: Cannot connect to the Docker daemon at unix:///var/run/docker.sock"}},
@@ -316,11 +329,13 @@ func TestVerifyAgainstFakeEndpoints(t *testing.T) {
 				code, stdout, stderr := e.swarm.run("verify.sh", args...)
 				return code, strings.Split(strings.TrimSuffix(stdout, "\n"), "\n"), stderr
 			}
-			expand := func(e *verifyEnv, line string) string {
+			expand := func(t *testing.T, e *verifyEnv, line string) string {
 				return strings.NewReplacer(
 					"{https}", port(t, e.traefik.https), "{dashboard}", port(t, e.traefik.dashboard),
 					"{domain}", s.Domain, "{s3}", s.S3Domain,
 					"{nodes-1}", fmt.Sprint(len(s.Nodes)-1), "{nodes}", fmt.Sprint(len(s.Nodes)),
+					"{traefik}", e.service(t, "traefik"), "{node-exporter}", e.service(t, "node-exporter"),
+					"{grafana}", e.service(t, "grafana"),
 				).Replace(line)
 			}
 
@@ -387,7 +402,7 @@ func TestVerifyAgainstFakeEndpoints(t *testing.T) {
 							}
 							continue
 						}
-						wantFails = append(wantFails, expand(e, f))
+						wantFails = append(wantFails, expand(t, e, f))
 					}
 					if code != 1 || !prefixesMatch(fails, wantFails) {
 						t.Errorf("exit %d, FAIL lines:\n%s\nwant exit 1 and:\n%s", code, strings.Join(fails, "\n"), strings.Join(wantFails, "\n"))
