@@ -1,6 +1,6 @@
-// Package scripts renders the shell scripts of a site: deploy.sh and
-// teardown.sh, run on a Swarm manager, and prepare/<node>.sh, run as root
-// on a node before the first deployment. They are written with package
+// Package scripts renders the shell scripts of a site: deploy.sh,
+// teardown.sh and verify.sh, run on a Swarm manager, and prepare/<node>.sh,
+// run as root on a node before the first deployment. They are written with package
 // shell, the only way a value reaches a script; their fixed parts are the
 // libraries in lib/, real .sh files that shellcheck reads as sources.
 package scripts

@@ -16,7 +16,8 @@ import (
 
 // fakeDocker is a docker CLI that keeps a Swarm's networks, node labels,
 // secrets and stacks as files under $FAKE_STATE and logs every change to
-// $FAKE_STATE/log. Its stack deploy fails, as the real one does, when a
+// $FAKE_STATE/log; the services verify.sh lists and the answer of its
+// one-off container are files there too. Its stack deploy fails, as the real one does, when a
 // variable a compose file demands with ${NAME:?...} is unset.
 const fakeDocker = `#!/usr/bin/env bash
 set -euo pipefail
@@ -43,7 +44,17 @@ case "${1:-} ${2:-}" in
 	[[ ! -e $st/net/$last ]] || { echo "network $last exists" >&2; exit 1; }
 	echo "$*" >"$st/net/$last"; log "$*" ;;
 "network rm") rm "$st/net/$last"; log "$*" ;;
-"network ls" | "service ls") ;;
+"network ls") ;;
+"service ls")
+	[[ -z ${FAKE_DAEMON_DOWN:-} ]] || { echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock" >&2; exit 1; }
+	# verify.sh lists every service with its replicas ($st/services);
+	# teardown.sh asks for a removed stack's IDs, which are gone.
+	if [[ -n $format ]]; then cat "$st/services" 2>/dev/null || true; fi ;;
+"run --rm")
+	# verify.sh's one-off container: curl's answer is $st/es-health.
+	printf '%s\n' "$*" >>"$st/run.log"
+	[[ -e $st/es-health ]] || { echo "curl: (6) Could not resolve host: es" >&2; exit 6; }
+	cat "$st/es-health" ;;
 "node inspect")
 	key=$(sed -E 's/.*"([^"]*)".*/\1/' <<<"$format")
 	if [[ -e $st/label/$last.$key ]]; then cat "$st/label/$last.$key"; else echo "<no value>"; fi ;;

@@ -46,10 +46,11 @@ type nodeTask struct {
 }
 
 // Prepare renders prepare/<node>.sh for every node that needs preparing:
-// on a target site every node (the NFS server exports the share, the
-// others mount it), on a host site the nodes whose services need kernel
-// settings (vm.max_map_count where Elasticsearch may run). files are the
-// site's rendered NFS files, which the scripts carry verbatim.
+// every node sets the kernel's ephemeral port range to the site's; on a
+// target site the NFS server exports the share and the others mount it;
+// on a host site the nodes Elasticsearch may run on get its kernel
+// settings too (vm.max_map_count, vm.swappiness). files are the site's
+// rendered NFS files, which the scripts carry verbatim.
 func Prepare(s *site.Site, files map[string][]byte) (map[string][]byte, error) {
 	tasks := map[string]*nodeTask{}
 	task := func(n string) *nodeTask {
@@ -211,7 +212,7 @@ func prepareNode(s *site.Site, n site.Node, t *nodeTask, files map[string][]byte
 		}
 		w.Text("\n# Kernel settings, now and at every boot.\n")
 		w.Heredoc(conf.String(), "put_file", sysctlTarget, "0644")
-		w.Cmd("run sysctl -p", sysctlTarget)
+		w.Cmd("apply_sysctls", sysctlTarget)
 	}
 	if t.dockerTLS != 0 {
 		// Last: it restarts dockerd, which the steps above do not need.

@@ -143,3 +143,70 @@ func TestDockerTLSPort(t *testing.T) {
 		}
 	}
 }
+
+// TestApplySysctls runs apply_sysctls with a stand-in sysctl (a kernel of
+// one setting, in a file) and systemctl: a changed ephemeral port range
+// while dockerd runs is said, since dockerd reads it only when it starts.
+func TestApplySysctls(t *testing.T) {
+	for _, tc := range []struct {
+		name, conf, kernel string
+		dockerActive       bool
+		warn               bool
+	}{
+		{"the range changes, docker runs", "net.ipv4.ip_local_port_range = 40000 49999\n", "32768\t60999", true, true},
+		{"the range changes, no docker yet", "net.ipv4.ip_local_port_range = 40000 49999\n", "32768\t60999", false, false},
+		{"the range as it was", "net.ipv4.ip_local_port_range = 32768 60999\n", "32768\t60999", true, false},
+		{"no range in the file", "vm.max_map_count = 262144\n", "32768\t60999", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			bin := filepath.Join(dir, "bin")
+			kernel := filepath.Join(dir, "kernel")
+			active := "exit 3"
+			if tc.dockerActive {
+				active = "exit 0"
+			}
+			for name, body := range map[string]string{
+				// -n KEY prints the range; -p FILE sets it from FILE.
+				"sysctl": `case $1 in
+-n) cat "$KERNEL" ;;
+-p) v=$(sed -n 's/^net.ipv4.ip_local_port_range = //p' "$2"); [[ -z $v ]] || printf '%s\n' "${v/ /$'\t'}" >"$KERNEL" ;;
+esac`,
+				"systemctl": `[[ "$*" == "is-active --quiet docker" ]] || exit 99; ` + active,
+			} {
+				if err := os.MkdirAll(bin, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/usr/bin/env bash\n"+body+"\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(kernel, []byte(tc.kernel+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			conf := filepath.Join(dir, "90-nuvlagen.conf")
+			if err := os.WriteFile(conf, []byte(tc.conf), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			prog := "set -euo pipefail\nprog=test\ndry_run=false\ndry_exists=false\nchanged=false\n" +
+				library(t, "../shell/lib/helpers.sh") + library(t, "lib/prepare.sh") + "\napply_sysctls \"$1\"\n"
+			cmd := exec.Command("bash", "-c", prog, "bash", conf)
+			cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "KERNEL=" + kernel}
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("%v\n%s", err, stderr.String())
+			}
+			if want := "+ sysctl -p " + conf + "\n"; stdout.String() != want {
+				t.Errorf("stdout %q, want %q", stdout.String(), want)
+			}
+			want := ""
+			if tc.warn {
+				want = "test: warning: the ephemeral port range changed from 32768-60999 to 40000-49999: dockerd reads it when it starts, so its containers' published ports come from the new range only after docker restarts (systemctl restart docker, which restarts the containers of this node)\n"
+			}
+			if stderr.String() != want {
+				t.Errorf("stderr %q, want %q", stderr.String(), want)
+			}
+		})
+	}
+}

@@ -5,8 +5,8 @@ import (
 )
 
 // Render returns the site's scripts by their paths in out/<site>/:
-// deploy.sh, teardown.sh and prepare/<node>.sh. nodeFiles are the rendered
-// NFS files the prepare scripts install.
+// deploy.sh, teardown.sh, verify.sh and prepare/<node>.sh. nodeFiles are
+// the rendered NFS files the prepare scripts install.
 func Render(s *site.Site, nodeFiles map[string][]byte) (map[string][]byte, error) {
 	out := map[string][]byte{}
 	d, err := Deploy(s)
@@ -19,6 +19,11 @@ func Render(s *site.Site, nodeFiles map[string][]byte) (map[string][]byte, error
 		return nil, err
 	}
 	out["teardown.sh"] = t
+	v, err := Verify(s)
+	if err != nil {
+		return nil, err
+	}
+	out["verify.sh"] = v
 	p, err := Prepare(s, nodeFiles)
 	if err != nil {
 		return nil, err

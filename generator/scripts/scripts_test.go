@@ -106,6 +106,8 @@ func dryRunArgs(script string, tlsDirs map[string]string) []string {
 		return []string{"--dry-run", "--secrets", "/run/nuvla-secrets"}
 	case "teardown.sh":
 		return []string{"--dry-run", "--remove-secrets", "--remove-networks"}
+	case "verify.sh":
+		return []string{"--dry-run", "--cacert", "/run/nuvla-secrets/ca/ca.pem"}
 	}
 	if dir, ok := tlsDirs[script]; ok {
 		return []string{"--dry-run", "--docker-tls", dir}
@@ -141,7 +143,7 @@ func TestDryRun(t *testing.T) {
 		got := map[string][]byte{}
 		dir := t.TempDir()
 		bin := filepath.Join(t.TempDir(), "bin")
-		fakeBin(t, bin, "docker", "apt-get", "dpkg-query", "systemctl", "exportfs", "sysctl", "install", "mktemp", "chown", "chmod", "mv")
+		fakeBin(t, bin, "docker", "apt-get", "dpkg-query", "systemctl", "exportfs", "sysctl", "install", "mktemp", "chown", "chmod", "mv", "curl")
 		log := filepath.Join(t.TempDir(), "tripwire.log")
 		tlsDirs := managerTLSDirs(t)
 		for _, sc := range writeSite(t, dir, files) {

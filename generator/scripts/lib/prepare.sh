@@ -87,3 +87,21 @@ make_dir() {
 	fi
 	run install -d -o "$owner" -g "$group" -m "$mode" -- "$dir"
 }
+
+# apply_sysctls loads the settings of FILE, a sysctl.d file. dockerd reads
+# the ephemeral port range once, when it starts: after a change it still
+# gives containers published ports from the old range, which the firewall
+# does not open to users, until docker restarts. That restarts the node's
+# containers, the operator's call: it is said, not done.
+apply_sysctls() {
+	local file=$1 key=net.ipv4.ip_local_port_range before="" after
+	if ! "$dry_run" && grep -q "^$key = " -- "$file"; then
+		before=$(sysctl -n "$key")
+	fi
+	run sysctl -p "$file"
+	[[ -n $before ]] || return 0
+	after=$(sysctl -n "$key")
+	if [[ $after != "$before" ]] && systemctl is-active --quiet docker; then
+		warn "the ephemeral port range changed from ${before//[[:space:]]/-} to ${after//[[:space:]]/-}: dockerd reads it when it starts, so its containers' published ports come from the new range only after docker restarts (systemctl restart docker, which restarts the containers of this node)"
+	fi
+}
