@@ -210,6 +210,9 @@ type SensitiveNumber struct {
 // Stack is one `docker stack deploy` unit.
 type Stack struct {
 	Name string
+	// Role is the stack's key in the site's stackNames (traefik,
+	// monitoring, db, core, minio): what it is, whatever it is called.
+	Role string
 	// Compose is the compose file as JSON, its fields in the model's order.
 	Compose []byte
 	// Files are the configuration files rendered next to the compose
