@@ -157,6 +157,9 @@ type Secret struct {
 type Variable struct {
 	Name    string `json:"name"`
 	Purpose string `json:"purpose"`
+	// Fixed is a value that must never change once deployed: deploy.sh
+	// refuses a value other than the running services'.
+	Fixed bool `json:"fixed"`
 }
 
 // Firewall is the site's firewall tables (cue/firewall.cue): named ports
