@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/nuvla/nuvlagen/generator/secrets"
-	"github.com/nuvla/nuvlagen/internal/golden"
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/generator/site/sitetest"
+	"github.com/nuvla/nuvlagen/internal/golden"
 )
 
 // fakeDocker is a docker CLI that keeps a Swarm's networks, node labels,

@@ -3,8 +3,8 @@ package site
 import (
 	"cmp"
 	"fmt"
-	"net/netip"
 	"maps"
+	"net/netip"
 	"slices"
 	"sort"
 	"strconv"
