@@ -134,6 +134,7 @@ func renderSite(s *site.Site) (Files, []errors.Error, error) {
 		warnings[i] = w.Err()
 	}
 	warnings = append(warnings, exports.Warnings(s)...)
+	warnings = append(warnings, scripts.Warnings(s)...)
 	return files, warnings, nil
 }
 
