@@ -49,7 +49,7 @@ func Render(s *site.Site) ([]byte, error) {
 		}
 	}
 
-	w("\n## Deploy order\n\nEach stack lives in `stacks/<stack>/` with its configuration files; deploy them on a manager in this order:\n\n")
+	w("\n## Deploy order\n\nEach stack lives in `stacks/<stack>/` with its configuration files. `deploy.sh` deploys them on a manager in this order; it also creates each secret's current version (`<name>_<digest>`) and sets the `<NAME>_SECRET` variables the compose files name the secrets by, which a `docker stack deploy` by hand needs too:\n\n")
 	for i, st := range s.Stacks {
 		w("%d. `docker stack deploy -c stacks/%s/docker-compose.yml %s`: %s\n", i+1, st.Name, st.Name, purpose[st.Role])
 	}
