@@ -95,6 +95,11 @@ func swarmRisks(site string, old, new map[string][]byte) []Risk {
 	if !okOld || !okNew {
 		return nil
 	}
+	return swarmChanges(site, o, n)
+}
+
+// swarmChanges compares two states of a site's Swarm.
+func swarmChanges(site string, o, n swarmState) []Risk {
 	var out []Risk
 	for _, key := range slices.Sorted(maps.Keys(swarmLabels)) {
 		out = append(out, labelRisks(site, key, o.labels[key], n.labels[key])...)
