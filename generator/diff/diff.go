@@ -144,7 +144,7 @@ type differ struct {
 	// Kind names the file kind in reports: "compose", "firewall", ...
 	Kind string
 	// Match reports whether the differ handles a path relative to its
-	// site, e.g. "stacks/core/docker-compose.yml".
+	// site, e.g. "stacks/nuvla/docker-compose.yml".
 	Match func(rel string) bool
 	// Data, when set, names the file of the same site that holds the
 	// matched file's content as data (firewall/rules.json for

@@ -73,7 +73,7 @@ func TestDiffDirs(t *testing.T) {
 		}
 	}
 
-	editFile(t, "b/example-host/stacks/core/docker-compose.yml", "image: nuvla/api:6.18.0", "image: nuvla/api:6.19.0")
+	editFile(t, "b/example-host/stacks/nuvla/docker-compose.yml", "image: nuvla/api:6.18.0", "image: nuvla/api:6.19.0")
 	code, stdout, _ := run(t, "diff", "a", "b")
 	if code != ExitOK || !strings.Contains(stdout, "api: image nuvla/api 6.18.0 → 6.19.0") {
 		t.Errorf("diff a b: exit %d, want 0, and the image change in:\n%s", code, stdout)
@@ -193,7 +193,7 @@ func TestCheckExplains(t *testing.T) {
 	if code, stdout, _ := run(t, "check"); code != ExitOK || !strings.Contains(stdout, "up to date") {
 		t.Fatalf("check after generate: exit %d\n%s", code, stdout)
 	}
-	editFile(t, "out/example-host/stacks/core/docker-compose.yml", "replicas: 5", "replicas: 6")
+	editFile(t, "out/example-host/stacks/nuvla/docker-compose.yml", "replicas: 5", "replicas: 6")
 	code, stdout, stderr := run(t, "check")
 	if code != ExitInvalid || !strings.Contains(stdout, "job-executor: replicas 6 → 5") || !strings.Contains(stdout, "-      replicas: 6") {
 		t.Errorf("check after a hand edit: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
@@ -280,7 +280,7 @@ func TestDiffBaseCommittedOutput(t *testing.T) {
 		t.Fatalf("generate: %s", stderr)
 	}
 	// REV: the output as generated, and a model this nuvlagen rejects.
-	editFile(t, "out/example-host/stacks/core/docker-compose.yml", "replicas: 5", "replicas: 4")
+	editFile(t, "out/example-host/stacks/nuvla/docker-compose.yml", "replicas: 5", "replicas: 4")
 	editFile(t, "cue/sites/example-host.cue", `kind:   "host"`, `kind:   "hots"`)
 	gitRun("init", "-q")
 	gitRun("add", ".")
