@@ -148,7 +148,7 @@ func TestDiffBase(t *testing.T) {
 	if code != ExitInvalid {
 		t.Errorf("diff --base HEAD --exit-code on a change: exit %d, want %d\n%s", code, ExitInvalid, stderr)
 	}
-	for _, want := range []string{"core/docker-compose.yml", "api: image nuvla/api 6.18.0 → 6.19.0", "job-executor: replicas 5 → 3"} {
+	for _, want := range []string{"nuvla/docker-compose.yml", "api: image nuvla/api 6.18.0 → 6.19.0", "job-executor: replicas 5 → 3"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("diff --base HEAD: no %q in:\n%s", want, stdout)
 		}
@@ -249,7 +249,7 @@ func TestDiffBaseSitesOnly(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	for _, want := range []string{"a/core/ui: image nuvla/ui 2.50.0 → 2.49.0 (downgrade)", "site b (removed)", "site c (added)"} {
+	for _, want := range []string{"a/nuvla/ui: image nuvla/ui 2.50.0 → 2.49.0 (downgrade)", "site b (removed)", "site c (added)"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("no %q in:\n%s", want, stdout)
 		}
