@@ -207,7 +207,9 @@ func (dp *deployment) deployEnv() ([]string, error) {
 	}
 	for k, v := range pipeline.CheckEnv(dp.site) {
 		if version, ok := versionOf[k]; ok {
-			v = version
+			if version != "" { // else no secret was created: CheckEnv's name
+				v = version
+			}
 		} else if dp.secretsDir != "" {
 			b, err := os.ReadFile(filepath.Join(dp.secretsDir, k))
 			if err != nil {
@@ -319,7 +321,9 @@ func (dp *deployment) cleanUp(t *testing.T) {
 	}))
 	var secrets []string
 	for _, s := range dp.site.Secrets {
-		secrets = append(secrets, s.Name)
+		if v, ok := dp.versions[s.Name]; ok {
+			secrets = append(secrets, v)
+		}
 	}
 	for _, o := range []struct {
 		kind  string
