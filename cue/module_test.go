@@ -34,7 +34,7 @@ func TestModule(t *testing.T) {
 		if err := sites.Validate(cue.Concrete(true)); err != nil {
 			t.Errorf("%s: sites are not concrete: %v", inst.ImportPath, err)
 		}
-		img, err := sites.LookupPath(cue.ParsePath(`"example-host".stacks.core.compose.services.api.image`)).String()
+		img, err := sites.LookupPath(cue.ParsePath(`"example-host".stacks.nuvla.compose.services.api.image`)).String()
 		if err != nil || img == "" {
 			t.Errorf("example-host's api image: %q, %v", img, err)
 		}

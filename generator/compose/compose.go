@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -114,6 +115,22 @@ func Render(source, stack string, data []byte, files map[string][]byte) ([]byte,
 		c.Name = fmt.Sprintf("%s_%s-%s", stack, key, hex.EncodeToString(sum[:])[:12])
 		p.Configs[key] = c
 	}
+	// Swarm secrets are immutable too, but their content is the
+	// operator's, unknown here: deploy.sh names each version by its
+	// file's digest and passes the name in a variable.
+	vars := map[string]string{}
+	for key, sc := range p.Secrets {
+		if !sc.External {
+			continue
+		}
+		v := SecretVariable(key)
+		if other, dup := vars[v]; dup {
+			return nil, nil, fmt.Errorf("stack %s: secrets %s and %s would both be named by $%s", stack, other, key, v)
+		}
+		vars[v] = key
+		sc.Name = "${" + v + ":?" + SecretVariableHint + "}"
+		p.Secrets[key] = sc
+	}
 	out, err := p.MarshalYAML()
 	if err != nil {
 		return nil, nil, fmt.Errorf("stack %s: %w", stack, err)
@@ -123,6 +140,26 @@ func Render(source, stack string, data []byte, files map[string][]byte) ([]byte,
 		return nil, nil, fmt.Errorf("stack %s: %w", stack, err)
 	}
 	return append([]byte(Header(source)), out...), p, nil
+}
+
+// SecretVariableHint is the message `docker stack deploy` stops with when
+// a compose file is deployed without deploy.sh, which sets the variables
+// naming the secrets.
+const SecretVariableHint = "set by deploy.sh to the Swarm name of the current version of this secret"
+
+// SecretVariable is the deploy-time variable that holds the Swarm name of
+// secret name's current version (<name>_<digest12>, created by deploy.sh):
+// the name upper-cased, "." and "-" as "_", and "_SECRET".
+func SecretVariable(name string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '.' || r == '-':
+			return '_'
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		}
+		return r
+	}, name) + "_SECRET"
 }
 
 // ForSwarm rewrites compose-go's YAML where it differs from what the docker

@@ -109,3 +109,32 @@ func TestHumanBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretVariable(t *testing.T) {
+	for _, tc := range []struct{ name, want string }{
+		{"nuvla_session_key", "NUVLA_SESSION_KEY_SECRET"},
+		{"tls.crt", "TLS_CRT_SECRET"},
+		{"a-b.c_9", "A_B_C_9_SECRET"},
+	} {
+		if got := SecretVariable(tc.name); got != tc.want {
+			t.Errorf("SecretVariable(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestRenderNamesSecretsByVariable: an external secret is named by its
+// variable, and two secrets one variable would name are refused.
+func TestRenderNamesSecretsByVariable(t *testing.T) {
+	data := []byte(`{"services":{"s":{"image":"x:1","secrets":["a.b"]}},"secrets":{"a.b":{"external":true}}}`)
+	out, _, err := Render("site.cue", "st", data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "name: ${A_B_SECRET:?" + SecretVariableHint + "}"; !strings.Contains(string(out), want) {
+		t.Errorf("no %q in:\n%s", want, out)
+	}
+	data = []byte(`{"services":{"s":{"image":"x:1","secrets":["a.b","a_b"]}},"secrets":{"a.b":{"external":true},"a_b":{"external":true}}}`)
+	if _, _, err := Render("site.cue", "st", data, nil); err == nil || !strings.Contains(err.Error(), "would both be named by $A_B_SECRET") {
+		t.Errorf("colliding secrets: %v", err)
+	}
+}

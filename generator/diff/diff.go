@@ -3,7 +3,8 @@
 // as an out/ directory holds), it reports, per site and per file, changes
 // a reviewer reads in a minute ("api: image nuvla/api 6.17.0 → 6.18.0")
 // and a risk summary (new exposure, newly published ports, removed NFS
-// clients, Minio storage mode changes, image downgrades, renamed networks).
+// clients, Minio storage mode changes, image downgrades, renamed networks,
+// moved node labels, manager count and quorum changes).
 //
 // Each kind of file has a differ, found by path: compose files, the
 // firewall's rule tables, NFS exports and YAML are compared
@@ -54,9 +55,12 @@ const (
 	RiskDowngrade     = "image-downgrade"    // an image tag goes down
 	RiskStorage       = "storage-mode"       // Minio's storage mode changes: its data is not converted
 	RiskNetworkRename = "network-rename"     // a shared network changes name
+	RiskQuorum        = "quorum"             // the managers lose fault tolerance
+	RiskPlacement     = "placement"          // a label that pins services with local data moves
+	RiskManagers      = "managers"           // the number of managers changes
 )
 
-var riskOrder = []string{RiskExposure, RiskPublished, RiskNFSRemoved, RiskStorage, RiskDowngrade, RiskNetworkRename}
+var riskOrder = []string{RiskExposure, RiskPublished, RiskNFSRemoved, RiskQuorum, RiskStorage, RiskPlacement, RiskManagers, RiskDowngrade, RiskNetworkRename}
 
 // Report is the whole comparison. An empty report (no sites) means the two
 // trees are byte-for-byte identical.
@@ -140,7 +144,7 @@ type differ struct {
 	// Kind names the file kind in reports: "compose", "firewall", ...
 	Kind string
 	// Match reports whether the differ handles a path relative to its
-	// site, e.g. "stacks/core/docker-compose.yml".
+	// site, e.g. "stacks/nuvla/docker-compose.yml".
 	Match func(rel string) bool
 	// Data, when set, names the file of the same site that holds the
 	// matched file's content as data (firewall/rules.json for
@@ -187,6 +191,9 @@ func compare(differs []differ, old, new map[string][]byte) *Report {
 		r.Sites = append(r.Sites, sd)
 		for _, rn := range sd.Renames {
 			r.Risks = append(r.Risks, Risk{Kind: RiskNetworkRename, Site: name, Text: rn.Text()})
+		}
+		if sd.Status == Changed {
+			r.Risks = append(r.Risks, swarmRisks(name, oldSites[name], newSites[name])...)
 		}
 		for _, f := range sd.Files {
 			for _, c := range f.Changes {

@@ -70,7 +70,7 @@ func BenchmarkStackCheck(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	data := files["stacks/core/"+compose.FileName]
+	data := files["stacks/nuvla/"+compose.FileName]
 	env := CheckEnv(sites[0])
 	b.Run("compose-go", func(b *testing.B) {
 		b.ReportAllocs()

@@ -134,16 +134,21 @@ func renderSite(s *site.Site) (Files, []errors.Error, error) {
 		warnings[i] = w.Err()
 	}
 	warnings = append(warnings, exports.Warnings(s)...)
+	warnings = append(warnings, scripts.Warnings(s)...)
 	return files, warnings, nil
 }
 
 // CheckEnv is a deploy environment in which every variable the site
-// requires is set, to validate files the way an operator's deployment
-// would load them.
+// requires, and every secret's name deploy.sh sets, is set, to validate
+// files the way an operator's deployment would load them.
 func CheckEnv(s *site.Site) map[string]string {
 	env := map[string]string{}
 	for _, v := range s.Variables {
 		env[v.Name] = "set-by-operator"
+	}
+	// deploy.sh's names of the secrets' versions (compose.SecretVariable).
+	for _, sec := range s.Secrets {
+		env[compose.SecretVariable(sec.Name)] = sec.Name + "_0123456789ab"
 	}
 	return env
 }

@@ -121,7 +121,7 @@ func randomNetworkName(rng *rand.Rand) string {
 	}
 }
 
-var reserved = map[string]bool{"ingress": true, "bridge": true, "host": true, "none": true, "docker_gwbridge": true, "net": true, "monitoring_net": true}
+var reserved = map[string]bool{"ingress": true, "bridge": true, "host": true, "none": true, "docker_gwbridge": true, "net": true, "prometheus_net": true}
 
 func renameSite(kind, public, backend string) string {
 	nodes := `

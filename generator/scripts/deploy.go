@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
+	"github.com/nuvla/nuvlagen/generator/compose"
 	"github.com/nuvla/nuvlagen/generator/secrets"
 	"github.com/nuvla/nuvlagen/generator/site"
 )
@@ -32,6 +35,86 @@ type composeResources struct {
 	Volumes map[string]*struct {
 		Name *string `json:"name"`
 	} `json:"volumes"`
+}
+
+// placement is the part of a compose file that selects nodes, and the
+// environment that may name a site variable.
+type placement struct {
+	Services map[string]struct {
+		Environment map[string]*string `json:"environment"`
+		Deploy      struct {
+			Placement struct {
+				Constraints []string `json:"constraints"`
+			} `json:"placement"`
+		} `json:"deploy"`
+	} `json:"services"`
+}
+
+// labelConstraint is a placement constraint on a node label.
+var labelConstraint = regexp.MustCompile(`^\s*node\.labels\.([^\s=!]+)\s*(==|!=)`)
+
+// managedLabels are the node label keys deploy.sh owns: those the site's
+// nodes set and those the stacks' placement constraints select on, so a
+// key no node has any more is still removed.
+func managedLabels(s *site.Site) ([]string, error) {
+	keys := map[string]bool{}
+	for _, n := range s.Nodes {
+		for k := range n.Labels {
+			keys[k] = true
+		}
+	}
+	for _, st := range s.Stacks {
+		var p placement
+		if err := json.Unmarshal(st.Compose, &p); err != nil {
+			return nil, fmt.Errorf("stack %s: %w", st.Name, err)
+		}
+		for _, svc := range p.Services {
+			for _, c := range svc.Deploy.Placement.Constraints {
+				if m := labelConstraint.FindStringSubmatch(c); m != nil {
+					keys[m[1]] = true
+				}
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(keys)), nil
+}
+
+// fixedVariable is a variable that must not change, and the Swarm services
+// (<stack>_<service>) whose environment has it.
+type fixedVariable struct {
+	name     string
+	services []string
+}
+
+// fixedVariables lists the site's fixed variables with the services that
+// read them.
+func fixedVariables(s *site.Site) ([]fixedVariable, error) {
+	var out []fixedVariable
+	for _, v := range s.Variables {
+		if !v.Fixed {
+			continue
+		}
+		f := fixedVariable{name: v.Name}
+		for _, st := range s.Stacks {
+			var p placement
+			if err := json.Unmarshal(st.Compose, &p); err != nil {
+				return nil, fmt.Errorf("stack %s: %w", st.Name, err)
+			}
+			for _, svc := range slices.Sorted(maps.Keys(p.Services)) {
+				for _, val := range p.Services[svc].Environment {
+					if val != nil && (strings.Contains(*val, "${"+v.Name+":") || strings.Contains(*val, "${"+v.Name+"}")) {
+						f.services = append(f.services, st.Name+"_"+svc)
+						break
+					}
+				}
+			}
+		}
+		if len(f.services) == 0 {
+			return nil, fmt.Errorf("variable %s is fixed, but no service's environment has it", v.Name)
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 func resources(st site.Stack) (composeResources, error) {
@@ -111,8 +194,10 @@ func Deploy(s *site.Site) ([]byte, error) {
 # deploys the stacks in order and waits for each to converge. Networks,
 # labels and secrets that exist are left alone, and re-deploying a stack
 # whose files did not change changes nothing: running it again is safe.
-# A secret is never replaced (Swarm secrets are immutable): to rotate one,
-# remove the stacks that use it and the secret, then deploy again.
+# The node labels the site sets are deploy.sh's: it removes them from the
+# nodes that should no longer have them. Each secret file becomes a Swarm
+# secret named with its digest, so a changed file is rolled out as a new
+# version, and the old one removed once no service uses it.
 #
 # A dry run plans against an empty Swarm: every "?" query is answered
 # "absent", and the secrets directory is not read.
@@ -127,7 +212,7 @@ func Deploy(s *site.Site) ([]byte, error) {
 	w.Text("timeout=$default_timeout\n")
 	w.Text("allow_placeholders=false\n")
 	w.Assign("placeholder", secrets.Placeholder)
-	w.Text("missing=()\nunfilled=()\n\n")
+	w.Text("missing=()\nunfilled=()\nchanged=()\nmanaged_secrets=()\n\n")
 	w.Helpers()
 	w.Text("\n")
 	w.Library(libs, "lib/deploy.sh")
@@ -154,31 +239,63 @@ if ((${#unfilled[@]})); then
 	exit 1
 fi
 `)
+	fixed, err := fixedVariables(s)
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", s.Name, err)
+	}
+	if len(fixed) > 0 {
+		w.Text("\n# Values that must never change once deployed: compared with the\n# running services' before anything changes.\n")
+		for _, f := range fixed {
+			w.Cmd("keep_variable", append([]string{f.name}, f.services...)...)
+		}
+		w.Text("refuse_changed_variables\n")
+	}
 	if len(nets) > 0 {
 		w.Text("\n# The overlay networks the stacks share.\n")
 		for _, n := range nets {
 			w.Cmd("ensure_network", n.name, strconv.FormatBool(n.attachable))
 		}
 	}
-	w.Text("\n# Node labels the stacks' placement constraints select on.\n")
+	w.Text("\n# Node labels the stacks' placement constraints select on: deploy.sh\n# owns these keys, and removes them from the nodes that should not have\n# them (a moved edge, NFS server or node type) before it adds them.\n")
+	keys, err := managedLabels(s)
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", s.Name, err)
+	}
+	want := map[string]string{}
+	var nodes []string
 	for _, n := range s.Nodes {
-		keys := make([]string, 0, len(n.Labels))
-		for k := range n.Labels {
-			keys = append(keys, k)
+		nodes = append(nodes, n.Name)
+		for k, v := range n.Labels {
+			want[n.Name+"/"+k] = v
 		}
-		slices.Sort(keys)
-		for _, k := range keys {
+	}
+	w.Map("want_labels", want)
+	w.Array("site_nodes", nodes...)
+	w.Cmd("prune_labels", keys...)
+	for _, n := range s.Nodes {
+		for _, k := range slices.Sorted(maps.Keys(n.Labels)) {
 			w.Cmd("label_node", n.Name, k, n.Labels[k])
 		}
 	}
-	w.Text("\n# Docker secrets, created once: a secret is immutable in the Swarm.\n")
+	w.Text("\n# Docker secrets, one version per content: <name>_<digest12>, created\n# when absent, its name exported for the compose files.\n")
+	vars := map[string]string{}
+	for _, v := range s.Variables {
+		vars[v.Name] = "variable " + v.Name
+	}
 	for _, sec := range s.Secrets {
-		w.Cmd("ensure_secret", sec.Name)
+		v := compose.SecretVariable(sec.Name)
+		if other, dup := vars[v]; dup {
+			return nil, fmt.Errorf("site %s: secret %s would be named by $%s, as %s is", s.Name, sec.Name, v, other)
+		}
+		vars[v] = "secret " + sec.Name
+		w.Cmd("ensure_secret", sec.Name, v)
 	}
 	w.Text("\n# The stacks, in deployment order.\n")
 	for _, st := range s.Stacks {
 		w.Cmd("deploy_stack", st.Name)
 	}
+	w.Text("\n# Once every stack converged, the versions of the secrets no service uses.\n")
+	w.Text("prune_secrets\n")
 	w.Text("\nnote \"site $site deployed\"\n")
 	return w.Bytes()
 }

@@ -2,6 +2,9 @@ package scripts_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +15,7 @@ import (
 	"github.com/nuvla/nuvlagen/generator/secrets"
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/generator/site/sitetest"
+	"github.com/nuvla/nuvlagen/internal/golden"
 )
 
 // fakeDocker is a docker CLI that keeps a Swarm's networks, node labels,
@@ -22,7 +26,7 @@ import (
 const fakeDocker = `#!/usr/bin/env bash
 set -euo pipefail
 st=$FAKE_STATE
-mkdir -p "$st/net" "$st/secret" "$st/stack" "$st/label"
+mkdir -p "$st/net" "$st/secret" "$st/stack" "$st/label" "$st/svc"
 log() { printf '%s\n' "$*" >>"$st/log"; }
 format=
 args=()
@@ -48,39 +52,62 @@ case "${1:-} ${2:-}" in
 "service ls")
 	[[ -z ${FAKE_DAEMON_DOWN:-} ]] || { echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock" >&2; exit 1; }
 	# verify.sh lists every service with its replicas ($st/services);
-	# teardown.sh asks for a removed stack's IDs, which are gone.
-	if [[ -n $format ]]; then cat "$st/services" 2>/dev/null || true; fi ;;
+	# deploy.sh and teardown.sh ask for IDs, of a stack or of all.
+	ns=$(printf '%s\n' "$@" | sed -n 's/^label=com.docker.stack.namespace=//p')
+	if [[ -n $ns ]]; then [[ ! -e $st/svc/$ns ]] || echo "$ns"
+	elif [[ -n $format ]]; then cat "$st/services" 2>/dev/null || true
+	else ls "$st/svc" 2>/dev/null || true; fi ;;
 "run --rm")
 	# verify.sh's one-off container: curl's answer is $st/es-health.
 	printf '%s\n' "$*" >>"$st/run.log"
 	[[ -e $st/es-health ]] || { echo "curl: (6) Could not resolve host: es" >&2; exit 6; }
 	cat "$st/es-health" ;;
+"node ls") ls "$st/node" 2>/dev/null || true ;;
 "node inspect")
 	key=$(sed -E 's/.*"([^"]*)".*/\1/' <<<"$format")
 	if [[ -e $st/label/$last.$key ]]; then cat "$st/label/$last.$key"; else echo "<no value>"; fi ;;
 "node update")
-	[[ $3 == --label-add ]] || exit 98
-	echo "${4#*=}" >"$st/label/$last.${4%%=*}"; log "$*" ;;
+	case $3 in
+	--label-add) echo "${4#*=}" >"$st/label/$last.${4%%=*}" ;;
+	--label-rm) rm "$st/label/$last.$4" ;;
+	*) exit 98 ;;
+	esac
+	log "$*" ;;
 "secret inspect")
 	[[ -e $st/secret/$last ]] || { echo "Error: no such secret: $last" >&2; exit 1; }
-	case $format in *Labels*) cat "$st/secret/$last.label" 2>/dev/null || echo "<no value>" ;; esac ;;
+	case $format in *Labels*) cat "$st/secret/$last.label" 2>/dev/null || echo "<no value>" ;; *) echo "$last" ;; esac ;;
+"secret ls")
+	[[ $3 == --filter && $4 == label=nuvlagen.secret=* ]] || exit 98
+	grep -lxF "${4#label=nuvlagen.secret=}" "$st"/secret/*.of 2>/dev/null | sed 's|.*/||; s|\.of$||' || true ;;
 "secret create")
-	[[ $3 == --label && $4 == nuvlagen.sha256=* ]] || exit 98
-	[[ ! -e $st/secret/$5 ]] || { echo "secret $5 exists" >&2; exit 1; }
-	cp "$6" "$st/secret/$5"; echo "${4#*=}" >"$st/secret/$5.label"; log "secret create $5" ;;
-"secret rm") rm "$st/secret/$last" "$st/secret/$last.label"; log "$*" ;;
+	[[ $3 == --label && $4 == nuvlagen.secret=* && $5 == --label && $6 == nuvlagen.sha256=* ]] || exit 98
+	[[ ! -e $st/secret/$7 ]] || { echo "secret $7 exists" >&2; exit 1; }
+	cp "$8" "$st/secret/$7"; echo "${6#*=}" >"$st/secret/$7.label"; echo "${4#*=}" >"$st/secret/$7.of"
+	log "secret create $7" ;;
+"secret rm")
+	[[ -e $st/secret/$last ]] || { echo "Error: no such secret: $last" >&2; exit 1; }
+	grep -qxF "$last" "$st"/svc/* 2>/dev/null && { echo "Error: secret $last is in use" >&2; exit 1; }
+	rm -f "$st/secret/$last" "$st/secret/$last.label" "$st/secret/$last.of"; log "$*" ;;
 "stack deploy")
 	[[ $3 == --resolve-image && $5 == -c ]] || exit 98
 	for v in $(grep -o '\${[A-Z_]*:?' "$6" | tr -d '${:?' | sort -u); do
 		[[ -n ${!v:-} ]] || { echo "$6: variable $v is unset" >&2; exit 1; }
 	done
-	touch "$st/stack/$last"; log "stack deploy $last" ;;
+	touch "$st/stack/$last"; log "stack deploy $last"
+	# Its services use the secrets it names: NAME_SECRET, as exported.
+	for v in $(grep -o '\${[A-Z_]*_SECRET:?' "$6" | tr -d '${:?' | sort -u); do echo "${!v}"; done >"$st/svc/$last" ;;
 "stack services")
 	[[ -z ${FAKE_DAEMON_DOWN:-} ]] || { echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock" >&2; exit 1; }
 	if [[ ${3:-} == -q ]]; then echo "${last}_svc"; else echo "${last}_svc 1/1"; fi ;;
-"service inspect") shift 2; for id in "$@"; do echo "$id ${FAKE_UPDATE_STATE:-completed}"; done ;;
+"service inspect")
+	shift 2
+	case $format in
+	*Secrets*) for id in "$@"; do cat "$st/svc/$id" 2>/dev/null || true; done ;;
+	*Env*) [[ -e $st/env/$last ]] || { echo "Error: no such service: $last" >&2; exit 1; }; cat "$st/env/$last" ;;
+	*) for id in "$@"; do echo "$id ${FAKE_UPDATE_STATE:-completed}"; done ;;
+	esac ;;
 "stack ls") ls "$st/stack" ;;
-"stack rm") rm "$st/stack/$last"; log "$*" ;;
+"stack rm") rm -f "$st/stack/$last" "$st/svc/$last"; log "$*" ;;
 *) echo "fake docker: unexpected: $*" >&2; exit 99 ;;
 esac
 `
@@ -208,7 +235,7 @@ func TestDeployAgainstFakeSwarm(t *testing.T) {
 			}
 
 			// Idempotent: the second run only re-applies the stacks.
-			code, stdout, stderr := f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5")
+			code, stdout, stderr := f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5", "--allow-placeholders")
 			if code != 0 {
 				t.Fatalf("deploy.sh again: exit %d:\n%s", code, stderr)
 			}
@@ -242,20 +269,57 @@ func TestDeployAgainstFakeSwarm(t *testing.T) {
 			}
 			f.env = nil
 
-			// A secret file changed since its secret was created: the Swarm
-			// keeps the old value, and deploy.sh says so.
-			changed := filepath.Join(secretsDir, s.Secrets[0].Name)
-			if err := os.WriteFile(changed, []byte("rotated-by-the-operator"), 0o600); err != nil {
+			// A secret file changed: its new version is created, rolled
+			// out by the stacks that use it, and the old one, no longer in
+			// use, removed.
+			f.takeLog()
+			rotated := s.Secrets[0].Name
+			if err := os.WriteFile(filepath.Join(secretsDir, rotated), []byte("rotated-by-the-operator"), 0o600); err != nil {
 				t.Fatal(err)
 			}
+			oldVersions, _ := filepath.Glob(filepath.Join(f.state, "secret", rotated+"_????????????"))
 			code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5")
-			if code != 0 || !strings.Contains(stderr, "warning: secret "+s.Secrets[0].Name+" in the Swarm does not match "+changed) {
-				t.Errorf("changed secret file: exit %d, stderr:\n%s", code, stderr)
+			if code != 0 {
+				t.Fatalf("changed secret file: exit %d:\n%s", code, stderr)
 			}
-			if n := strings.Count(stderr, "does not match"); n != 1 {
-				t.Errorf("changed secret file: %d warnings, want 1:\n%s", n, stderr)
+			sum := sha256.Sum256([]byte("rotated-by-the-operator"))
+			newVersion := rotated + "_" + hex.EncodeToString(sum[:])[:12]
+			if len(oldVersions) != 1 {
+				t.Fatalf("versions of %s before the change: %v", rotated, oldVersions)
 			}
-			f.takeLog()
+			want := append([]string{"secret_create_" + newVersion}, stackDeploys...)
+			want = append(want, "secret_rm_"+filepath.Base(oldVersions[0]))
+			if got := f.takeLog(); strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("rotation changed:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+
+			// A fixed variable (CREDENTIAL_ENCRYPTION_KEY) other than the
+			// running service's stops deploy.sh before any change.
+			for _, v := range s.Variables {
+				if !v.Fixed {
+					continue
+				}
+				svc := filepath.Join(f.state, "env", "nuvla_api")
+				os.MkdirAll(filepath.Dir(svc), 0o755)
+				os.WriteFile(svc, []byte("JSON_LOGGING=true\n"+v.Name+"=the-deployed-key-of-32-characters-\n"), 0o644)
+				code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5")
+				if code != 1 || !strings.Contains(stderr, "refusing to change a value") || !strings.Contains(stderr, v.Name+" (service nuvla_api runs with another value)") {
+					t.Errorf("changed %s: exit %d, stderr:\n%s", v.Name, code, stderr)
+				}
+				if strings.Contains(stderr, "the-deployed-key") {
+					t.Errorf("changed %s: the value reached stderr:\n%s", v.Name, stderr)
+				}
+				if changes := f.takeLog(); len(changes) > 0 {
+					t.Errorf("deploy.sh changed the Swarm despite a changed %s: %v", v.Name, changes)
+				}
+				// The same value as deployed passes.
+				file, _ := os.ReadFile(filepath.Join(secretsDir, v.Name))
+				os.WriteFile(svc, []byte(v.Name+"="+string(file)+"\n"), 0o644)
+				if code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5"); code != 0 {
+					t.Errorf("unchanged %s: exit %d, stderr:\n%s", v.Name, code, stderr)
+				}
+				f.takeLog()
+			}
 
 			code, _, stderr = f.run("teardown.sh", "--remove-secrets", "--remove-networks", "--timeout", "5")
 			if code != 0 {
@@ -272,4 +336,67 @@ func TestDeployAgainstFakeSwarm(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDeployMovesLabels runs deploy.sh on a Swarm where the edge label
+// is on another node than the site's (the edge moved), a node the site no
+// longer lists still has its labels, and one has a type it lost: deploy.sh
+// removes each before it labels, and touches no label it does not own.
+// The node commands it runs are in testdata/labels/moved-edge.txtar.
+func TestDeployMovesLabels(t *testing.T) {
+	var s *site.Site
+	for _, e := range sitetest.Embedded(t) {
+		if e.Name == "example-host" {
+			s = e
+		}
+	}
+	f := &fakeSwarm{t: t, dir: t.TempDir(), bin: t.TempDir(), state: t.TempDir()}
+	writeSite(t, f.dir, rendered(t)[s.Name])
+	if err := os.WriteFile(filepath.Join(f.bin, "docker"), []byte(fakeDocker), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	secretsDir := t.TempDir()
+	files, err := secrets.Generate(s, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sf := range files {
+		if err := os.WriteFile(filepath.Join(secretsDir, sf.Name), sf.Content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range []struct{ node, key, value string }{
+		{"host-manager-1", "type", "frontend"},
+		{"host-worker-1", "edge", "true"},       // where the edge was
+		{"host-worker-1", "type", "worker-job"}, // unchanged
+		{"host-worker-1", "zone", "b"},          // not the site's: kept
+		{"old-manager", "edge", "true"},         // a node the site dropped
+		{"old-manager", "type", "frontend"},
+	} {
+		os.MkdirAll(filepath.Join(f.state, "node"), 0o755)
+		os.MkdirAll(filepath.Join(f.state, "label"), 0o755)
+		os.WriteFile(filepath.Join(f.state, "node", l.node), nil, 0o644)
+		os.WriteFile(filepath.Join(f.state, "label", l.node+"."+l.key), []byte(l.value+"\n"), 0o644)
+	}
+	for _, n := range s.Nodes {
+		os.WriteFile(filepath.Join(f.state, "node", n.Name), nil, 0o644)
+	}
+	code, stdout, stderr := f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5", "--allow-placeholders")
+	if code != 0 {
+		t.Fatalf("deploy.sh: exit %d:\n%s", code, stderr)
+	}
+	var trace strings.Builder
+	for _, line := range strings.SplitAfter(stdout, "\n") {
+		if strings.HasPrefix(line, "+ docker node ") {
+			trace.WriteString(line)
+		}
+	}
+	left, _ := os.ReadDir(filepath.Join(f.state, "label"))
+	var labels strings.Builder
+	for _, e := range left {
+		b, _ := os.ReadFile(filepath.Join(f.state, "label", e.Name()))
+		fmt.Fprintf(&labels, "%s=%s", e.Name(), b)
+	}
+	c := golden.Open(t, filepath.Join("testdata", "labels", "moved-edge.txtar"), golden.All)
+	c.Check(t, golden.Sorted("", map[string][]byte{"node-commands": []byte(trace.String()), "labels-after": []byte(labels.String())}))
 }

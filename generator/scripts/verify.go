@@ -186,11 +186,18 @@ func Verify(s *site.Site) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("site %s: verify.sh: %w", s.Name, err)
 	}
-	ps := probes(s)
-	for _, p := range ps {
+	// A probe the model's routers do not serve as verify.sh would ask
+	// (a model that routes otherwise) is left out, and said so when the
+	// script runs, rather than failing a check that cannot pass: the
+	// examples' verify.sh, golden-tested, holds every probe.
+	var ps []probe
+	var skipped []string
+	for _, p := range probes(s) {
 		if err := m.checkRoute(p); err != nil {
-			return nil, fmt.Errorf("site %s: verify.sh: %w", s.Name, err)
+			skipped = append(skipped, err.Error())
+			continue
 		}
+		ps = append(ps, p)
 	}
 	edge, ok := s.Node(s.Edge)
 	if !ok || !edge.Address.Is4() {
@@ -237,6 +244,9 @@ func Verify(s *site.Site) ([]byte, error) {
 	w.Array("services", m.services...)
 	w.Text("check_services \"${services[@]}\"\n")
 	w.Text("\n# Through Traefik.\n")
+	for _, why := range skipped {
+		w.Cmd("warn", "not checked: "+why)
+	}
 	for _, p := range ps {
 		if p.host == "" {
 			w.Cmd("check_dashboard", p.what, p.path, p.expect)

@@ -2,6 +2,7 @@ package site
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 )
 
@@ -74,8 +75,12 @@ sites: two: _common & {domain: "b.example.org", networks: public: "edge"}
 		t.Errorf("networks: %+v, %+v", multi[0].Networks, multi[1].Networks)
 	}
 	s := multi[0]
-	if got := s.Stacks; len(got) != 4 || got[0].Name != "traefik" || got[3].Name != "core" {
-		t.Errorf("stacks not in deploy order: %v", got)
+	var order []string
+	for _, st := range s.Stacks {
+		order = append(order, st.Name+"/"+st.Role)
+	}
+	if want := []string{"traefik/traefik", "prometheus/monitoring", "db/db", "nuvla/core"}; !slices.Equal(order, want) {
+		t.Errorf("stacks (name/role) not in deploy order: got %v, want %v", order, want)
 	}
 	if n, ok := s.Node("j"); !ok || n.Address.String() != "192.0.2.2" {
 		t.Errorf("Node(j) = %v, %v", n, ok)

@@ -3,6 +3,7 @@ package site
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -190,6 +191,7 @@ type raw struct {
 	Variables   map[string]Variable `json:"variables"`
 	Sysctls     map[string]Sysctl   `json:"sysctls"`
 	DeployOrder []string            `json:"deployOrder"`
+	StackNames  map[string]string   `json:"stackNames"`
 	Groups      struct {
 		Management []string `json:"management"`
 		Users      []string `json:"users"`
@@ -308,6 +310,14 @@ func decode(v, in cue.Value, file string, start token.Pos) (*Site, error) {
 		}
 	}
 
+	role := map[string]string{}
+	for _, key := range slices.Sorted(maps.Keys(r.StackNames)) {
+		name := r.StackNames[key]
+		if other, dup := role[name]; dup {
+			return nil, errors.Newf(s.Pos("stackNames", key), "stackNames: %s and %s are both called %q: each stack needs its own name", other, key, name)
+		}
+		role[name] = key
+	}
 	stacks := v.LookupPath(cue.ParsePath("stacks"))
 	var composes []cue.Value
 	for _, name := range r.DeployOrder {
@@ -320,7 +330,7 @@ func decode(v, in cue.Value, file string, start token.Pos) (*Site, error) {
 		if err != nil {
 			return nil, fmt.Errorf("site %s, stack %s: %w", s.Name, name, err)
 		}
-		st := Stack{Name: name, Compose: data}
+		st := Stack{Name: name, Role: role[name], Compose: data}
 		if fv := sv.LookupPath(cue.ParsePath("files")); fv.Exists() {
 			iter, err := fv.Fields()
 			if err != nil {

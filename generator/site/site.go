@@ -157,6 +157,9 @@ type Secret struct {
 type Variable struct {
 	Name    string `json:"name"`
 	Purpose string `json:"purpose"`
+	// Fixed is a value that must never change once deployed: deploy.sh
+	// refuses a value other than the running services'.
+	Fixed bool `json:"fixed"`
 }
 
 // Firewall is the site's firewall tables (cue/firewall.cue): named ports
@@ -210,6 +213,9 @@ type SensitiveNumber struct {
 // Stack is one `docker stack deploy` unit.
 type Stack struct {
 	Name string
+	// Role is the stack's key in the site's stackNames (traefik,
+	// monitoring, db, core, minio): what it is, whatever it is called.
+	Role string
 	// Compose is the compose file as JSON, its fields in the model's order.
 	Compose []byte
 	// Files are the configuration files rendered next to the compose

@@ -49,9 +49,9 @@ func Render(s *site.Site) ([]byte, error) {
 		}
 	}
 
-	w("\n## Deploy order\n\nEach stack lives in `stacks/<stack>/` with its configuration files; deploy them on a manager in this order:\n\n")
+	w("\n## Deploy order\n\nEach stack lives in `stacks/<stack>/` with its configuration files. `deploy.sh` deploys them on a manager in this order; it also creates each secret's current version (`<name>_<digest>`) and sets the `<NAME>_SECRET` variables the compose files name the secrets by, which a `docker stack deploy` by hand needs too:\n\n")
 	for i, st := range s.Stacks {
-		w("%d. `docker stack deploy -c stacks/%s/docker-compose.yml %s`: %s\n", i+1, st.Name, st.Name, purpose[st.Name])
+		w("%d. `docker stack deploy -c stacks/%s/docker-compose.yml %s`: %s\n", i+1, st.Name, st.Name, purpose[st.Role])
 	}
 
 	if s.NFS != nil {
@@ -110,6 +110,7 @@ func minio(w func(string, ...any), s *site.Site) {
 	w("\nNo release converts one format into the other: changing `minio.storage` on a share with data needs the objects copied to a new, empty share (`mc mirror`).\n")
 }
 
+// purpose says what each stack is, by its role (site.Stack.Role).
 var purpose = map[string]string{
 	"traefik":    "the reverse proxy every route goes through",
 	"monitoring": "Prometheus, Grafana and their exporters",

@@ -65,7 +65,7 @@ func checkSpecs(t *testing.T, dp *deployment, snap *snapshot) {
 		}
 	}
 	for _, sec := range s.Secrets {
-		if !used[sec.Name] {
+		if !used[dp.versions[sec.Name]] {
 			t.Errorf("secret %s: the site creates it, no service mounts it", sec.Name)
 		}
 	}
@@ -170,7 +170,13 @@ func checkService(t *testing.T, dp *deployment, snap *snapshot, stack string, p 
 		if !path.IsAbs(target) {
 			target = "/run/secrets/" + target
 		}
-		wantRefs = append(wantRefs, "secret "+objectName(stack, sec.Source, p.Secrets[sec.Source].Name, bool(p.Secrets[sec.Source].External))+" at "+target)
+		secName := p.Secrets[sec.Source].Name
+		if strings.HasPrefix(secName, "${") {
+			// Named at deploy time (compose.SecretVariable): the version
+			// the deployment created.
+			secName = dp.versions[sec.Source]
+		}
+		wantRefs = append(wantRefs, "secret "+objectName(stack, sec.Source, secName, bool(p.Secrets[sec.Source].External))+" at "+target)
 	}
 	for _, c := range svc.Configs {
 		pc := p.Configs[c.Source]
@@ -206,7 +212,7 @@ func checkService(t *testing.T, dp *deployment, snap *snapshot, stack string, p 
 	for _, r := range gotRefs {
 		if n, ok := strings.CutPrefix(r, "secret "); ok {
 			n, _, _ = strings.Cut(n, " at ")
-			if !slices.ContainsFunc(s.Secrets, func(sec site.Secret) bool { return sec.Name == n }) {
+			if !slices.ContainsFunc(s.Secrets, func(sec site.Secret) bool { return dp.versions[sec.Name] == n }) {
 				t.Errorf("service %s: mounts secret %s, which the site does not create", name, n)
 			}
 		}

@@ -2,12 +2,15 @@ package swarmtest
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -40,6 +43,9 @@ type deployment struct {
 	// secretsDir is what `nuvlagen secrets init` wrote for the site,
 	// once created, in secretsRoot, the test's own temporary directory.
 	secretsDir, secretsRoot string
+	// versions are the Swarm names of the secrets, by secret: each file's
+	// version, <name>_<digest12>, as deploy.sh names it.
+	versions map[string]string
 }
 
 // siteSources maps a site's file name to its source, for `nuvlagen
@@ -171,9 +177,19 @@ func (dp *deployment) createSecrets() error {
 	if st, err := os.Stat(filepath.Join(dp.secretsDir, dp.site.Name)); err == nil && st.IsDir() {
 		dp.secretsDir = filepath.Join(dp.secretsDir, dp.site.Name) // a deployment's directory
 	}
+	dp.versions = map[string]string{}
 	for _, sec := range dp.site.Secrets {
-		record(engine.secrets, sec.Name)
-		if _, err := dp.d.run("secret", "create", sec.Name, filepath.Join(dp.secretsDir, sec.Name)); err != nil {
+		file := filepath.Join(dp.secretsDir, sec.Name)
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		digest := hex.EncodeToString(sum[:])
+		version := sec.Name + "_" + digest[:12]
+		dp.versions[sec.Name] = version
+		record(engine.secrets, version)
+		if _, err := dp.d.run("secret", "create", "--label", "nuvlagen.secret="+sec.Name, "--label", "nuvlagen.sha256="+digest, version, file); err != nil {
 			return err
 		}
 	}
@@ -181,11 +197,20 @@ func (dp *deployment) createSecrets() error {
 }
 
 // deployEnv is the environment of `docker stack deploy`: the site's
-// required variables, from the secrets directory when there is one.
+// required variables, from the secrets directory when there is one, and
+// the names of the secrets' versions.
 func (dp *deployment) deployEnv() ([]string, error) {
 	var env []string
+	versionOf := map[string]string{}
+	for _, sec := range dp.site.Secrets {
+		versionOf[compose.SecretVariable(sec.Name)] = dp.versions[sec.Name]
+	}
 	for k, v := range pipeline.CheckEnv(dp.site) {
-		if dp.secretsDir != "" {
+		if version, ok := versionOf[k]; ok {
+			if version != "" { // else no secret was created: CheckEnv's name
+				v = version
+			}
+		} else if dp.secretsDir != "" {
 			b, err := os.ReadFile(filepath.Join(dp.secretsDir, k))
 			if err != nil {
 				return nil, err
@@ -237,13 +262,19 @@ func (dp *deployment) refuseIfPresent(t *testing.T) {
 	for _, sec := range dp.site.Secrets {
 		want["secret"] = append(want["secret"], sec.Name)
 	}
+	// Any version of the site's secrets, as deploy.sh names them.
+	version := regexp.MustCompile(`^(.*)_[0-9a-f]{12}$`)
+	for _, sec := range dp.site.Secrets {
+		want["secret-version"] = append(want["secret-version"], sec.Name)
+	}
 	for _, kind := range []string{"network", "secret", "config"} {
 		l, err := dp.d.lines(kind, "ls", "--format", "{{.Name}}")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, n := range l {
-			if slices.Contains(want[kind], n) {
+			m := version.FindStringSubmatch(n)
+			if slices.Contains(want[kind], n) || kind == "secret" && m != nil && slices.Contains(want["secret-version"], m[1]) {
 				found = append(found, kind+" "+n)
 			}
 		}
@@ -290,7 +321,9 @@ func (dp *deployment) cleanUp(t *testing.T) {
 	}))
 	var secrets []string
 	for _, s := range dp.site.Secrets {
-		secrets = append(secrets, s.Name)
+		if v, ok := dp.versions[s.Name]; ok {
+			secrets = append(secrets, v)
+		}
 	}
 	for _, o := range []struct {
 		kind  string

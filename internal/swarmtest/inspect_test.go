@@ -22,6 +22,9 @@ type snapshot struct {
 	// variables are the site's required variables: their values come
 	// from the secrets directory, random on every run.
 	variables map[string]bool
+	// secretOf maps a secret's version to the secret: the version's digest
+	// is of a file that is random on every run too.
+	secretOf map[string]string
 }
 
 // snapshot inspects every object of the deployment.
@@ -40,10 +43,11 @@ func (dp *deployment) snapshot() (*snapshot, error) {
 		}
 	}
 	var secrets []string
+	snap := &snapshot{netNames: map[string]string{}, variables: map[string]bool{}, secretOf: map[string]string{}}
 	for _, s := range dp.site.Secrets {
-		secrets = append(secrets, s.Name)
+		secrets = append(secrets, dp.versions[s.Name])
+		snap.secretOf[dp.versions[s.Name]] = s.Name
 	}
-	snap := &snapshot{netNames: map[string]string{}, variables: map[string]bool{}}
 	for _, v := range dp.site.Variables {
 		snap.variables[v.Name] = true
 	}
@@ -131,7 +135,12 @@ func (s *snapshot) normalise() (map[string][]byte, error) {
 		}
 	}
 	for name, v := range s.secrets {
-		if err := put("secrets/"+name+".json", v["Spec"]); err != nil {
+		spec := clone(v["Spec"].(map[string]any))
+		spec["Name"] = s.versionName(name)
+		if labels, ok := spec["Labels"].(map[string]any); ok && labels["nuvlagen.sha256"] != nil {
+			labels["nuvlagen.sha256"] = "<sha256 of the file>"
+		}
+		if err := put("secrets/"+s.secretOf[name]+".json", spec); err != nil {
 			return nil, err
 		}
 	}
@@ -148,6 +157,14 @@ func (s *snapshot) normalise() (map[string][]byte, error) {
 		out["configs/"+name+".data"] = data
 	}
 	return out, nil
+}
+
+// versionName is a secret version's name with its digest left out.
+func (s *snapshot) versionName(version string) string {
+	if name, ok := s.secretOf[version]; ok {
+		return name + "_<digest12>"
+	}
+	return version
 }
 
 var digest = regexp.MustCompile(`@sha256:[0-9a-f]{64}$`)
@@ -172,6 +189,9 @@ func (s *snapshot) serviceSpec(v map[string]any) (map[string]any, error) {
 			m := r.(map[string]any)
 			delete(m, "SecretID")
 			delete(m, "ConfigID")
+			if n, ok := m["SecretName"].(string); ok {
+				m["SecretName"] = s.versionName(n)
+			}
 		}
 	}
 	nets, _ := tt["Networks"].([]any)

@@ -362,7 +362,7 @@ fi
 note "verifying site $site through $address"
 
 # Every service of the stacks, in deployment order.
-services=(traefik_traefik monitoring_cadvisor monitoring_elasticsearch-exporter monitoring_grafana monitoring_node-exporter monitoring_prometheus db_es db_zk core_api core_job-distributor core_job-executor core_ui)
+services=(traefik_traefik prometheus_cadvisor prometheus_elasticsearch-exporter prometheus_grafana prometheus_node-exporter prometheus_prometheus db_es db_zk nuvla_api nuvla_job-distributor nuvla_job-executor nuvla_ui)
 check_services "${services[@]}"
 
 # Through Traefik.

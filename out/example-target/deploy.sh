@@ -7,8 +7,10 @@
 # deploys the stacks in order and waits for each to converge. Networks,
 # labels and secrets that exist are left alone, and re-deploying a stack
 # whose files did not change changes nothing: running it again is safe.
-# A secret is never replaced (Swarm secrets are immutable): to rotate one,
-# remove the stacks that use it and the secret, then deploy again.
+# The node labels the site sets are deploy.sh's: it removes them from the
+# nodes that should no longer have them. Each secret file becomes a Swarm
+# secret named with its digest, so a changed file is rolled out as a new
+# version, and the old one removed once no service uses it.
 #
 # A dry run plans against an empty Swarm: every "?" query is answered
 # "absent", and the secrets directory is not read.
@@ -29,6 +31,8 @@ allow_placeholders=false
 placeholder=REPLACE-ME
 missing=()
 unfilled=()
+changed=()
+managed_secrets=()
 
 exec 3>&1
 
@@ -108,17 +112,16 @@ check_manager() {
 		die "this Docker engine is not a manager of an active Swarm (state: $state)"
 }
 
-# need_secret_file notes secret NAME as missing unless it exists in the
-# Swarm or has its file in the secrets directory. A secret of KIND
-# placeholder whose file still holds what "nuvlagen secrets init" wrote is
-# noted as unfilled: a Swarm secret is never replaced, so it would stay a
-# placeholder for good. A dry run reads neither.
+# need_secret_file notes secret NAME as missing unless it has its file in
+# the secrets directory or one version in the Swarm (current_secret). A
+# secret of KIND placeholder whose file still holds what "nuvlagen secrets
+# init" wrote is noted as unfilled: deployed, it would replace the real
+# value. A dry run reads neither.
 need_secret_file() {
 	local name=$1 kind=${2:-}
 	"$dry_run" && return 0
-	docker secret inspect "$name" >/dev/null 2>&1 && return 0
 	if [[ ! -r $secrets_dir/$name ]]; then
-		missing+=("$secrets_dir/$name")
+		current_secret "$name" >/dev/null 2>&1 || missing+=("$secrets_dir/$name")
 	elif [[ $kind == placeholder ]] && ! "$allow_placeholders" &&
 		[[ $(<"$secrets_dir/$name") == "$placeholder" ]]; then
 		unfilled+=("$secrets_dir/$name")
@@ -160,6 +163,32 @@ ensure_network() {
 	fi
 }
 
+# label_value prints the value of label KEY on node NODE, nothing when it
+# has none (the template prints "<no value>" for a missing key).
+label_value() {
+	local have
+	have=$(ask docker node inspect --format "{{index .Spec.Labels \"$2\"}}" "$1") || return 1
+	[[ $have == "<no value>" ]] || printf '%s\n' "$have"
+}
+
+# prune_labels removes each label KEY deploy.sh manages from every node that
+# has it but should not (want_labels, by node/key): the Swarm's nodes, and
+# the site's, which a dry run, answered "absent", still shows.
+prune_labels() {
+	local key node have nodes
+	nodes=$(ask docker node ls --format '{{.Hostname}}') || nodes=
+	# shellcheck disable=SC2086 # one hostname per line, no spaces
+	nodes=$(printf '%s\n' $nodes "${site_nodes[@]}" | sort -u)
+	for node in $nodes; do
+		for key; do
+			[[ -z ${want_labels[$node/$key]+set} ]] || continue
+			have=$(label_value "$node" "$key") || continue
+			[[ -n $have ]] || continue
+			run docker node update --label-rm "$key" "$node"
+		done
+	done
+}
+
 label_node() {
 	local node=$1 key=$2 value=$3 have
 	if have=$(ask docker node inspect --format "{{index .Spec.Labels \"$key\"}}" "$node") &&
@@ -180,29 +209,108 @@ secret_digest() {
 	printf '%s\n' "${d%% *}"
 }
 
-# ensure_secret creates secret NAME from its file, labelled with the file's
-# digest. An existing secret is kept (Swarm secrets are immutable), but
-# when its file has changed since, deploy.sh says so.
+# version_label names, on every version of a secret, the secret it is a
+# version of.
+version_label=nuvlagen.secret
+
+# versions prints the Swarm secrets that are versions of secret NAME: those
+# labelled so, and NAME itself when an earlier deploy.sh created it
+# (labelled with a digest).
+versions() {
+	local name=$1 have
+	ask docker secret ls --filter "label=$version_label=$name" --format '{{.Name}}' || true
+	if have=$(ask docker secret inspect --format "{{index .Spec.Labels \"$digest_label\"}}" "$name" 2>/dev/null) &&
+		[[ -n $have && $have != "<no value>" ]]; then
+		printf '%s\n' "$name"
+	fi
+}
+
+# current_secret prints the Swarm secret to keep for secret NAME when its
+# file is absent: its one version, or NAME as created by hand.
+current_secret() {
+	local name=$1 found
+	found=$(versions "$name")
+	if [[ -z $found ]] && ask docker secret inspect --format '{{.Spec.Name}}' "$name" >/dev/null 2>&1; then
+		found=$name
+	fi
+	[[ -n $found && $found != *$'\n'* ]] || return 1
+	printf '%s\n' "$found"
+}
+
+# ensure_secret makes sure the version of secret NAME its file holds exists,
+# as NAME_<first 12 hex digits of the file's sha256>, labelled with the
+# secret's name and the whole digest, and exports variable VAR, which the
+# compose files name the secret by. A changed file is a new version, which
+# docker stack deploy rolls out; without a file, the version in the Swarm
+# is kept.
 ensure_secret() {
-	local name=$1 have want
-	if have=$(ask docker secret inspect --format "{{index .Spec.Labels \"$digest_label\"}}" "$name" 2>/dev/null); then
-		if [[ ! -r $secrets_dir/$name ]]; then
-			note "secret $name exists"
-		elif [[ -z $have || $have == "<no value>" ]]; then
-			note "secret $name exists; it has no $digest_label label, so whether it matches $secrets_dir/$name is unknown"
-		elif [[ $have != "$(secret_digest "$name")" ]]; then
-			warn "secret $name in the Swarm does not match $secrets_dir/$name, which changed since it was created: the Swarm keeps the old value (a secret is immutable); to roll out the new one, remove the stacks that use it and the secret, then deploy again"
-		else
-			note "secret $name exists and matches its file"
-		fi
-		return 0
-	fi
-	if "$dry_run"; then
-		want="<sha256 of $secrets_dir/$name>"
+	local name=$1 var=$2 digest version
+	if ! "$dry_run" && [[ ! -r $secrets_dir/$name ]]; then
+		version=$(current_secret "$name") ||
+			die "secret $name: no file in $secrets_dir, and not one version in the Swarm"
+		note "secret $name: no file, keeping $version"
 	else
-		want=$(secret_digest "$name")
+		if "$dry_run"; then
+			digest="<sha256 of $secrets_dir/$name>"
+			version="${name}_<digest12>"
+		else
+			digest=$(secret_digest "$name")
+			version=${name}_${digest:0:12}
+		fi
+		if ask docker secret inspect --format '{{.Spec.Name}}' "$version" >/dev/null 2>&1; then
+			note "secret $version exists"
+		else
+			run docker secret create --label "$version_label=$name" --label "$digest_label=$digest" "$version" "$secrets_dir/$name"
+		fi
 	fi
-	run docker secret create --label "$digest_label=$want" "$name" "$secrets_dir/$name"
+	export "$var=$version"
+	managed_secrets+=("$name=$version")
+}
+
+# prune_secrets removes, once the stacks have converged on the current
+# versions, every other version of the site's secrets that no service of
+# the Swarm uses (docker would refuse to remove one in use anyway).
+prune_secrets() {
+	local entry name version old ids used
+	ids=$(ask docker service ls -q) || ids=
+	used=
+	if [[ -n $ids ]]; then
+		# shellcheck disable=SC2086 # one service ID per word
+		used=$(docker service inspect --format '{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{println .SecretName}}{{end}}' $ids) ||
+			die "cannot inspect the services to find the secrets they use"
+	fi
+	for entry in "${managed_secrets[@]}"; do
+		name=${entry%%=*} version=${entry#*=}
+		while IFS= read -r old; do
+			[[ -n $old && $old != "$version" ]] || continue
+			if grep -qxF -- "$old" <<<"$used"; then
+				note "secret $old: an old version of $name, still in use"
+				continue
+			fi
+			run docker secret rm "$old"
+		done < <(versions "$name")
+	done
+}
+
+# keep_variable notes variable NAME as changed when a service SERVICE...
+# that exists runs with another value of it.
+keep_variable() {
+	local name=$1 svc env line
+	shift
+	for svc; do
+		env=$(ask docker service inspect --format '{{range .Spec.TaskTemplate.ContainerSpec.Env}}{{println .}}{{end}}' "$svc" 2>/dev/null) || continue
+		line=$(grep -m1 -- "^$name=" <<<"$env") || continue
+		[[ ${line#*=} == "${!name:-}" ]] || changed+=("$name (service $svc runs with another value)")
+	done
+}
+
+# refuse_changed_variables stops deploy.sh, before any change, when a fixed
+# variable differs from what the running services have.
+refuse_changed_variables() {
+	((${#changed[@]})) || return 0
+	printf '%s: refusing to change a value that must stay as deployed (it encrypts stored data, which could not be read with another); put the deployed value back in its file in %s:\n' "$prog" "$secrets_dir" >&2
+	printf '  %s\n' "${changed[@]}" >&2
+	exit 1
 }
 
 # wait_stack waits until every service of stack NAME runs all its tasks.
@@ -307,21 +415,30 @@ fi
 # The overlay networks the stacks share.
 ensure_network traefik-public false
 
-# Node labels the stacks' placement constraints select on.
+# Node labels the stacks' placement constraints select on: deploy.sh
+# owns these keys, and removes them from the nodes that should not have
+# them (a moved edge, NFS server or node type) before it adds them.
+declare -A want_labels=(['target-manager-1/edge']=true ['target-manager-1/nfs-server']=true)
+site_nodes=(target-manager-1 target-worker-1 target-worker-2)
+prune_labels edge nfs-server
 label_node target-manager-1 edge true
 label_node target-manager-1 nfs-server true
 
-# Docker secrets, created once: a secret is immutable in the Swarm.
-ensure_secret grafana_admin_password
-ensure_secret minio_root_password
-ensure_secret minio_root_user
-ensure_secret prometheus_htpasswd
-ensure_secret traefik_tls_crt
-ensure_secret traefik_tls_key
+# Docker secrets, one version per content: <name>_<digest12>, created
+# when absent, its name exported for the compose files.
+ensure_secret grafana_admin_password GRAFANA_ADMIN_PASSWORD_SECRET
+ensure_secret minio_root_password MINIO_ROOT_PASSWORD_SECRET
+ensure_secret minio_root_user MINIO_ROOT_USER_SECRET
+ensure_secret prometheus_htpasswd PROMETHEUS_HTPASSWD_SECRET
+ensure_secret traefik_tls_crt TRAEFIK_TLS_CRT_SECRET
+ensure_secret traefik_tls_key TRAEFIK_TLS_KEY_SECRET
 
 # The stacks, in deployment order.
 deploy_stack traefik
-deploy_stack monitoring
+deploy_stack prometheus
 deploy_stack minio
+
+# Once every stack converged, the versions of the secrets no service uses.
+prune_secrets
 
 note "site $site deployed"

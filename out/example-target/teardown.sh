@@ -129,7 +129,13 @@ remove_stack() {
 	note "stack $stack removed"
 }
 
+# remove_secret removes every version of secret NAME deploy.sh created
+# (labelled nuvlagen.secret=NAME), and NAME itself.
 remove_secret() {
+	local version
+	while IFS= read -r version; do
+		[[ -z $version || $version == "$1" ]] || run docker secret rm "$version"
+	done < <(ask docker secret ls --filter "label=nuvlagen.secret=$1" --format '{{.Name}}' || true)
 	if ask docker secret inspect --format '{{.Spec.Name}}' "$1" >/dev/null 2>&1; then
 		run docker secret rm "$1"
 	fi
@@ -167,7 +173,7 @@ check_manager
 
 # The stacks, in reverse deployment order.
 remove_stack minio
-remove_stack monitoring
+remove_stack prometheus
 remove_stack traefik
 
 if "$remove_secrets"; then
@@ -183,6 +189,6 @@ if "$remove_networks"; then
 	remove_network traefik-public
 fi
 
-note 'kept volumes, on the nodes that ran them: monitoring_grafana monitoring_prometheus'
+note 'kept volumes, on the nodes that ran them: prometheus_grafana prometheus_prometheus'
 note "kept Minio's data in /nfs-root on the NFS server"
 note "site $site torn down"

@@ -363,7 +363,7 @@ fi
 note "verifying site $site through $address"
 
 # Every service of the stacks, in deployment order.
-services=(traefik_traefik monitoring_cadvisor monitoring_grafana monitoring_node-exporter monitoring_prometheus minio_minio)
+services=(traefik_traefik prometheus_cadvisor prometheus_grafana prometheus_node-exporter prometheus_prometheus minio_minio)
 check_services "${services[@]}"
 
 # Through Traefik.

@@ -73,7 +73,7 @@ func TestDiffDirs(t *testing.T) {
 		}
 	}
 
-	editFile(t, "b/example-host/stacks/core/docker-compose.yml", "image: nuvla/api:6.18.0", "image: nuvla/api:6.19.0")
+	editFile(t, "b/example-host/stacks/nuvla/docker-compose.yml", "image: nuvla/api:6.18.0", "image: nuvla/api:6.19.0")
 	code, stdout, _ := run(t, "diff", "a", "b")
 	if code != ExitOK || !strings.Contains(stdout, "api: image nuvla/api 6.18.0 → 6.19.0") {
 		t.Errorf("diff a b: exit %d, want 0, and the image change in:\n%s", code, stdout)
@@ -148,7 +148,7 @@ func TestDiffBase(t *testing.T) {
 	if code != ExitInvalid {
 		t.Errorf("diff --base HEAD --exit-code on a change: exit %d, want %d\n%s", code, ExitInvalid, stderr)
 	}
-	for _, want := range []string{"core/docker-compose.yml", "api: image nuvla/api 6.18.0 → 6.19.0", "job-executor: replicas 5 → 3"} {
+	for _, want := range []string{"nuvla/docker-compose.yml", "api: image nuvla/api 6.18.0 → 6.19.0", "job-executor: replicas 5 → 3"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("diff --base HEAD: no %q in:\n%s", want, stdout)
 		}
@@ -193,7 +193,7 @@ func TestCheckExplains(t *testing.T) {
 	if code, stdout, _ := run(t, "check"); code != ExitOK || !strings.Contains(stdout, "up to date") {
 		t.Fatalf("check after generate: exit %d\n%s", code, stdout)
 	}
-	editFile(t, "out/example-host/stacks/core/docker-compose.yml", "replicas: 5", "replicas: 6")
+	editFile(t, "out/example-host/stacks/nuvla/docker-compose.yml", "replicas: 5", "replicas: 6")
 	code, stdout, stderr := run(t, "check")
 	if code != ExitInvalid || !strings.Contains(stdout, "job-executor: replicas 6 → 5") || !strings.Contains(stdout, "-      replicas: 6") {
 		t.Errorf("check after a hand edit: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
@@ -249,7 +249,7 @@ func TestDiffBaseSitesOnly(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	for _, want := range []string{"a/core/ui: image nuvla/ui 2.50.0 → 2.49.0 (downgrade)", "site b (removed)", "site c (added)"} {
+	for _, want := range []string{"a/nuvla/ui: image nuvla/ui 2.50.0 → 2.49.0 (downgrade)", "site b (removed)", "site c (added)"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("no %q in:\n%s", want, stdout)
 		}
@@ -280,7 +280,7 @@ func TestDiffBaseCommittedOutput(t *testing.T) {
 		t.Fatalf("generate: %s", stderr)
 	}
 	// REV: the output as generated, and a model this nuvlagen rejects.
-	editFile(t, "out/example-host/stacks/core/docker-compose.yml", "replicas: 5", "replicas: 4")
+	editFile(t, "out/example-host/stacks/nuvla/docker-compose.yml", "replicas: 5", "replicas: 4")
 	editFile(t, "cue/sites/example-host.cue", `kind:   "host"`, `kind:   "hots"`)
 	gitRun("init", "-q")
 	gitRun("add", ".")

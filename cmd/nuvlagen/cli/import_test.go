@@ -26,7 +26,7 @@ func TestImport(t *testing.T) {
 	if stdout.Len() != 0 {
 		t.Errorf("import --out printed on standard output:\n%s", stdout.String())
 	}
-	for _, want := range []string{"groups.management: guessed", "stack prometheus: left behind", "images.traefik: traefik:v3.3"} {
+	for _, want := range []string{"groups.management: guessed", "service prometheus_elasticsearch_exporter: left behind", "images.traefik: traefik:v3.3"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("the report lacks %q:\n%s", want, stderr.String())
 		}

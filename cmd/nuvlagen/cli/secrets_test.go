@@ -282,7 +282,7 @@ func TestSecretsInitRefusesOutput(t *testing.T) {
 	}
 	for _, tc := range []struct{ dir, want string }{
 		{filepath.Join(deploy, "example-host", "secrets"), "it is inside the site directory " + filepath.Join(deploy, "example-host") + ", which nuvlagen generate writes and replaces (--allow-in-repo overrides)"},
-		{filepath.Join(deploy, "example-host", "stacks", "core", "s"), "it is inside the site directory " + filepath.Join(deploy, "example-host") + ","},
+		{filepath.Join(deploy, "example-host", "stacks", "nuvla", "s"), "it is inside the site directory " + filepath.Join(deploy, "example-host") + ","},
 		{filepath.Join(deploy, "secrets"), "it is inside the output directory " + deploy + " of nuvlagen generate (it holds the site example-host)"},
 		{filepath.Join(old, "example-target", "secrets"), "it is inside the site directory " + filepath.Join(old, "example-target") + ","},
 		{filepath.Join(link, "secrets"), "it is inside the site directory " + link + ","},

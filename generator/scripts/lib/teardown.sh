@@ -60,7 +60,13 @@ remove_stack() {
 	note "stack $stack removed"
 }
 
+# remove_secret removes every version of secret NAME deploy.sh created
+# (labelled nuvlagen.secret=NAME), and NAME itself.
 remove_secret() {
+	local version
+	while IFS= read -r version; do
+		[[ -z $version || $version == "$1" ]] || run docker secret rm "$version"
+	done < <(ask docker secret ls --filter "label=nuvlagen.secret=$1" --format '{{.Name}}' || true)
 	if ask docker secret inspect --format '{{.Spec.Name}}' "$1" >/dev/null 2>&1; then
 		run docker secret rm "$1"
 	fi
