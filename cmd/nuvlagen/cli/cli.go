@@ -51,7 +51,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"generate", runGenerate}, {"check", runCheck}, {"vet", runVet}, {"diff", runDiff},
-		{"firewall", runFirewall}, {"secrets", runSecrets}, {"register", runRegister},
+		{"firewall", runFirewall}, {"secrets", runSecrets}, {"register", runRegister}, {"configure", runConfigure},
 		{"version", runVersion}, {"help", runHelp},
 	}
 }
