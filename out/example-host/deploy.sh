@@ -294,6 +294,7 @@ need_secret_file nuvla_session_crt
 need_secret_file nuvla_session_key
 need_secret_file nuvla_truststore
 need_secret_file prometheus_htpasswd
+need_secret_file smtp_password placeholder
 need_secret_file traefik_tls_crt
 need_secret_file traefik_tls_key
 load_variable CREDENTIAL_ENCRYPTION_KEY
@@ -327,6 +328,7 @@ ensure_secret nuvla_session_crt
 ensure_secret nuvla_session_key
 ensure_secret nuvla_truststore
 ensure_secret prometheus_htpasswd
+ensure_secret smtp_password
 ensure_secret traefik_tls_crt
 ensure_secret traefik_tls_key
 
