@@ -127,9 +127,13 @@ func Build(s *site.Site) *Document {
 		d.Nuvla.Fields["support-email"] = s.SupportEmail
 	}
 	if sn := s.Snapshots; sn != nil {
+		base := sn.BasePath
+		if base == "" {
+			base = s.Name // cue/configure.cue's default
+		}
 		settings := map[string]any{
 			"bucket":            sn.Bucket,
-			"base_path":         sn.BasePath,
+			"base_path":         base,
 			"protocol":          sn.Protocol,
 			"path_style_access": sn.PathStyle,
 		}

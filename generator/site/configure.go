@@ -17,7 +17,7 @@ const SMTPPasswordSecret = "smtp_password"
 type Snapshots struct {
 	Repository string `json:"repository"`
 	Bucket     string `json:"bucket"`
-	BasePath   string `json:"basePath"`
+	BasePath   string `json:"basePath,omitempty"` // "": the site's name
 	Endpoint   string `json:"endpoint,omitempty"` // "" for AWS's
 	Protocol   string `json:"protocol"`
 	Region     string `json:"region,omitempty"`

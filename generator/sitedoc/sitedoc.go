@@ -195,11 +195,15 @@ func configuration(s *site.Site, w func(string, ...any)) {
 		w("- No `snapshots`: nothing takes snapshots of Elasticsearch (strongly recommended).\n")
 		return
 	}
+	base := sn.BasePath
+	if base == "" {
+		base = s.Name // cue/configure.cue's default
+	}
 	where := "AWS"
 	if sn.Endpoint != "" {
 		where = sn.Protocol + "://" + sn.Endpoint
 	}
-	w("- Snapshots of every index to S3 bucket `%s` at %s, under `%s/`: repository `%s`, policy `%s` on schedule `%s` (UTC), kept %s, at least %d and at most %d. The keys are the secrets `es_s3_access_key` and `es_s3_secret_key`, which nuvla/es adds to Elasticsearch's keystore when it starts (a new key: a new secret, and the %s stack deployed again).\n", sn.Bucket, where, sn.BasePath, sn.Repository, sn.Policy, sn.Schedule, sn.Retention.ExpireAfter, sn.Retention.MinCount, sn.Retention.MaxCount, stackOf(s, "es"))
+	w("- Snapshots of every index to S3 bucket `%s` at %s, under `%s/`: repository `%s`, policy `%s` on schedule `%s` (UTC), kept %s, at least %d and at most %d. The keys are the secrets `es_s3_access_key` and `es_s3_secret_key`, which nuvla/es adds to Elasticsearch's keystore when it starts (a new key: a new secret, and the %s stack deployed again).\n", sn.Bucket, where, base, sn.Repository, sn.Policy, sn.Schedule, sn.Retention.ExpireAfter, sn.Retention.MinCount, sn.Retention.MaxCount, stackOf(s, "es"))
 	api := stackOf(s, "api")
 	w("\nElasticsearch listens on `%s` only; `es` below runs curl in a one-off container there. To restore a snapshot: stop what writes, close the indices (a wildcard needs `action.destructive_requires_name` off for the while), restore them, and deploy again (which scales the services back):\n\n", s.Networks.Backend)
 	w("```sh\nes() { docker run --rm -i --network %s --entrypoint curl %s -sS -H 'Content-Type: application/json' \"$@\"; }\n", s.Networks.Backend, s.Images["elasticsearch"])
