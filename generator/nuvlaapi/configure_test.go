@@ -320,3 +320,24 @@ func TestConfigureDryRun(t *testing.T) {
 	c.noSecrets(t, "the dry run", s)
 	golden.CheckFile(t, filepath.Join("testdata", "configure-dry-run.txt"), []byte(strings.ReplaceAll(s, c.dir, "DIR")))
 }
+
+// TestConfigureSnapshotsOnly: a document without a Nuvla part needs no
+// super password and sends nothing to Nuvla.
+func TestConfigureSnapshotsOnly(t *testing.T) {
+	c := newConfigured(t)
+	if err := os.Remove(filepath.Join(c.dir, hostSite, registration.SuperPasswordFile)); err != nil {
+		t.Fatal(err)
+	}
+	d := c.doc(t)
+	d.Nuvla = nil
+	got, err := c.run(t, c.plan(t, d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || len(c.nuvla.requests()) != 0 {
+		t.Errorf("results %q, Nuvla requests %q", got, c.nuvla.requests())
+	}
+	if diff := cmp.Diff(esFresh, c.es.requests()); diff != "" {
+		t.Errorf("Elasticsearch requests (-want +got):\n%s", diff)
+	}
+}

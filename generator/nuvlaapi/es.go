@@ -191,11 +191,21 @@ func (t *DockerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("curl in a container of %s on network %s: %w: %s (is the db stack up?)", t.Image, t.Network, err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("curl in a container of %s on network %s: %w: %s (is the db stack up?)", t.Image, t.Network, err, tail(stderr.String()))
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(&stdout), req)
 	if err != nil {
 		return nil, fmt.Errorf("curl in a container of %s: reading its answer: %w", t.Image, err)
 	}
 	return resp, nil
+}
+
+// tail is the end of a command's messages, where its error is (docker
+// run prints the image's pull before).
+func tail(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 1000 {
+		s = "..." + strings.ToValidUTF8(s[len(s)-1000:], "")
+	}
+	return s
 }

@@ -181,7 +181,13 @@ func configuration(s *site.Site, w func(string, ...any)) {
 		return
 	}
 	w("Once the stacks are up, from where the docker CLI talks to a manager, set what the site's file says in Nuvla and Elasticsearch (`configure/configure.json`; a second run writes nothing, `--dry-run` prints the requests):\n\n")
-	w("```sh\nnuvlagen configure --secrets DIR out/%s/configure\n```\n\n", s.Name)
+	cacert := ""
+	if s.TLS.Mode == "selfsigned" {
+		// Traefik's certificate is then the one secrets init made,
+		// which the deployment's CA signs.
+		cacert = " --cacert DIR/ca/ca.pem"
+	}
+	w("```sh\nnuvlagen configure --secrets DIR%s out/%s/configure\n```\n\n", cacert, s.Name)
 	if m := s.SMTP; m != nil {
 		w("- Email through `%s:%d` (%s) as `%s`, also the From address, with the password in `DIR/%s/%s` (a placeholder until written).\n", m.Host, m.Port, map[bool]string{true: "SMTPS", false: "plain SMTP: no TLS"}[m.SSL], m.Username, s.Name, site.SMTPPasswordSecret)
 	} else {
