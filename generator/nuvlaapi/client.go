@@ -205,6 +205,23 @@ func (c *Client) Create(ctx context.Context, collection string, body any) (strin
 	return created.ID, nil
 }
 
+// Get returns the resource id.
+func (c *Client) Get(ctx context.Context, id string) (map[string]any, error) {
+	p := "/api/" + id
+	status, body, err := c.do(ctx, http.MethodGet, p, nil)
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusOK {
+		return nil, c.fail(http.MethodGet, p, status, body)
+	}
+	var r map[string]any
+	if err := json.Unmarshal(body, &r); err != nil || r["id"] != id {
+		return nil, fmt.Errorf("GET %s: not the resource %s: %s", p, id, c.snippet(body))
+	}
+	return r, nil
+}
+
 // Edit puts body's fields into the resource id.
 func (c *Client) Edit(ctx context.Context, id string, body any) error {
 	p := "/api/" + id

@@ -190,6 +190,8 @@ func (f *fakeNuvla) serve(w http.ResponseWriter, r *http.Request) {
 		answer(w, 200, map[string]any{"status": 200, "message": id + " deleted", "resource-id": id})
 	case r.Method == http.MethodGet && len(parts) == 1:
 		f.search(w, parts[0], rec.Query)
+	case r.Method == http.MethodGet && len(parts) == 2:
+		f.retrieve(w, parts[0]+"/"+parts[1])
 	case r.Method == http.MethodPost && len(parts) == 1:
 		f.create(w, parts[0], rec.Body)
 	case r.Method == http.MethodPut && len(parts) == 2:
@@ -366,6 +368,55 @@ var editable = map[string][]string{
 	registration.Group:      {"name", "description", "tags", "acl", "documentation"},
 	registration.Service:    {"name", "description", "tags", "acl", "parent", "subtype", "endpoint", "state"},
 	registration.Credential: {"name", "description", "tags", "acl", "parent", "ca", "cert", "key", "access-key", "secret-key"},
+	// spec/configuration_template_nuvla.cljc configuration-template-keys-spec
+	// (the nuvla configuration's own keys), beside the common attributes.
+	"configuration": {"name", "description", "tags", "acl", "smtp-username", "smtp-password", "smtp-host", "smtp-port", "smtp-ssl",
+		"smtp-debug", "smtp-xoauth2", "smtp-xoauth2-config", "support-email", "stripe-api-key", "stripe-client-id",
+		"external-vulnerabilities-db", "conditions-url", "email-header-img-url", "authorized-redirect-urls"},
+}
+
+// nuvlaEmail is core.cljc's email-regex.
+var nuvlaEmail = regexp.MustCompile(`^[a-zA-Z0-9.!#$%&'*+\/=?^_` + "`" + `{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$`)
+
+// checkConfigurationNuvla checks the types of the nuvla configuration's
+// fields (spec/configuration_template_nuvla.cljc): nonblank strings,
+// core/port (an integer 1-65535), booleans, core/email. The message
+// quotes the document, as the api-server's does, secrets and all.
+func checkConfigurationNuvla(r map[string]any) error {
+	bad := func(k string) error { return fmt.Errorf("resource does not satisfy defined schema: %s in %v", k, r) }
+	for k, v := range r {
+		switch k {
+		case "smtp-username", "smtp-password", "smtp-host":
+			if !nonblank(v) {
+				return bad(k)
+			}
+		case "smtp-port":
+			n, ok := v.(json.Number)
+			i, err := n.Int64()
+			if !ok || err != nil || i < 1 || i > 65535 {
+				return bad(k)
+			}
+		case "smtp-ssl", "smtp-debug":
+			if _, ok := v.(bool); !ok {
+				return bad(k)
+			}
+		case "support-email":
+			if s, ok := v.(string); !ok || !nuvlaEmail.MatchString(s) {
+				return bad(k)
+			}
+		}
+	}
+	return nil
+}
+
+// retrieve answers GET /api/<id>, as std_crud.clj retrieve-fn does.
+func (f *fakeNuvla) retrieve(w http.ResponseWriter, id string) {
+	r, ok := f.res[id]
+	if !ok {
+		errorAnswer(w, 404, id+" not found")
+		return
+	}
+	answer(w, 200, r)
 }
 
 func (f *fakeNuvla) edit(w http.ResponseWriter, id string, body map[string]any) {
@@ -382,6 +433,12 @@ func (f *fakeNuvla) edit(w http.ResponseWriter, id string, body map[string]any) 
 	if err := checkDesc(body); err != nil {
 		errorAnswer(w, 400, err.Error())
 		return
+	}
+	if coll == "configuration" {
+		if err := checkConfigurationNuvla(body); err != nil {
+			errorAnswer(w, 400, err.Error())
+			return
+		}
 	}
 	for k, v := range body {
 		r[k] = v

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nuvla/nuvlagen/generator/compose"
 	"github.com/nuvla/nuvlagen/generator/configfile"
+	"github.com/nuvla/nuvlagen/generator/configure"
 	"github.com/nuvla/nuvlagen/generator/exports"
 	"github.com/nuvla/nuvlagen/generator/firewall"
 	"github.com/nuvla/nuvlagen/generator/nfsconf"
@@ -122,6 +123,11 @@ func renderSite(s *site.Site) (Files, []errors.Error, error) {
 		return nil, nil, err
 	}
 	maps.Copy(files, reg)
+	cfg, err := configure.Render(s) // host sites that configure something
+	if err != nil {
+		return nil, nil, err
+	}
+	maps.Copy(files, cfg)
 	rules, err := firewall.Compile(s)
 	if err != nil {
 		return nil, nil, err // positioned at the site or the tables

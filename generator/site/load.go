@@ -203,6 +203,11 @@ type raw struct {
 		Labels    map[string]string `json:"labels"`
 		NFSServer bool              `json:"nfsServer"`
 	} `json:"nodes"`
+
+	// What nuvlagen configure sets (cue/configure.cue).
+	SMTP         *SMTP      `json:"smtp"`
+	SupportEmail string     `json:"supportEmail"`
+	Snapshots    *Snapshots `json:"snapshots"`
 }
 
 // decode validates and decodes v, a site from file, whose input (the
@@ -258,6 +263,7 @@ func decode(v, in cue.Value, file string, start token.Pos) (*Site, error) {
 		Networks: r.Networks, EphemeralPorts: r.EphemeralPorts, NFS: r.NFS,
 		Images: r.Images, value: v, File: file, start: start,
 		Edge: r.Edge, Host: r.Host,
+		SMTP: r.SMTP, SupportEmail: r.SupportEmail, Snapshots: r.Snapshots,
 	}
 	for name, c := range r.Clients {
 		s.Clients = append(s.Clients, Client{Service: name, Stack: c.Stack, Ports: c.Ports})

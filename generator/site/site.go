@@ -65,6 +65,12 @@ type Site struct {
 	Firewall *Firewall
 	// Stacks are in deployment order.
 	Stacks []Stack
+	// SMTP, SupportEmail and Snapshots are, on a host site, what
+	// nuvlagen configure sets in the running Nuvla; nil or "": not
+	// configured.
+	SMTP         *SMTP
+	SupportEmail string
+	Snapshots    *Snapshots
 
 	// value is the unified CUE value, kept for positions (Pos).
 	value cue.Value

@@ -68,6 +68,9 @@ func Render(s *site.Site) ([]byte, error) {
 			w("- `%s`: %s\n", v.Name, v.Purpose)
 		}
 	}
+	if s.Kind == site.KindHost {
+		configuration(s, w)
+	}
 	if s.Kind == site.KindTarget {
 		w("\n## Registration in Nuvla\n\nOnce deployed, the site is registered in Nuvla with `nuvlagen register` and the documents in `nuvla/`: see [nuvla/README.md](nuvla/README.md).\n")
 	}
@@ -168,4 +171,64 @@ func prefixes(list []netip.Prefix) string {
 		out[i] = p.String()
 	}
 	return strings.Join(out, ", ")
+}
+
+// configuration says what nuvlagen configure sets in the running Nuvla,
+// and how Elasticsearch is restored from a snapshot.
+func configuration(s *site.Site, w func(string, ...any)) {
+	w("\n## Configuration in the running Nuvla\n\n")
+	if s.SMTP == nil && s.SupportEmail == "" && s.Snapshots == nil {
+		w("The site's file sets none of `smtp`, `supportEmail` and `snapshots`: Nuvla sends no email (no validation of new users' addresses, no notifications), and nothing takes snapshots of Elasticsearch (strongly recommended: `snapshots`).\n")
+		return
+	}
+	w("Once the stacks are up, from where the docker CLI talks to a manager, set what the site's file says in Nuvla and Elasticsearch (`configure/configure.json`; a second run writes nothing, `--dry-run` prints the requests):\n\n")
+	cacert := ""
+	if s.TLS.Mode == "selfsigned" {
+		// Traefik's certificate is then the one secrets init made,
+		// which the deployment's CA signs.
+		cacert = " --cacert DIR/ca/ca.pem"
+	}
+	w("```sh\nnuvlagen configure --secrets DIR%s out/%s/configure\n```\n\n", cacert, s.Name)
+	if m := s.SMTP; m != nil {
+		w("- Email through `%s:%d` (%s) as `%s`, also the From address, with the password in `DIR/%s/%s` (a placeholder until written).\n", m.Host, m.Port, map[bool]string{true: "SMTPS", false: "plain SMTP: no TLS"}[m.SSL], m.Username, s.Name, site.SMTPPasswordSecret)
+	} else {
+		w("- No `smtp`: Nuvla sends no email.\n")
+	}
+	if s.SupportEmail != "" {
+		w("- Support address `%s`.\n", s.SupportEmail)
+	}
+	sn := s.Snapshots
+	if sn == nil {
+		w("- No `snapshots`: nothing takes snapshots of Elasticsearch (strongly recommended).\n")
+		return
+	}
+	base := sn.BasePath
+	if base == "" {
+		base = s.Name // cue/configure.cue's default
+	}
+	where := "AWS"
+	if sn.Endpoint != "" {
+		where = sn.Protocol + "://" + sn.Endpoint
+	}
+	w("- Snapshots of every index to S3 bucket `%s` at %s, under `%s/`: repository `%s`, policy `%s` on schedule `%s` (UTC), kept %s, at least %d and at most %d. The keys are the secrets `es_s3_access_key` and `es_s3_secret_key`, which nuvla/es adds to Elasticsearch's keystore when it starts (a new key: a new secret, and the %s stack deployed again).\n", sn.Bucket, where, base, sn.Repository, sn.Policy, sn.Schedule, sn.Retention.ExpireAfter, sn.Retention.MinCount, sn.Retention.MaxCount, stackOf(s, "es"))
+	api := stackOf(s, "api")
+	w("\nElasticsearch listens on `%s` only; `es` below runs curl in a one-off container there. To restore a snapshot: stop what writes, close the indices (a wildcard needs `action.destructive_requires_name` off for the while), restore them, and deploy again (which scales the services back):\n\n", s.Networks.Backend)
+	w("```sh\nes() { docker run --rm -i --network %s --entrypoint curl %s -sS -H 'Content-Type: application/json' \"$@\"; }\n", s.Networks.Backend, s.Images["elasticsearch"])
+	w("es 'http://es:9200/_cat/snapshots/%s?v&s=end_epoch'   # pick SNAPSHOT\n", sn.Repository)
+	w("docker service scale %[1]s_api=0 %[1]s_job-executor=0 %[1]s_job-distributor=0\n", api)
+	w("es -X PUT http://es:9200/_cluster/settings -d '{\"persistent\": {\"action.destructive_requires_name\": false}}'\n")
+	w("es -X POST 'http://es:9200/*,-.*/_close?expand_wildcards=open'\n")
+	w("es -X POST 'http://es:9200/_snapshot/%s/SNAPSHOT/_restore?wait_for_completion=true' -d '{\"indices\": \"*,-.*\", \"include_global_state\": false}'\n", sn.Repository)
+	w("es -X PUT http://es:9200/_cluster/settings -d '{\"persistent\": {\"action.destructive_requires_name\": null}}'\n")
+	w("./deploy.sh --secrets DIR/%s\n```\n", s.Name)
+}
+
+// stackOf names the stack that runs service ("STACK" for none).
+func stackOf(s *site.Site, service string) string {
+	for _, st := range s.Stacks {
+		if _, ok := s.ServiceConstraints(st.Name, service); ok {
+			return st.Name
+		}
+	}
+	return "STACK"
 }

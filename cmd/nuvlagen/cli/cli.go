@@ -47,8 +47,9 @@ var commands []command
 func init() {
 	commands = []command{
 		{"generate", runGenerate}, {"check", runCheck}, {"vet", runVet}, {"diff", runDiff},
-		{"firewall", runFirewall}, {"secrets", runSecrets}, {"register", runRegister}, {"import", runImport},
-		{"version", runVersion}, {"help", runHelp},
+		{"firewall", runFirewall}, {"secrets", runSecrets}, {"register", runRegister},
+		{"configure", runConfigure}, {"import", runImport},
+		{"version", runVersion},
 	}
 }
 
@@ -71,11 +72,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, help("nuvlagen"))
 		return ExitUsage
 	}
-	switch args[0] {
-	case "-h", "--help":
+	switch {
+	case args[0] == "help" && len(args) > 1 && args[1] != "help":
+		args = []string{args[1], "--help"} // the command's own help
+	case args[0] == "-h" || args[0] == "--help" || args[0] == "help":
 		fmt.Fprint(stdout, help("nuvlagen"))
 		return ExitOK
-	case "--version":
+	case args[0] == "--version":
 		return exit.Status(runVersion(e, nil))
 	}
 	for _, c := range commands {
@@ -89,19 +92,6 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "nuvlagen: unknown command %q\n%s", args[0], help("nuvlagen"))
 	return ExitUsage
-}
-
-func runHelp(e *env, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(e.stdout, help("nuvlagen"))
-		return nil
-	}
-	for _, c := range commands {
-		if c.name == args[0] && c.name != "help" {
-			return c.run(e, []string{"--help"})
-		}
-	}
-	return e.usagef("nuvlagen help", "unknown command %q", args[0])
 }
 
 // parseFlags parses the flags of command fs.Name(); it returns false when
