@@ -29,7 +29,9 @@ func Render(s *site.Site) ([]byte, error) {
 		w("A **target** site: Nuvla deploys users' containers on this Swarm. Its services are served at https://%s/ and its S3 API at https://%s/.\n\n", s.Domain, s.S3Domain)
 	}
 
-	w("## Nodes\n\n| node | address | role | labels |\n|---|---|---|---|\n")
+	runbook(s, w)
+
+	w("\n## Nodes\n\n| node | address | role | labels |\n|---|---|---|---|\n")
 	for _, n := range s.Nodes {
 		w("| %s | %s | %s | %s |\n", n.Name, n.Address, n.Role, labels(n.Labels))
 	}
@@ -49,9 +51,9 @@ func Render(s *site.Site) ([]byte, error) {
 		}
 	}
 
-	w("\n## Deploy order\n\nEach stack lives in `stacks/<stack>/` with its configuration files. `deploy.sh` deploys them on a manager in this order; it also creates each secret's current version (`<name>_<digest>`) and sets the `<NAME>_SECRET` variables the compose files name the secrets by, which a `docker stack deploy` by hand needs too:\n\n")
+	w("\n## Deploy order\n\nEach stack lives in `stacks/<stack>/` with its configuration files. `deploy.sh` deploys them in this order, after the networks, the node labels and the secrets (each secret's current version, `<name>_<digest>`, named to the compose files by the `<NAME>_SECRET` variables it sets), so a stack deployed by hand with `docker stack deploy` needs all of those first:\n\n")
 	for i, st := range s.Stacks {
-		w("%d. `docker stack deploy -c stacks/%s/docker-compose.yml %s`: %s\n", i+1, st.Name, st.Name, purpose[st.Role])
+		w("%d. `%s` (`stacks/%s/`): %s\n", i+1, st.Name, st.Name, purpose[st.Role])
 	}
 
 	if s.NFS != nil {
@@ -231,4 +233,85 @@ func stackOf(s *site.Site, service string) string {
 		}
 	}
 	return "STACK"
+}
+
+// runbook is the installation guide made concrete for the site: every
+// step, in order, with the commands for its nodes. DIR is the secrets
+// directory, which never enters out/.
+func runbook(s *site.Site, w func(string, ...any)) {
+	dir := "DIR"
+	if s.Link != nil {
+		dir = "DIR/" + s.Name // a deployment's directory holds one per site
+	}
+	edge, _ := s.Node(s.Edge)
+	w("## Runbook\n\nFrom this directory (`out/%s/`), on the machine with nuvlagen and the secrets directory `DIR` (0700, outside any repository); every node is reached as root over SSH.\n\n", s.Name)
+	w("1. **DNS.** Point `%s`", s.Domain)
+	if s.S3Domain != "" {
+		w(" and `%s`", s.S3Domain)
+	}
+	w(" at %s (%s, the edge manager, where Traefik publishes 80 and 443).\n", edge.Address, edge.Name)
+	if s.Link != nil {
+		w("2. **Secrets.** `nuvlagen secrets init DIR` with the deployment's site files: one CA and a directory per site; this site's is `%s`. `nuvlagen secrets check DIR` lists the certificates' expiry.\n", dir)
+	} else {
+		w("2. **Secrets.** `nuvlagen secrets init DIR --site %s`; `nuvlagen secrets check DIR` lists the certificates' expiry.\n", s.File)
+	}
+	w("3. **Prepare each node** (NFS, kernel settings%s):\n\n   ```sh\n", map[bool]string{true: ", the Docker API's TLS on the managers", false: ""}[s.Kind == site.KindTarget])
+	for _, n := range s.Nodes {
+		if s.Kind == site.KindTarget && n.Role == "manager" {
+			w("   scp -r %s/docker-tls/%s root@%s:docker-tls && scp prepare/%[2]s.sh root@%[3]s: && ssh root@%[3]s 'bash %[2]s.sh --docker-tls docker-tls && rm -r docker-tls'\n", dir, n.Name, n.Address)
+			continue
+		}
+		w("   scp prepare/%s.sh root@%s: && ssh root@%[2]s bash %[1]s.sh\n", n.Name, n.Address)
+	}
+	w("   ```\n\n")
+	w("4. **Firewall**, on each node, with a rollback unless confirmed within 120 seconds (see `firewall/PORTS.md`):\n\n   ```sh\n")
+	for _, n := range s.Nodes {
+		w("   scp -r firewall root@%s:nuvla-firewall && ssh -t root@%[1]s 'nuvla-firewall/apply.sh --backend nft --confirm 120 %s'\n", n.Address, n.Name)
+	}
+	w("   ```\n\n")
+	cacert, verify := "", ""
+	if s.TLS.Mode == "selfsigned" {
+		cacert, verify = fmt.Sprintf(" && scp %s root@%s:nuvla-ca.pem", caFor(s), edge.Address), " --cacert nuvla-ca.pem"
+	}
+	w("5. **Deploy and verify** on the edge manager: deploy.sh is idempotent (`--dry-run` prints the plan), verify.sh prints one line per check and exits 0 when all pass; the secrets leave the node afterwards:\n\n   ```sh\n")
+	w("   ssh root@%s 'rm -rf nuvla-site nuvla-secrets' # scp -r nests into a directory that exists\n", edge.Address)
+	w("   scp -r ../%s root@%s:nuvla-site && scp -r %s root@%[2]s:nuvla-secrets%[4]s\n", s.Name, edge.Address, dir, cacert)
+	w("   ssh root@%s 'nuvla-site/deploy.sh --secrets nuvla-secrets; rm -r nuvla-secrets; nuvla-site/verify.sh%s'\n   ```\n\n", edge.Address, verify)
+	n := 6
+	if s.Kind == site.KindHost {
+		w("%d. **First login.** https://%s/ui/ as `super`, with the password in `%s/NUVLA_SUPER_PASSWORD`. That variable is only the initial password: change it in the UI, then write the new one into the same file (configure and register log in with it).\n", n, s.Domain, dir)
+		n++
+		if s.SMTP != nil || s.SupportEmail != "" || s.Snapshots != nil {
+			w("%d. **Configure** email, support address and snapshots: `nuvlagen configure` (below).\n", n)
+			n++
+		}
+		if s.Link != nil && len(s.Link.Targets) > 0 {
+			w("%d. **Register the targets** once they are up: `out/<target>/nuvla/README.md` for each of %s.\n", n, peerNames(s.Link.Targets))
+			n++
+		}
+	}
+	if s.Kind == site.KindTarget {
+		w("%d. **Register** the site in Nuvla once its host is up: [nuvla/README.md](nuvla/README.md).\n", n)
+		n++
+	}
+	w("%d. **Change** the site file, then `nuvlagen generate`, `nuvlagen diff --base main` (risks first), and deploy again.", n)
+	if s.Kind == site.KindHost {
+		w(" Before an upgrade of the images, take a snapshot (below).")
+	}
+	w(" To rotate a secret, write its new value into its file in `%s` and run `deploy.sh` again: each secret is named by its content's digest, so the services move to the new version and the old one is removed once unused (CREDENTIAL_ENCRYPTION_KEY is refused: Nuvla's stored credentials would become unreadable).\n", dir)
+}
+
+func caFor(s *site.Site) string {
+	if s.Link != nil {
+		return "DIR/ca/ca.pem"
+	}
+	return "DIR/traefik_tls_crt"
+}
+
+func peerNames(peers []site.Peer) string {
+	names := make([]string, len(peers))
+	for i, p := range peers {
+		names[i] = p.Name
+	}
+	return strings.Join(names, ", ")
 }
