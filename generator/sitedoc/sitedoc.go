@@ -253,7 +253,7 @@ func runbook(s *site.Site, w func(string, ...any)) {
 	if s.Link != nil {
 		w("2. **Secrets.** `nuvlagen secrets init DIR` with the deployment's site files: one CA and a directory per site; this site's is `%s`. `nuvlagen secrets check DIR` lists the certificates' expiry.\n", dir)
 	} else {
-		w("2. **Secrets.** `nuvlagen secrets init DIR --site %s`; `nuvlagen secrets check DIR` lists the certificates' expiry.\n", s.File)
+		w("2. **Secrets.** `nuvlagen secrets init DIR --site %s`; `nuvlagen secrets check DIR` lists the certificates' expiry.\n", artifact.Source(s.File))
 	}
 	w("3. **Prepare each node** (NFS, kernel settings%s):\n\n   ```sh\n", map[bool]string{true: ", the Docker API's TLS on the managers", false: ""}[s.Kind == site.KindTarget])
 	for _, n := range s.Nodes {
