@@ -368,15 +368,17 @@ func (dp *deployment) cleanUp(before inventory, labelsBefore map[string]string) 
 var publishedPorts = []int{80, 443, 8080}
 
 // checkPortsFree fails t (or skips it) when a port Traefik publishes is
-// taken: the client must reach this run's Traefik and nothing else.
+// taken: the client must reach this run's Traefik and nothing else. It
+// connects rather than listens, which a user other than root cannot do
+// below 1024.
 func checkPortsFree(t *testing.T) {
 	t.Helper()
 	for _, p := range publishedPorts {
-		l, err := net.Listen("tcp", ":"+strconv.Itoa(p))
-		if err != nil {
-			missing(t, "port %d must be free for Traefik to publish it: %v", p, err)
+		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), 2*time.Second)
+		if err == nil {
+			c.Close()
+			missing(t, "port %d must be free for Traefik to publish it, but something listens there", p)
 		}
-		l.Close()
 	}
 }
 

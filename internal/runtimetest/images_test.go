@@ -30,37 +30,46 @@ const (
 	standinImage = "nuvlagen-e2e/standin:run"
 )
 
-// traefikBinary returns the path of a static Traefik binary, built once
+// traefikBinary returns the Traefik binary TestMain found or built, or
+// skips (fails) t with why there is none.
+func traefikBinary(t *testing.T) string {
+	t.Helper()
+	if engine.traefikErr != nil {
+		missing(t, "Traefik %s: %v", traefikVersion, engine.traefikErr)
+	}
+	return engine.traefik
+}
+
+// findTraefik returns the path of a static Traefik binary, built once
 // from the module proxy into the user's cache directory (outside any
 // repository) and reused while its version checks out: the build takes
 // minutes on two cores.
-func traefikBinary(t *testing.T) string {
-	t.Helper()
+func findTraefik() (string, error) {
 	dir := os.Getenv("XDG_CACHE_HOME")
 	if dir == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			missing(t, "no cache directory for Traefik's build: %v", err)
+			return "", fmt.Errorf("no cache directory for Traefik's build: %w", err)
 		}
 		dir = filepath.Join(home, ".cache")
 	}
 	dir = filepath.Join(dir, "nuvlagen", "traefik-"+traefikVersion)
 	bin := filepath.Join(dir, "traefik")
 	if err := checkTraefik(bin); err == nil {
-		return bin
+		return bin, nil
 	} else if !os.IsNotExist(err) {
-		t.Logf("rebuilding Traefik: %v", err)
+		fmt.Fprintf(os.Stderr, "runtimetest: rebuilding Traefik: %v\n", err)
 	}
 	start := time.Now()
-	t.Logf("building Traefik %s into %s (once; several minutes)", traefikVersion, dir)
+	fmt.Fprintf(os.Stderr, "runtimetest: building Traefik %s into %s (once; several minutes)\n", traefikVersion, dir)
 	if err := buildTraefik(dir, bin); err != nil {
-		missing(t, "building Traefik %s: %v", traefikVersion, err)
+		return "", fmt.Errorf("building: %w", err)
 	}
 	if err := checkTraefik(bin); err != nil {
-		t.Fatalf("the Traefik just built: %v", err)
+		return "", fmt.Errorf("the binary just built: %w", err)
 	}
-	t.Logf("built Traefik in %v", time.Since(start).Round(time.Second))
-	return bin
+	fmt.Fprintf(os.Stderr, "runtimetest: built Traefik in %v\n", time.Since(start).Round(time.Second))
+	return bin, nil
 }
 
 // checkTraefik runs `traefik version` and wants traefikVersion.
@@ -119,7 +128,7 @@ func buildTraefik(dir, bin string) error {
 		"-ldflags", "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version="+traefikVersion,
 		"-o", bin+".tmp", "./cmd/traefik")
 	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build ./cmd/traefik: %v: %s", err, out)
 	}

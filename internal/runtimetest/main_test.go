@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -38,6 +39,9 @@ var engine struct {
 	createdSwarm bool
 	// networksBefore are the daemon's networks before the run.
 	networksBefore []string
+	// traefik is the Traefik binary, or traefikErr why there is none.
+	traefik    string
+	traefikErr error
 }
 
 func TestMain(m *testing.M) {
@@ -50,7 +54,15 @@ func runMain(m *testing.M) int {
 		engine.skip = "-short"
 		return m.Run()
 	}
-	unlock, err := lock(lockFile, 10*time.Minute)
+	// Traefik is built before the lock is taken: the Swarm tests of
+	// other packages need not wait for a build that does not use it.
+	// Without an engine, nothing would run it: no build.
+	if err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").Run(); err != nil {
+		engine.traefikErr = fmt.Errorf("not built: docker engine not reachable: %w", err)
+	} else {
+		engine.traefik, engine.traefikErr = findTraefik()
+	}
+	unlock, err := lock(lockFile, 15*time.Minute)
 	if err != nil {
 		engine.skip = err.Error()
 		return m.Run()
