@@ -3,7 +3,6 @@ package runtimetest
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -93,29 +92,4 @@ func (d *dockerCLI) lines(args ...string) ([]string, error) {
 		}
 	}
 	return l, nil
-}
-
-// inspect runs `docker <kind> inspect` on names and decodes the JSON
-// array it prints.
-func (d *dockerCLI) inspect(kind string, names ...string) ([]map[string]any, error) {
-	if len(names) == 0 {
-		return nil, nil
-	}
-	return d.inspectJSON(append([]string{kind, "inspect"}, names...)...)
-}
-
-// inspectJSON runs a docker command that prints a JSON array of objects
-// and decodes it, numbers kept as written.
-func (d *dockerCLI) inspectJSON(args ...string) ([]map[string]any, error) {
-	out, err := d.run(args...)
-	if err != nil {
-		return nil, err
-	}
-	var v []map[string]any
-	dec := json.NewDecoder(strings.NewReader(out))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("docker %s: %w", strings.Join(args, " "), err)
-	}
-	return v, nil
 }

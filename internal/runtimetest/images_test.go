@@ -146,6 +146,9 @@ func buildImages(t *testing.T, d *dockerCLI, traefik string, entrypoints []strin
 			if _, err := d.run("image", "rm", "--force", img); err != nil && !isNotFound(err) {
 				t.Errorf("removing image %s: %v", img, err)
 			}
+			if left, err := d.lines("image", "ls", "--quiet", img); err != nil || len(left) > 0 {
+				t.Errorf("image %s is left: %v %v", img, left, err)
+			}
 		}
 	})
 
