@@ -341,7 +341,10 @@ func (dp *deployment) cleanUp(before inventory, labelsBefore map[string]string) 
 			}
 		}
 		if len(args) > 2 {
-			if _, err := d.run(append(args, "self")...); err != nil {
+			// node update takes no "self": the node's ID.
+			if id, err := d.run("node", "inspect", "self", "--format", "{{.ID}}"); err != nil {
+				errs = append(errs, err)
+			} else if _, err := d.run(append(args, strings.TrimSpace(id))...); err != nil {
 				errs = append(errs, err)
 			}
 		}
