@@ -76,8 +76,33 @@
 //
 // # Each kind of assertion, once broken
 //
-// Recorded when the test was written: the line broken by hand (in the
-// rendered files or the model) and the assertion that caught it.
+// Recorded when the test was written: one run with these lines of the
+// model (and one of the secrets generator) changed by hand, each caught
+// by the assertion named:
 //
-//   - see the package's history and the report of issue 15.
+//   - monitoring.cue, grafana-strip's prefixes "/grafana" → "/graf":
+//     routes ("the service got path /ana/api/health, want /api/health",
+//     X-Forwarded-Prefix);
+//   - traefik.cue, the web entry point's redirections removed:
+//     redirect (status 404, no Location);
+//   - monitoring.cue, the prometheus route's middlewares → []:
+//     basic-auth (status 200 without credentials, no Basic challenge);
+//   - traefik.cue, websecure's middlewares ["compress@file"] removed:
+//     compress (Content-Encoding "" with gzip accepted);
+//   - traefik.cue, the catch-all's rule → Host(`nowhere.invalid`):
+//     unrouted (404, not the catch-all's 503);
+//   - secrets.go, the S3 domain left out of the self-signed SANs:
+//     certificate (SANs lack s3.…) and the S3 route (TLS verification);
+//   - monitoring.cue, scrape_interval "15s" → "15": promtool ("not a
+//     valid duration string");
+//   - monitoring.cue, the traefik scrape target's port 8080 → 8081:
+//     scrape-targets (connection refused from the Prometheus task);
+//   - traefik.cue, the routers' certresolver → "other" in ACME mode:
+//     TestACMEConfigurationAccepted (routers' resolver, Traefik's
+//     router errors);
+//   - the rendered compose file (the test does this itself, every run):
+//     grafana's loadbalancer.server.port "3000" → "3001" gives 502, its
+//     traefik.swarm.network → the stack's own network gives 404: the
+//     route check fails, and passes again with the file as rendered.
+
 package runtimetest
