@@ -44,6 +44,9 @@
 //   - basic auth: Prometheus, the dashboard and the API on 8080 answer
 //     401 with a Basic challenge without credentials or with a wrong
 //     password, 200 with the generated ones; the other routes need none;
+//     on 8080, /metrics answers without credentials (the firewall keeps
+//     8080 to management; Prometheus scrapes it), the dashboard's paths
+//     ask for them, anything else is 404;
 //   - the websecure entry point's compress middleware gzips when asked,
 //     and only then;
 //   - `promtool check config` passes the generated Prometheus

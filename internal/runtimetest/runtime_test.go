@@ -180,6 +180,27 @@ func TestTargetSiteServes(t *testing.T) {
 			}
 		}
 	})
+	t.Run("entrypoint-8080", func(t *testing.T) {
+		// The traefik entry point serves /metrics open (the firewall
+		// limits 8080 to management and Prometheus scrapes it), the
+		// dashboard's paths guarded, and nothing else.
+		base := "http://" + dep.site.Domain + ":8080"
+		for _, c := range []struct {
+			path string
+			want int
+		}{{"/metrics", http.StatusOK}, {"/api/rawdata", http.StatusUnauthorized}, {"/dashboard", http.StatusUnauthorized}, {"/other", http.StatusNotFound}} {
+			rp, err := dep.c.do(request{url: base + c.path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rp.status != c.want {
+				t.Errorf("GET %s%s without credentials: status %d, want %d", base, c.path, rp.status, c.want)
+			}
+			if c.path == "/metrics" && !bytes.Contains(rp.body, []byte("traefik_")) {
+				t.Errorf("GET %s/metrics: no Traefik metrics: %.200q", base, rp.body)
+			}
+		}
+	})
 	t.Run("compress", func(t *testing.T) {
 		u := "https://" + dep.site.Domain + "/grafana/api/health"
 		for _, gz := range []bool{true, false} {
