@@ -26,9 +26,15 @@ const (
 
 // Image names the test builds and removes again.
 const (
-	traefikImage = "nuvlagen-e2e/traefik:" + traefikVersion
-	standinImage = "nuvlagen-e2e/standin:run"
+	traefikImage    = "nuvlagen-e2e/traefik:" + traefikVersion
+	standinImage    = "nuvlagen-e2e/standin:run"
+	prometheusImage = "nuvlagen-e2e/prometheus:debian"
 )
+
+// prometheusBinary is Debian's Prometheus (package prometheus, 2.42 on
+// bookworm): the stacks pin prom/prometheus:v2.25.2, which cannot be
+// pulled here; 2.42 reads the same configuration and flags.
+const prometheusBinary = "/usr/bin/prometheus"
 
 // traefikBinary returns the Traefik binary TestMain found or built, or
 // skips (fails) t with why there is none.
@@ -135,14 +141,15 @@ func buildTraefik(dir, bin string) error {
 	return os.Rename(bin+".tmp", bin)
 }
 
-// buildImages builds the Traefik image and the stand-in image, removed
-// again when t ends. The stand-in image also holds the stand-in at every
+// buildImages builds the Traefik, Prometheus and stand-in images,
+// removed again when t ends. Prometheus is Debian's binary with the
+// shared libraries ldd names. The stand-in image also holds the stand-in at every
 // entrypoint path the compose files name (/bin/sh of Minio's, the job
 // scripts), so that each service starts it whatever its command.
 func buildImages(t *testing.T, d *dockerCLI, traefik string, entrypoints []string) {
 	t.Helper()
 	t.Cleanup(func() {
-		for _, img := range []string{traefikImage, standinImage} {
+		for _, img := range []string{traefikImage, prometheusImage, standinImage} {
 			if _, err := d.run("image", "rm", "--force", img); err != nil && !isNotFound(err) {
 				t.Errorf("removing image %s: %v", img, err)
 			}
@@ -160,6 +167,28 @@ func buildImages(t *testing.T, d *dockerCLI, traefik string, entrypoints []strin
 	dockerBuild(t, d, ctxDir, dockerfile, traefikImage)
 
 	ctxDir = t.TempDir()
+	var pb strings.Builder
+	pb.WriteString("FROM scratch\n")
+	files, err := withLibraries(prometheusBinary)
+	if err != nil {
+		missing(t, "Prometheus (Debian package prometheus): %v", err)
+	}
+	for i, f := range files {
+		// The file a link names goes in under the link's name.
+		src, err := filepath.EvalSymlinks(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("f%d", i)
+		if err := linkOrCopy(src, filepath.Join(ctxDir, name)); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&pb, "COPY %s %s\n", name, f)
+	}
+	fmt.Fprintf(&pb, "ENTRYPOINT [%q]\n", prometheusBinary)
+	dockerBuild(t, d, ctxDir, pb.String(), prometheusImage)
+
+	ctxDir = t.TempDir()
 	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(ctxDir, "standin"), "./standin")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -174,6 +203,26 @@ func buildImages(t *testing.T, d *dockerCLI, traefik string, entrypoints []strin
 	}
 	b.WriteString("ENTRYPOINT [\"/standin\"]\n")
 	dockerBuild(t, d, ctxDir, b.String(), standinImage)
+}
+
+// withLibraries returns bin and the shared objects `ldd` says it loads.
+func withLibraries(bin string) ([]string, error) {
+	if _, err := os.Stat(bin); err != nil {
+		return nil, err
+	}
+	out, err := exec.Command("ldd", bin).Output()
+	if err != nil {
+		return nil, fmt.Errorf("ldd %s: %w", bin, err)
+	}
+	files := []string{bin}
+	for _, line := range strings.Split(string(out), "\n") {
+		for _, f := range strings.Fields(line) {
+			if strings.HasPrefix(f, "/") {
+				files = append(files, f)
+			}
+		}
+	}
+	return sortedUnique(files), nil
 }
 
 func dockerBuild(t *testing.T, d *dockerCLI, dir, dockerfile, tag string) {

@@ -21,10 +21,11 @@ func TestTestSiteRenders(t *testing.T) {
 			ts.images[k] = standinImage
 		}
 		ts.images["traefik"] = traefikImage
+		ts.images["prometheus"] = prometheusImage
 		dp := render(t, nil, ts)
 		images, entrypoints := dp.images()
 		for _, img := range images {
-			if img != traefikImage && img != standinImage {
+			if img != traefikImage && img != standinImage && img != prometheusImage {
 				t.Errorf("acme %v: image %s is not a local one", acme, img)
 			}
 		}

@@ -44,6 +44,10 @@ type route struct {
 	prefix string
 	// auth: the route asks for the generated basic-auth credentials.
 	auth bool
+	// real: the service is the real one (Prometheus), which answers
+	// with its API, not the stand-in's report; only the status and the
+	// API's answer are checked (its path proves the prefix is kept).
+	real bool
 }
 
 // targetRoutes are the routes of a target site. Grafana and Minio's
@@ -51,7 +55,7 @@ type route struct {
 // keeps its prefix (--web.route-prefix); S3 owns its domain.
 var targetRoutes = []route{
 	{router: "grafana", service: "grafana", path: "/grafana/api/health", port: 3000, wantPath: "/api/health", prefix: "/grafana"},
-	{router: "prometheus", service: "prometheus", path: "/prometheus/api/v1/targets", port: 9090, wantPath: "/prometheus/api/v1/targets", auth: true},
+	{router: "prometheus", service: "prometheus", path: "/prometheus/api/v1/status/buildinfo", port: 9090, wantPath: "/prometheus/api/v1/status/buildinfo", auth: true, real: true},
 	{router: "minio-console", service: "minio", path: "/minio/browser/bucket", port: 9001, wantPath: "/browser/bucket", prefix: "/minio"},
 	{router: "minio-s3", service: "minio", s3: true, path: "/bucket/object.txt", port: 9000, wantPath: "/bucket/object.txt"},
 }
@@ -150,7 +154,7 @@ func TestTargetSiteServes(t *testing.T) {
 		// built with node, outside the module), so /dashboard/ is checked
 		// for the challenge only, and the API for 200.
 		dashboard := "http://" + dep.site.Domain + ":8080/dashboard/"
-		for _, u := range []string{"https://" + dep.site.Domain + "/prometheus/graph", dashboard, "http://" + dep.site.Domain + ":8080/api/overview"} {
+		for _, u := range []string{"https://" + dep.site.Domain + "/prometheus/api/v1/status/buildinfo", dashboard, "http://" + dep.site.Domain + ":8080/api/overview"} {
 			for _, c := range []struct {
 				user, pass string
 				want       int
@@ -285,10 +289,11 @@ func deploySite(t *testing.T, d *dockerCLI, name string, acme bool, traefik stri
 		ts.images[k] = standinImage
 	}
 	ts.images["traefik"] = traefikImage
+	ts.images["prometheus"] = prometheusImage
 	dp := render(t, d, ts)
 	images, entrypoints := dp.images()
 	for _, img := range images {
-		if img != traefikImage && img != standinImage {
+		if img != traefikImage && img != standinImage && img != prometheusImage {
 			t.Fatalf("the rendered stacks run image %s, not a local one: map it in the test site's images", img)
 		}
 	}
@@ -360,6 +365,13 @@ func (dep *deployed) checkRoute(r route, withAuth bool) error {
 	}
 	if rp.status != http.StatusOK {
 		return fmt.Errorf("GET %s: status %d, want 200 from the stand-in; body %.200q", req.url, rp.status, rp.body)
+	}
+	if r.real {
+		var api struct{ Status string }
+		if err := json.Unmarshal(rp.body, &api); err != nil || api.Status != "success" {
+			return fmt.Errorf("GET %s: not an answer of %s's API (%v): %.200q", req.url, r.service, err, rp.body)
+		}
+		return nil
 	}
 	a, err := rp.answer()
 	if err != nil {
@@ -501,16 +513,18 @@ func (dp *deployment) prometheusConfig(t *testing.T) string {
 	return ""
 }
 
-// checkScrapeTargets runs, inside the Prometheus task, a lookup of every
-// target of the generated scrape configuration and a GET of its
-// metrics path: each must resolve on the networks Prometheus is on and
-// answer 200; Traefik's, the one real server, with its metrics.
+// checkScrapeTargets asks the real Prometheus, through its route, for
+// its targets once it has scraped each: every job of the generated
+// configuration must have discovered a target (its DNS name resolved on
+// Prometheus' networks) on the configured port, and the jobs served by
+// real images (Prometheus itself, Traefik) must be up; the stand-ins'
+// answers are no metrics, so their jobs are only required to have been
+// reached.
 func (dep *deployed) checkScrapeTargets(t *testing.T) {
 	file := dep.prometheusConfig(t)
 	var cfg struct {
 		ScrapeConfigs []struct {
 			Job           string `yaml:"job_name"`
-			MetricsPath   string `yaml:"metrics_path"`
 			StaticConfigs []struct {
 				Targets []string `yaml:"targets"`
 			} `yaml:"static_configs"`
@@ -523,55 +537,80 @@ func (dep *deployed) checkScrapeTargets(t *testing.T) {
 	if err := yaml.Unmarshal(dep.files[file], &cfg); err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
-	stack, _, _ := dep.service("prometheus")
-	ids, err := dep.d.lines("ps", "-q", "--filter", "label=com.docker.swarm.service.name="+stack+"_prometheus")
-	if err != nil || len(ids) != 1 {
-		t.Fatalf("the prometheus task's container: %v %v", ids, err)
+	promStack, _, _ := dep.service("prometheus")
+	type target struct {
+		Labels     map[string]string
+		ScrapePool string
+		Health     string
+		LastError  string
 	}
-	traefikStack, _, _ := dep.service("traefik")
-	traefikName := "tasks." + traefikStack + "_traefik"
-	sawTraefik := false
+	u := "https://" + dep.site.Domain + "/prometheus/api/v1/targets"
+	var active []target
+	err := eventually(90*time.Second, func() error {
+		rp, err := dep.c.do(request{url: u, user: dep.user, pass: dep.pass})
+		if err != nil {
+			return err
+		}
+		var api struct {
+			Data struct{ ActiveTargets []target }
+		}
+		if err := json.Unmarshal(rp.body, &api); err != nil {
+			return fmt.Errorf("GET %s: status %d: %w", u, rp.status, err)
+		}
+		active = api.Data.ActiveTargets
+		for _, sc := range cfg.ScrapeConfigs {
+			i := slices.IndexFunc(active, func(tg target) bool { return tg.ScrapePool == sc.Job })
+			if i < 0 {
+				return fmt.Errorf("job %s has no target yet (DNS names not resolved?)", sc.Job)
+			}
+			if active[i].Health == "unknown" {
+				return fmt.Errorf("job %s not scraped yet", sc.Job)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Prometheus' targets: %v", err)
+	}
 	for _, sc := range cfg.ScrapeConfigs {
-		mp := sc.MetricsPath
-		if mp == "" {
-			mp = "/metrics"
-		}
-		var targets []string
-		for _, s := range sc.StaticConfigs {
-			targets = append(targets, s.Targets...)
-		}
-		for _, s := range sc.DNSSD {
-			if _, err := dep.d.run(append([]string{"exec", ids[0], "/standin", "-resolve"}, s.Names...)...); err != nil {
-				t.Errorf("job %s: %v", sc.Job, err)
-			}
-			for _, n := range s.Names {
-				targets = append(targets, net.JoinHostPort(n, strconv.Itoa(s.Port)))
-			}
-		}
-		if len(targets) == 0 {
-			t.Errorf("job %s has no targets", sc.Job)
-		}
-		for _, tg := range targets {
-			u := "http://" + tg + mp
-			isTraefik := false
-			if h, _, _ := strings.Cut(tg, ":"); h == traefikName {
-				isTraefik, sawTraefik = true, true
-			}
-			body, err := dep.d.run("exec", ids[0], "/standin", "-get", u)
-			if err != nil {
-				t.Errorf("job %s: %v", sc.Job, err)
-				continue
-			}
-			if isTraefik {
-				if !strings.Contains(body, "traefik_") {
-					t.Errorf("job %s: %s answers without Traefik's metrics: %.300q", sc.Job, u, body)
+		// Real: the static target is Prometheus itself; a DNS name is
+		// tasks.<service> in Prometheus' stack or tasks.<stack>_<service>.
+		real := len(sc.StaticConfigs) > 0
+		port := ""
+		for _, d := range sc.DNSSD {
+			port = strconv.Itoa(d.Port)
+			for _, n := range d.Names {
+				name := strings.TrimPrefix(n, "tasks.")
+				stack, svc, ok := strings.Cut(name, "_")
+				if !ok {
+					stack, svc = promStack, name
+				}
+				if p, ok := dep.projects[stack]; ok {
+					if img := p.Services[svc].Image; img == traefikImage || img == prometheusImage {
+						real = true
+					}
 				}
 			}
-			t.Logf("job %s: %s answers 200 from the prometheus task", sc.Job, u)
 		}
-	}
-	if !sawTraefik {
-		t.Errorf("%s scrapes no %s: Traefik's metrics are not collected", file, traefikName)
+		for _, tg := range active {
+			if tg.ScrapePool != sc.Job {
+				continue
+			}
+			if port != "" && !strings.HasSuffix(tg.Labels["instance"], ":"+port) {
+				t.Errorf("job %s: target %s, want port %s", sc.Job, tg.Labels["instance"], port)
+			}
+			switch {
+			case real && tg.Health != "up":
+				t.Errorf("job %s: target %s is %s: %s", sc.Job, tg.Labels["instance"], tg.Health, tg.LastError)
+			case real:
+				t.Logf("job %s: target %s is up", sc.Job, tg.Labels["instance"])
+			case strings.Contains(tg.LastError, `Get "`):
+				// Prometheus' HTTP client failed: no connection, or no answer.
+				t.Errorf("job %s: target %s not reached: %s", sc.Job, tg.Labels["instance"], tg.LastError)
+			default:
+				t.Logf("job %s: target %s discovered and reached (a stand-in, no metrics: %s)", sc.Job, tg.Labels["instance"], tg.LastError)
+			}
+		}
 	}
 }
 

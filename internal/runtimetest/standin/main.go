@@ -4,28 +4,16 @@
 // on the far side of Traefik can tell which service, port and path a
 // router delivered it to.
 //
-// Its arguments are ignored (the compose files give each image its own
-// command), except for two forms the test runs with docker exec:
-//
-//	standin -resolve NAME...
-//	standin -get URL
-//
-// The first prints each name and the addresses it resolves to inside
-// the container, one line each, as "NAME ADDR...", and exits non-zero
-// when one does not resolve. The second prints the status of a GET of
-// URL on stderr and its body on stdout, and exits non-zero unless the
-// status is 200.
+// Its arguments are ignored: the compose files give each image its own
+// command, and the image holds the stand-in at each entrypoint path.
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 )
@@ -51,12 +39,6 @@ type Answer struct {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "-resolve" {
-		os.Exit(resolve(os.Args[2:]))
-	}
-	if len(os.Args) == 3 && os.Args[1] == "-get" {
-		os.Exit(get(os.Args[2]))
-	}
 	log.SetFlags(0)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
@@ -76,39 +58,4 @@ func main() {
 	}
 	log.Printf("standin: listening on %s", strings.Join(ports, ", "))
 	log.Fatal(<-errs)
-}
-
-func resolve(names []string) int {
-	code := 0
-	for _, n := range names {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		addrs, err := net.DefaultResolver.LookupHost(ctx, n)
-		cancel()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", n, err)
-			code = 1
-			continue
-		}
-		fmt.Println(n, strings.Join(addrs, " "))
-	}
-	return code
-}
-
-func get(url string) int {
-	c := &http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(os.Stdout, resp.Body); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	fmt.Fprintf(os.Stderr, "%s: %s\n", url, resp.Status)
-	if resp.StatusCode != http.StatusOK {
-		return 1
-	}
-	return 0
 }
