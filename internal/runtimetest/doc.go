@@ -15,7 +15,11 @@
 // the proxy refuses (as it refuses v3.7.13 or one of its dependencies);
 // v3.6.12 builds, and the labels and files the model writes use nothing
 // newer than v3.3 (the swarm provider and its traefik.swarm.network
-// label). Every other image of the model is one stand-in (./standin, a
+// label). Prometheus is real too: Debian's 2.42 binary (package
+// prometheus, which also brings promtool) with the shared libraries ldd
+// names, in a FROM scratch image; the stacks pin v2.25.2, whose flags
+// and configuration 2.42 reads alike. Every other image of the model is
+// one stand-in (./standin, a
 // static Go binary in a FROM scratch image, also installed at each
 // entrypoint path the compose files name, /bin/sh of Minio's among
 // them) listening on the ports the real services use (api 8200, ui 80,
@@ -31,11 +35,12 @@
 //
 // # What is checked
 //
-//   - routes: each router's rule (Host and path: Grafana, Prometheus,
-//     Minio's console on the site's domain, S3 on its own) reaches the
-//     right service's task on the public network, on the right port,
-//     with the path the service expects (prefix stripped where it must
-//     be, with X-Forwarded-Prefix), Host and X-Forwarded-Proto kept; a
+//   - routes: each router's rule (Host and path: Grafana, Minio's
+//     console on the site's domain, S3 on its own) reaches the right
+//     service's task on the public network, on the right port, with the
+//     path the service expects (prefix stripped where it must be, with
+//     X-Forwarded-Prefix), Host and X-Forwarded-Proto kept; Prometheus'
+//     route reaches Prometheus' API under its kept prefix; a
 //     path no router takes gets the catch-all's 503; Traefik's API lists
 //     every router of the labels, enabled and without errors;
 //   - HTTP on 80 redirects permanently to the same URL over HTTPS;
@@ -50,9 +55,11 @@
 //   - the websecure entry point's compress middleware gzips when asked,
 //     and only then;
 //   - `promtool check config` passes the generated Prometheus
-//     configuration; from inside the Prometheus task, every scrape
-//     target resolves and answers 200 on its metrics path, Traefik's
-//     with real Traefik metrics;
+//     configuration; the real Prometheus, asked through its route,
+//     has discovered a target for every job (its DNS name resolved on
+//     Prometheus' networks) on the configured port and scraped it:
+//     itself and Traefik up, the stand-ins reached (they serve no
+//     metrics);
 //   - negative cases: the rendered compose file of Grafana's stack,
 //     deployed with its service-port label or its traefik.swarm.network
 //     label changed, makes the route check fail; deployed as rendered
@@ -71,11 +78,11 @@
 //
 // The real services' behaviour behind the routes: Nuvla's api and ui
 // (a host site needs three nodes of different labels, so its api and
-// ui routes are not run here), Elasticsearch and Zookeeper, Grafana's
-// provisioning of its Prometheus data source, Prometheus actually
-// scraping (the stand-ins answer 200 but serve no metrics, Traefik
-// excepted), Minio's console and S3 behind the routes, cadvisor and the
-// node exporter reading the host. Nor TLS from Let's Encrypt.
+// ui routes are not run here), Elasticsearch and Zookeeper (and so the
+// Elasticsearch exporter of a host site), Grafana's provisioning of its
+// Prometheus data source, Minio's console and S3 behind the routes,
+// cadvisor's and the node exporter's metrics of the host. Nor TLS from
+// Let's Encrypt, nor the stacks' pinned Traefik and Prometheus versions.
 //
 // # Each kind of assertion, once broken
 //
@@ -98,8 +105,9 @@
 //     certificate (SANs lack s3.…) and the S3 route (TLS verification);
 //   - monitoring.cue, scrape_interval "15s" → "15": promtool ("not a
 //     valid duration string");
-//   - monitoring.cue, the traefik scrape target's port 8080 → 8081:
-//     scrape-targets (connection refused from the Prometheus task);
+//   - monitoring.cue, the traefik scrape target's port 8080 → 8081, and
+//     cadvisor's 8080 → 8082: scrape-targets (Traefik's target down,
+//     cadvisor's not reached: connection refused);
 //   - traefik.cue, the routers' certresolver → "other" in ACME mode:
 //     TestACMEConfigurationAccepted (routers' resolver, Traefik's
 //     router errors);
