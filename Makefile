@@ -9,7 +9,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BASE ?= main
 FUZZTIME ?= 20s
 
-.PHONY: help build generate test fuzz e2e-swarm e2e-firewall e2e-dockertls golden check lint actionlint diff bench vet-out bench-vet
+.PHONY: help build generate test fuzz e2e-swarm e2e-runtime runtime-traefik e2e-firewall e2e-dockertls golden check lint actionlint diff bench vet-out bench-vet
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,12 @@ fuzz: ## run each fuzzer briefly (FUZZTIME=20s each)
 
 e2e-swarm: ## deploy the examples to a real single-node Swarm; fails without one
 	NUVLAGEN_E2E_SWARM=1 $(GO) test -count=1 -v ./internal/swarmtest
+
+e2e-runtime: ## a target site deployed by its deploy.sh serving through a real Traefik (built once into ~/.cache/nuvlagen) on a single-node Swarm; needs Docker, promtool, free ports 80/443/8080; fails where it cannot run
+	NUVLAGEN_E2E_SWARM=1 $(GO) test -count=1 -v -timeout 40m ./internal/runtimetest
+
+runtime-traefik: ## build the Traefik e2e-runtime runs, once, into ~/.cache/nuvlagen (minutes; CI does it before make test, outside its timeout)
+	$(GO) test -count=1 -run '^$$' -timeout 45m ./internal/runtimetest
 
 e2e-firewall: ## the firewall's network-namespace tests (run as root); fails where they cannot run
 	NUVLAGEN_E2E_NETNS=1 $(GO) test -count=1 ./generator/firewall

@@ -54,7 +54,7 @@ func TestMain(m *testing.M) {
 
 func runMain(m *testing.M) int {
 	engine.stacks, engine.networks, engine.secrets = map[string]bool{}, map[string]bool{}, map[string]bool{}
-	unlock, err := lock(filepath.Join(os.TempDir(), "nuvlagen-swarmtest.lock"), 4*time.Minute)
+	unlock, err := lock(filepath.Join(os.TempDir(), "nuvlagen-swarmtest.lock"), 15*time.Minute)
 	if err != nil {
 		engine.skip = err.Error()
 		return m.Run()

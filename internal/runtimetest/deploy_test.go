@@ -1,0 +1,441 @@
+package runtimetest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/nuvla/nuvlagen/cmd/nuvlagen/cli"
+	"github.com/nuvla/nuvlagen/generator/compose"
+	"github.com/nuvla/nuvlagen/generator/pipeline"
+	"github.com/nuvla/nuvlagen/generator/pipeline/pipelinetest"
+	"github.com/nuvla/nuvlagen/generator/site"
+)
+
+// namespaceLabel is the label `docker stack deploy` puts on every object
+// of a stack.
+const namespaceLabel = "com.docker.stack.namespace"
+
+// testSite is what the test's site file says.
+type testSite struct {
+	name, node, share string
+	acme              bool
+	images            map[string]string
+}
+
+// source is the site file: a target site (its stacks all run on one
+// node: Traefik and the monitoring pinned to the edge manager, Minio to
+// the NFS server, both this node), whose node is this machine's Swarm
+// node, whose NFS share is a directory of the test, and whose images
+// are the local ones. Values are Go-quoted, which CUE reads alike.
+func (ts testSite) source() []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "package nuvla\n\nsites: %s: {\n", strconv.Quote(ts.name))
+	b.WriteString("\tkind:   \"target\"\n")
+	fmt.Fprintf(&b, "\tdomain: %s\n", strconv.Quote(ts.name+".nuvlagen.test"))
+	fmt.Fprintf(&b, "\tnodes: %s: {address: \"192.0.2.10\", role: \"manager\", nfsServer: true}\n", strconv.Quote(ts.node))
+	b.WriteString("\tgroups: {management: [\"198.51.100.0/28\"], nuvla: [\"192.0.2.0/24\"]}\n")
+	fmt.Fprintf(&b, "\tnfs: share: %s\n", strconv.Quote(ts.share))
+	if ts.acme {
+		b.WriteString("\ttls: {mode: \"acme\", email: \"ops@example.org\"}\n")
+	}
+	if len(ts.images) > 0 {
+		b.WriteString("\timages: {\n")
+		for _, k := range sortedKeys(ts.images) {
+			fmt.Fprintf(&b, "\t\t%s: %s\n", k, strconv.Quote(ts.images[k]))
+		}
+		b.WriteString("\t}\n")
+	}
+	b.WriteString("}\n")
+	return []byte(b.String())
+}
+
+// deployment is one site rendered into a directory, as an operator has
+// it after `nuvlagen generate`.
+type deployment struct {
+	d    *dockerCLI
+	site *site.Site
+	src  []byte
+	// dir is the site's output directory.
+	dir   string
+	files pipeline.Files
+	// projects are the generated compose files, loaded, by stack.
+	projects map[string]*types.Project
+	// secretsDir is what `nuvlagen secrets init` wrote.
+	secretsDir string
+}
+
+// load loads the test site's file as the model reads it.
+func load(t *testing.T, file string, src []byte) *site.Site {
+	t.Helper()
+	l, err := site.NewLoader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sites, err := l.Load(file, src)
+	if err != nil {
+		t.Fatalf("loading the test site: %v\n%s", err, src)
+	}
+	if len(sites) != 1 {
+		t.Fatalf("the test site file holds %d sites", len(sites))
+	}
+	return sites[0]
+}
+
+// render renders ts through the pipeline, as generate does, and writes
+// its files into a fresh directory, scripts executable.
+func render(t *testing.T, d *dockerCLI, ts testSite) *deployment {
+	t.Helper()
+	file := ts.name + ".cue"
+	src := ts.source()
+	s := load(t, file, src)
+	res := pipelinetest.Render(t, pipeline.Options{}, pipeline.Input{Name: file, Data: src})
+	files := pipelinetest.Site(t, res, s.Name)
+	dp := &deployment{d: d, site: s, src: src, dir: t.TempDir(), files: files, projects: map[string]*types.Project{}}
+	for p, b := range files {
+		dst := filepath.Join(dp.dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mode := os.FileMode(0o644)
+		if strings.HasSuffix(p, ".sh") {
+			mode = 0o755
+		}
+		if err := os.WriteFile(dst, b, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, st := range s.Stacks {
+		p, err := compose.Project(st.Name, files[composePath(st.Name)])
+		if err != nil {
+			t.Fatalf("loading %s: %v", composePath(st.Name), err)
+		}
+		dp.projects[st.Name] = p
+	}
+	return dp
+}
+
+func composePath(stack string) string { return path.Join("stacks", stack, compose.FileName) }
+
+// service finds the stack of the compose service called name: the
+// routes' expectations name services as the model does, stacks as the
+// rendered site has them.
+func (dp *deployment) service(name string) (stack string, svc types.ServiceConfig, ok bool) {
+	for _, st := range dp.site.Stacks {
+		if s, found := dp.projects[st.Name].Services[name]; found {
+			return st.Name, s, true
+		}
+	}
+	return "", types.ServiceConfig{}, false
+}
+
+// images are the images and the entrypoint paths of every service.
+func (dp *deployment) images() (images, entrypoints []string) {
+	for _, p := range dp.projects {
+		for _, svc := range p.Services {
+			images = append(images, svc.Image)
+			if len(svc.Entrypoint) > 0 {
+				entrypoints = append(entrypoints, svc.Entrypoint[0])
+			}
+		}
+	}
+	return sortedUnique(images), sortedUnique(entrypoints)
+}
+
+// secretsInit runs `nuvlagen secrets init` for the site, as an operator
+// would, into a private directory.
+func (dp *deployment) secretsInit(t *testing.T) {
+	t.Helper()
+	dir := t.TempDir()
+	siteFile := filepath.Join(dir, dp.site.Name+".cue")
+	if err := os.WriteFile(siteFile, dp.src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dp.secretsDir = filepath.Join(dir, "secrets")
+	var stdout, stderr bytes.Buffer
+	if code := cli.Main([]string{"secrets", "init", dp.secretsDir, "--site", siteFile, "--site-name", dp.site.Name}, &stdout, &stderr); code != cli.ExitOK {
+		t.Fatalf("nuvlagen secrets init: exit %d\n%s", code, stderr.String())
+	}
+	if st, err := os.Stat(filepath.Join(dp.secretsDir, dp.site.Name)); err == nil && st.IsDir() {
+		dp.secretsDir = filepath.Join(dp.secretsDir, dp.site.Name) // a deployment's directory
+	}
+}
+
+// secret reads a file of the secrets directory.
+func (dp *deployment) secret(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dp.secretsDir, name))
+	if err != nil {
+		t.Fatalf("reading the secrets directory: %v", err)
+	}
+	return b
+}
+
+// deploy runs the generated deploy.sh itself, with the secrets
+// directory, and fails t with its output when it fails.
+func (dp *deployment) deploy(t *testing.T) {
+	t.Helper()
+	start := time.Now()
+	cmd := exec.Command("bash", filepath.Join(dp.dir, "deploy.sh"), "--secrets", dp.secretsDir, "--timeout", "180")
+	cmd.Env = dp.d.env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("deploy.sh of site %s: %v\n%s", dp.site.Name, err, out)
+	}
+	t.Logf("deploy.sh deployed site %s in %v", dp.site.Name, time.Since(start).Round(time.Second))
+}
+
+// inventory is what the daemon holds, by kind, to compare before and
+// after a run.
+type inventory map[string][]string
+
+var inventoryKinds = []string{"service", "network", "secret", "config", "volume", "container"}
+
+func takeInventory(d *dockerCLI) (inventory, error) {
+	inv := inventory{}
+	for _, kind := range inventoryKinds {
+		args := []string{kind, "ls", "--format", "{{.Name}}"}
+		if kind == "container" {
+			args = []string{"ps", "--all", "--format", "{{.Names}}"}
+		}
+		l, err := d.lines(args...)
+		if err != nil {
+			return nil, err
+		}
+		slices.Sort(l)
+		inv[kind] = l
+	}
+	return inv, nil
+}
+
+// added are the names of kind in inv that before did not have.
+func (inv inventory) added(before inventory, kind string) []string {
+	var out []string
+	for _, n := range inv[kind] {
+		if !slices.Contains(before[kind], n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// nodeLabels returns the node's labels.
+func nodeLabels(d *dockerCLI) (map[string]string, error) {
+	out, err := d.run("node", "inspect", "self", "--format", "{{json .Spec.Labels}}")
+	if err != nil {
+		return nil, err
+	}
+	labels := map[string]string{}
+	if err := json.Unmarshal([]byte(out), &labels); err != nil {
+		return nil, fmt.Errorf("node labels %q: %w", out, err)
+	}
+	return labels, nil
+}
+
+// guard refuses to run when the daemon holds what the site would create
+// or the ports Traefik publishes are taken, and registers the cleanup
+// that removes everything the deployment creates: the stacks, then
+// every network, secret, config and volume that was not there before,
+// the node's labels put back; it then checks that the daemon holds what
+// it held before.
+func (dp *deployment) guard(t *testing.T) {
+	t.Helper()
+	d := dp.d
+	checkPortsFree(t)
+	before, err := takeInventory(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range dp.site.Stacks {
+		for _, kind := range []string{"service", "network", "config"} {
+			l, err := d.lines(kind, "ls", "--filter", "label="+namespaceLabel+"="+st.Name, "--format", "{{.Name}}")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(l) > 0 {
+				t.Fatalf("refusing to deploy site %s: stack %s already has %ss %v; this test removes only what it creates", dp.site.Name, st.Name, kind, l)
+			}
+		}
+	}
+	if n := dp.site.Networks.Public; slices.Contains(before["network"], n) {
+		t.Fatalf("refusing to deploy site %s: network %s exists; this test removes only what it creates", dp.site.Name, n)
+	}
+	labelsBefore, err := nodeLabels(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := dp.cleanUp(before, labelsBefore); err != nil {
+			t.Errorf("cleaning up site %s: %v", dp.site.Name, err)
+		}
+	})
+}
+
+func (dp *deployment) cleanUp(before inventory, labelsBefore map[string]string) error {
+	d := dp.d
+	var errs []error
+	for _, st := range slices.Backward(dp.site.Stacks) {
+		if _, err := d.run("stack", "rm", st.Name); err != nil && !strings.Contains(err.Error(), "Nothing found in stack") {
+			errs = append(errs, err)
+		}
+	}
+	// Services go at once, their containers and networks shortly after.
+	errs = append(errs, waitFor(90*time.Second, func() (bool, error) {
+		for _, st := range dp.site.Stacks {
+			for _, args := range [][]string{
+				{"service", "ls", "--filter", "label=" + namespaceLabel + "=" + st.Name, "-q"},
+				{"network", "ls", "--filter", "label=" + namespaceLabel + "=" + st.Name, "-q"},
+				{"ps", "--all", "--filter", "label=" + namespaceLabel + "=" + st.Name, "-q"},
+			} {
+				l, err := d.lines(args...)
+				if err != nil || len(l) > 0 {
+					return false, err
+				}
+			}
+		}
+		return true, nil
+	}))
+	now, err := takeInventory(d)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, kind := range []string{"network", "secret", "config", "volume"} {
+		for _, n := range now.added(before, kind) {
+			errs = append(errs, waitFor(60*time.Second, func() (bool, error) {
+				if _, err := d.run(kind, "inspect", n); err != nil && isNotFound(err) {
+					return true, nil
+				}
+				_, err := d.run(kind, "rm", n)
+				if err != nil && isNotFound(err) {
+					err = nil
+				}
+				return false, err
+			}))
+		}
+	}
+	if labels, err := nodeLabels(d); err != nil {
+		errs = append(errs, err)
+	} else {
+		args := []string{"node", "update"}
+		for _, k := range sortedKeys(labels) {
+			if _, ok := labelsBefore[k]; !ok {
+				args = append(args, "--label-rm", k)
+			}
+		}
+		for _, k := range sortedKeys(labelsBefore) {
+			if labels[k] != labelsBefore[k] {
+				args = append(args, "--label-add", k+"="+labelsBefore[k])
+			}
+		}
+		if len(args) > 2 {
+			// node update takes no "self": the node's ID.
+			if id, err := d.run("node", "inspect", "self", "--format", "{{.ID}}"); err != nil {
+				errs = append(errs, err)
+			} else if _, err := d.run(append(args, strings.TrimSpace(id))...); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	// Verified: what the daemon holds now is what it held before.
+	after, err := takeInventory(d)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, kind := range inventoryKinds {
+		if !slices.Equal(after[kind], before[kind]) {
+			errs = append(errs, fmt.Errorf("%ss after the run %v, before %v", kind, after[kind], before[kind]))
+		}
+	}
+	if labels, err := nodeLabels(d); err != nil {
+		errs = append(errs, err)
+	} else if !mapsEqual(labels, labelsBefore) {
+		errs = append(errs, fmt.Errorf("node labels after the run %v, before %v", labels, labelsBefore))
+	}
+	return errors.Join(errs...)
+}
+
+// publishedPorts are the ports Traefik publishes on the node.
+var publishedPorts = []int{80, 443, 8080}
+
+// checkPortsFree fails t (or skips it) when a port Traefik publishes is
+// taken: the client must reach this run's Traefik and nothing else. It
+// connects rather than listens, which a user other than root cannot do
+// below 1024.
+func checkPortsFree(t *testing.T) {
+	t.Helper()
+	for _, p := range publishedPorts {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), 2*time.Second)
+		if err == nil {
+			c.Close()
+			missing(t, "port %d must be free for Traefik to publish it, but something listens there", p)
+		}
+	}
+}
+
+// waitFor polls cond until it holds or timeout passes; the error is
+// cond's last one.
+func waitFor(timeout time.Duration, cond func() (bool, error)) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := cond()
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = errors.New("condition not met")
+			}
+			return fmt.Errorf("after %v: %w", timeout, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// eventually retries check until it passes or timeout passes, and
+// returns its last error: Traefik's Swarm provider polls the engine, so
+// a change takes seconds to show.
+func eventually(timeout time.Duration, check func() error) error {
+	var last error
+	err := waitFor(timeout, func() (bool, error) {
+		last = check()
+		return last == nil, nil
+	})
+	if err != nil {
+		return last
+	}
+	return nil
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var k []string
+	for key := range m {
+		k = append(k, key)
+	}
+	slices.Sort(k)
+	return k
+}

@@ -1,0 +1,119 @@
+// Package runtimetest proves that a generated site serves traffic: it
+// renders a target site through the pipeline, deploys it with the
+// generated deploy.sh itself (secrets from `nuvlagen secrets init`) onto
+// a real single-node Docker Swarm, and talks to it from a client over
+// the node's published ports 80, 443 and 8080 with the site's CA. It
+// holds tests only; `make e2e-runtime` runs them, and `make test` does
+// when the engine answers (NUVLAGEN_E2E_SWARM=1 turns anything missing
+// into a failure: the engine, free ports, promtool, Traefik's build).
+//
+// # What runs
+//
+// Traefik is the real one, v3.6.12, built once from the Go module
+// proxy into ${XDG_CACHE_HOME:-~/.cache}/nuvlagen/traefik-v3.6.12 and
+// reused while `traefik version` says so: the stacks pin v3.3.6, which
+// the proxy refuses (as it refuses v3.7.13 or one of its dependencies);
+// v3.6.12 builds, and the labels and files the model writes use nothing
+// newer than v3.3 (the swarm provider and its traefik.swarm.network
+// label). Prometheus is real too: Debian's 2.42 binary (package
+// prometheus, which also brings promtool) with the shared libraries ldd
+// names, in a FROM scratch image; the stacks pin v2.25.2, whose flags
+// and configuration 2.42 reads alike. Every other image of the model is
+// one stand-in (./standin, a
+// static Go binary in a FROM scratch image, also installed at each
+// entrypoint path the compose files name, /bin/sh of Minio's among
+// them) listening on the ports the real services use (api 8200, ui 80,
+// Grafana 3000, Prometheus 9090, Minio's console 9001 and S3 9000, and
+// the scrape ports 8080 and 9100) and answering with the request it got
+// and the address it got it on.
+//
+// The site is a target site on one node, this machine's Swarm node
+// (os.Hostname()), which is the edge manager Traefik and the monitoring
+// are pinned to and the NFS server Minio is pinned to; its images field
+// maps every image to the local ones. Stack and service names are read
+// from the rendered site, never written here.
+//
+// # What is checked
+//
+//   - routes: each router's rule (Host and path: Grafana, Minio's
+//     console on the site's domain, S3 on its own) reaches the right
+//     service's task on the public network, on the right port, with the
+//     path the service expects (prefix stripped where it must be, with
+//     X-Forwarded-Prefix), Host and X-Forwarded-Proto kept; Prometheus'
+//     route reaches Prometheus' API under its kept prefix; a
+//     path no router takes gets the catch-all's 503; Traefik's API lists
+//     every router of the labels, enabled and without errors;
+//   - HTTP on 80 redirects permanently to the same URL over HTTPS;
+//   - the certificate presented, for both names, is the generated one
+//     and carries both SANs;
+//   - basic auth: Prometheus, the dashboard and the API on 8080 answer
+//     401 with a Basic challenge without credentials or with a wrong
+//     password, 200 with the generated ones; the other routes need none;
+//     on 8080, /metrics answers without credentials (the firewall keeps
+//     8080 to management; Prometheus scrapes it), the dashboard's paths
+//     ask for them, anything else is 404;
+//   - the websecure entry point's compress middleware gzips when asked,
+//     and only then;
+//   - `promtool check config` passes the generated Prometheus
+//     configuration; the real Prometheus, asked through its route,
+//     has discovered a target for every job (its DNS name resolved on
+//     Prometheus' networks) on the configured port and scraped it:
+//     itself and Traefik up, the stand-ins reached (they serve no
+//     metrics);
+//   - negative cases: the rendered compose file of Grafana's stack,
+//     deployed with its service-port label or its traefik.swarm.network
+//     label changed, makes the route check fail; deployed as rendered
+//     again, the check passes;
+//   - ACME mode: Traefik starts with the generated ACME configuration,
+//     starts the ACME provider without an error, and every TLS router
+//     uses the generated resolver (Let's Encrypt itself is unreachable
+//     here).
+//
+// Everything a test creates is removed when it ends (stacks, networks,
+// secrets, configs, volumes, containers, the images it built, the node
+// labels deploy.sh set, the Swarm if this run created it), and the
+// daemon's lists are compared with those before the run.
+//
+// # What the stand-ins cannot prove
+//
+// The real services' behaviour behind the routes: Nuvla's api and ui
+// (a host site needs three nodes of different labels, so its api and
+// ui routes are not run here), Elasticsearch and Zookeeper (and so the
+// Elasticsearch exporter of a host site), Grafana's provisioning of its
+// Prometheus data source, Minio's console and S3 behind the routes,
+// cadvisor's and the node exporter's metrics of the host. Nor TLS from
+// Let's Encrypt, nor the stacks' pinned Traefik and Prometheus versions.
+//
+// # Each kind of assertion, once broken
+//
+// Recorded when the test was written: one run with these lines of the
+// model (and one of the secrets generator) changed by hand, each caught
+// by the assertion named:
+//
+//   - monitoring.cue, grafana-strip's prefixes "/grafana" → "/graf":
+//     routes ("the service got path /ana/api/health, want /api/health",
+//     X-Forwarded-Prefix);
+//   - traefik.cue, the web entry point's redirections removed:
+//     redirect (status 404, no Location);
+//   - monitoring.cue, the prometheus route's middlewares → []:
+//     basic-auth (status 200 without credentials, no Basic challenge);
+//   - traefik.cue, websecure's middlewares ["compress@file"] removed:
+//     compress (Content-Encoding "" with gzip accepted);
+//   - traefik.cue, the catch-all's rule → Host(`nowhere.invalid`):
+//     unrouted (404, not the catch-all's 503);
+//   - secrets.go, the S3 domain left out of the self-signed SANs:
+//     certificate (SANs lack s3.…) and the S3 route (TLS verification);
+//   - monitoring.cue, scrape_interval "15s" → "15": promtool ("not a
+//     valid duration string");
+//   - monitoring.cue, the traefik scrape target's port 8080 → 8081, and
+//     cadvisor's 8080 → 8082: scrape-targets (Traefik's target down,
+//     cadvisor's not reached: connection refused);
+//   - traefik.cue, the routers' certresolver → "other" in ACME mode:
+//     TestACMEConfigurationAccepted (routers' resolver, Traefik's
+//     router errors);
+//   - the rendered compose file (the test does this itself, every run):
+//     grafana's loadbalancer.server.port "3000" → "3001" gives 502, its
+//     traefik.swarm.network → the stack's own network gives 404: the
+//     route check fails, and passes again with the file as rendered.
+
+package runtimetest
