@@ -2,7 +2,9 @@ package runtimetest
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -700,7 +702,14 @@ func (dp *deployment) redeploy(t *testing.T, stack string, data []byte) {
 		t.Fatal(err)
 	}
 	defer os.Remove(file)
-	if _, err := dp.d.exec(runOpts{dir: filepath.Dir(file)}, "stack", "deploy", "--resolve-image", "never", "-c", filepath.Base(file), stack); err != nil {
+	// The compose files name each secret by a variable deploy.sh sets to
+	// its current version, <name>_<digest12> of its file: set as it does.
+	var env []string
+	for _, sec := range dp.site.Secrets {
+		sum := sha256.Sum256(dp.secret(t, sec.Name))
+		env = append(env, compose.SecretVariable(sec.Name)+"="+sec.Name+"_"+hex.EncodeToString(sum[:])[:12])
+	}
+	if _, err := dp.d.exec(runOpts{dir: filepath.Dir(file), env: env}, "stack", "deploy", "--resolve-image", "never", "-c", filepath.Base(file), stack); err != nil {
 		t.Fatalf("docker stack deploy %s: %v", stack, err)
 	}
 }
