@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nuvla/nuvlagen/internal/dockercli"
+
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/cli"
@@ -66,7 +68,7 @@ func (ts testSite) source() []byte {
 // deployment is one site rendered into a directory, as an operator has
 // it after `nuvlagen generate`.
 type deployment struct {
-	d    *dockerCLI
+	d    *dockercli.CLI
 	site *site.Site
 	src  []byte
 	// dir is the site's output directory.
@@ -97,7 +99,7 @@ func load(t *testing.T, file string, src []byte) *site.Site {
 
 // render renders ts through the pipeline, as generate does, and writes
 // its files into a fresh directory, scripts executable.
-func render(t *testing.T, d *dockerCLI, ts testSite) *deployment {
+func render(t *testing.T, d *dockercli.CLI, ts testSite) *deployment {
 	t.Helper()
 	file := ts.name + ".cue"
 	src := ts.source()
@@ -190,7 +192,7 @@ func (dp *deployment) deploy(t *testing.T) {
 	t.Helper()
 	start := time.Now()
 	cmd := exec.Command("bash", filepath.Join(dp.dir, "deploy.sh"), "--secrets", dp.secretsDir, "--timeout", "180")
-	cmd.Env = dp.d.env
+	cmd.Env = dp.d.Env()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("deploy.sh of site %s: %v\n%s", dp.site.Name, err, out)
@@ -204,14 +206,14 @@ type inventory map[string][]string
 
 var inventoryKinds = []string{"service", "network", "secret", "config", "volume", "container"}
 
-func takeInventory(d *dockerCLI) (inventory, error) {
+func takeInventory(d *dockercli.CLI) (inventory, error) {
 	inv := inventory{}
 	for _, kind := range inventoryKinds {
 		args := []string{kind, "ls", "--format", "{{.Name}}"}
 		if kind == "container" {
 			args = []string{"ps", "--all", "--format", "{{.Names}}"}
 		}
-		l, err := d.lines(args...)
+		l, err := d.Lines(args...)
 		if err != nil {
 			return nil, err
 		}
@@ -233,8 +235,8 @@ func (inv inventory) added(before inventory, kind string) []string {
 }
 
 // nodeLabels returns the node's labels.
-func nodeLabels(d *dockerCLI) (map[string]string, error) {
-	out, err := d.run("node", "inspect", "self", "--format", "{{json .Spec.Labels}}")
+func nodeLabels(d *dockercli.CLI) (map[string]string, error) {
+	out, err := d.Run("node", "inspect", "self", "--format", "{{json .Spec.Labels}}")
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +263,7 @@ func (dp *deployment) guard(t *testing.T) {
 	}
 	for _, st := range dp.site.Stacks {
 		for _, kind := range []string{"service", "network", "config"} {
-			l, err := d.lines(kind, "ls", "--filter", "label="+namespaceLabel+"="+st.Name, "--format", "{{.Name}}")
+			l, err := d.Lines(kind, "ls", "--filter", "label="+namespaceLabel+"="+st.Name, "--format", "{{.Name}}")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -288,7 +290,7 @@ func (dp *deployment) cleanUp(before inventory, labelsBefore map[string]string) 
 	d := dp.d
 	var errs []error
 	for _, st := range slices.Backward(dp.site.Stacks) {
-		if _, err := d.run("stack", "rm", st.Name); err != nil && !strings.Contains(err.Error(), "Nothing found in stack") {
+		if _, err := d.Run("stack", "rm", st.Name); err != nil && !strings.Contains(err.Error(), "Nothing found in stack") {
 			errs = append(errs, err)
 		}
 	}
@@ -300,7 +302,7 @@ func (dp *deployment) cleanUp(before inventory, labelsBefore map[string]string) 
 				{"network", "ls", "--filter", "label=" + namespaceLabel + "=" + st.Name, "-q"},
 				{"ps", "--all", "--filter", "label=" + namespaceLabel + "=" + st.Name, "-q"},
 			} {
-				l, err := d.lines(args...)
+				l, err := d.Lines(args...)
 				if err != nil || len(l) > 0 {
 					return false, err
 				}
@@ -315,10 +317,10 @@ func (dp *deployment) cleanUp(before inventory, labelsBefore map[string]string) 
 	for _, kind := range []string{"network", "secret", "config", "volume"} {
 		for _, n := range now.added(before, kind) {
 			errs = append(errs, waitFor(60*time.Second, func() (bool, error) {
-				if _, err := d.run(kind, "inspect", n); err != nil && isNotFound(err) {
+				if _, err := d.Run(kind, "inspect", n); err != nil && isNotFound(err) {
 					return true, nil
 				}
-				_, err := d.run(kind, "rm", n)
+				_, err := d.Run(kind, "rm", n)
 				if err != nil && isNotFound(err) {
 					err = nil
 				}
@@ -342,9 +344,9 @@ func (dp *deployment) cleanUp(before inventory, labelsBefore map[string]string) 
 		}
 		if len(args) > 2 {
 			// node update takes no "self": the node's ID.
-			if id, err := d.run("node", "inspect", "self", "--format", "{{.ID}}"); err != nil {
+			if id, err := d.Run("node", "inspect", "self", "--format", "{{.ID}}"); err != nil {
 				errs = append(errs, err)
-			} else if _, err := d.run(append(args, strings.TrimSpace(id))...); err != nil {
+			} else if _, err := d.Run(append(args, strings.TrimSpace(id))...); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nuvla/nuvlagen/internal/dockercli"
 )
 
 // traefikModule and traefikVersion are the Traefik the test runs. The
@@ -146,14 +148,14 @@ func buildTraefik(dir, bin string) error {
 // shared libraries ldd names. The stand-in image also holds the stand-in at every
 // entrypoint path the compose files name (/bin/sh of Minio's, the job
 // scripts), so that each service starts it whatever its command.
-func buildImages(t *testing.T, d *dockerCLI, traefik string, entrypoints []string) {
+func buildImages(t *testing.T, d *dockercli.CLI, traefik string, entrypoints []string) {
 	t.Helper()
 	t.Cleanup(func() {
 		for _, img := range []string{traefikImage, prometheusImage, standinImage} {
-			if _, err := d.run("image", "rm", "--force", img); err != nil && !isNotFound(err) {
+			if _, err := d.Run("image", "rm", "--force", img); err != nil && !isNotFound(err) {
 				t.Errorf("removing image %s: %v", img, err)
 			}
-			if left, err := d.lines("image", "ls", "--quiet", img); err != nil || len(left) > 0 {
+			if left, err := d.Lines("image", "ls", "--quiet", img); err != nil || len(left) > 0 {
 				t.Errorf("image %s is left: %v %v", img, left, err)
 			}
 		}
@@ -225,13 +227,13 @@ func withLibraries(bin string) ([]string, error) {
 	return sortedUnique(files), nil
 }
 
-func dockerBuild(t *testing.T, d *dockerCLI, dir, dockerfile, tag string) {
+func dockerBuild(t *testing.T, d *dockercli.CLI, dir, dockerfile, tag string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if _, err := d.exec(runOpts{dir: dir, timeout: 5 * time.Minute}, "build", "--quiet", "--tag", tag, "."); err != nil {
+	if _, err := d.Exec(dockercli.Opts{Dir: dir, Timeout: 5 * time.Minute}, "build", "--quiet", "--tag", tag, "."); err != nil {
 		t.Fatalf("docker build %s: %v", tag, err)
 	}
 	t.Logf("built image %s in %v", tag, time.Since(start).Round(time.Millisecond))

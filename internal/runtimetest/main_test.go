@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nuvla/nuvlagen/internal/dockercli"
 )
 
 // requireVar makes anything missing a failure instead of a skip: the
@@ -31,7 +33,7 @@ var lockFile = filepath.Join(os.TempDir(), "nuvlagen-swarmtest.lock")
 
 // engine is the daemon, set up once by TestMain.
 var engine struct {
-	d *dockerCLI
+	d *dockercli.CLI
 	// skip says why the tests cannot run; empty when they can.
 	skip string
 	// createdSwarm is true when this run initialised the Swarm: only
@@ -74,7 +76,7 @@ func runMain(m *testing.M) int {
 		return 2
 	}
 	defer os.RemoveAll(home)
-	engine.d = newDockerCLI(home)
+	engine.d = dockercli.New(home)
 	if err := setUp(); err != nil {
 		engine.skip = err.Error()
 		return m.Run()
@@ -89,7 +91,7 @@ func runMain(m *testing.M) int {
 
 // requireEngine skips t, or fails it under NUVLAGEN_E2E_SWARM=1, when
 // the engine cannot run Swarm services here.
-func requireEngine(t *testing.T) *dockerCLI {
+func requireEngine(t *testing.T) *dockercli.CLI {
 	t.Helper()
 	if engine.skip == "" {
 		return engine.d
@@ -115,7 +117,7 @@ func ownerFile() string { return filepath.Join(os.TempDir(), "nuvlagen-runtimete
 
 func setUp() error {
 	d := engine.d
-	if _, err := d.run("version", "--format", "{{.Server.Version}}"); err != nil {
+	if _, err := d.Run("version", "--format", "{{.Server.Version}}"); err != nil {
 		return fmt.Errorf("docker engine not reachable: %w", err)
 	}
 	state, err := swarmState()
@@ -124,7 +126,7 @@ func setUp() error {
 	}
 	if state.local == "active" {
 		if b, err := os.ReadFile(ownerFile()); err == nil && strings.TrimSpace(string(b)) == state.nodeID {
-			if _, err := d.run("swarm", "leave", "--force"); err != nil {
+			if _, err := d.Run("swarm", "leave", "--force"); err != nil {
 				return fmt.Errorf("leaving the Swarm an earlier run left behind: %w", err)
 			}
 			os.Remove(ownerFile())
@@ -133,12 +135,12 @@ func setUp() error {
 			}
 		}
 	}
-	if engine.networksBefore, err = d.lines("network", "ls", "--format", "{{.Name}}"); err != nil {
+	if engine.networksBefore, err = d.Lines("network", "ls", "--format", "{{.Name}}"); err != nil {
 		return err
 	}
 	switch state.local {
 	case "inactive":
-		if _, err := d.run("swarm", "init", "--advertise-addr", advertiseAddr, "--listen-addr", advertiseAddr+":2377"); err != nil {
+		if _, err := d.Run("swarm", "init", "--advertise-addr", advertiseAddr, "--listen-addr", advertiseAddr+":2377"); err != nil {
 			return fmt.Errorf("the engine refuses Swarm mode: %w", err)
 		}
 		engine.createdSwarm = true
@@ -152,7 +154,7 @@ func setUp() error {
 		if !state.manager {
 			return errors.New("this node is in a Swarm but not a manager: cannot deploy stacks")
 		}
-		nodes, err := d.lines("node", "ls", "-q")
+		nodes, err := d.Lines("node", "ls", "-q")
 		if err != nil {
 			return err
 		}
@@ -172,7 +174,7 @@ type swarmInfo struct {
 }
 
 func swarmState() (swarmInfo, error) {
-	out, err := engine.d.run("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeID}}")
+	out, err := engine.d.Run("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeID}}")
 	if err != nil {
 		return swarmInfo{}, fmt.Errorf("docker info: %w", err)
 	}
@@ -197,25 +199,25 @@ func tearDown() error {
 	d := engine.d
 	var errs []error
 	for _, kind := range []string{"service", "secret", "config"} {
-		if left, err := d.lines(kind, "ls", "--format", "{{.Name}}"); err != nil {
+		if left, err := d.Lines(kind, "ls", "--format", "{{.Name}}"); err != nil {
 			errs = append(errs, err)
 		} else if len(left) > 0 {
 			errs = append(errs, fmt.Errorf("%ss left in the Swarm: %v", kind, left))
 		}
 	}
-	if _, err := d.run("swarm", "leave", "--force"); err != nil {
+	if _, err := d.Run("swarm", "leave", "--force"); err != nil {
 		return errors.Join(append(errs, err)...)
 	}
 	os.Remove(ownerFile())
-	after, err := d.lines("network", "ls", "--format", "{{.Name}}")
+	after, err := d.Lines("network", "ls", "--format", "{{.Name}}")
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
 	if slices.Contains(after, "docker_gwbridge") && !slices.Contains(engine.networksBefore, "docker_gwbridge") {
-		if _, err := d.run("network", "rm", "docker_gwbridge"); err != nil {
+		if _, err := d.Run("network", "rm", "docker_gwbridge"); err != nil {
 			errs = append(errs, err)
 		}
-		if after, err = d.lines("network", "ls", "--format", "{{.Name}}"); err != nil {
+		if after, err = d.Lines("network", "ls", "--format", "{{.Name}}"); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nuvla/nuvlagen/internal/dockercli"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/nuvla/nuvlagen/generator/compose"
@@ -255,7 +257,7 @@ func TestACMEConfigurationAccepted(t *testing.T) {
 	resolver := sortedKeys(static.Resolvers)[0]
 	dep.checkRouters(t, resolver)
 	err := eventually(30*time.Second, func() error {
-		logs, err := d.exec(runOpts{}, "service", "logs", "--raw", stack+"_traefik")
+		logs, err := d.Exec(dockercli.Opts{}, "service", "logs", "--raw", stack+"_traefik")
 		if err != nil {
 			return err
 		}
@@ -277,7 +279,7 @@ func TestACMEConfigurationAccepted(t *testing.T) {
 // deploySite renders the test site called name, builds the images,
 // creates the secrets and deploys it with deploy.sh, all undone when t
 // ends.
-func deploySite(t *testing.T, d *dockerCLI, name string, acme bool, traefik string) *deployed {
+func deploySite(t *testing.T, d *dockercli.CLI, name string, acme bool, traefik string) *deployed {
 	t.Helper()
 	node, err := os.Hostname()
 	if err != nil {
@@ -327,7 +329,7 @@ func deploySite(t *testing.T, d *dockerCLI, name string, acme bool, traefik stri
 // network to its service: a router that reaches a service by another
 // network's address is not using the provider's network.
 func (dp *deployment) publicAddresses() (map[string]string, error) {
-	out, err := dp.d.run("network", "inspect", "--format", "{{json .Containers}}", dp.site.Networks.Public)
+	out, err := dp.d.Run("network", "inspect", "--format", "{{json .Containers}}", dp.site.Networks.Public)
 	if err != nil {
 		return nil, err
 	}
@@ -709,7 +711,7 @@ func (dp *deployment) redeploy(t *testing.T, stack string, data []byte) {
 		sum := sha256.Sum256(dp.secret(t, sec.Name))
 		env = append(env, compose.SecretVariable(sec.Name)+"="+sec.Name+"_"+hex.EncodeToString(sum[:])[:12])
 	}
-	if _, err := dp.d.exec(runOpts{dir: filepath.Dir(file), env: env}, "stack", "deploy", "--resolve-image", "never", "-c", filepath.Base(file), stack); err != nil {
+	if _, err := dp.d.Exec(dockercli.Opts{Dir: filepath.Dir(file), Env: env}, "stack", "deploy", "--resolve-image", "never", "-c", filepath.Base(file), stack); err != nil {
 		t.Fatalf("docker stack deploy %s: %v", stack, err)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nuvla/nuvlagen/internal/dockercli"
+
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/cli"
@@ -33,7 +35,7 @@ const namespaceLabel = "com.docker.stack.namespace"
 // deployment is one site rendered into a directory, as an operator would
 // have it after `nuvlagen generate`, and the daemon it goes to.
 type deployment struct {
-	d    *dockerCLI
+	d    *dockercli.CLI
 	site *site.Site
 	// dir is the site's output directory: stacks/<stack>/... below it.
 	dir   string
@@ -59,7 +61,7 @@ func init() {
 }
 
 // render renders s and writes its files into a fresh directory.
-func render(t *testing.T, d *dockerCLI, s *site.Site) *deployment {
+func render(t *testing.T, d *dockercli.CLI, s *site.Site) *deployment {
 	t.Helper()
 	src, ok := siteSources[s.File]
 	if !ok {
@@ -135,10 +137,10 @@ func (dp *deployment) deploy() error {
 func (dp *deployment) createNetworks() error {
 	n := dp.site.Networks
 	record(engine.networks, n.Public, n.Backend)
-	if _, err := dp.d.run("network", "create", "--driver", "overlay", n.Public); err != nil {
+	if _, err := dp.d.Run("network", "create", "--driver", "overlay", n.Public); err != nil {
 		return err
 	}
-	_, err := dp.d.run("network", "create", "--driver", "overlay", "--attachable", n.Backend)
+	_, err := dp.d.Run("network", "create", "--driver", "overlay", "--attachable", n.Backend)
 	return err
 }
 
@@ -189,7 +191,7 @@ func (dp *deployment) createSecrets() error {
 		version := sec.Name + "_" + digest[:12]
 		dp.versions[sec.Name] = version
 		record(engine.secrets, version)
-		if _, err := dp.d.run("secret", "create", "--label", "nuvlagen.secret="+sec.Name, "--label", "nuvlagen.sha256="+digest, version, file); err != nil {
+		if _, err := dp.d.Run("secret", "create", "--label", "nuvlagen.secret="+sec.Name, "--label", "nuvlagen.sha256="+digest, version, file); err != nil {
 			return err
 		}
 	}
@@ -234,7 +236,7 @@ func (dp *deployment) deployStack(stack string) (warnings string, err error) {
 		return "", err
 	}
 	var stderr strings.Builder
-	_, err = dp.d.exec(runOpts{dir: filepath.Join(dp.dir, "stacks", stack), env: env, stderr: &stderr},
+	_, err = dp.d.Exec(dockercli.Opts{Dir: filepath.Join(dp.dir, "stacks", stack), Env: env, Stderr: &stderr},
 		"stack", "deploy", "--resolve-image", "never", "--detach=true", "-c", compose.FileName, stack)
 	return strings.TrimSpace(stderr.String()), err
 }
@@ -249,7 +251,7 @@ func (dp *deployment) refuseIfPresent(t *testing.T) {
 	var found []string
 	for _, st := range dp.site.Stacks {
 		for _, kind := range []string{"service", "network", "config"} {
-			l, err := dp.d.lines(kind, "ls", "--filter", "label="+namespaceLabel+"="+st.Name, "--format", "{{.Name}}")
+			l, err := dp.d.Lines(kind, "ls", "--filter", "label="+namespaceLabel+"="+st.Name, "--format", "{{.Name}}")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -268,7 +270,7 @@ func (dp *deployment) refuseIfPresent(t *testing.T) {
 		want["secret-version"] = append(want["secret-version"], sec.Name)
 	}
 	for _, kind := range []string{"network", "secret", "config"} {
-		l, err := dp.d.lines(kind, "ls", "--format", "{{.Name}}")
+		l, err := dp.d.Lines(kind, "ls", "--format", "{{.Name}}")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,7 +304,7 @@ func (dp *deployment) cleanUp(t *testing.T) {
 		}
 	}
 	for _, st := range slices.Backward(dp.site.Stacks) {
-		if _, err := d.run("stack", "rm", st.Name); err != nil && !strings.Contains(err.Error(), "Nothing found in stack") {
+		if _, err := d.Run("stack", "rm", st.Name); err != nil && !strings.Contains(err.Error(), "Nothing found in stack") {
 			errs = append(errs, err)
 		}
 	}
@@ -311,7 +313,7 @@ func (dp *deployment) cleanUp(t *testing.T) {
 	errs = append(errs, waitFor(60*time.Second, func() (bool, error) {
 		for _, st := range dp.site.Stacks {
 			for _, kind := range []string{"service", "network", "config"} {
-				l, err := d.lines(kind, "ls", "--filter", "label="+namespaceLabel+"="+st.Name, "-q")
+				l, err := d.Lines(kind, "ls", "--filter", "label="+namespaceLabel+"="+st.Name, "-q")
 				if err != nil || len(l) > 0 {
 					return false, err
 				}
@@ -334,10 +336,10 @@ func (dp *deployment) cleanUp(t *testing.T) {
 			// network the manager deleted is listed by the node until
 			// its local copy goes too.
 			errs = append(errs, waitFor(60*time.Second, func() (bool, error) {
-				if _, err := d.run(o.kind, "inspect", n); err != nil && isNotFound(err) {
+				if _, err := d.Run(o.kind, "inspect", n); err != nil && isNotFound(err) {
 					return true, nil
 				}
-				_, err := d.run(o.kind, "rm", n)
+				_, err := d.Run(o.kind, "rm", n)
 				if err != nil && isNotFound(err) {
 					err = nil
 				}
@@ -376,7 +378,7 @@ func waitFor(timeout time.Duration, cond func() (bool, error)) error {
 
 // nodeLabels returns the single node's labels.
 func nodeLabels() (map[string]string, error) {
-	out, err := engine.d.run("node", "inspect", "self", "--format", "{{json .Spec.Labels}}")
+	out, err := engine.d.Run("node", "inspect", "self", "--format", "{{json .Spec.Labels}}")
 	if err != nil {
 		return nil, err
 	}
@@ -408,6 +410,6 @@ func setNodeLabels(labels map[string]string, managed []string) error {
 	if len(args) == 2 {
 		return nil
 	}
-	_, err = engine.d.run(append(args, engine.nodeID)...)
+	_, err = engine.d.Run(append(args, engine.nodeID)...)
 	return err
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nuvla/nuvlagen/internal/dockercli"
+
 	"github.com/moby/moby/client"
 
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/cli"
@@ -85,7 +87,7 @@ func TestImportGuideInstallation(t *testing.T) {
 
 // installGuide deploys stacks from a copy of testdata/guide, the node
 // labelled with labels, and registers their removal.
-func installGuide(t *testing.T, d *dockerCLI, stacks []guideStack, labels map[string]string) string {
+func installGuide(t *testing.T, d *dockercli.CLI, stacks []guideStack, labels map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "guide"))); err != nil {
@@ -102,12 +104,12 @@ func installGuide(t *testing.T, d *dockerCLI, stacks []guideStack, labels map[st
 	}
 	// Refuse to touch what this test did not create.
 	for _, st := range stacks {
-		if l, err := d.lines("service", "ls", "--filter", "label="+namespaceLabel+"="+st.stack, "-q"); err != nil || len(l) > 0 {
+		if l, err := d.Lines("service", "ls", "--filter", "label="+namespaceLabel+"="+st.stack, "-q"); err != nil || len(l) > 0 {
 			t.Fatalf("refusing to deploy: stack %s exists (%v) or cannot be listed: %v", st.stack, l, err)
 		}
 	}
 	for _, n := range guideNetworks {
-		if _, err := d.run("network", "inspect", n); err == nil {
+		if _, err := d.Run("network", "inspect", n); err == nil {
 			t.Fatalf("refusing to deploy: network %s exists", n)
 		}
 	}
@@ -118,7 +120,7 @@ func installGuide(t *testing.T, d *dockerCLI, stacks []guideStack, labels map[st
 	t.Cleanup(func() { cleanUpGuide(t, d, stacks, before, keys(labels)) })
 	record(engine.networks, guideNetworks...)
 	for _, n := range guideNetworks {
-		if _, err := d.run("network", "create", "--driver=overlay", n); err != nil {
+		if _, err := d.Run("network", "create", "--driver=overlay", n); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -128,7 +130,7 @@ func installGuide(t *testing.T, d *dockerCLI, stacks []guideStack, labels map[st
 	env := []string{"ADMIN_HASHED_PASSWORD=$$apr1$$placeholder", "CREDENTIAL_ENCRYPTION_KEY=placeholder-of-32-characters-key"}
 	for _, st := range stacks {
 		record(engine.stacks, st.stack)
-		if _, err := d.exec(runOpts{dir: filepath.Join(dir, st.dir), env: env, stderr: new(strings.Builder)},
+		if _, err := d.Exec(dockercli.Opts{Dir: filepath.Join(dir, st.dir), Env: env, Stderr: new(strings.Builder)},
 			"stack", "deploy", "--resolve-image", "never", "--detach=true", "-c", "docker-compose.yml", st.stack); err != nil {
 			t.Fatalf("deploying the guide's %s as stack %s: %v", st.dir, st.stack, err)
 		}
@@ -164,9 +166,9 @@ func importSwarm(t *testing.T, name string, loadErr **swarmimport.LoadError) (*s
 // checkImportGolden compares the site file and the report with a golden.
 // The node's hostname and address are this machine's: the golden names
 // them NODE and NODE-ADDRESS.
-func checkImportGolden(t *testing.T, d *dockerCLI, name string, res *swarmimport.Result, report string) {
+func checkImportGolden(t *testing.T, d *dockercli.CLI, name string, res *swarmimport.Result, report string) {
 	t.Helper()
-	self, err := d.run("node", "inspect", "self", "--format", "{{.Description.Hostname}} {{.ManagerStatus.Addr}}")
+	self, err := d.Run("node", "inspect", "self", "--format", "{{.Description.Hostname}} {{.ManagerStatus.Addr}}")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,17 +182,17 @@ func checkImportGolden(t *testing.T, d *dockerCLI, name string, res *swarmimport
 
 // cleanUpGuide removes the guide's stacks, the networks and the node
 // label, and waits until the daemon has let go of them.
-func cleanUpGuide(t *testing.T, d *dockerCLI, stacks []guideStack, labels map[string]string, managed []string) {
+func cleanUpGuide(t *testing.T, d *dockercli.CLI, stacks []guideStack, labels map[string]string, managed []string) {
 	var errs []error
 	for i := len(stacks) - 1; i >= 0; i-- {
-		if _, err := d.run("stack", "rm", stacks[i].stack); err != nil && !strings.Contains(err.Error(), "Nothing found in stack") {
+		if _, err := d.Run("stack", "rm", stacks[i].stack); err != nil && !strings.Contains(err.Error(), "Nothing found in stack") {
 			errs = append(errs, err)
 		}
 	}
 	errs = append(errs, waitFor(60*time.Second, func() (bool, error) {
 		for _, st := range stacks {
 			for _, kind := range []string{"service", "network", "config", "secret"} {
-				l, err := d.lines(kind, "ls", "--filter", "label="+namespaceLabel+"="+st.stack, "-q")
+				l, err := d.Lines(kind, "ls", "--filter", "label="+namespaceLabel+"="+st.stack, "-q")
 				if err != nil || len(l) > 0 {
 					return false, err
 				}
@@ -200,10 +202,10 @@ func cleanUpGuide(t *testing.T, d *dockerCLI, stacks []guideStack, labels map[st
 	}))
 	for _, n := range guideNetworks {
 		errs = append(errs, waitFor(60*time.Second, func() (bool, error) {
-			if _, err := d.run("network", "inspect", n); err != nil && isNotFound(err) {
+			if _, err := d.Run("network", "inspect", n); err != nil && isNotFound(err) {
 				return true, nil
 			}
-			_, err := d.run("network", "rm", n)
+			_, err := d.Run("network", "rm", n)
 			if err != nil && isNotFound(err) {
 				err = nil
 			}

@@ -35,7 +35,7 @@ func (dp *deployment) snapshot() (*snapshot, error) {
 	for _, st := range dp.site.Stacks {
 		filter := "label=" + namespaceLabel + "=" + st.Name
 		for kind, dst := range map[string]*[]string{"service": &services, "network": &networks, "config": &configs} {
-			l, err := d.lines(kind, "ls", "--filter", filter, "--format", "{{.Name}}")
+			l, err := d.Lines(kind, "ls", "--filter", filter, "--format", "{{.Name}}")
 			if err != nil {
 				return nil, err
 			}
@@ -62,7 +62,7 @@ func (dp *deployment) snapshot() (*snapshot, error) {
 		{"config", configs, &snap.configs},
 	} {
 		*o.dst = map[string]map[string]any{}
-		all, err := d.inspect(o.kind, o.names...)
+		all, err := d.Inspect(o.kind, o.names...)
 		if err != nil {
 			return nil, err
 		}
@@ -74,7 +74,7 @@ func (dp *deployment) snapshot() (*snapshot, error) {
 			(*o.dst)[name] = v
 		}
 	}
-	ids, err := d.lines("network", "ls", "--no-trunc", "--format", "{{.ID}} {{.Name}}")
+	ids, err := d.Lines("network", "ls", "--no-trunc", "--format", "{{.ID}} {{.Name}}")
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nuvla/nuvlagen/internal/dockercli"
 )
 
 // requireVar makes a missing or unusable engine a failure instead of a
@@ -27,7 +29,7 @@ const advertiseAddr = "127.0.0.1"
 
 // engine is the daemon the tests deploy to, set up once by TestMain.
 var engine struct {
-	d *dockerCLI
+	d *dockercli.CLI
 	// skip says why the tests cannot run; empty when they can.
 	skip string
 	// nodeID is the single node's ID.
@@ -68,7 +70,7 @@ func runMain(m *testing.M) int {
 		return 2
 	}
 	defer os.RemoveAll(home)
-	engine.d = newDockerCLI(home)
+	engine.d = dockercli.New(home)
 	if err := setUp(); err != nil {
 		engine.skip = err.Error()
 		return m.Run()
@@ -86,7 +88,7 @@ func runMain(m *testing.M) int {
 
 // requireEngine skips t, or fails it under NUVLAGEN_E2E_SWARM=1, when
 // the engine cannot run Swarm services here.
-func requireEngine(t *testing.T) *dockerCLI {
+func requireEngine(t *testing.T) *dockercli.CLI {
 	t.Helper()
 	if engine.skip == "" {
 		return engine.d
@@ -111,7 +113,7 @@ func ownerFile() string { return filepath.Join(os.TempDir(), "nuvlagen-swarmtest
 
 func setUp() error {
 	d := engine.d
-	if _, err := d.run("version", "--format", "{{.Server.Version}}"); err != nil {
+	if _, err := d.Run("version", "--format", "{{.Server.Version}}"); err != nil {
 		return fmt.Errorf("docker engine not reachable: %w", err)
 	}
 	state, err := swarmState()
@@ -123,11 +125,11 @@ func setUp() error {
 		if b, err := os.ReadFile(ownerFile()); err == nil && json.Unmarshal(b, &prev) == nil && prev.NodeID == state.nodeID {
 			// A previous run created this Swarm and died before leaving
 			// it: start afresh, which drops whatever it left.
-			if _, err := d.run("swarm", "leave", "--force"); err != nil {
+			if _, err := d.Run("swarm", "leave", "--force"); err != nil {
 				return fmt.Errorf("leaving the Swarm an earlier run left behind: %w", err)
 			}
 			if !prev.HadGwbridge {
-				if _, err := d.run("network", "rm", "docker_gwbridge"); err != nil && !isNotFound(err) {
+				if _, err := d.Run("network", "rm", "docker_gwbridge"); err != nil && !isNotFound(err) {
 					return fmt.Errorf("removing the docker_gwbridge an earlier run left behind: %w", err)
 				}
 			}
@@ -137,12 +139,12 @@ func setUp() error {
 			}
 		}
 	}
-	if engine.networksBefore, err = d.lines("network", "ls", "--format", "{{.Name}}"); err != nil {
+	if engine.networksBefore, err = d.Lines("network", "ls", "--format", "{{.Name}}"); err != nil {
 		return err
 	}
 	switch state.local {
 	case "inactive":
-		if _, err := d.run("swarm", "init", "--advertise-addr", advertiseAddr, "--listen-addr", advertiseAddr+":2377"); err != nil {
+		if _, err := d.Run("swarm", "init", "--advertise-addr", advertiseAddr, "--listen-addr", advertiseAddr+":2377"); err != nil {
 			return fmt.Errorf("the engine refuses Swarm mode: %w", err)
 		}
 		engine.createdSwarm = true
@@ -160,7 +162,7 @@ func setUp() error {
 		if !state.manager {
 			return errors.New("this node is in a Swarm but not a manager: cannot deploy stacks")
 		}
-		nodes, err := d.lines("node", "ls", "-q")
+		nodes, err := d.Lines("node", "ls", "-q")
 		if err != nil {
 			return err
 		}
@@ -186,7 +188,7 @@ type swarmInfo struct {
 }
 
 func swarmState() (swarmInfo, error) {
-	out, err := engine.d.run("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeID}}")
+	out, err := engine.d.Run("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeID}}")
 	if err != nil {
 		return swarmInfo{}, fmt.Errorf("docker info: %w", err)
 	}
@@ -211,7 +213,7 @@ func tearDown() error {
 	defer engine.mu.Unlock()
 	for stack := range engine.stacks {
 		for _, kind := range []string{"service", "network", "config"} {
-			left, err := d.lines(kind, "ls", "--filter", "label=com.docker.stack.namespace="+stack, "--format", "{{.Name}}")
+			left, err := d.Lines(kind, "ls", "--filter", "label=com.docker.stack.namespace="+stack, "--format", "{{.Name}}")
 			if err != nil {
 				errs = append(errs, err)
 			} else if len(left) > 0 {
@@ -220,7 +222,7 @@ func tearDown() error {
 		}
 	}
 	for kind, names := range map[string]map[string]bool{"network": engine.networks, "secret": engine.secrets} {
-		all, err := d.lines(kind, "ls", "--format", "{{.Name}}")
+		all, err := d.Lines(kind, "ls", "--format", "{{.Name}}")
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -244,27 +246,27 @@ func tearDown() error {
 	}
 	// The Swarm is ours: it must be as empty as swarm init left it.
 	for _, kind := range []string{"service", "secret", "config"} {
-		if left, err := d.lines(kind, "ls", "--format", "{{.Name}}"); err != nil {
+		if left, err := d.Lines(kind, "ls", "--format", "{{.Name}}"); err != nil {
 			errs = append(errs, err)
 		} else if len(left) > 0 {
 			errs = append(errs, fmt.Errorf("%ss left in the Swarm: %v", kind, left))
 		}
 	}
-	if _, err := d.run("swarm", "leave", "--force"); err != nil {
+	if _, err := d.Run("swarm", "leave", "--force"); err != nil {
 		return errors.Join(append(errs, err)...)
 	}
 	os.Remove(ownerFile())
 	// Joining a Swarm made the engine create docker_gwbridge, a local
 	// bridge that stays after leaving.
-	after, err := d.lines("network", "ls", "--format", "{{.Name}}")
+	after, err := d.Lines("network", "ls", "--format", "{{.Name}}")
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
 	if slices.Contains(after, "docker_gwbridge") && !slices.Contains(engine.networksBefore, "docker_gwbridge") {
-		if _, err := d.run("network", "rm", "docker_gwbridge"); err != nil {
+		if _, err := d.Run("network", "rm", "docker_gwbridge"); err != nil {
 			errs = append(errs, err)
 		}
-		if after, err = d.lines("network", "ls", "--format", "{{.Name}}"); err != nil {
+		if after, err = d.Lines("network", "ls", "--format", "{{.Name}}"); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nuvla/nuvlagen/internal/dockercli"
+
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/generator/site/sitetest"
 )
@@ -50,7 +52,7 @@ the diff.
 // deploySite renders s, deploys it with cleanup registered first, and
 // inspects the result. The node starts without any of the labels the
 // model's nodes carry.
-func deploySite(t *testing.T, d *dockerCLI, s *site.Site) (*deployment, *snapshot) {
+func deploySite(t *testing.T, d *dockercli.CLI, s *site.Site) (*deployment, *snapshot) {
 	t.Helper()
 	dp := render(t, d, s)
 	dp.refuseIfPresent(t)
@@ -115,14 +117,14 @@ func (dp *deployment) tasks(snap *snapshot) (map[string][]task, error) {
 		services = append(services, name)
 	}
 	slices.Sort(services)
-	ids, err := dp.d.lines(append([]string{"service", "ps", "-q", "--no-trunc"}, services...)...)
+	ids, err := dp.d.Lines(append([]string{"service", "ps", "-q", "--no-trunc"}, services...)...)
 	if err != nil {
 		return nil, err
 	}
 	if len(ids) == 0 {
 		return map[string][]task{}, nil
 	}
-	raw, err := dp.d.inspectJSON(append([]string{"inspect", "--type", "task"}, ids...)...)
+	raw, err := dp.d.InspectJSON(append([]string{"inspect", "--type", "task"}, ids...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +269,7 @@ func TestRenamedNetworks(t *testing.T) {
 	}
 	s := sites[0]
 	defaults := []string{"traefik-public", "nuvla-backend"}
-	existing, err := d.lines("network", "ls", "--format", "{{.Name}}")
+	existing, err := d.Lines("network", "ls", "--format", "{{.Name}}")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +296,7 @@ func TestRenamedNetworks(t *testing.T) {
 			}
 		}
 	}
-	after, err := d.lines("network", "ls", "--format", "{{.Name}}")
+	after, err := d.Lines("network", "ls", "--format", "{{.Name}}")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,9 +330,9 @@ func TestMissingExternalNetwork(t *testing.T) {
 	if !strings.Contains(err.Error(), want) {
 		t.Fatalf("docker stack deploy %s failed, but not with %q:\n%v", stack, want, err)
 	}
-	t.Logf("as expected, without its network stack %s does not deploy: %v", stack, err.(*cmdError).stderr)
+	t.Logf("as expected, without its network stack %s does not deploy: %v", stack, err.(*dockercli.CmdError).Stderr)
 	for _, kind := range []string{"service", "config", "network"} {
-		left, err := d.lines(kind, "ls", "--filter", "label="+namespaceLabel+"="+stack, "--format", "{{.Name}}")
+		left, err := d.Lines(kind, "ls", "--filter", "label="+namespaceLabel+"="+stack, "--format", "{{.Name}}")
 		if err != nil {
 			t.Fatal(err)
 		}
