@@ -14,6 +14,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"slices"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -86,7 +87,7 @@ func Generate(s *site.Site, now time.Time) ([]File, error) { return generate(s, 
 func generate(s *site.Site, ca *pki.CA, now time.Time) ([]File, error) {
 	var out []File
 	var tls, session []site.Secret
-	for _, sec := range s.Secrets {
+	for _, sec := range append(slices.Clone(s.Secrets), s.LocalSecrets...) {
 		switch sec.Kind {
 		case "password":
 			out = append(out, File{Name: sec.Name, Content: []byte(Password(passwordLength))})

@@ -188,6 +188,7 @@ type raw struct {
 	} `json:"clients"`
 	Images      map[string]string   `json:"images"`
 	Secrets     map[string]Secret   `json:"secrets"`
+	Local       map[string]Secret   `json:"localSecrets"`
 	Variables   map[string]Variable `json:"variables"`
 	Sysctls     map[string]Sysctl   `json:"sysctls"`
 	DeployOrder []string            `json:"deployOrder"`
@@ -295,6 +296,10 @@ func decode(v, in cue.Value, file string, start token.Pos) (*Site, error) {
 			return nil, err
 		}
 	}
+	for _, sec := range r.Local {
+		s.LocalSecrets = append(s.LocalSecrets, sec)
+	}
+	slices.SortFunc(s.LocalSecrets, func(a, b Secret) int { return strings.Compare(a.Name, b.Name) })
 	for _, sec := range r.Secrets {
 		s.Secrets = append(s.Secrets, sec)
 	}

@@ -57,7 +57,10 @@ type Site struct {
 	Link         *Link
 	MinioStorage string // target sites only: StorageFS or StorageXL
 	Images       map[string]string
-	Secrets      []Secret   // sorted by name
+	Secrets      []Secret // sorted by name
+	// LocalSecrets are files of the secrets directory that no stack
+	// mounts (no Docker secret): read by nuvlagen itself (configure).
+	LocalSecrets []Secret   // sorted by name
 	Variables    []Variable // sorted by name
 	Sysctls      []Sysctl   // sorted by key
 	// Firewall is the site's firewall section; nil when the model has

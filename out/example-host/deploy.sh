@@ -402,7 +402,6 @@ need_secret_file nuvla_session_crt
 need_secret_file nuvla_session_key
 need_secret_file nuvla_truststore
 need_secret_file prometheus_htpasswd
-need_secret_file smtp_password placeholder
 need_secret_file traefik_tls_crt
 need_secret_file traefik_tls_key
 load_variable CREDENTIAL_ENCRYPTION_KEY
@@ -447,7 +446,6 @@ ensure_secret nuvla_session_crt NUVLA_SESSION_CRT_SECRET
 ensure_secret nuvla_session_key NUVLA_SESSION_KEY_SECRET
 ensure_secret nuvla_truststore NUVLA_TRUSTSTORE_SECRET
 ensure_secret prometheus_htpasswd PROMETHEUS_HTPASSWD_SECRET
-ensure_secret smtp_password SMTP_PASSWORD_SECRET
 ensure_secret traefik_tls_crt TRAEFIK_TLS_CRT_SECRET
 ensure_secret traefik_tls_key TRAEFIK_TLS_KEY_SECRET
 

@@ -185,7 +185,6 @@ if "$remove_secrets"; then
 	remove_secret nuvla_session_key
 	remove_secret nuvla_truststore
 	remove_secret prometheus_htpasswd
-	remove_secret smtp_password
 	remove_secret traefik_tls_crt
 	remove_secret traefik_tls_key
 fi
