@@ -122,6 +122,10 @@ func split(line string) ([]string, error) {
 }
 
 func parseClient(w string) (Client, error) {
+	if w == "" {
+		// A quoted empty word: exportfs would read no client there.
+		return Client{}, fmt.Errorf("an empty client (\"\")")
+	}
 	open := strings.IndexByte(w, '(')
 	if open < 0 {
 		if strings.ContainsRune(w, ')') {
