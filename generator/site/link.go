@@ -7,6 +7,7 @@ package site
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -62,7 +63,7 @@ func LinkDeployments(sites []*Site) ([]*Deployment, error) {
 		d.Targets = append(d.Targets, t)
 	}
 	var out []*Deployment
-	for _, name := range sortedKeys(deps) {
+	for _, name := range slices.Sorted(maps.Keys(deps)) {
 		d := deps[name]
 		slices.SortFunc(d.Targets, func(a, b *Site) int { return strings.Compare(a.Name, b.Name) })
 		if err := d.link(); err != nil {
@@ -101,7 +102,7 @@ func Connectors(host *Site) ([]Connector, error) {
 		}
 	}
 	var out []Connector
-	for _, name := range sortedKeys(byNode) {
+	for _, name := range slices.Sorted(maps.Keys(byNode)) {
 		k := byNode[name]
 		slices.Sort(k.Services)
 		slices.Sort(k.Ports)
@@ -196,15 +197,6 @@ func (d *Deployment) collisions() errors.Error {
 		}
 	}
 	return errs
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // NodeAddress finds a node by name among sites and the host nodes that
