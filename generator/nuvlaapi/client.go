@@ -236,6 +236,14 @@ func (c *Client) Edit(ctx context.Context, id string, body any) error {
 }
 
 func (c *Client) do(ctx context.Context, method, pathQuery string, body any) (int, []byte, error) {
+	p, _, _ := strings.Cut(pathQuery, "?")
+	return doJSON(ctx, c.http, method, c.base.String()+pathQuery, p, body)
+}
+
+// doJSON sends body (nil: none) as JSON and returns the answer's status
+// and body, up to maxBody: Nuvla's API and Elasticsearch's alike. Errors
+// name the request by method and shown, its path without the query.
+func doJSON(ctx context.Context, hc *http.Client, method, url, shown string, body any) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -244,7 +252,7 @@ func (c *Client) do(ctx context.Context, method, pathQuery string, body any) (in
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base.String()+pathQuery, rd)
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -252,16 +260,15 @@ func (c *Client) do(ctx context.Context, method, pathQuery string, body any) (in
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	p, _, _ := strings.Cut(pathQuery, "?")
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		// url.Error quotes the URL, which holds no secret.
-		return 0, nil, fmt.Errorf("%s %s: %w", method, p, err)
+		return 0, nil, fmt.Errorf("%s %s: %w", method, shown, err)
 	}
 	defer resp.Body.Close()
 	ans, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return 0, nil, fmt.Errorf("%s %s: reading the answer: %w", method, p, err)
+		return 0, nil, fmt.Errorf("%s %s: reading the answer: %w", method, shown, err)
 	}
 	return resp.StatusCode, ans, nil
 }
