@@ -84,10 +84,12 @@ type Risk struct {
 
 // SiteDiff is the change of one site: the top directory of the trees.
 type SiteDiff struct {
-	Name    string      `json:"name"`
-	Status  Status      `json:"status"`
-	Renames []Rename    `json:"renames,omitempty"`
-	Files   []*FileDiff `json:"files"`
+	Name    string   `json:"name"`
+	Status  Status   `json:"status"`
+	Renames []Rename `json:"renames,omitempty"`
+	// Firewall is the change of the site's rule model, by node.
+	Firewall *FirewallDiff `json:"firewall,omitempty"`
+	Files    []*FileDiff   `json:"files"`
 }
 
 // Rename is a shared network that changed name.
@@ -195,6 +197,20 @@ func compare(differs []differ, old, new map[string][]byte) *Report {
 		if sd.Status == Changed {
 			r.Risks = append(r.Risks, swarmRisks(name, oldSites[name], newSites[name])...)
 		}
+		if fw := sd.Firewall; fw != nil {
+			for _, c := range fw.Groups {
+				if c.Risk != "" {
+					r.Risks = append(r.Risks, Risk{Kind: c.Risk, Site: name, Text: c.Text})
+				}
+			}
+			for _, n := range fw.Nodes {
+				for _, c := range n.Changes {
+					if c.Risk != "" {
+						r.Risks = append(r.Risks, Risk{Kind: c.Risk, Site: name, Where: n.Node, Text: c.Text})
+					}
+				}
+			}
+		}
 		for _, f := range sd.Files {
 			for _, c := range f.Changes {
 				if c.Risk != "" {
@@ -203,10 +219,30 @@ func compare(differs []differ, old, new map[string][]byte) *Report {
 			}
 		}
 	}
+	r.Risks = mergeRisks(r.Risks)
 	sort.SliceStable(r.Risks, func(i, j int) bool {
 		return slices.Index(riskOrder, r.Risks[i].Kind) < slices.Index(riskOrder, r.Risks[j].Kind)
 	})
 	return r
+}
+
+// mergeRisks makes one risk of those that say the same of a site at
+// several places (a port opened to users on every worker), where joined
+// in the first one's order.
+func mergeRisks(risks []Risk) []Risk {
+	type key struct{ kind, site, text string }
+	at := map[key]int{}
+	out := risks[:0:0]
+	for _, rk := range risks {
+		k := key{rk.Kind, rk.Site, rk.Text}
+		if i, ok := at[k]; ok && rk.Where != "" && out[i].Where != "" {
+			out[i].Where += ", " + rk.Where
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, rk)
+	}
+	return out
 }
 
 // riskWhere qualifies a change for the summary, where its file is not
@@ -242,6 +278,9 @@ func compareSite(differs []differ, name string, old, new map[string][]byte) *Sit
 			old = applyRenames(old, sd.Renames)
 		}
 	}
+	// The firewall by its rule model, and the files it explains.
+	fw, explained := compareFirewall(old, new)
+	sd.Firewall = fw
 	// Files with a data file first: a data file whose changes they list
 	// is not listed again.
 	rels := unionKeys(old, new)
@@ -259,7 +298,7 @@ func compareSite(differs []differ, name string, old, new map[string][]byte) *Sit
 	for _, rel := range rels {
 		o, inOld := old[rel]
 		n, inNew := new[rel]
-		if inOld && inNew && bytes.Equal(o, n) || listed[rel] {
+		if inOld && inNew && bytes.Equal(o, n) || listed[rel] || explained[rel] {
 			continue
 		}
 		if !inOld {
@@ -291,7 +330,7 @@ func compareSite(differs []differ, name string, old, new map[string][]byte) *Sit
 		sd.Files = append(sd.Files, fd)
 	}
 	slices.SortFunc(sd.Files, func(a, b *FileDiff) int { return strings.Compare(a.Path, b.Path) })
-	if len(sd.Files) == 0 && len(sd.Renames) == 0 {
+	if len(sd.Files) == 0 && len(sd.Renames) == 0 && sd.Firewall == nil {
 		return nil
 	}
 	if sd.Files == nil {

@@ -100,6 +100,17 @@ func writeText(w io.Writer, r *Report, color bool) {
 		for _, rn := range s.Renames {
 			fmt.Fprintf(w, "  %s %s\n", p.op(OpChange), rn.Text())
 		}
+		if fw := s.Firewall; fw != nil {
+			fmt.Fprintf(w, "  %s (from rules.json; explains %s)\n", p.paint(ansiCyan, "firewall, by node"), fw.Explains())
+			for _, c := range fw.Groups {
+				fmt.Fprintf(w, "    %s %s\n", p.op(c.Op), c.Line())
+			}
+			for _, n := range fw.Nodes {
+				for _, c := range n.Changes {
+					fmt.Fprintf(w, "    %s %s\n", p.op(c.Op), c.Line())
+				}
+			}
+		}
 		for _, f := range s.Files {
 			fmt.Fprintf(w, "  %s (%s, %s)\n", p.paint(ansiCyan, f.Path), f.Kind, f.Status)
 			for _, c := range f.Changes {
@@ -159,6 +170,16 @@ func writeMarkdown(w io.Writer, r *Report) {
 		for _, rn := range s.Renames {
 			row(OpChange, "networks", rn.Text())
 		}
+		if fw := s.Firewall; fw != nil {
+			for _, c := range fw.Groups {
+				row(c.Op, "firewall, class "+c.Object, c.Text)
+			}
+			for _, n := range fw.Nodes {
+				for _, c := range n.Changes {
+					row(c.Op, "firewall of "+c.Object, c.Text)
+				}
+			}
+		}
 		for _, f := range s.Files {
 			if len(f.Changes) == 0 {
 				row(fileOp(f.Status), f.Path, textSummary(f))
@@ -172,6 +193,20 @@ func writeMarkdown(w io.Writer, r *Report) {
 			fmt.Fprintf(w, "| | | … and %d more, in the details below |\n", rows-maxRows)
 		}
 		fmt.Fprintln(w)
+		if fw := s.Firewall; fw != nil {
+			fmt.Fprintf(w, "<details><summary>firewall, by node (from rules.json; explains %s)</summary>\n\n", htmlEscape(fw.Explains()))
+			for _, c := range fw.Groups {
+				fmt.Fprintf(w, "- %s %s\n", mdOp(c.Op), mdEscape(c.Line()))
+			}
+			for _, n := range fw.Nodes {
+				for _, c := range n.Changes {
+					fmt.Fprintf(w, "- %s %s\n", mdOp(c.Op), mdEscape(c.Line()))
+				}
+			}
+			fmt.Fprintln(w)
+			fmt.Fprintln(w, "</details>")
+			fmt.Fprintln(w)
+		}
 		for _, f := range s.Files {
 			fmt.Fprintf(w, "<details><summary><code>%s</code> (%s, %s)</summary>\n\n", htmlEscape(f.Path), f.Kind, f.Status)
 			for _, c := range f.Changes {

@@ -84,6 +84,9 @@ func TestProperties(t *testing.T) {
 		}
 		// Every site and file listed has something to show.
 		for _, s := range r.Sites {
+			if fw := s.Firewall; fw != nil && len(fw.Groups) == 0 && len(fw.Nodes) == 0 {
+				t.Errorf("case %d: %s %s: %s's firewall listed without changes", i, what, p, s.Name)
+			}
 			for _, f := range s.Files {
 				if len(f.Changes) == 0 && f.Unified == "" {
 					t.Errorf("case %d: %s %s: %s/%s listed without changes or text", i, what, p, s.Name, f.Path)

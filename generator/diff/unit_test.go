@@ -1,6 +1,8 @@
 package diff
 
 import (
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -86,11 +88,12 @@ func TestReadRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	mgmt := map[string]bool{"10.0.0.0/8": true, "192.0.2.0/24": true}
+	e, both := map[string]bool{"e": true}, map[string]bool{"e": true, "r": true}
 	want := fwTable{"n1": {
-		"22/tcp from management":          {Service: "eph", Sources: mgmt},
-		"22/tcp from users":               {Service: "eph", Sources: map[string]bool{"0.0.0.0/0": true}},
-		"32768-60999/tcp from management": {Service: "eph", Sources: map[string]bool{"10.0.0.0/8": true}},
-		"32768-60999/tcp from users":      {Service: "eph", Sources: map[string]bool{"0.0.0.0/0": true}},
+		"22/tcp from management":          {Service: "eph", Names: both, Sources: mgmt},
+		"22/tcp from users":               {Service: "eph", Names: e, Sources: map[string]bool{"0.0.0.0/0": true}},
+		"32768-60999/tcp from management": {Service: "eph", Names: e, Sources: map[string]bool{"10.0.0.0/8": true}},
+		"32768-60999/tcp from users":      {Service: "eph", Names: e, Sources: map[string]bool{"0.0.0.0/0": true}},
 	}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
@@ -113,8 +116,9 @@ func TestFirewallExposure(t *testing.T) {
 		{"to anywhere", rulesJSON(ssh, rule("cluster", 9000, "0.0.0.0/0")), 1},
 		{"management widened to anywhere", rulesJSON(rule("management", 22, "10.0.0.0/8", "0.0.0.0/0")), 1},
 		{"management widened", rulesJSON(rule("management", 22, "10.0.0.0/8", "10.1.0.0/16")), 0},
-		// More than a /8 is anywhere, however it is split.
-		{"management widened to halves", rulesJSON(rule("management", 22, "10.0.0.0/8", "0.0.0.0/1", "128.0.0.0/1")), 2},
+		// More than a /8 is anywhere, however it is split: one change of
+		// the class's addresses.
+		{"management widened to halves", rulesJSON(rule("management", 22, "10.0.0.0/8", "0.0.0.0/1", "128.0.0.0/1")), 1},
 		{"to halves", rulesJSON(ssh, rule("cluster", 9000, "0.0.0.0/1", "128.0.0.0/1")), 1},
 		{"to two /8s", rulesJSON(ssh, rule("cluster", 9000, "10.0.0.0/8", "11.0.0.0/8")), 1},
 		{"to a /8", rulesJSON(ssh, rule("cluster", 9000, "11.0.0.0/8")), 0},
@@ -136,22 +140,21 @@ func TestFirewallExposure(t *testing.T) {
 	}
 }
 
-// TestPortsByRules: PORTS.md's entry lists the changes of rules.json,
-// which is then not listed; without rules.json on a side, PORTS.md is
-// text; rules.json changed alone is listed by itself.
+// TestPortsByRules: with a rule table on both sides, the firewall section
+// lists its changes and PORTS.md and rules.json are not listed; without
+// rules.json on a side, PORTS.md is text.
 func TestPortsByRules(t *testing.T) {
 	ports := func(s string) []byte { return []byte("# Firewall\n" + s + "\n") }
 	old := map[string][]byte{"s/firewall/PORTS.md": ports("a"), "s/firewall/rules.json": rulesJSON(rule("management", 22, "10.0.0.0/8"))}
 	open := rulesJSON(rule("management", 22, "10.0.0.0/8"), rule("users", 9000, "0.0.0.0/0"))
-	r := Compare(old, map[string][]byte{"s/firewall/PORTS.md": ports("b"), "s/firewall/rules.json": open})
-	if f := r.Sites[0].Files; len(f) != 1 || f[0].Path != "firewall/PORTS.md" || f[0].Kind != "firewall" || len(f[0].Changes) != 1 || len(r.Risks) != 1 {
-		t.Errorf("both changed: %+v, risks %+v", f, r.Risks)
+	for _, p := range []string{"b", "a"} {
+		r := Compare(old, map[string][]byte{"s/firewall/PORTS.md": ports(p), "s/firewall/rules.json": open})
+		fw := r.Sites[0].Firewall
+		if f := r.Sites[0].Files; len(f) != 0 || fw == nil || len(fw.Nodes) != 1 || len(fw.Nodes[0].Changes) != 1 || len(r.Risks) != 1 {
+			t.Errorf("PORTS.md %s: files %+v, firewall %+v, risks %+v", p, f, fw, r.Risks)
+		}
 	}
-	r = Compare(old, map[string][]byte{"s/firewall/PORTS.md": ports("a"), "s/firewall/rules.json": open})
-	if f := r.Sites[0].Files; len(f) != 1 || f[0].Path != "firewall/rules.json" || len(f[0].Changes) != 1 {
-		t.Errorf("rules.json changed alone: %+v", f)
-	}
-	r = Compare(map[string][]byte{"s/firewall/PORTS.md": ports("a")}, map[string][]byte{"s/firewall/PORTS.md": ports("b"), "s/firewall/rules.json": open})
+	r := Compare(map[string][]byte{"s/firewall/PORTS.md": ports("a")}, map[string][]byte{"s/firewall/PORTS.md": ports("b"), "s/firewall/rules.json": open})
 	f := r.Sites[0].Files
 	if len(f) != 2 || f[0].Unified == "" || !strings.Contains(f[0].Note, "old side has no firewall/rules.json") ||
 		f[1].Status != Added || len(f[1].Changes) != 1 || f[1].Changes[0].Risk != "" || !strings.Contains(f[1].Note, "not compared") || len(r.Risks) != 0 {
@@ -160,6 +163,82 @@ func TestPortsByRules(t *testing.T) {
 	r = Compare(map[string][]byte{"s/firewall/PORTS.md": ports("a")}, map[string][]byte{"s/firewall/PORTS.md": ports("b")})
 	if f := r.Sites[0].Files; len(f) != 1 || f[0].Unified == "" || !strings.Contains(f[0].Note, "not compared") {
 		t.Errorf("two old trees: %+v", f)
+	}
+}
+
+// table is a rule table of nodes "name:role" with the same rules.
+func table(nodes []string, rules ...firewall.TableRule) *firewall.RuleTable {
+	t := &firewall.RuleTable{Generated: "Code generated by test", Site: "s"}
+	for i, n := range nodes {
+		name, role, _ := strings.Cut(n, ":")
+		t.Nodes = append(t.Nodes, firewall.TableNode{Name: name, Role: role, Address: fmt.Sprintf("192.0.2.%d", i+1), Rules: rules})
+	}
+	return t
+}
+
+// siteFiles are a site's firewall files printed from a table.
+func siteFiles(t *testing.T, tb *firewall.RuleTable) map[string][]byte {
+	t.Helper()
+	files, err := tb.Backends()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{"s/firewall/rules.json": tb.Marshal(), "s/firewall/PORTS.md": []byte(fmt.Sprint(len(tb.Nodes)))}
+	for p, b := range files {
+		out["s/"+p] = b
+	}
+	return out
+}
+
+// TestFirewallSection: the firewall section explains the files its
+// tables print, and lists any that is not what they print; a node that
+// joins with its peers' rules is one line and no risk, a rule its peers
+// did not have is a risk.
+func TestFirewallSection(t *testing.T) {
+	web := rule("users", 443, "0.0.0.0/0")
+	ssh := rule("management", 22, "10.0.0.0/8")
+	old := siteFiles(t, table([]string{"m:manager", "w1:worker"}, ssh, web))
+	new := siteFiles(t, table([]string{"m:manager", "w1:worker", "w2:worker"}, ssh, web))
+	r := Compare(old, new)
+	fw := r.Sites[0].Firewall
+	if fw == nil || len(r.Sites[0].Files) != 0 || len(r.Risks) != 0 || len(fw.Nodes) != 1 || len(fw.Nodes[0].Changes) != 1 ||
+		fw.Nodes[0].Changes[0].Text != "node added (worker, 192.0.2.3), with 2 rules, those of w1" || len(fw.Files) != 7 {
+		t.Fatalf("a worker joins: files %+v, risks %+v, firewall %+v", r.Sites[0].Files, r.Risks, fw)
+	}
+	// A backend that is not what its side's table prints is listed.
+	edited := maps.Clone(new)
+	edited["s/firewall/w1.nft"] = []byte(string(new["s/firewall/w1.nft"]) + "# edited\n")
+	edited["s/firewall/w2.nft"] = []byte(string(new["s/firewall/w2.nft"]) + "# edited\n")
+	r = Compare(old, edited)
+	if f := r.Sites[0].Files; len(f) != 2 || f[0].Path != "firewall/w1.nft" || f[0].Unified == "" || f[1].Path != "firewall/w2.nft" || f[1].Status != Added {
+		t.Errorf("edited backends: %+v", f)
+	}
+	// A rule no worker had before, on the joining one.
+	odd := table([]string{"m:manager", "w1:worker", "w2:worker"}, ssh, web)
+	odd.Nodes[2].Rules = append(odd.Nodes[2].Rules, rule("users", 9000, "0.0.0.0/0"))
+	r = Compare(old, siteFiles(t, odd))
+	if len(r.Risks) != 1 || r.Risks[0].Where != "w2" || !strings.Contains(r.Risks[0].Text, "9000/tcp from users") {
+		t.Errorf("a joining node with a rule of its own: risks %+v", r.Risks)
+	}
+	// A worker made a manager gets the managers' rules: no risk.
+	mgr := rule("users", 8443, "0.0.0.0/0")
+	before := table([]string{"m:manager", "w1:worker"}, ssh, web)
+	before.Nodes[0].Rules = append(before.Nodes[0].Rules, mgr)
+	after := table([]string{"m:manager", "w1:manager"}, ssh, web, mgr)
+	r = Compare(siteFiles(t, before), siteFiles(t, after))
+	if len(r.Risks) != 0 || len(r.Sites[0].Firewall.Nodes) != 1 || len(r.Sites[0].Firewall.Nodes[0].Changes) != 2 {
+		t.Errorf("a worker promoted: risks %+v, firewall %+v", r.Risks, r.Sites[0].Firewall.Nodes)
+	}
+	// The same port opened to users on every node: one risk, on both.
+	r = Compare(old, siteFiles(t, table([]string{"m:manager", "w1:worker"}, ssh, web, rule("users", 9000, "0.0.0.0/0"))))
+	if len(r.Risks) != 1 || r.Risks[0].Where != "m, w1" {
+		t.Errorf("a port opened to users everywhere: risks %+v", r.Risks)
+	}
+	// A management network added: one line for the class, on every node.
+	r = Compare(old, siteFiles(t, table([]string{"m:manager", "w1:worker"}, rule("management", 22, "10.0.0.0/8", "172.16.0.0/12"), web)))
+	if fw := r.Sites[0].Firewall; len(r.Risks) != 0 || fw == nil || len(fw.Groups) != 1 || len(fw.Nodes) != 0 ||
+		fw.Groups[0].Text != "now also from 172.16.0.0/12, on the rules from management of m, w1" {
+		t.Errorf("a management network added: risks %+v, firewall %+v", r.Risks, fw)
 	}
 }
 

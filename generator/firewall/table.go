@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/netip"
+	"path"
+	"strings"
 
 	"github.com/nuvla/nuvlagen/generator/artifact"
 )
@@ -134,4 +137,68 @@ func ParseRuleTable(data []byte) (*RuleTable, error) {
 		}
 	}
 	return &t, nil
+}
+
+// Backends prints, from the table alone, the files Render prints from the
+// ruleset the table was made from, but for PORTS.md and the table itself:
+// each node's nft, iptables, ip6tables and ufw files and apply.sh, by the
+// same paths. Those files say nothing the table does not, which is what
+// lets nuvlagen diff explain them by the table's changes: a file that is
+// not what Backends prints (an older nuvlagen's, or edited) is shown as
+// it is. An error means the table cannot be a ruleset's: a class with
+// different addresses in two rules, an address that does not parse.
+func (t *RuleTable) Backends() (map[string][]byte, error) {
+	rs, err := t.ruleset()
+	if err != nil {
+		return nil, err
+	}
+	header := "# " + t.Generated + "\n" // as artifact.Header writes it
+	files := map[string][]byte{}
+	for i := range rs.Nodes {
+		n := &rs.Nodes[i]
+		files[path.Join(Dir, n.Name+".nft")] = printNFT(header, rs, n)
+		files[path.Join(Dir, n.Name+".iptables")] = printIPTables(header, rs, n)
+		files[path.Join(Dir, n.Name+".ip6tables")] = printIP6Tables(header, rs, n)
+		files[path.Join(Dir, n.Name+".ufw.sh")] = printUFW(header, rs, n)
+	}
+	files[path.Join(Dir, "apply.sh")] = printApply(header, rs)
+	return files, nil
+}
+
+// ruleset rebuilds what the backends print from: the nodes, their rules
+// and each class's addresses. The table has no port names, carve-outs,
+// positions or warnings, which only PORTS.md prints.
+func (t *RuleTable) ruleset() (*Ruleset, error) {
+	rs := &Ruleset{Site: t.Site, Groups: map[string][]netip.Prefix{}}
+	seen := map[string]string{} // class → its addresses, as first listed
+	for _, tn := range t.Nodes {
+		addr, err := netip.ParseAddr(tn.Address)
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %w", tn.Name, err)
+		}
+		n := Node{Name: tn.Name, Address: addr, Role: tn.Role}
+		for _, tr := range tn.Rules {
+			r := Rule{Name: tr.Name, Service: tr.Service, Proto: tr.Proto, Ports: tr.Ports, Sensitive: tr.Sensitive}
+			for _, src := range tr.From {
+				key := strings.Join(src.CIDRs, " ")
+				if prev, ok := seen[src.Class]; ok && prev != key {
+					return nil, fmt.Errorf("node %s, rule %s: class %s has other addresses than in an earlier rule", tn.Name, tr.Name, src.Class)
+				}
+				if _, ok := seen[src.Class]; !ok {
+					seen[src.Class] = key
+					for _, c := range src.CIDRs {
+						p, err := netip.ParsePrefix(c)
+						if err != nil {
+							return nil, fmt.Errorf("node %s, rule %s: %w", tn.Name, tr.Name, err)
+						}
+						rs.Groups[src.Class] = append(rs.Groups[src.Class], p)
+					}
+				}
+				r.From = append(r.From, src.Class)
+			}
+			n.Rules = append(n.Rules, r)
+		}
+		rs.Nodes = append(rs.Nodes, n)
+	}
+	return rs, nil
 }

@@ -52,3 +52,33 @@ func TestParseRuleTableErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestBackendsFromTable: the backends and apply.sh printed from rules.json
+// alone are Render's, byte for byte, so diff may explain them by the
+// table's changes; a table whose class has two sets of addresses is not
+// a ruleset's.
+func TestBackendsFromTable(t *testing.T) {
+	for _, s := range loadEmbedded(t) {
+		_, files := render(t, s)
+		table, err := firewall.ParseRuleTable(files["firewall/"+firewall.RulesFile])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := table.Backends()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(files)-2 {
+			t.Errorf("%s: %d files from the table, want all %d but PORTS.md and rules.json", s.Name, len(got), len(files)-2)
+		}
+		for p, b := range got {
+			if d := cmp.Diff(string(files[p]), string(b)); d != "" {
+				t.Errorf("%s: %s printed from the table differs (-Render +table):\n%s", s.Name, p, d)
+			}
+		}
+		table.Nodes[0].Rules[0].From[0].CIDRs = []string{"192.0.2.99/32"}
+		if _, err := table.Backends(); err == nil {
+			t.Errorf("%s: a class with two sets of addresses: no error", s.Name)
+		}
+	}
+}
