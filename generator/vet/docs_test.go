@@ -34,7 +34,12 @@ error or a file that cannot be read. ` + "`--disable RULE`" + ` turns a rule off
 
 Each example below is a test case (generator/vet/testdata/rules/RULE.txtar):
 the first file triggers the rule with the findings shown, the second vets
-with no finding at all.
+with no finding at all. A rule that mirrors what the docker CLI or the
+engine refuses names the upstream functions (**Mirrors**), and
+internal/swarmtest (testdata/vet-engine.txtar, ` + "`make e2e-swarm`" + `) deploys
+stacks that break it, and one that does not, to a real engine: docker
+stack deploy refuses each stack vet reports an error on, and accepts the
+others.
 
 | Rule | Severity | Finds |
 |---|---|---|
@@ -75,6 +80,13 @@ with no finding at all.
 		fmt.Fprintf(&b, "\n<a id=\"%s\"></a>\n### `%s` (%s)\n\n%s\n\n**Why:** %s\n", r.ID, r.ID, r.Severity, r.Summary, r.Why)
 		if r.Hint != "" {
 			fmt.Fprintf(&b, "\n**Fix:** %s.\n", r.Hint)
+		}
+		if len(r.Sources) > 0 {
+			var src []string
+			for _, s := range r.Sources {
+				src = append(src, s.String())
+			}
+			fmt.Fprintf(&b, "\n**Mirrors:** %s.\n", strings.Join(src, "; "))
 		}
 		if site := siteOf(ar); site {
 			b.WriteString("\nWith the site of the test case (`--site`).\n")

@@ -1,6 +1,9 @@
 package vet
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+)
 
 // Rule is one check. Its documentation is the source of docs/rules.md.
 type Rule struct {
@@ -13,6 +16,22 @@ type Rule struct {
 	Why string
 	// Hint is the short fix printed with each finding.
 	Hint string
+	// Sources name the code of the docker CLI or the engine that the rule
+	// mirrors: what refuses the file at deploy time, and so what the
+	// rule must agree with.
+	Sources []Source
+}
+
+// Source is one function of an upstream repository.
+type Source struct {
+	Repo string // owner/name on GitHub: docker/cli, moby/moby, moby/swarmkit
+	File string // its path in the repository
+	Func string // the function that refuses
+}
+
+// String says where the source is, for docs/rules.md.
+func (s Source) String() string {
+	return fmt.Sprintf("[`%s`](https://github.com/%s/blob/master/%s) in %s `%s`", s.Func, s.Repo, s.File, s.Repo, s.File)
 }
 
 // check is one pass over a file and the rules it reports under, in
@@ -54,6 +73,19 @@ func init() {
 		{checkSecrets, []*Rule{ruleSecretLiteral, ruleSecretDefault, ruleDefaultCredentials}},
 		{checkHygiene, []*Rule{ruleImageTag, ruleDockerSocket, ruleBindMount}},
 		{checkMemlock, []*Rule{ruleMemlock}},
+		// What the docker CLI's conversion and the engine refuse
+		// (rules_engine.go).
+		{checkDeployMode, []*Rule{ruleDeployMode}},
+		{checkRestartPolicy, []*Rule{ruleRestartPolicy}},
+		{checkUpdateConfig, []*Rule{ruleUpdateConfig}},
+		{checkEndpointMode, []*Rule{ruleEndpointMode}},
+		{checkPortConflicts, []*Rule{rulePortConflict}},
+		{checkPlacement, []*Rule{rulePlacementConstraint, ruleSpreadIgnored}},
+		{checkResources, []*Rule{ruleResources}},
+		{checkHealthcheck, []*Rule{ruleHealthcheck}},
+		{checkMountTargets, []*Rule{ruleMountTarget}},
+		{checkFileTargets, []*Rule{ruleFileTarget}},
+		{checkImageReference, []*Rule{ruleImageReference}},
 	}
 	for _, c := range checks {
 		registry = append(registry, c.rules...)
