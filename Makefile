@@ -9,13 +9,18 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BASE ?= main
 FUZZTIME ?= 20s
 
-.PHONY: help build generate test fuzz e2e-swarm e2e-runtime runtime-traefik e2e-firewall e2e-dockertls golden check lint actionlint diff bench vet-out bench-vet
+.PHONY: help build install generate test fuzz e2e-swarm e2e-runtime runtime-traefik e2e-firewall e2e-dockertls golden check lint actionlint diff bench vet-out bench-vet
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
+# -buildvcs=true: the binary records its module version and VCS revision
+# (nuvlagen version), whatever GOFLAGS says.
 build: ## build bin/nuvlagen
-	$(GO) build -o bin/nuvlagen ./cmd/nuvlagen
+	$(GO) build -buildvcs=true -o bin/nuvlagen ./cmd/nuvlagen
+
+install: ## install nuvlagen into $(go env GOPATH)/bin (or GOBIN)
+	$(GO) install -buildvcs=true ./cmd/nuvlagen
 
 generate: ## render the embedded example sites into out/
 	$(GO) run ./cmd/nuvlagen generate --out out

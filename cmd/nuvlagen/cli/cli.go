@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -49,7 +50,7 @@ func init() {
 		{"generate", runGenerate}, {"check", runCheck}, {"vet", runVet}, {"diff", runDiff},
 		{"firewall", runFirewall}, {"secrets", runSecrets}, {"register", runRegister},
 		{"configure", runConfigure}, {"import", runImport},
-		{"version", runVersion},
+		{"completion", runCompletion}, {"version", runVersion}, {"help", runHelp},
 	}
 }
 
@@ -57,6 +58,9 @@ func init() {
 type env struct {
 	stdout, stderr io.Writer
 	cwd            string
+	// describe, when set, receives the command's flag set instead of the
+	// command running: how completion learns every command's flags.
+	describe func(*pflag.FlagSet)
 }
 
 // Main runs nuvlagen with args (without the program name) and returns the
@@ -72,13 +76,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, help("nuvlagen"))
 		return ExitUsage
 	}
-	switch {
-	case args[0] == "help" && len(args) > 1 && args[1] != "help":
-		args = []string{args[1], "--help"} // the command's own help
-	case args[0] == "-h" || args[0] == "--help" || args[0] == "help":
+	switch args[0] {
+	case "-h", "--help":
 		fmt.Fprint(stdout, help("nuvlagen"))
 		return ExitOK
-	case args[0] == "--version":
+	case "--version":
 		return exit.Status(runVersion(e, nil))
 	}
 	for _, c := range commands {
@@ -98,15 +100,34 @@ func Main(args []string, stdout, stderr io.Writer) int {
 // the command must stop, with the error to return (nil when help was
 // asked for: then it printed the command's help and flags).
 func parseFlags(e *env, fs *pflag.FlagSet, args []string) (error, bool) {
+	if e.describe != nil {
+		e.describe(fs)
+		return nil, false
+	}
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprintf(e.stdout, "%s\nFlags:\n%s", help(fs.Name()), fs.FlagUsages())
+			fmt.Fprint(e.stdout, commandHelp(fs))
 			return nil, false
 		}
 		return e.usageErr(fs.Name(), "%v", err), false
 	}
 	return nil, true
+}
+
+// commandHelp is the help of command fs.Name() in the layout every
+// command's help has: its help file's usage and description, then
+// "Flags:" (the flag set's, and -h), then the file's "Examples:".
+func commandHelp(fs *pflag.FlagSet) string {
+	text := help(fs.Name())
+	before, examples, ok := strings.Cut(text, "\nExamples:\n")
+	if !ok {
+		panic("help/" + fs.Name() + ".txt has no Examples: section") // TestHelpLayout checks each
+	}
+	all := pflag.NewFlagSet(fs.Name(), pflag.ContinueOnError)
+	all.AddFlagSet(fs)
+	all.BoolP("help", "h", false, "show this help")
+	return before + "\nFlags:\n" + all.FlagUsages() + "\nExamples:\n" + examples
 }
 
 // usageErr and usagef print a usage error (exit.UsageError) and return it.

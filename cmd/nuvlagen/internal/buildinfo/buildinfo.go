@@ -12,8 +12,10 @@ import (
 var Version = ""
 
 // String returns the version and, when the build recorded them, the
-// revision (12 digits), its time, and "modified" for a dirty work tree:
-// "v1.2.3", "devel (rev 0123456789ab, 2026-12-02T01:00:00Z, modified)".
+// revision (12 digits), its time, and "modified" for a dirty work tree,
+// then the Go release: "v1.2.3 (go1.26.8)", "v0.0.0-20261202010000-0123456789ab
+// (rev 0123456789ab, 2026-12-02T01:00:00Z, modified, go1.26.8)". A build
+// without a revision says why there is none.
 func String() string { return describe(Version, debug.ReadBuildInfo) }
 
 func describe(linked string, read func() (*debug.BuildInfo, bool)) string {
@@ -26,7 +28,7 @@ func describe(linked string, read func() (*debug.BuildInfo, bool)) string {
 		}
 	}
 	if !ok {
-		return v
+		return v + " (no build information)"
 	}
 	var rev []string
 	for _, s := range bi.Settings {
@@ -39,8 +41,14 @@ func describe(linked string, read func() (*debug.BuildInfo, bool)) string {
 			rev = append(rev, "modified")
 		}
 	}
-	if len(rev) == 0 {
-		return v
+	if len(rev) == 0 && v == "devel" {
+		// go run and go test record no revision, nor does go build with
+		// -buildvcs=false or where .git is not a directory (a git worktree's
+		// is a file, which Go does not follow).
+		rev = append(rev, "no VCS revision: go run, go test, -buildvcs=false, or no .git directory")
+	}
+	if bi.GoVersion != "" {
+		rev = append(rev, bi.GoVersion)
 	}
 	return v + " (" + strings.Join(rev, ", ") + ")"
 }

@@ -8,7 +8,7 @@ import (
 func TestDescribe(t *testing.T) {
 	info := func(version string, settings ...debug.BuildSetting) func() (*debug.BuildInfo, bool) {
 		return func() (*debug.BuildInfo, bool) {
-			return &debug.BuildInfo{Main: debug.Module{Version: version}, Settings: settings}, true
+			return &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: version}, Settings: settings}, true
 		}
 	}
 	none := func() (*debug.BuildInfo, bool) { return nil, false }
@@ -21,12 +21,13 @@ func TestDescribe(t *testing.T) {
 		read   func() (*debug.BuildInfo, bool)
 		want   string
 	}{
-		{"", none, "devel"},
-		{"v1.2.3", none, "v1.2.3"},
-		{"", info("(devel)"), "devel"},
-		{"", info("v0.4.0"), "v0.4.0"},
-		{"", info("(devel)", rev, at, dirty), "devel (rev 0123456789ab, 2026-12-02T01:00:00Z, modified)"},
-		{"v1.2.3", info("(devel)", at, rev, clean), "v1.2.3 (rev 0123456789ab, 2026-12-02T01:00:00Z)"},
+		{"", none, "devel (no build information)"},
+		{"v1.2.3", none, "v1.2.3 (no build information)"},
+		{"", info("(devel)"), "devel (no VCS revision: go run, go test, -buildvcs=false, or no .git directory, go1.26.8)"},
+		{"", info("v0.4.0"), "v0.4.0 (go1.26.8)"},
+		{"", info("(devel)", rev, at, dirty), "devel (rev 0123456789ab, 2026-12-02T01:00:00Z, modified, go1.26.8)"},
+		{"", info("v0.0.0-20261202010000-0123456789ab+dirty", rev, at, dirty), "v0.0.0-20261202010000-0123456789ab+dirty (rev 0123456789ab, 2026-12-02T01:00:00Z, modified, go1.26.8)"},
+		{"v1.2.3", info("(devel)", at, rev, clean), "v1.2.3 (rev 0123456789ab, 2026-12-02T01:00:00Z, go1.26.8)"},
 	} {
 		if got := describe(tc.linked, tc.read); got != tc.want {
 			t.Errorf("describe(%q) = %q, want %q", tc.linked, got, tc.want)
