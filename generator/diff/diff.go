@@ -58,9 +58,10 @@ const (
 	RiskQuorum        = "quorum"             // the managers lose fault tolerance
 	RiskPlacement     = "placement"          // a label that pins services with local data moves
 	RiskManagers      = "managers"           // the number of managers changes
+	RiskStackRename   = "stack-rename"       // a stack changes name: the old one keeps running
 )
 
-var riskOrder = []string{RiskExposure, RiskPublished, RiskNFSRemoved, RiskQuorum, RiskStorage, RiskPlacement, RiskManagers, RiskDowngrade, RiskNetworkRename}
+var riskOrder = []string{RiskExposure, RiskPublished, RiskNFSRemoved, RiskQuorum, RiskStorage, RiskPlacement, RiskStackRename, RiskManagers, RiskDowngrade, RiskNetworkRename}
 
 // Report is the whole comparison. An empty report (no sites) means the two
 // trees are byte-for-byte identical.
@@ -84,9 +85,12 @@ type Risk struct {
 
 // SiteDiff is the change of one site: the top directory of the trees.
 type SiteDiff struct {
-	Name    string   `json:"name"`
-	Status  Status   `json:"status"`
-	Renames []Rename `json:"renames,omitempty"`
+	Name   string `json:"name"`
+	Status Status `json:"status"`
+	// Topology is what changed in the site's shape: the headline.
+	Topology     []TopologyChange `json:"topology,omitempty"`
+	StackRenames []StackRename    `json:"stackRenames,omitempty"`
+	Renames      []Rename         `json:"renames,omitempty"`
 	// Firewall is the change of the site's rule model, by node.
 	Firewall *FirewallDiff `json:"firewall,omitempty"`
 	Files    []*FileDiff   `json:"files"`
@@ -194,6 +198,10 @@ func compare(differs []differ, old, new map[string][]byte) *Report {
 		for _, rn := range sd.Renames {
 			r.Risks = append(r.Risks, Risk{Kind: RiskNetworkRename, Site: name, Text: rn.Text()})
 		}
+		for _, sr := range sd.StackRenames {
+			r.Risks = append(r.Risks, Risk{Kind: RiskStackRename, Site: name, Where: sr.New, Text: fmt.Sprintf(
+				"stack %s renamed to %s: deploy.sh starts %s beside the running %s, which keeps running (its services, networks and volumes) until docker stack rm %s; what it keeps on local volumes does not follow", sr.Old, sr.New, sr.New, sr.Old, sr.Old)})
+		}
 		if sd.Status == Changed {
 			r.Risks = append(r.Risks, swarmRisks(name, oldSites[name], newSites[name])...)
 		}
@@ -267,16 +275,23 @@ func compareSite(differs []differ, name string, old, new map[string][]byte) *Sit
 	}
 	renamed := map[string]bool{}
 	if sd.Status == Changed && composeChanged(old, new) {
+		// A renamed stack's files are compared under its new name.
+		if sd.StackRenames = findStackRenames(old, new); len(sd.StackRenames) > 0 {
+			old = moveStacks(old, sd.StackRenames)
+		}
 		sd.Renames = findRenames(old, new)
 		for _, rn := range sd.Renames {
 			for _, f := range rn.Files {
 				renamed[f] = true
 			}
 		}
-		if len(sd.Renames) > 0 {
-			// The details show what the renames do not explain.
-			old = applyRenames(old, sd.Renames)
-		}
+	}
+	if sd.Status == Changed {
+		sd.Topology = topology(old, new, sd.StackRenames, sd.Renames)
+	}
+	if len(sd.Renames) > 0 {
+		// The details show what the renames do not explain.
+		old = applyRenames(old, sd.Renames)
 	}
 	// The firewall by its rule model, and the files it explains.
 	fw, explained := compareFirewall(old, new)
@@ -330,7 +345,7 @@ func compareSite(differs []differ, name string, old, new map[string][]byte) *Sit
 		sd.Files = append(sd.Files, fd)
 	}
 	slices.SortFunc(sd.Files, func(a, b *FileDiff) int { return strings.Compare(a.Path, b.Path) })
-	if len(sd.Files) == 0 && len(sd.Renames) == 0 && sd.Firewall == nil {
+	if len(sd.Files) == 0 && len(sd.Renames) == 0 && len(sd.StackRenames) == 0 && sd.Firewall == nil {
 		return nil
 	}
 	if sd.Files == nil {

@@ -23,7 +23,7 @@ func Write(w io.Writer, r *Report, format string, color bool) error {
 	case "text":
 		writeText(&b, r, color)
 	case "markdown":
-		writeMarkdown(&b, r)
+		writeMarkdown(&b, r, Budget{Chars: CommentChars})
 	case "json":
 		enc := json.NewEncoder(&b)
 		enc.SetIndent("", "  ")
@@ -85,6 +85,24 @@ func (r Risk) line() string {
 
 func writeText(w io.Writer, r *Report, color bool) {
 	p := painter(color)
+	headline := false
+	for _, s := range r.Sites {
+		h := s.Headline()
+		if h == "" && s.Status == Changed {
+			continue
+		}
+		if h != "" {
+			h = ": " + h
+		}
+		headline = true
+		fmt.Fprintf(w, "%s (%s)%s\n", p.paint(ansiBold, s.Name), s.Status, h)
+		for _, c := range s.Topology {
+			fmt.Fprintf(w, "  %s %s\n", p.op(c.Op), c.Text)
+		}
+	}
+	if headline {
+		fmt.Fprintln(w)
+	}
 	if len(r.Risks) > 0 {
 		fmt.Fprintln(w, p.paint(ansiBold+ansiRed, "Risks:"))
 		for _, rk := range r.Risks {
@@ -97,9 +115,6 @@ func writeText(w io.Writer, r *Report, color bool) {
 			fmt.Fprintln(w)
 		}
 		fmt.Fprintf(w, "%s (%s)\n", p.paint(ansiBold, "site "+s.Name), s.Status)
-		for _, rn := range s.Renames {
-			fmt.Fprintf(w, "  %s %s\n", p.op(OpChange), rn.Text())
-		}
 		if fw := s.Firewall; fw != nil {
 			fmt.Fprintf(w, "  %s (from rules.json; explains %s)\n", p.paint(ansiCyan, "firewall, by node"), fw.Explains())
 			for _, c := range fw.Groups {
@@ -139,95 +154,6 @@ func writeText(w io.Writer, r *Report, color bool) {
 	}
 }
 
-// maxRows caps a site's summary table; the details list everything.
-const maxRows = 40
-
-func writeMarkdown(w io.Writer, r *Report) {
-	nfiles := 0
-	for _, s := range r.Sites {
-		nfiles += len(s.Files)
-	}
-	fmt.Fprintf(w, "## nuvlagen diff: %s, %s changed\n\n", plural(len(r.Sites), "site"), plural(nfiles, "file"))
-	if len(r.Risks) > 0 {
-		fmt.Fprintln(w, "**Review carefully:**")
-		fmt.Fprintln(w)
-		for _, rk := range r.Risks {
-			fmt.Fprintf(w, "- :warning: %s: %s\n", riskLabel[rk.Kind], mdEscape(rk.line()))
-		}
-		fmt.Fprintln(w)
-	}
-	for _, s := range r.Sites {
-		fmt.Fprintf(w, "### %s (%s)\n\n", mdEscape(s.Name), s.Status)
-		fmt.Fprintln(w, "| | where | change |")
-		fmt.Fprintln(w, "|---|---|---|")
-		rows := 0
-		row := func(op Op, where, text string) {
-			rows++
-			if rows <= maxRows {
-				fmt.Fprintf(w, "| %s | %s | %s |\n", mdOp(op), mdEscape(where), mdEscape(text))
-			}
-		}
-		for _, rn := range s.Renames {
-			row(OpChange, "networks", rn.Text())
-		}
-		if fw := s.Firewall; fw != nil {
-			for _, c := range fw.Groups {
-				row(c.Op, "firewall, class "+c.Object, c.Text)
-			}
-			for _, n := range fw.Nodes {
-				for _, c := range n.Changes {
-					row(c.Op, "firewall of "+c.Object, c.Text)
-				}
-			}
-		}
-		for _, f := range s.Files {
-			if len(f.Changes) == 0 {
-				row(fileOp(f.Status), f.Path, textSummary(f))
-				continue
-			}
-			for _, c := range f.Changes {
-				row(c.Op, where(f, c), c.Text)
-			}
-		}
-		if rows > maxRows {
-			fmt.Fprintf(w, "| | | … and %d more, in the details below |\n", rows-maxRows)
-		}
-		fmt.Fprintln(w)
-		if fw := s.Firewall; fw != nil {
-			fmt.Fprintf(w, "<details><summary>firewall, by node (from rules.json; explains %s)</summary>\n\n", htmlEscape(fw.Explains()))
-			for _, c := range fw.Groups {
-				fmt.Fprintf(w, "- %s %s\n", mdOp(c.Op), mdEscape(c.Line()))
-			}
-			for _, n := range fw.Nodes {
-				for _, c := range n.Changes {
-					fmt.Fprintf(w, "- %s %s\n", mdOp(c.Op), mdEscape(c.Line()))
-				}
-			}
-			fmt.Fprintln(w)
-			fmt.Fprintln(w, "</details>")
-			fmt.Fprintln(w)
-		}
-		for _, f := range s.Files {
-			fmt.Fprintf(w, "<details><summary><code>%s</code> (%s, %s)</summary>\n\n", htmlEscape(f.Path), f.Kind, f.Status)
-			for _, c := range f.Changes {
-				fmt.Fprintf(w, "- %s %s\n", mdOp(c.Op), mdEscape(c.Line()))
-			}
-			if len(f.Changes) > 0 {
-				fmt.Fprintln(w)
-			}
-			if f.Note != "" {
-				fmt.Fprintf(w, "_%s_\n\n", mdEscape(f.Note))
-			}
-			if f.Unified != "" {
-				fence := codeFence(f.Unified)
-				fmt.Fprintf(w, "%sdiff\n%s%s\n\n", fence, f.Unified, fence)
-			}
-			fmt.Fprintln(w, "</details>")
-			fmt.Fprintln(w)
-		}
-	}
-}
-
 var riskLabel = map[string]string{
 	RiskExposure:      "new exposure",
 	RiskPublished:     "newly published port",
@@ -235,6 +161,10 @@ var riskLabel = map[string]string{
 	RiskStorage:       "Minio storage mode",
 	RiskDowngrade:     "image downgrade",
 	RiskNetworkRename: "renamed network",
+	RiskQuorum:        "quorum",
+	RiskPlacement:     "moved label",
+	RiskManagers:      "managers",
+	RiskStackRename:   "renamed stack",
 }
 
 // where names a change's object with its file, for the summary table.

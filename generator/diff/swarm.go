@@ -26,14 +26,15 @@ var swarmLabels = map[string]string{
 // swarmState is what deploy.sh and the firewall's rule table say of a
 // site's Swarm: each node's role and the labels deploy.sh sets.
 type swarmState struct {
-	roles  map[string]string            // node → manager or worker
-	labels map[string]map[string]string // key → node → value
+	roles     map[string]string            // node → manager or worker
+	addresses map[string]string            // node → its address
+	labels    map[string]map[string]string // key → node → value
 }
 
 // readSwarm reads a site's Swarm from its files (relative to the site);
 // ok is false when a side lacks one of them or it does not parse.
 func readSwarm(files map[string][]byte) (swarmState, bool) {
-	st := swarmState{roles: map[string]string{}, labels: map[string]map[string]string{}}
+	st := swarmState{roles: map[string]string{}, addresses: map[string]string{}, labels: map[string]map[string]string{}}
 	rules, inRules := files["firewall/rules.json"]
 	script, inScript := files["deploy.sh"]
 	if !inRules || !inScript {
@@ -45,6 +46,7 @@ func readSwarm(files map[string][]byte) (swarmState, bool) {
 	}
 	for _, n := range t.Nodes {
 		st.roles[n.Name] = n.Role
+		st.addresses[n.Name] = n.Address
 	}
 	f, err := syntax.NewParser().Parse(bytes.NewReader(script), "deploy.sh")
 	if err != nil {

@@ -411,3 +411,12 @@ func TestStorageChange(t *testing.T) {
 		})
 	}
 }
+
+// TestRiskLabels: every risk kind has a label in Markdown.
+func TestRiskLabels(t *testing.T) {
+	for _, k := range riskOrder {
+		if riskLabel[k] == "" {
+			t.Errorf("risk %s has no label", k)
+		}
+	}
+}
