@@ -1,21 +1,27 @@
 // Package diff explains what a change does to generated output: given two
 // trees of files (map[relative path][]byte, as pipeline.Result.Files returns and
-// as an out/ directory holds), it reports, per site and per file, changes
-// a reviewer reads in a minute ("api: image nuvla/api 6.17.0 → 6.18.0")
-// and a risk summary (new exposure, newly published ports, removed NFS
-// clients, Minio storage mode changes, image downgrades, renamed networks,
-// moved node labels, manager count and quorum changes).
+// as an out/ directory holds), it reports, per site, a headline of the
+// changes of its topology (nodes, roles, addresses, moved labels, stack
+// and network renames, images), read from the models the output carries;
+// a risk summary (new exposure beyond a node's role, newly published
+// ports, removed NFS clients, Minio storage mode changes, image
+// downgrades, renamed networks and stacks, moved node labels, manager
+// count and quorum changes); the firewall by node; and per file, changes
+// a reviewer reads in a minute ("api: image nuvla/api 6.17.0 → 6.18.0").
 //
-// Each kind of file has a differ, found by path: compose files, the
-// firewall's rule tables, NFS exports and YAML are compared
-// semantically with go-cmp; anything else (scripts, READMEs) as a unified
-// diff, or by its size when added or removed whole. Whenever two files
-// differ in any byte, the report says so: a semantic differ that finds
-// nothing adds the unified diff, so formatting changes are never hidden.
-// The exceptions: a network rename is reported once, and files whose only
-// change it explains are not detailed; and firewall/rules.json, the data
-// firewall/PORTS.md is printed from, is not listed when PORTS.md's entry
-// lists its changes. Comparing is pure: nothing touches the disk.
+// Each kind of file has a differ, found by path: compose files, NFS
+// exports and YAML are compared semantically with go-cmp; anything else
+// (scripts, READMEs) as a unified diff, or by its size when added or
+// removed whole. The firewall is compared by its rule model
+// (firewall/rules.json, see firewall.go). Whenever two files differ in any
+// byte, the report says so: a semantic differ that finds nothing adds the
+// unified diff, so formatting changes are never hidden. The exceptions: a
+// network rename is reported once, and files whose only change it
+// explains are not detailed; a renamed stack's files are compared under
+// its new name; and the firewall's files printed from its rule model
+// (PORTS.md, and the backends and apply.sh that are byte for byte what the
+// model prints) are explained by the firewall section. Comparing is pure:
+// nothing touches the disk. Markdown fits a budget (WriteMarkdown).
 package diff
 
 import (
@@ -274,7 +280,8 @@ func compareSite(differs []differ, name string, old, new map[string][]byte) *Sit
 		sd.Status = Removed
 	}
 	renamed := map[string]bool{}
-	if sd.Status == Changed && composeChanged(old, new) {
+	composed := sd.Status == Changed && composeChanged(old, new)
+	if composed {
 		// A renamed stack's files are compared under its new name.
 		if sd.StackRenames = findStackRenames(old, new); len(sd.StackRenames) > 0 {
 			old = moveStacks(old, sd.StackRenames)
@@ -287,7 +294,7 @@ func compareSite(differs []differ, name string, old, new map[string][]byte) *Sit
 		}
 	}
 	if sd.Status == Changed {
-		sd.Topology = topology(old, new, sd.StackRenames, sd.Renames)
+		sd.Topology = topology(old, new, sd.StackRenames, sd.Renames, composed)
 	}
 	if len(sd.Renames) > 0 {
 		// The details show what the renames do not explain.

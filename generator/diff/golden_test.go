@@ -120,3 +120,28 @@ func applyEdit(t *testing.T, name string, data, edit []byte) []byte {
 	}
 	return []byte(s)
 }
+
+// TestNodesReplacedFits: the Markdown of a five-node target losing a
+// worker and gaining two (testdata/nodes-replaced.txtar, which TestGolden
+// holds to the output) fits a comment and names the nodes in its first
+// lines.
+func TestNodesReplacedFits(t *testing.T) {
+	a, err := txtar.ParseFile(filepath.Join("testdata", "nodes-replaced.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range a.Files {
+		if f.Name != "want.md" {
+			continue
+		}
+		if len(f.Data) >= diff.CommentChars {
+			t.Errorf("want.md is %d bytes, not under %d", len(f.Data), diff.CommentChars)
+		}
+		head := strings.Join(strings.SplitN(string(f.Data), "\n", 4)[:3], "\n")
+		if !strings.Contains(head, "node tgt-wrk-3 removed; nodes tgt-wrk-4 and tgt-wrk-5 added") {
+			t.Errorf("the first lines do not name the nodes:\n%s", head)
+		}
+		return
+	}
+	t.Fatal("no want.md section")
+}

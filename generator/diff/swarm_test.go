@@ -61,3 +61,36 @@ func TestSwarmChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestHeadline: the topology of two Swarms in a line, and a line per
+// change.
+func TestHeadline(t *testing.T) {
+	o := state(3, 3, map[string]map[string]string{"edge": {"m1": "true"}, "nfs-server": {"w1": "true"}, "type": {"w1": "a", "w2": "b"}})
+	n := state(3, 2, map[string]map[string]string{"edge": {"m2": "true"}, "nfs-server": {"w1": "true"}, "type": {"w1": "b", "w2": "a"}})
+	o.addresses = map[string]string{"m1": "10.0.0.1", "m2": "10.0.0.2", "m3": "10.0.0.3", "w1": "10.0.0.4", "w2": "10.0.0.5", "w3": "10.0.0.6"}
+	n.addresses = map[string]string{"m1": "10.0.0.1", "m2": "10.0.0.9", "m3": "10.0.0.3", "w1": "10.0.0.4", "w2": "10.0.0.5", "w4": "10.0.0.7", "w5": "10.0.0.8"}
+	n.roles["m3"] = "worker"
+	n.roles["w4"], n.roles["w5"] = "worker", "worker"
+	sd := &SiteDiff{Topology: nodeChanges(o, n)}
+	var lines []string
+	for _, c := range sd.Topology {
+		lines = append(lines, string(c.Op)+" "+c.Text)
+	}
+	want := []string{
+		"- node w3 removed (worker, 10.0.0.6)",
+		"~ node m2: address 10.0.0.2 → 10.0.0.9",
+		"~ node m3: role manager → worker",
+		"+ node w4 added (worker, 10.0.0.7)",
+		"+ node w5 added (worker, 10.0.0.8)",
+		"~ edge moves from m1 to m2",
+		"~ type of w1: a → b",
+		"~ type of w2: b → a",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("changes:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	sd.Topology = append(sd.Topology, imageChanges(map[string]string{"s/a": "x:1", "s/b": "x:1"}, map[string]string{"s/a": "x:2", "s/b": "x:2"})...)
+	if got, want := sd.Headline(), "node w3 removed; nodes w4 and w5 added; m3 now a worker; address of m2 changed; edge moves to m2; types of w1 and w2 changed; image x 1 → 2"; got != want {
+		t.Errorf("headline:\n%s\nwant\n%s", got, want)
+	}
+}

@@ -48,8 +48,9 @@ type StackRename struct {
 
 // topology compares the shape of a site on both sides: its Swarm (nodes,
 // roles, addresses, the labels deploy.sh sets), its stack and network
-// renames and the images of the services on both.
-func topology(old, new map[string][]byte, stacks []StackRename, renames []Rename) []TopologyChange {
+// renames and, when a compose file changed (composed), the images of the
+// services on both.
+func topology(old, new map[string][]byte, stacks []StackRename, renames []Rename, composed bool) []TopologyChange {
 	var out []TopologyChange
 	o, okOld := readSwarm(old)
 	n, okNew := readSwarm(new)
@@ -63,7 +64,9 @@ func topology(old, new map[string][]byte, stacks []StackRename, renames []Rename
 	for _, r := range renames {
 		out = append(out, TopologyChange{Op: OpChange, Kind: TopoNetwork, Subject: r.Old, To: r.New, Text: r.Text()})
 	}
-	out = append(out, imageChanges(composeImages(old), composeImages(new))...)
+	if composed {
+		out = append(out, imageChanges(composeImages(old), composeImages(new))...)
+	}
 	slices.SortStableFunc(out, func(a, b TopologyChange) int {
 		return slices.Index(topoOrder, a.Kind) - slices.Index(topoOrder, b.Kind)
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/nuvla/nuvlagen/generator/outdir"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 	"github.com/nuvla/nuvlagen/generator/revdiff"
+	"github.com/nuvla/nuvlagen/generator/shell"
 )
 
 func runDiff(e *env, args []string) error {
@@ -26,10 +28,14 @@ func runDiff(e *env, args []string) error {
 	format := fs.String("format", "text", "output `format`: text, markdown or json")
 	exitCode := fs.Bool("exit-code", false, "exit with status 1 when anything differs")
 	colorFlag := fs.String("color", "auto", "colour text output: auto (on a terminal, unless NO_COLOR is set), always or never")
+	maxChars := fs.Int("max-chars", diff.CommentChars, "with --format markdown: write at most `n` characters, leaving details out (0: no limit)")
 	maxSize := inputfile.Size(inputfile.DefaultMax)
 	fs.Var(&maxSize, "max-file-size", "largest `size` of a file read (e.g. 8MiB)")
 	if err, ok := parseFlags(e, fs, args); !ok {
 		return err
+	}
+	if *maxChars < 0 {
+		return e.usageErr("diff", "--max-chars %d: want 0 (no limit) or more", *maxChars)
 	}
 	if !slices.Contains(diff.Formats, *format) {
 		return e.usageErr("diff", "unknown --format %q (want text, markdown or json)", *format)
@@ -61,13 +67,40 @@ func runDiff(e *env, args []string) error {
 		}
 	}
 	r := diff.Compare(old, new)
-	if err := diff.Write(e.stdout, r, *format, color); err != nil {
+	if *format == "markdown" {
+		err = diff.WriteMarkdown(e.stdout, r, diff.Budget{Chars: *maxChars, Command: wholeDiff(o, fs.Args())})
+	} else {
+		err = diff.Write(e.stdout, r, *format, color)
+	}
+	if err != nil {
 		return err
 	}
 	if *exitCode && !r.Empty() {
 		return exit.Findings
 	}
 	return nil
+}
+
+// wholeDiff is the command that shows the whole report a Markdown one
+// left details out of: the same comparison, as text.
+func wholeDiff(o revdiff.Options, dirs []string) string {
+	args := []string{"nuvlagen", "diff"}
+	if o.Rev != "" {
+		args = append(args, "--base", o.Rev)
+		for _, s := range o.Sites {
+			args = append(args, "--site", s)
+		}
+		if o.SitesDir != "" {
+			args = append(args, "--sites", o.SitesDir)
+		}
+	}
+	args = append(args, dirs...)
+	for i, a := range args {
+		if q, err := shell.Quote(a); err == nil {
+			args[i] = q
+		}
+	}
+	return strings.Join(args, " ")
 }
 
 // renderBase renders the sites at revision o.Rev and in the work tree,
