@@ -28,8 +28,9 @@ func held(sites []*site.Site) bool {
 
 // link links the held sites, looking a missing host up among the
 // companions of the input that names it (the files beside it), and
-// returns the error of each input whose sites do not link.
-func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, companions func(Input) []Input) map[int]error {
+// returns the error of each input whose sites do not link, and the
+// companions' sites that linked with them.
+func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, companions func(Input) []Input) (map[int]error, []*site.Site) {
 	var all []*site.Site
 	names := map[string]bool{}
 	for i := range inputs {
@@ -71,12 +72,18 @@ func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, compan
 	// A target beside a host is another deployment's when its host is
 	// not here: none of this run's business.
 	all = slices.DeleteFunc(all, func(s *site.Site) bool { return companion[s] && site.Linked(s) && !names[s.Host] })
+	var extra []*site.Site
+	for _, s := range all {
+		if companion[s] {
+			extra = append(extra, s)
+		}
+	}
 	_, err := site.LinkDeployments(all)
 	if err == nil {
 		err = deployment.Check(all)
 	}
 	if err == nil {
-		return nil
+		return nil, extra
 	}
 	// Each error goes to the input whose file it points into.
 	byFile := map[string]int{}
@@ -95,7 +102,7 @@ func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, compan
 		}
 		out[i] = errors.Append(asList(out[i]), e)
 	}
-	return out
+	return out, nil
 }
 
 func asList(err error) errors.Error {

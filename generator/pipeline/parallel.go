@@ -39,9 +39,19 @@ func Inputs(files []nuvlacue.File) []Input {
 // input's companions, when companions is not nil; those are not
 // returned). Any error is an *InvalidError holding every one.
 func Load(inputs []Input, companions func(Input) []Input) ([]*site.Site, error) {
+	sites, _, err := LoadLinked(inputs, companions)
+	return sites, err
+}
+
+// LoadLinked is Load that also returns the companions' sites the inputs'
+// sites linked with: a target's host found beside it, and that host's
+// other targets, or a host's targets. Those are the rest of the inputs'
+// deployments, for commands that act on a whole deployment (secrets
+// init: one CA signs every site of it).
+func LoadLinked(inputs []Input, companions func(Input) []Input) (sites, linked []*site.Site, err error) {
 	l, err := site.NewLoader()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	loaded := map[int][]*site.Site{}
 	var errs []error
@@ -54,9 +64,9 @@ func Load(inputs []Input, companions func(Input) []Input) ([]*site.Site, error) 
 		loaded[i] = sites
 	}
 	if errs != nil {
-		return nil, &InvalidError{Errs: errs}
+		return nil, nil, &InvalidError{Errs: errs}
 	}
-	linkErrs := link(l, inputs, loaded, companions)
+	linkErrs, extra := link(l, inputs, loaded, companions)
 	var all []*site.Site
 	for i := range inputs {
 		if err := linkErrs[i]; err != nil {
@@ -65,9 +75,9 @@ func Load(inputs []Input, companions func(Input) []Input) ([]*site.Site, error) 
 		all = append(all, loaded[i]...)
 	}
 	if errs != nil {
-		return nil, &InvalidError{Errs: errs}
+		return nil, nil, &InvalidError{Errs: errs}
 	}
-	return all, nil
+	return all, extra, nil
 }
 
 // Rendered is one rendered site.
@@ -254,7 +264,7 @@ feed:
 		if err != nil {
 			return nil, err
 		}
-		linkErrs := link(l, inputs, heldSites, opts.Companions)
+		linkErrs, _ := link(l, inputs, heldSites, opts.Companions)
 		for _, i := range slices.Sorted(maps.Keys(heldSites)) {
 			if ctx.Err() != nil {
 				return nil, context.Cause(ctx)

@@ -12,6 +12,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nuvla/nuvlagen/generator/inputfile"
@@ -324,7 +325,7 @@ func SiteDirs(d *site.Deployment, s *site.Site) iter.Seq2[string, string] {
 			yield(s.Name, ".")
 			return
 		}
-		for _, m := range append([]*site.Site{d.Host}, d.Targets...) {
+		for _, m := range members(d) {
 			if !yield(m.Name, m.Name) {
 				return
 			}
@@ -364,4 +365,111 @@ func (r *Report) Write(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// Mismatch says why dir cannot take files, the secrets Files returned
+// for site s (of deployment d, nil for a site on its own), before
+// anything is written, so that a re-run either keeps what is there or
+// refuses:
+//   - a deployment's directory (ca/ and a directory per site) and a site
+//     on its own (its files at the top) never share one directory, in
+//     either direction;
+//   - a deployment's directory that holds secrets of its sites but no
+//     CA lost the CA that signed their certificates: a new one would
+//     sign the certificates created now and leave the kept ones signed
+//     by the lost one (unless force, which re-issues every file);
+//   - a kept certificate that the CA in ca/ did not sign (a site's
+//     directory copied from another deployment) likewise.
+//
+// A site new to the deployment (a target added since the last run) is
+// no mismatch: the CA signs its files as it signed the others. The
+// messages name the directory as shown.
+func Mismatch(dir, shown string, files []secrets.File, d *site.Deployment, s *site.Site, force bool) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if d == nil {
+		for _, en := range entries {
+			if en.Name() == secrets.CADir && en.IsDir() {
+				return fmt.Errorf("%s is a deployment's secrets directory (it holds %s/), and site %s is a site on its own here: give it a directory of its own", shown, secrets.CADir, s.Name)
+			}
+		}
+		return nil
+	}
+	var top []string
+	for _, en := range entries {
+		if !en.IsDir() {
+			top = append(top, en.Name())
+		}
+	}
+	if len(top) > 0 {
+		return fmt.Errorf("%s holds %s at its top, as the directory of a site on its own does; a deployment's (%s) holds %s/ and a directory per site: give it a directory of its own", shown, list(top), deploymentName(d), secrets.CADir)
+	}
+	ca, err := ReadCA(dir)
+	if err != nil || force {
+		return err // half a CA is ReadCA's to explain
+	}
+	var kept []string
+	haveSites := map[string]bool{}
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Name))
+		b, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		haveSites[siteOf(f.Name)] = true
+		if ca == nil || !bytes.HasPrefix(bytes.TrimSpace(b), []byte("-----BEGIN CERTIFICATE-----")) {
+			continue
+		}
+		if bytes.Equal(bytes.TrimSpace(b), bytes.TrimSpace(ca.CertPEM())) || pki.IssuedBy(ca.Cert, b) {
+			continue
+		}
+		kept = append(kept, f.Name)
+	}
+	if ca == nil && len(haveSites) > 0 {
+		var names []string
+		for _, m := range members(d) {
+			if haveSites[m.Name] {
+				names = append(names, m.Name)
+			}
+		}
+		return fmt.Errorf("%s holds secrets of %s but no CA (%s/%s and %[3]s/%[5]s): the CA that signed their certificates is gone, and a new one would not match them; restore %[3]s/ from where its key is kept, or pass --force to start a new CA and replace every file of the deployment but %[6]s (every password and key: deploy each site again)",
+			shown, list(names), secrets.CADir, secrets.CACert, secrets.CAKey, secrets.CredentialKey)
+	}
+	if len(kept) > 0 {
+		return fmt.Errorf("%s: %s not signed by the deployment CA in %s/ (copied from another deployment?): restore the CA that signed them, or pass --force to re-issue them with this one", shown, list(kept), secrets.CADir)
+	}
+	return nil
+}
+
+// siteOf is the site directory a deployment's file name starts with.
+func siteOf(name string) string {
+	first, _, _ := strings.Cut(name, "/")
+	return first
+}
+
+func members(d *site.Deployment) []*site.Site { return append([]*site.Site{d.Host}, d.Targets...) }
+
+func deploymentName(d *site.Deployment) string {
+	names := make([]string, 0, len(d.Targets)+1)
+	for _, m := range members(d) {
+		names = append(names, m.Name)
+	}
+	return "sites " + strings.Join(names, ", ")
+}
+
+// list names a few files or sites, and how many more there are.
+func list(names []string) string {
+	const most = 4
+	if len(names) <= most {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:most], ", "), len(names)-most)
 }

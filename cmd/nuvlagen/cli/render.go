@@ -63,14 +63,21 @@ func (f *siteFlags) render(ctx context.Context, e *env, inputs []pipeline.Input)
 // named) into typed sites, for commands that need the model itself
 // rather than rendered files. Errors are printed.
 func loadSites(e *env, files []string) ([]*site.Site, error) {
+	sites, _, err := loadLinked(e, files)
+	return sites, err
+}
+
+// loadLinked is loadSites that also returns the sites of the files
+// beside them that their deployments link in.
+func loadLinked(e *env, files []string) (sites, linked []*site.Site, err error) {
 	f := siteFlags{sites: files}
 	inputs, err := f.inputs(e)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	sites, err := pipeline.Load(inputs, pipeline.Beside(e.cwd))
+	sites, linked, err = pipeline.LoadLinked(inputs, pipeline.Beside(e.cwd))
 	if err != nil {
-		return nil, e.report("nuvlagen", err)
+		return nil, nil, e.report("nuvlagen", err)
 	}
-	return sites, nil
+	return sites, linked, nil
 }

@@ -37,13 +37,16 @@ func runSecrets(e *env, args []string) error {
 	}
 	dir := e.abs(fs.Arg(1))
 
-	sites, err := loadSites(e, slices.DeleteFunc([]string{*siteFile}, func(f string) bool { return f == "" }))
+	// The rest of a deployment is in the files beside the site's: one CA
+	// signs all of it, so its secrets are made together.
+	sites, linked, err := loadLinked(e, slices.DeleteFunc([]string{*siteFile}, func(f string) bool { return f == "" }))
 	if err != nil {
 		return err
 	}
+	all := append(slices.Clip(sites), linked...)
 	const prefix = "nuvlagen secrets init"
 	s, err := pipeline.Pick(sites, *siteName)
-	if d := site.OneDeployment(sites); err != nil && *siteName == "" && d != nil {
+	if d := site.OneDeployment(all); err != nil && *siteName == "" && d != nil {
 		s, err = d.Host, nil // sites that are one deployment need no choosing
 	}
 	if err != nil {
@@ -56,7 +59,10 @@ func runSecrets(e *env, args []string) error {
 		}
 	}
 	// A deployment's sites are created together: one CA signs them all.
-	gen, d, err := secretsdir.Files(dir, sites, s, time.Now())
+	gen, d, err := secretsdir.Files(dir, all, s, time.Now())
+	if err == nil {
+		err = secretsdir.Mismatch(dir, inputfile.DisplayName(e.cwd, dir), gen, d, s, *force)
+	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "%s: site %s: %v\n", prefix, s.Name, err)
 		return exit.Findings

@@ -62,6 +62,65 @@ func exampleHost(t *testing.T) string {
 	return filepath.Join(golden.Root(t), "cue", "sites", "example-host.cue")
 }
 
+// standaloneHost writes example-host alone in a directory: a host whose
+// targets are not beside it, so a site on its own.
+func standaloneHost(t *testing.T) string {
+	t.Helper()
+	src, err := os.ReadFile(exampleHost(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "example-host.cue")
+	if err := os.WriteFile(p, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// exampleDeployment copies the example sites' files into a directory of
+// their own, one site a file as an operator keeps them, and returns it.
+func exampleDeployment(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files, err := filepath.Glob(filepath.Join(golden.Root(t), "cue", "sites", "*.cue"))
+	if err != nil || len(files) < 3 {
+		t.Fatalf("example sites: %v %v", files, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// tree lists every file under dir with its content's digest, to tell
+// that a refused run wrote nothing.
+func tree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out[rel] = string(b)
+		return nil
+	})
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func TestSecretsInit(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "secrets")
 	target := standaloneTarget(t)
@@ -191,7 +250,7 @@ func TestSecretsInitCredentialKey(t *testing.T) {
 		}
 		return string(b)
 	}
-	host := exampleHost(t)
+	host := standaloneHost(t)
 	if code, _, errs := secretsInit(t, dir, "--site", host); code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -414,4 +473,140 @@ func TestSecretsInitDeployment(t *testing.T) {
 	if code, _, errs := secretsInit(t, dir, "--force"); code != ExitInvalid || !strings.Contains(errs, "restore the certificate") {
 		t.Errorf("half a CA: exit %d, stderr %q", code, errs)
 	}
+}
+
+// TestSecretsInitSiteOfDeployment: --site with any one site file of a
+// deployment makes the whole deployment's directory, its other sites
+// found beside it as generate finds them; a re-run from any of its files
+// keeps everything; a directory that cannot take the deployment as it is
+// (no CA for the secrets it holds, certificates of another CA, a site on
+// its own's files) is refused, naming what to do, with nothing written.
+func TestSecretsInitSiteOfDeployment(t *testing.T) {
+	sites := exampleDeployment(t)
+	host, target := filepath.Join(sites, "example-host.cue"), filepath.Join(sites, "example-target.cue")
+	dir := filepath.Join(t.TempDir(), "secrets")
+	code, out, errs := secretsInit(t, dir, "--site", host)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, s := range []string{"example-host", "example-target", "example-target-2"} {
+		if want := "; deploy with: deploy.sh --secrets "; !strings.Contains(out, "secrets of site "+s+" are in ") || !strings.Contains(out, want) {
+			t.Errorf("stdout does not say where site %s's secrets are:\n%s", s, out)
+		}
+	}
+	for _, p := range []string{"ca/ca.pem", "example-host/CREDENTIAL_ENCRYPTION_KEY", "example-target/docker-tls/target-manager-1/cert.pem", "example-target-2/traefik_tls_crt"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("--site %s: %v", filepath.Base(host), err)
+		}
+	}
+	first := tree(t, dir)
+
+	// Idempotent, from whichever site's file.
+	for _, f := range []string{host, target, host} {
+		code, out, errs := secretsInit(t, dir, "--site", f)
+		if code != ExitOK || strings.Contains(out, "created") {
+			t.Errorf("again with --site %s: exit %d\n%s%s", filepath.Base(f), code, out, errs)
+		}
+	}
+	if !mapsEqualStr(first, tree(t, dir)) {
+		t.Error("a re-run changed the directory")
+	}
+
+	// A target added later: only its files are new, signed by the CA.
+	if err := os.RemoveAll(filepath.Join(dir, "example-target-2")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = secretsInit(t, dir, "--site", target)
+	if code != ExitOK {
+		t.Fatalf("a new target: exit %d: %s", code, errs)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(line, "created") && !strings.HasPrefix(line, "created  example-target-2/") {
+			t.Errorf("a new target: %s", line)
+		}
+	}
+	var check, checkErr bytes.Buffer
+	if code := Main([]string{"secrets", "check", dir}, &check, &checkErr); code != ExitOK {
+		t.Errorf("secrets check after a new target: exit %d\n%s%s", code, check.String(), checkErr.String())
+	}
+
+	other := filepath.Join(t.TempDir(), "other")
+	if code, _, errs := secretsInit(t, other, "--site", host); code != ExitOK {
+		t.Fatalf("another deployment: exit %d: %s", code, errs)
+	}
+	refused := []struct {
+		name  string
+		setUp func(t *testing.T, dir string)
+		site  string
+		want  string
+	}{
+		{"no CA", func(t *testing.T, dir string) { os.RemoveAll(filepath.Join(dir, "ca")) }, target,
+			"holds secrets of example-host, example-target, example-target-2 but no CA (ca/ca.pem and ca/ca-key.pem): the CA that signed their certificates is gone"},
+		{"another CA's certificates", func(t *testing.T, dir string) {
+			for _, f := range []string{"traefik_tls_crt", "traefik_tls_key"} {
+				b, err := os.ReadFile(filepath.Join(other, "example-target", f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "example-target", f), b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, host, "example-target/traefik_tls_crt not signed by the deployment CA in ca/"},
+		{"a site on its own's directory", func(t *testing.T, dir string) {
+			if code, _, errs := secretsInit(t, dir, "--site", standaloneHost(t)); code != ExitOK {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+		}, target, "at its top, as the directory of a site on its own does"},
+		{"a deployment's directory for a site on its own", func(t *testing.T, dir string) {
+			if code, _, errs := secretsInit(t, dir, "--site", host); code != ExitOK {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+		}, standaloneHost(t), "is a deployment's secrets directory (it holds ca/), and site example-host is a site on its own here"},
+	}
+	for _, c := range refused {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "secrets")
+			if !strings.Contains(c.name, "directory") {
+				if code, _, errs := secretsInit(t, dir, "--site", host); code != ExitOK {
+					t.Fatalf("exit %d: %s", code, errs)
+				}
+			}
+			c.setUp(t, dir)
+			before := tree(t, dir)
+			code, out, errs := secretsInit(t, dir, "--site", c.site)
+			if code != ExitInvalid || !strings.Contains(errs, c.want) {
+				t.Errorf("exit %d, stderr %q, want 1 and %q", code, errs, c.want)
+			}
+			if out != "" || !mapsEqualStr(before, tree(t, dir)) {
+				t.Errorf("a refused run wrote something:\n%s", out)
+			}
+		})
+	}
+
+	// --force starts a new CA over secrets whose CA is gone, and every
+	// certificate is then the new CA's.
+	if err := os.RemoveAll(filepath.Join(dir, "ca")); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := secretsInit(t, dir, "--site", host, "--force"); code != ExitOK {
+		t.Fatalf("--force without a CA: exit %d: %s", code, errs)
+	}
+	check.Reset()
+	checkErr.Reset()
+	if code := Main([]string{"secrets", "check", dir}, &check, &checkErr); code != ExitOK {
+		t.Errorf("secrets check after --force: exit %d\n%s%s", code, check.String(), checkErr.String())
+	}
+}
+
+func mapsEqualStr(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
