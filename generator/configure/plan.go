@@ -2,8 +2,11 @@ package configure
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -31,12 +34,17 @@ type Plan struct {
 }
 
 // NewPlan reads the secrets the document needs from the deployment's
-// secrets directory (the host site's, secretsDir/<site>): the super
-// user's password when Nuvla is configured, and each secret field.
-// Every file must hold one line that is not blank and not the
-// placeholder `nuvlagen secrets init` wrote.
+// secrets directory (the host site's, secretsDir/<site>), or, when it
+// has no such directory, from secretsDir itself, which secrets init
+// writes for a host on its own: the super user's password when Nuvla is
+// configured, and each secret field. Every file must hold one line that
+// is not blank and not the placeholder `nuvlagen secrets init` wrote.
 func NewPlan(d *Document, secretsDir string) (*Plan, error) {
-	p := &Plan{Doc: d, SecretsDir: filepath.Join(secretsDir, d.Site), values: map[string]string{}, sources: map[string]string{}}
+	dir := filepath.Join(secretsDir, d.Site)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		dir = secretsDir
+	}
+	p := &Plan{Doc: d, SecretsDir: dir, values: map[string]string{}, sources: map[string]string{}}
 	if d.Nuvla == nil {
 		return p, nil
 	}

@@ -274,12 +274,12 @@ func readme(s *site.Site, m site.Node, docs map[string]*Document) []byte {
 		}
 		w("| `%s.json` | %s | %s | %s |\n", k, d.Resource, d.Name, strings.Join(from, ", "))
 	}
-	w("\nRegister them, once the host site's Nuvla is up, from a machine that has the deployment's secrets directory DIR (`nuvlagen secrets init DIR`):\n\n")
+	w("\nRegister them, once the host site's Nuvla is up, from the site's directory (the one holding `nuvla/`, which `nuvlagen generate` wrote), on a machine that has the deployment's secrets directory DIR (written by secrets init: see the site's README):\n\n")
 	cacert := ""
 	if s.Link != nil && s.TLS.Mode == "selfsigned" {
 		cacert = " --cacert DIR/ca/ca.pem"
 	}
-	w("```sh\nnuvlagen register --secrets DIR --host %s --endpoint %s%s out/%s/nuvla\n```\n\n", host, endpoint, cacert, s.Name)
+	w("```sh\nnuvlagen register --secrets DIR --host %s --endpoint %s%s ./nuvla\n```\n\n", host, endpoint, cacert)
 	if s.Link == nil {
 		w("where HOST is the host site's name: ")
 	}

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -87,13 +88,13 @@ func dockerAPI(s *site.Site, w func(string, ...any)) error {
 		return err
 	}
 	w("\n## Docker API for Nuvla\n\n")
-	w("Nuvla's job executors drive this Swarm through the Docker API of its managers, over TLS with client certificates, on port %d (the firewall opens it to the `nuvla` group only; 2375, the API without TLS, is never opened). Each manager's `prepare/<node>.sh` sets dockerd up for it, with the certificates `nuvlagen secrets init DIR` writes in the deployment's secrets directory, `DIR/%s/docker-tls/<node>/`: `ca.pem`, `cert.pem` and `key.pem` (the deployment CA, the node's server certificate for its address and name, its key), copied to the node and removed there once installed:\n\n", port, s.Name)
+	w("Nuvla's job executors drive this Swarm through the Docker API of its managers, over TLS with client certificates, on port %d (the firewall opens it to the `nuvla` group only; 2375, the API without TLS, is never opened). Each manager's `prepare/<node>.sh` sets dockerd up for it, with the certificates secrets init writes in the deployment's secrets directory, `DIR/%s/docker-tls/<node>/`: `ca.pem`, `cert.pem` and `key.pem` (the deployment CA, the node's server certificate for its address and name, its key), copied to the node and removed there once installed:\n\n", port, s.Name)
 	w("```sh\n")
 	for _, n := range s.Nodes {
 		if n.Role != "manager" {
 			continue
 		}
-		w("scp -r DIR/%s/docker-tls/%s root@%s:docker-tls && scp prepare/%s.sh root@%s: &&\n\tssh root@%s 'bash %s.sh --docker-tls docker-tls && rm -r docker-tls'\n", s.Name, n.Name, n.Address, n.Name, n.Address, n.Address, n.Name)
+		w("ssh root@%[3]s 'rm -rf docker-tls' && scp -r %[1]s/docker-tls/%[2]s root@%[3]s:docker-tls && scp prepare/%[2]s.sh root@%[3]s: &&\n\tssh root@%[3]s 'bash %[2]s.sh --docker-tls docker-tls && rm -r docker-tls'\n", siteSecrets(s), n.Name, n.Address)
 	}
 	w("```\n\n")
 	w("The script checks the certificates before changing anything (present, key 0600 or tightened to it, and with openssl: the chain, the pair, the node's address, the expiry), installs them in `%s` (0700, the key 0600), and adds `-H tcp://<address>:%d --tlsverify` and the certificates to the command line of docker.service in a drop-in, `%s`: the unit's own command line (its local socket too) is kept, `/etc/docker/daemon.json` is not written (one that sets `hosts` or `tls*` is refused, as dockerd would refuse it with the flags). ", scripts.DockerTLSDir, port, scripts.DockerDropIn)
@@ -152,12 +153,12 @@ func deployment(s *site.Site, w func(string, ...any)) {
 		from = append(from, fmt.Sprintf("%s (%s: %s, to %s/tcp)", c.Node, c.Address, strings.Join(c.Services, ", "), strings.Join(ports, ", ")))
 	}
 	if s.Kind == site.KindHost {
-		w("This host drives %d target site(s), each generated beside it and sharing its CA (`nuvlagen secrets init` makes them together). Nuvla connects to them from %s.\n\n", len(s.Link.Targets), strings.Join(from, "; "))
+		w("This host drives %d target site(s), each generated beside it and sharing its CA (secrets init makes them together). Nuvla connects to them from %s.\n\n", len(s.Link.Targets), strings.Join(from, "; "))
 		w("| target | Docker API (mutual TLS) | S3 |\n|---|---|---|\n")
 		for _, t := range s.Link.Targets {
 			w("| %s | `%s` (manager %s) | `%s` |\n", t.Name, t.DockerEndpoint, t.Manager, t.S3Endpoint)
 		}
-		w("\nEach target is registered in Nuvla once this site is up: `out/<target>/nuvla/README.md`.\n")
+		w("\nEach target is registered in Nuvla once this site is up: `../<target>/nuvla/README.md`.\n")
 		return
 	}
 	how := "derived from the host's nodes"
@@ -183,14 +184,14 @@ func configuration(s *site.Site, w func(string, ...any)) {
 		w("The site's file sets none of `smtp`, `supportEmail` and `snapshots`: Nuvla sends no email (no validation of new users' addresses, no notifications), and nothing takes snapshots of Elasticsearch (strongly recommended: `snapshots`).\n")
 		return
 	}
-	w("Once the stacks are up, from where the docker CLI talks to a manager, set what the site's file says in Nuvla and Elasticsearch (`configure/configure.json`; a second run writes nothing, `--dry-run` prints the requests):\n\n")
+	w("Once the stacks are up, from this directory on a machine where the docker CLI talks to a manager, set what the site's file says in Nuvla and Elasticsearch (`configure/configure.json`; a second run writes nothing, `--dry-run` prints the requests):\n\n")
 	cacert := ""
 	if s.TLS.Mode == "selfsigned" {
 		// Traefik's certificate is then the one secrets init made,
-		// which the deployment's CA signs.
-		cacert = " --cacert DIR/ca/ca.pem"
+		// which the deployment's CA signs (or which signs itself).
+		cacert = " --cacert " + caFor(s)
 	}
-	w("```sh\nnuvlagen configure --secrets DIR%s out/%s/configure\n```\n\n", cacert, s.Name)
+	w("```sh\nnuvlagen configure --secrets DIR%s ./configure\n```\n\n", cacert)
 	if m := s.SMTP; m != nil {
 		w("- Email through `%s:%d` (%s) as `%s`, also the From address, with the password in `DIR/%s/%s` (a placeholder until written).\n", m.Host, m.Port, map[bool]string{true: "SMTPS", false: "plain SMTP: no TLS"}[m.SSL], m.Username, s.Name, site.SMTPPasswordSecret)
 	} else {
@@ -222,7 +223,7 @@ func configuration(s *site.Site, w func(string, ...any)) {
 	w("es -X POST 'http://es:9200/*,-.*/_close?expand_wildcards=open'\n")
 	w("es -X POST 'http://es:9200/_snapshot/%s/SNAPSHOT/_restore?wait_for_completion=true' -d '{\"indices\": \"*,-.*\", \"include_global_state\": false}'\n", sn.Repository)
 	w("es -X PUT http://es:9200/_cluster/settings -d '{\"persistent\": {\"action.destructive_requires_name\": null}}'\n")
-	w("./deploy.sh --secrets DIR/%s\n```\n", s.Name)
+	w("./deploy.sh --secrets %s\n```\n", siteSecrets(s))
 }
 
 // stackOf names the stack that runs service ("STACK" for none).
@@ -235,30 +236,40 @@ func stackOf(s *site.Site, service string) string {
 	return "STACK"
 }
 
+// FromGenerate marks, in the runbook, a command block that runs where
+// `nuvlagen generate` ran (it names the site file as generate was given
+// it); every other block runs in the site's directory. The runbook test
+// (cmd/nuvlagen/runbook_test.go) reads it to pick the directory.
+const FromGenerate = "from where `nuvlagen generate` ran"
+
 // runbook is the installation guide made concrete for the site: every
 // step, in order, with the commands for its nodes. DIR is the secrets
-// directory, which never enters out/.
+// directory, which never enters out/. Commands are relative to the
+// site's directory, whatever --out generate had, except the two that
+// name the site file, which say so.
 func runbook(s *site.Site, w func(string, ...any)) {
-	dir := "DIR"
-	if s.Link != nil {
-		dir = "DIR/" + s.Name // a deployment's directory holds one per site
-	}
+	dir := siteSecrets(s) // a deployment's directory holds one per site
+	file := artifact.Source(s.File)
 	edge, _ := s.Node(s.Edge)
-	w("## Runbook\n\nFrom this directory (`out/%s/`), on the machine with nuvlagen and the secrets directory `DIR` (0700, outside any repository); every node is reached as root over SSH.\n\n", s.Name)
+	w("## Runbook\n\nRun each command from this directory, the site's, which `nuvlagen generate` wrote (`cd` into it), on the machine with nuvlagen and the secrets directory `DIR` (0700, outside any repository), except the blocks marked \"%s\": they name the site file, `%s`, as generate was given it. Every node is reached as root over SSH.\n\n", FromGenerate, file)
 	w("1. **DNS.** Point `%s`", s.Domain)
 	if s.S3Domain != "" {
 		w(" and `%s`", s.S3Domain)
 	}
 	w(" at %s (%s, the edge manager, where Traefik publishes 80 and 443).\n", edge.Address, edge.Name)
 	if s.Link != nil {
-		w("2. **Secrets.** `nuvlagen secrets init DIR` with the deployment's site files: one CA and a directory per site; this site's is `%s`. `nuvlagen secrets check DIR` lists the certificates' expiry.\n", dir)
+		w("2. **Secrets**, %s: the whole deployment's directory (its other sites are found beside the site file), one CA and a directory per site, this site's `%s`; run again, it keeps what exists. `secrets check` lists the certificates' expiry:\n\n", FromGenerate, dir)
 	} else {
-		w("2. **Secrets.** `nuvlagen secrets init DIR --site %s`; `nuvlagen secrets check DIR` lists the certificates' expiry.\n", artifact.Source(s.File))
+		w("2. **Secrets**, %s; run again, it keeps what exists. `secrets check` lists the certificates' expiry:\n\n", FromGenerate)
+	}
+	w("   ```sh\n   nuvlagen secrets init DIR --site %s\n   nuvlagen secrets check DIR\n   ```\n\n", file)
+	if p := placeholders(s); len(p) > 0 {
+		w("   Then write what nuvlagen cannot know into its file (each holds `REPLACE-ME` until then; deploy.sh and configure refuse it): %s.\n\n", strings.Join(p, "; "))
 	}
 	w("3. **Prepare each node** (NFS, kernel settings%s):\n\n   ```sh\n", map[bool]string{true: ", the Docker API's TLS on the managers", false: ""}[s.Kind == site.KindTarget])
 	for _, n := range s.Nodes {
 		if s.Kind == site.KindTarget && n.Role == "manager" {
-			w("   scp -r %s/docker-tls/%s root@%s:docker-tls && scp prepare/%[2]s.sh root@%[3]s: && ssh root@%[3]s 'bash %[2]s.sh --docker-tls docker-tls && rm -r docker-tls'\n", dir, n.Name, n.Address)
+			w("   ssh root@%[3]s 'rm -rf docker-tls' && scp -r %[1]s/docker-tls/%[2]s root@%[3]s:docker-tls && scp prepare/%[2]s.sh root@%[3]s: && ssh root@%[3]s 'bash %[2]s.sh --docker-tls docker-tls && rm -r docker-tls'\n", dir, n.Name, n.Address)
 			continue
 		}
 		w("   scp prepare/%s.sh root@%s: && ssh root@%[2]s bash %[1]s.sh\n", n.Name, n.Address)
@@ -266,7 +277,7 @@ func runbook(s *site.Site, w func(string, ...any)) {
 	w("   ```\n\n")
 	w("4. **Firewall**, on each node, with a rollback unless confirmed within 120 seconds (see `firewall/PORTS.md`):\n\n   ```sh\n")
 	for _, n := range s.Nodes {
-		w("   scp -r firewall root@%s:nuvla-firewall && ssh -t root@%[1]s 'nuvla-firewall/apply.sh --backend nft --confirm 120 %s'\n", n.Address, n.Name)
+		w("   ssh root@%s 'rm -rf nuvla-firewall' && scp -r firewall root@%[1]s:nuvla-firewall && ssh -t root@%[1]s 'nuvla-firewall/apply.sh --backend nft --confirm 120 %s'\n", n.Address, n.Name)
 	}
 	w("   ```\n\n")
 	cacert, verify := "", ""
@@ -282,11 +293,18 @@ func runbook(s *site.Site, w func(string, ...any)) {
 		w("%d. **First login.** https://%s/ui/ as `super`, with the password in `%s/NUVLA_SUPER_PASSWORD`. That variable is only the initial password: change it in the UI, then write the new one into the same file (configure and register log in with it).\n", n, s.Domain, dir)
 		n++
 		if s.SMTP != nil || s.SupportEmail != "" || s.Snapshots != nil {
-			w("%d. **Configure** email, support address and snapshots: `nuvlagen configure` (below).\n", n)
+			w("%d. **Configure** email, support address and snapshots, in the running Nuvla: see [Configuration in the running Nuvla](#configuration-in-the-running-nuvla) below.\n", n)
 			n++
 		}
 		if s.Link != nil && len(s.Link.Targets) > 0 {
-			w("%d. **Register the targets** once they are up: `out/<target>/nuvla/README.md` for each of %s.\n", n, peerNames(s.Link.Targets))
+			w("%d. **Register the targets** once they are up, each from its own directory: ", n)
+			for i, t := range s.Link.Targets {
+				if i > 0 {
+					w(", ")
+				}
+				w("[%s](../%[1]s/nuvla/README.md)", t.Name)
+			}
+			w(".\n")
 			n++
 		}
 	}
@@ -294,11 +312,36 @@ func runbook(s *site.Site, w func(string, ...any)) {
 		w("%d. **Register** the site in Nuvla once its host is up: [nuvla/README.md](nuvla/README.md).\n", n)
 		n++
 	}
-	w("%d. **Change** the site file, then `nuvlagen generate`, `nuvlagen diff --base main` (risks first), and deploy again.", n)
+	w("%d. **Change** the site file, then, %s, render it again (add `--out` if it was not `out` that generate wrote this directory into) and see what changes, risks first (against git's `main`, say):\n\n", n, FromGenerate)
+	w("   ```sh\n   nuvlagen generate --site %s\n   nuvlagen diff --base main --site %[1]s\n   ```\n\n", file)
+	w("   and deploy again (step 5).")
 	if s.Kind == site.KindHost {
 		w(" Before an upgrade of the images, take a snapshot (below).")
 	}
-	w(" To rotate a secret, write its new value into its file in `%s` and run `deploy.sh` again: each secret is named by its content's digest, so the services move to the new version and the old one is removed once unused (CREDENTIAL_ENCRYPTION_KEY is refused: Nuvla's stored credentials would become unreadable).\n", dir)
+	w(" To rotate a secret, write its new value into its file in `%s` and deploy again: each secret is named by its content's digest, so the services move to the new version and the old one is removed once unused (CREDENTIAL_ENCRYPTION_KEY is refused: Nuvla's stored credentials would become unreadable).\n", dir)
+}
+
+// placeholders lists the secret files secrets init leaves for the
+// operator to write, with what each is.
+func placeholders(s *site.Site) []string {
+	dir := siteSecrets(s)
+	var out []string
+	for _, sec := range append(slices.Clone(s.Secrets), s.LocalSecrets...) {
+		if sec.Kind == "placeholder" {
+			out = append(out, fmt.Sprintf("`%s/%s`, the %s", dir, sec.Name, sec.Purpose))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// siteSecrets is the site's own secrets directory, what deploy.sh reads:
+// DIR, or a deployment's DIR/<site>.
+func siteSecrets(s *site.Site) string {
+	if s.Link != nil {
+		return "DIR/" + s.Name
+	}
+	return "DIR"
 }
 
 func caFor(s *site.Site) string {

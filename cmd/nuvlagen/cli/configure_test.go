@@ -49,6 +49,8 @@ func TestConfigure(t *testing.T) {
 		sent   int
 	}{
 		{"dry run", []string{"configure", "--secrets", dir, "--dry-run", docs}, ExitOK, "PUT https://nuvla.example.org/api/configuration/nuvla\n", "", 0},
+		// A host on its own: secrets init writes its files at the top.
+		{"a host's own directory", []string{"configure", "--secrets", filepath.Join(dir, "example-host"), "--dry-run", docs}, ExitOK, "PUT https://nuvla.example.org/api/configuration/nuvla\n", "", 0},
 		{"login refused", slices.Concat(base, []string{docs}), ExitInvalid, "", "nuvlagen configure: configuration/nuvla: logging in to " + srv.URL + " as super", 1},
 		{"missing flags", []string{"configure", docs}, ExitUsage, "", "want --secrets and one directory", 0},
 		{"plain http", []string{"configure", "--secrets", dir, "--endpoint", "http://nuvla.example.org", docs}, ExitUsage, "", "want https://HOST[:PORT]", 0},

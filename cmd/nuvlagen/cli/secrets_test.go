@@ -501,22 +501,34 @@ func TestSecretsInitSiteOfDeployment(t *testing.T) {
 	}
 	first := tree(t, dir)
 
-	// Idempotent, from whichever site's file.
-	for _, f := range []string{host, target, host} {
-		code, out, errs := secretsInit(t, dir, "--site", f)
-		if code != ExitOK || strings.Contains(out, "created") {
-			t.Errorf("again with --site %s: exit %d\n%s%s", filepath.Base(f), code, out, errs)
+	// The cases below start from copies of this directory.
+	copyOf := func(t *testing.T) string {
+		t.Helper()
+		c := filepath.Join(t.TempDir(), "secrets")
+		for rel, content := range first {
+			p := filepath.Join(c, rel)
+			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
+		return c
 	}
-	if !mapsEqualStr(first, tree(t, dir)) {
-		t.Error("a re-run changed the directory")
+
+	// Idempotent, from whichever site's file.
+	code, out, errs = secretsInit(t, dir, "--site", target)
+	if code != ExitOK || strings.Contains(out, "created") || !mapsEqualStr(first, tree(t, dir)) {
+		t.Errorf("again with --site %s: exit %d\n%s%s", filepath.Base(target), code, out, errs)
 	}
 
 	// A target added later: only its files are new, signed by the CA.
-	if err := os.RemoveAll(filepath.Join(dir, "example-target-2")); err != nil {
+	added := copyOf(t)
+	if err := os.RemoveAll(filepath.Join(added, "example-target-2")); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs = secretsInit(t, dir, "--site", target)
+	code, out, errs = secretsInit(t, added, "--site", host)
 	if code != ExitOK {
 		t.Fatalf("a new target: exit %d: %s", code, errs)
 	}
@@ -526,59 +538,54 @@ func TestSecretsInitSiteOfDeployment(t *testing.T) {
 		}
 	}
 	var check, checkErr bytes.Buffer
-	if code := Main([]string{"secrets", "check", dir}, &check, &checkErr); code != ExitOK {
+	if code := Main([]string{"secrets", "check", added}, &check, &checkErr); code != ExitOK {
 		t.Errorf("secrets check after a new target: exit %d\n%s%s", code, check.String(), checkErr.String())
 	}
 
-	other := filepath.Join(t.TempDir(), "other")
-	if code, _, errs := secretsInit(t, other, "--site", host); code != ExitOK {
-		t.Fatalf("another deployment: exit %d: %s", code, errs)
+	now := time.Now()
+	other, err := pki.NewCA("other", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := other.Server("target.example.org", []string{"target.example.org"}, nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := filepath.Join(t.TempDir(), "alone")
+	if code, _, errs := secretsInit(t, alone, "--site", standaloneHost(t)); code != ExitOK {
+		t.Fatalf("a site on its own: exit %d: %s", code, errs)
 	}
 	refused := []struct {
-		name  string
-		setUp func(t *testing.T, dir string)
-		site  string
-		want  string
+		name string
+		dir  func(t *testing.T) string
+		site string
+		want string
 	}{
-		{"no CA", func(t *testing.T, dir string) { os.RemoveAll(filepath.Join(dir, "ca")) }, target,
-			"holds secrets of example-host, example-target, example-target-2 but no CA (ca/ca.pem and ca/ca-key.pem): the CA that signed their certificates is gone"},
-		{"another CA's certificates", func(t *testing.T, dir string) {
-			for _, f := range []string{"traefik_tls_crt", "traefik_tls_key"} {
-				b, err := os.ReadFile(filepath.Join(other, "example-target", f))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(dir, "example-target", f), b, 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
+		{"no CA", func(t *testing.T) string {
+			d := copyOf(t)
+			os.RemoveAll(filepath.Join(d, "ca"))
+			return d
+		}, target, "holds secrets of example-host, example-target, example-target-2 but no CA (ca/ca.pem and ca/ca-key.pem): the CA that signed their certificates is gone"},
+		{"another CA's certificates", func(t *testing.T) string {
+			d := copyOf(t)
+			os.WriteFile(filepath.Join(d, "example-target", "traefik_tls_crt"), foreign.CertPEM, 0o600)
+			os.WriteFile(filepath.Join(d, "example-target", "traefik_tls_key"), foreign.KeyPEM, 0o600)
+			return d
 		}, host, "example-target/traefik_tls_crt not signed by the deployment CA in ca/"},
-		{"a site on its own's directory", func(t *testing.T, dir string) {
-			if code, _, errs := secretsInit(t, dir, "--site", standaloneHost(t)); code != ExitOK {
-				t.Fatalf("exit %d: %s", code, errs)
-			}
-		}, target, "at its top, as the directory of a site on its own does"},
-		{"a deployment's directory for a site on its own", func(t *testing.T, dir string) {
-			if code, _, errs := secretsInit(t, dir, "--site", host); code != ExitOK {
-				t.Fatalf("exit %d: %s", code, errs)
-			}
-		}, standaloneHost(t), "is a deployment's secrets directory (it holds ca/), and site example-host is a site on its own here"},
+		{"a site on its own's directory", func(t *testing.T) string { return alone }, target,
+			"at its top, as the directory of a site on its own does"},
+		{"a deployment's directory for a site on its own", copyOf, standaloneHost(t),
+			"is a deployment's secrets directory (it holds ca/), and site example-host is a site on its own here"},
 	}
 	for _, c := range refused {
 		t.Run(c.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "secrets")
-			if !strings.Contains(c.name, "directory") {
-				if code, _, errs := secretsInit(t, dir, "--site", host); code != ExitOK {
-					t.Fatalf("exit %d: %s", code, errs)
-				}
-			}
-			c.setUp(t, dir)
-			before := tree(t, dir)
-			code, out, errs := secretsInit(t, dir, "--site", c.site)
+			d := c.dir(t)
+			before := tree(t, d)
+			code, out, errs := secretsInit(t, d, "--site", c.site)
 			if code != ExitInvalid || !strings.Contains(errs, c.want) {
 				t.Errorf("exit %d, stderr %q, want 1 and %q", code, errs, c.want)
 			}
-			if out != "" || !mapsEqualStr(before, tree(t, dir)) {
+			if out != "" || !mapsEqualStr(before, tree(t, d)) {
 				t.Errorf("a refused run wrote something:\n%s", out)
 			}
 		})
