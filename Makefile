@@ -44,7 +44,7 @@ fuzz: ## run each fuzzer briefly (FUZZTIME=20s each)
 	done
 
 e2e-swarm: ## deploy the examples to a real single-node Swarm; fails without one
-	NUVLAGEN_E2E_SWARM=1 $(GO) test -count=1 -v ./internal/swarmtest
+	NUVLAGEN_E2E_SWARM=1 $(GO) test -count=1 -v -timeout 30m ./internal/swarmtest
 
 e2e-runtime: ## a target site deployed by its deploy.sh serving through a real Traefik (built once into ~/.cache/nuvlagen) on a single-node Swarm; needs Docker, promtool, free ports 80/443/8080; fails where it cannot run
 	NUVLAGEN_E2E_SWARM=1 $(GO) test -count=1 -v -timeout 40m ./internal/runtimetest
