@@ -56,6 +56,7 @@ type request struct {
 	url        string
 	user, pass string
 	gzip       bool
+	header     http.Header
 }
 
 func (c *client) do(r request) (*reply, error) {
@@ -68,6 +69,9 @@ func (c *client) do(r request) (*reply, error) {
 	}
 	if r.gzip {
 		req.Header.Set("Accept-Encoding", "gzip")
+	}
+	for k, v := range r.header {
+		req.Header[k] = v
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -34,23 +34,43 @@ const namespaceLabel = "com.docker.stack.namespace"
 // testSite is what the test's site file says.
 type testSite struct {
 	name, node, share string
-	acme              bool
-	images            map[string]string
+	// host makes it a host site; otherwise it is a target site.
+	host bool
+	// aliases are two more names of node: a host site has a node of
+	// each of three types, and the Swarm here has one node (below).
+	aliases [2]string
+	acme    bool
+	images  map[string]string
 }
 
-// source is the site file: a target site (its stacks all run on one
-// node: Traefik and the monitoring pinned to the edge manager, Minio to
-// the NFS server, both this node), whose node is this machine's Swarm
-// node, whose NFS share is a directory of the test, and whose images
-// are the local ones. Values are Go-quoted, which CUE reads alike.
+// source is the site file, whose node is this machine's Swarm node and
+// whose images are the local ones. A target site runs all its stacks on
+// that node (Traefik and the monitoring pinned to the edge manager,
+// Minio to the NFS server, both this node), its NFS share a directory
+// of the test. A host site's model wants three nodes, a frontend, a
+// worker-job and a worker-db one: they are this node under three names
+// (its hostname, its ID and a prefix of the ID, all of which the docker
+// CLI takes for a node), so that the generated deploy.sh labels nodes
+// that exist; onOneNode then lets the services of every type run on
+// it. Values are Go-quoted, which CUE reads alike.
 func (ts testSite) source() []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "package nuvla\n\nsites: %s: {\n", strconv.Quote(ts.name))
-	b.WriteString("\tkind:   \"target\"\n")
 	fmt.Fprintf(&b, "\tdomain: %s\n", strconv.Quote(ts.name+".nuvlagen.test"))
-	fmt.Fprintf(&b, "\tnodes: %s: {address: \"192.0.2.10\", role: \"manager\", nfsServer: true}\n", strconv.Quote(ts.node))
-	b.WriteString("\tgroups: {management: [\"198.51.100.0/28\"], nuvla: [\"192.0.2.0/24\"]}\n")
-	fmt.Fprintf(&b, "\tnfs: share: %s\n", strconv.Quote(ts.share))
+	if ts.host {
+		b.WriteString("\tkind:   \"host\"\n")
+		b.WriteString("\tnodes: {\n")
+		fmt.Fprintf(&b, "\t\t%s: {address: \"192.0.2.10\", role: \"manager\", labels: type: \"frontend\"}\n", strconv.Quote(ts.node))
+		fmt.Fprintf(&b, "\t\t%s: {address: \"192.0.2.11\", role: \"worker\", labels: type: \"worker-job\"}\n", strconv.Quote(ts.aliases[0]))
+		fmt.Fprintf(&b, "\t\t%s: {address: \"192.0.2.12\", role: \"worker\", labels: type: \"worker-db\"}\n", strconv.Quote(ts.aliases[1]))
+		b.WriteString("\t}\n")
+		b.WriteString("\tgroups: management: [\"198.51.100.0/28\"]\n")
+	} else {
+		b.WriteString("\tkind:   \"target\"\n")
+		fmt.Fprintf(&b, "\tnodes: %s: {address: \"192.0.2.10\", role: \"manager\", nfsServer: true}\n", strconv.Quote(ts.node))
+		b.WriteString("\tgroups: {management: [\"198.51.100.0/28\"], nuvla: [\"192.0.2.0/24\"]}\n")
+		fmt.Fprintf(&b, "\tnfs: share: %s\n", strconv.Quote(ts.share))
+	}
 	if ts.acme {
 		b.WriteString("\ttls: {mode: \"acme\", email: \"ops@example.org\"}\n")
 	}
@@ -63,6 +83,53 @@ func (ts testSite) source() []byte {
 	}
 	b.WriteString("}\n")
 	return []byte(b.String())
+}
+
+// withLocalImages maps every image of the model to a local one: the
+// model's keys, as a site without images: has them.
+func (ts testSite) withLocalImages(t *testing.T) testSite {
+	t.Helper()
+	ts.images = nil
+	images := map[string]string{}
+	for k := range load(t, ts.name+".cue", ts.source()).Images {
+		images[k] = standinImage(k)
+	}
+	images["traefik"] = traefikImage
+	images["prometheus"] = prometheusImage
+	ts.images = images
+	return ts
+}
+
+// typeConstraint is how a host site's services select their node type.
+const typeConstraint = "- node.labels.type == "
+
+// onOneNode rewrites a host site's rendered compose files for a Swarm
+// of one node, which can carry one type label only: every
+// `node.labels.type == T` placement constraint becomes
+// `node.hostname == <node>`. It is the one change the test makes to a
+// rendered site; the routes, labels and configuration files are as
+// generated.
+func onOneNode(t *testing.T, files pipeline.Files, node string) pipeline.Files {
+	t.Helper()
+	out := pipeline.Files{}
+	n := 0
+	for p, b := range files {
+		if path.Base(p) == compose.FileName {
+			lines := strings.SplitAfter(string(b), "\n")
+			for i, l := range lines {
+				if j := strings.Index(l, typeConstraint); j >= 0 && strings.TrimSpace(l[:j]) == "" {
+					lines[i] = l[:j] + "- node.hostname == " + node + "\n"
+					n++
+				}
+			}
+			b = []byte(strings.Join(lines, ""))
+		}
+		out[p] = b
+	}
+	if n == 0 {
+		t.Fatalf("the host site's compose files have no %q constraint to rewrite", typeConstraint)
+	}
+	return out
 }
 
 // deployment is one site rendered into a directory, as an operator has
@@ -104,8 +171,10 @@ func render(t *testing.T, d *dockercli.CLI, ts testSite) *deployment {
 	file := ts.name + ".cue"
 	src := ts.source()
 	s := load(t, file, src)
-	res := pipelinetest.Render(t, pipeline.Options{}, pipeline.Input{Name: file, Data: src})
-	files := pipelinetest.Site(t, res, s.Name)
+	files := renderFiles(t, file, src, s.Name)
+	if ts.host {
+		files = onOneNode(t, files, ts.node)
+	}
 	dp := &deployment{d: d, site: s, src: src, dir: t.TempDir(), files: files, projects: map[string]*types.Project{}}
 	for p, b := range files {
 		dst := filepath.Join(dp.dir, filepath.FromSlash(p))
@@ -128,6 +197,14 @@ func render(t *testing.T, d *dockercli.CLI, ts testSite) *deployment {
 		dp.projects[st.Name] = p
 	}
 	return dp
+}
+
+// renderFiles renders a site file through the pipeline, as generate
+// does, and returns the files of site name.
+func renderFiles(t *testing.T, file string, src []byte, name string) pipeline.Files {
+	t.Helper()
+	res := pipelinetest.Render(t, pipeline.Options{}, pipeline.Input{Name: file, Data: src})
+	return pipelinetest.Site(t, res, name)
 }
 
 func composePath(stack string) string { return path.Join("stacks", stack, compose.FileName) }
@@ -173,6 +250,16 @@ func (dp *deployment) secretsInit(t *testing.T) {
 	}
 	if st, err := os.Stat(filepath.Join(dp.secretsDir, dp.site.Name)); err == nil && st.IsDir() {
 		dp.secretsDir = filepath.Join(dp.secretsDir, dp.site.Name) // a deployment's directory
+	}
+	// What secrets init cannot know (a host's S3 keys for Elasticsearch's
+	// snapshots) the operator writes in; deploy.sh refuses the
+	// placeholder.
+	for _, sec := range dp.site.Secrets {
+		if sec.Kind == "placeholder" {
+			if err := os.WriteFile(filepath.Join(dp.secretsDir, sec.Name), []byte("runtimetest-"+sec.Name), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
 
@@ -351,14 +438,26 @@ func (dp *deployment) cleanUp(before inventory, labelsBefore map[string]string) 
 			}
 		}
 	}
-	// Verified: what the daemon holds now is what it held before.
+	// Verified: the daemon holds nothing the run added.
 	after, err := takeInventory(d)
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
+	// Only what was added counts: the engine is shared, and what another
+	// user removed meanwhile is not this test's to restore (it removes
+	// nothing it did not create: the guard refused to run beside a stack
+	// of the site's names).
 	for _, kind := range inventoryKinds {
-		if !slices.Equal(after[kind], before[kind]) {
-			errs = append(errs, fmt.Errorf("%ss after the run %v, before %v", kind, after[kind], before[kind]))
+		left := after.added(before, kind)
+		if kind == "container" {
+			// Others' containers come and go; the stacks' are named
+			// <stack>_<service>.<slot>.<task>.
+			left = slices.DeleteFunc(left, func(n string) bool {
+				return !slices.ContainsFunc(dp.site.Stacks, func(st site.Stack) bool { return strings.HasPrefix(n, st.Name+"_") })
+			})
+		}
+		if len(left) > 0 {
+			errs = append(errs, fmt.Errorf("%ss left behind: %v", kind, left))
 		}
 	}
 	if labels, err := nodeLabels(d); err != nil {

@@ -1,11 +1,12 @@
 // Package runtimetest proves that a generated site serves traffic: it
-// renders a target site through the pipeline, deploys it with the
-// generated deploy.sh itself (secrets from `nuvlagen secrets init`) onto
-// a real single-node Docker Swarm, and talks to it from a client over
-// the node's published ports 80, 443 and 8080 with the site's CA. It
-// holds tests only; `make e2e-runtime` runs them, and `make test` does
-// when the engine answers (NUVLAGEN_E2E_SWARM=1 turns anything missing
-// into a failure: the engine, free ports, promtool, Traefik's build).
+// renders a target site and a host site through the pipeline, deploys
+// each with the generated deploy.sh itself (secrets from `nuvlagen
+// secrets init`) onto a real single-node Docker Swarm, and talks to it
+// from a client over the node's published ports 80, 443 and 8080 with
+// the site's CA. It holds tests only; `make e2e-runtime` runs them, and
+// `make test` does when the engine answers (NUVLAGEN_E2E_SWARM=1 turns
+// anything missing into a failure: the engine, free ports, promtool,
+// Traefik's build).
 //
 // # What runs
 //
@@ -15,37 +16,56 @@
 // the proxy refuses (as it refuses v3.7.13 or one of its dependencies);
 // v3.6.12 builds, and the labels and files the model writes use nothing
 // newer than v3.3 (the swarm provider and its traefik.swarm.network
-// label). Prometheus is real too: Debian's 2.42 binary (package
-// prometheus, which also brings promtool) with the shared libraries ldd
-// names, in a FROM scratch image; the stacks pin v2.25.2, whose flags
-// and configuration 2.42 reads alike. Every other image of the model is
-// one stand-in (./standin, a
-// static Go binary in a FROM scratch image, also installed at each
+// label). `make runtime-traefik` (TestTraefikBuild; CI runs it before
+// make test) builds it with up to an hour, one build at a time across
+// work trees, and fails when the binary is not there afterwards; a test
+// binary builds it only when its -timeout leaves the build 15 minutes
+// and the tests 10. Prometheus is real too: Debian's 2.42 binary
+// (package prometheus, which also brings promtool) with the shared
+// libraries ldd names, in a FROM scratch image; the stacks pin v2.25.2,
+// whose flags and configuration 2.42 reads alike. Every other image of
+// the model is one stand-in (./standin, a static Go binary in a FROM
+// scratch image tagged once per image key, also installed at each
 // entrypoint path the compose files name, /bin/sh of Minio's among
 // them) listening on the ports the real services use (api 8200, ui 80,
 // Grafana 3000, Prometheus 9090, Minio's console 9001 and S3 9000, and
-// the scrape ports 8080 and 9100) and answering with the request it got
-// and the address it got it on.
+// the scrape ports 8080, 9100 and 9114) and answering with the request
+// it got and the address it got it on. Elasticsearch and Zookeeper are
+// stand-ins too, not left out: deploy.sh deploys the db stack before
+// the core stack and waits for it to converge.
 //
-// The site is a target site on one node, this machine's Swarm node
+// A target site has one node, this machine's Swarm node
 // (os.Hostname()), which is the edge manager Traefik and the monitoring
-// are pinned to and the NFS server Minio is pinned to; its images field
-// maps every image to the local ones. Stack and service names are read
-// from the rendered site, never written here.
+// are pinned to and the NFS server Minio is pinned to. A host site's
+// model wants three nodes, one of each type (frontend, worker-job,
+// worker-db), and a node has one type label: its three nodes are this
+// node under three names, its hostname, its ID and a prefix of the ID,
+// which the docker CLI all take for the node, so deploy.sh labels nodes
+// that exist (the type label ends as the last one it sets); the one
+// change the test makes to a rendered site is then to the host's
+// compose files, whose `node.labels.type == T` constraints become
+// `node.hostname == <node>` (TestTestSiteRenders checks that no other
+// line differs). Both sites' images fields map every image to the
+// local ones. Stack and service names are read from the rendered site,
+// never written here.
 //
 // # What is checked
 //
-//   - routes: each router's rule (Host and path: Grafana, Minio's
-//     console on the site's domain, S3 on its own) reaches the right
-//     service's task on the public network, on the right port, with the
-//     path the service expects (prefix stripped where it must be, with
-//     X-Forwarded-Prefix), Host and X-Forwarded-Proto kept; Prometheus'
-//     route reaches Prometheus' API under its kept prefix; a
-//     path no router takes gets the catch-all's 503; Traefik's API lists
-//     every router of the labels, enabled and without errors;
+// For each site (TestTargetSiteServes, TestHostSiteServes):
+//
+//   - routes: each router's rule (Host and path: the host's api and ui
+//     at / and /ui/, Grafana, Minio's console on the site's domain, S3
+//     on its own) reaches the right service's task on the public
+//     network, on the right port, with the path the service expects
+//     (prefix stripped where it must be, with X-Forwarded-Prefix), Host
+//     and X-Forwarded-Proto kept; the api never gets a client's
+//     nuvla-authn-info header; Prometheus' route reaches Prometheus' API
+//     under its kept prefix; a path no router takes gets the catch-all's
+//     503; Traefik's API lists every router of the labels, enabled and
+//     without errors, and every router has a route in the test;
 //   - HTTP on 80 redirects permanently to the same URL over HTTPS;
-//   - the certificate presented, for both names, is the generated one
-//     and carries both SANs;
+//   - the certificate presented, for each name, is the generated one
+//     and carries the site's names as SANs;
 //   - basic auth: Prometheus, the dashboard and the API on 8080 answer
 //     401 with a Basic challenge without credentials or with a wrong
 //     password, 200 with the generated ones; the other routes need none;
@@ -60,29 +80,41 @@
 //     Prometheus' networks) on the configured port and scraped it:
 //     itself and Traefik up, the stand-ins reached (they serve no
 //     metrics);
-//   - negative cases: the rendered compose file of Grafana's stack,
-//     deployed with its service-port label or its traefik.swarm.network
-//     label changed, makes the route check fail; deployed as rendered
-//     again, the check passes;
-//   - ACME mode: Traefik starts with the generated ACME configuration,
-//     starts the ACME provider without an error, and every TLS router
-//     uses the generated resolver (Let's Encrypt itself is unreachable
-//     here).
+//   - negative cases, every run: the rendered compose file of the
+//     site's first route (Grafana's on a target, the api's on a host),
+//     deployed with its service-port label changed, with its
+//     traefik.swarm.network label naming another network of the
+//     service, and with the service taken off the provider's network
+//     (its labels as rendered), makes the route check fail; deployed as
+//     rendered again, the check passes.
+//
+// TestACMEConfigurationAccepted: Traefik starts with the target site's
+// generated ACME configuration, starts the ACME provider without an
+// error, and every TLS router uses the generated resolver (Let's
+// Encrypt itself is unreachable here: acceptance only).
 //
 // Everything a test creates is removed when it ends (stacks, networks,
 // secrets, configs, volumes, containers, the images it built, the node
 // labels deploy.sh set, the Swarm if this run created it), and the
-// daemon's lists are compared with those before the run.
+// daemon's lists are compared with those before the run: nothing added
+// may be left.
 //
 // # What the stand-ins cannot prove
 //
-// The real services' behaviour behind the routes: Nuvla's api and ui
-// (a host site needs three nodes of different labels, so its api and
-// ui routes are not run here), Elasticsearch and Zookeeper (and so the
-// Elasticsearch exporter of a host site), Grafana's provisioning of its
-// Prometheus data source, Minio's console and S3 behind the routes,
-// cadvisor's and the node exporter's metrics of the host. Nor TLS from
-// Let's Encrypt, nor the stacks' pinned Traefik and Prometheus versions.
+// The real services' behaviour behind the routes: Nuvla's api (its
+// answers, its session certificates and truststore, its use of
+// Elasticsearch and Zookeeper, the job executors and distributor
+// talking to it), the ui's pages, Elasticsearch and Zookeeper
+// themselves (and so the Elasticsearch exporter's metrics),
+// Grafana's provisioning of its Prometheus data source, Minio's console
+// and S3 behind the routes, cadvisor's and the node exporter's metrics
+// of the host. The stand-in answers every path, so the api's and ui's
+// load-balancer health-check paths are accepted by Traefik but not
+// proved to be the services' own; and the api's compress middleware is
+// not told apart from the entry point's. Placement on a host site's
+// three node types is not exercised (one node; internal/swarmtest
+// checks the constraints against the daemon). Nor TLS from Let's
+// Encrypt, nor the stacks' pinned Traefik and Prometheus versions.
 //
 // # Each kind of assertion, once broken
 //

@@ -31,6 +31,9 @@ const advertiseAddr = "127.0.0.1"
 // from any work tree on the machine, take turns.
 var lockFile = filepath.Join(os.TempDir(), "nuvlagen-swarmtest.lock")
 
+// buildOnlyRun is the -run of `make runtime-traefik`.
+const buildOnlyRun = "^TestTraefikBuild$"
+
 // engine is the daemon, set up once by TestMain.
 var engine struct {
 	d *dockercli.CLI
@@ -62,7 +65,16 @@ func runMain(m *testing.M) int {
 	if err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").Run(); err != nil {
 		engine.traefikErr = fmt.Errorf("not built: docker engine not reachable: %w", err)
 	} else {
-		engine.traefik, engine.traefikErr = findTraefik()
+		var testTimeout time.Duration
+		if f := flag.Lookup("test.timeout"); f != nil {
+			testTimeout, _ = f.Value.(flag.Getter).Get().(time.Duration)
+		}
+		engine.traefik, engine.traefikErr = findTraefik(buildTimeoutFor(testTimeout))
+	}
+	// `make runtime-traefik` runs the build's test alone: no lock, no
+	// Swarm.
+	if f := flag.Lookup("test.run"); f != nil && f.Value.String() == buildOnlyRun {
+		return m.Run()
 	}
 	unlock, err := lock(lockFile, 15*time.Minute)
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 
 	"github.com/nuvla/nuvlagen/generator/compose"
 	"github.com/nuvla/nuvlagen/generator/secrets"
+	"github.com/nuvla/nuvlagen/generator/site"
 )
 
 // route is what a client request to the site must reach. The
@@ -52,16 +53,56 @@ type route struct {
 	// with its API, not the stand-in's report; only the status and the
 	// API's answer are checked (its path proves the prefix is kept).
 	real bool
+	// dropHeader is a request header the route's middlewares must
+	// remove: the request sends it, the service must not get it.
+	dropHeader string
 }
 
-// targetRoutes are the routes of a target site. Grafana and Minio's
-// console serve from their root behind a stripped prefix; Prometheus
-// keeps its prefix (--web.route-prefix); S3 owns its domain.
+// grafanaRoute and prometheusRoute are the monitoring stack's, alike on
+// both kinds of site. Grafana serves from its root behind a stripped
+// prefix; Prometheus keeps its prefix (--web.route-prefix).
+var (
+	grafanaRoute    = route{router: "grafana", service: "grafana", path: "/grafana/api/health", port: 3000, wantPath: "/api/health", prefix: "/grafana"}
+	prometheusRoute = route{router: "prometheus", service: "prometheus", path: "/prometheus/api/v1/status/buildinfo", port: 9090, wantPath: "/prometheus/api/v1/status/buildinfo", auth: true, real: true}
+)
+
+// targetRoutes are the routes of a target site: Minio's console serves
+// from its root behind a stripped prefix; S3 owns its domain. The first
+// is the one the broken labels are tried on.
 var targetRoutes = []route{
-	{router: "grafana", service: "grafana", path: "/grafana/api/health", port: 3000, wantPath: "/api/health", prefix: "/grafana"},
-	{router: "prometheus", service: "prometheus", path: "/prometheus/api/v1/status/buildinfo", port: 9090, wantPath: "/prometheus/api/v1/status/buildinfo", auth: true, real: true},
+	grafanaRoute,
+	prometheusRoute,
 	{router: "minio-console", service: "minio", path: "/minio/browser/bucket", port: 9001, wantPath: "/browser/bucket", prefix: "/minio"},
 	{router: "minio-s3", service: "minio", s3: true, path: "/bucket/object.txt", port: 9000, wantPath: "/bucket/object.txt"},
+}
+
+// hostRoutes are the routes of a host site: the api keeps its /api
+// prefix, and its router drops the nuvla-authn-info header a client
+// could assert an identity with (Nuvla trusts it from its own
+// services); the ui takes / and /ui/.
+var hostRoutes = []route{
+	{router: "api", service: "api", path: "/api/cloud-entry-point", port: 8200, wantPath: "/api/cloud-entry-point", dropHeader: "Nuvla-Authn-Info"},
+	{router: "ui", service: "ui", path: "/", port: 80, wantPath: "/"},
+	{router: "ui", service: "ui", path: "/ui/index.html", port: 80, wantPath: "/ui/index.html"},
+	grafanaRoute,
+	prometheusRoute,
+}
+
+// routes are the site's routes, by its kind.
+func (dp *deployment) routes() []route {
+	if dp.site.Kind == site.KindHost {
+		return hostRoutes
+	}
+	return targetRoutes
+}
+
+// hosts are the names the site serves: its domain, and a target's S3
+// domain.
+func (dp *deployment) hosts() []string {
+	if dp.site.S3Domain != "" {
+		return []string{dp.site.Domain, dp.site.S3Domain}
+	}
+	return []string{dp.site.Domain}
 }
 
 // deployed is a site running on the Swarm, with a client that trusts it.
@@ -76,22 +117,44 @@ type deployed struct {
 
 // TestTargetSiteServes renders a target site whose node is this machine,
 // deploys it with its own deploy.sh onto the single-node Swarm, and
-// checks from a client on the published ports that Traefik routes,
-// redirects, terminates TLS with the generated certificate, guards with
-// the generated credentials and compresses as the generated files say;
-// that Prometheus' generated configuration passes promtool and its
-// targets resolve and answer on the monitoring network; and that
-// breaking one label of a router breaks the route check.
+// checks it serves (checkServes).
 func TestTargetSiteServes(t *testing.T) {
 	d := requireEngine(t)
+	promtool := needPromtool(t)
+	checkPortsFree(t)
+	traefik := traefikBinary(t)
+	deploySite(t, d, testSite{name: "runtime-e2e"}, traefik).checkServes(t, promtool)
+}
+
+// TestHostSiteServes does the same for a host site: Nuvla's api and ui
+// (stand-ins, as are Elasticsearch and Zookeeper, which deploy.sh
+// deploys before them and waits for), and the host's monitoring.
+func TestHostSiteServes(t *testing.T) {
+	d := requireEngine(t)
+	promtool := needPromtool(t)
+	checkPortsFree(t)
+	traefik := traefikBinary(t)
+	deploySite(t, d, testSite{name: "runtime-host", host: true}, traefik).checkServes(t, promtool)
+}
+
+// needPromtool returns promtool's path, or skips (fails) t.
+func needPromtool(t *testing.T) string {
+	t.Helper()
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
 		missing(t, "promtool (Debian package prometheus): %v", err)
 	}
-	checkPortsFree(t)
-	traefik := traefikBinary(t)
-	dep := deploySite(t, d, "runtime-e2e", false, traefik)
+	return promtool
+}
 
+// checkServes checks from a client on the published ports that Traefik
+// routes, redirects, terminates TLS with the generated certificate,
+// guards with the generated credentials and compresses as the generated
+// files say; that Prometheus' generated configuration passes promtool
+// and its targets resolve and answer on the monitoring network; and
+// that breaking one label of the site's first route breaks the route
+// check.
+func (dep *deployed) checkServes(t *testing.T, promtool string) {
 	t.Run("promtool", func(t *testing.T) {
 		file := dep.prometheusConfig(t)
 		out, err := exec.Command(promtool, "check", "config", "--syntax-only", filepath.Join(dep.dir, filepath.FromSlash(file))).CombinedOutput()
@@ -102,7 +165,7 @@ func TestTargetSiteServes(t *testing.T) {
 	})
 	t.Run("routers-enabled", func(t *testing.T) { dep.checkRouters(t, "") })
 	t.Run("routes", func(t *testing.T) {
-		for _, r := range targetRoutes {
+		for _, r := range dep.routes() {
 			if err := eventually(60*time.Second, func() error { return dep.checkRoute(r, true) }); err != nil {
 				t.Errorf("route %s: %v", r.router, err)
 			}
@@ -120,7 +183,7 @@ func TestTargetSiteServes(t *testing.T) {
 		}
 	})
 	t.Run("redirect", func(t *testing.T) {
-		for _, host := range []string{dep.site.Domain, dep.site.S3Domain} {
+		for _, host := range dep.hosts() {
 			u := "http://" + host + "/grafana/x?a=1"
 			rp, err := dep.c.do(request{url: u})
 			if err != nil {
@@ -136,7 +199,7 @@ func TestTargetSiteServes(t *testing.T) {
 		}
 	})
 	t.Run("certificate", func(t *testing.T) {
-		for _, host := range []string{dep.site.Domain, dep.site.S3Domain} {
+		for _, host := range dep.hosts() {
 			rp, err := dep.c.do(request{url: "https://" + host + "/no-such-service"})
 			if err != nil {
 				t.Fatal(err) // includes a certificate the site's CA did not sign
@@ -145,7 +208,7 @@ func TestTargetSiteServes(t *testing.T) {
 			if !got.Equal(dep.cert) {
 				t.Errorf("%s: Traefik presents %q (serial %s), not the generated certificate (serial %s)", host, got.Subject, got.SerialNumber, dep.cert.SerialNumber)
 			}
-			for _, name := range []string{dep.site.Domain, dep.site.S3Domain} {
+			for _, name := range dep.hosts() {
 				if !slices.Contains(got.DNSNames, name) {
 					t.Errorf("%s: the certificate's SANs %v lack %s", host, got.DNSNames, name)
 				}
@@ -180,7 +243,7 @@ func TestTargetSiteServes(t *testing.T) {
 		}
 		// Unguarded routes answer without credentials: checkRoute with
 		// auth false sends none.
-		for _, r := range targetRoutes {
+		for _, r := range dep.routes() {
 			if !r.auth {
 				if err := dep.checkRoute(r, false); err != nil {
 					t.Errorf("route %s without credentials: %v", r.router, err)
@@ -226,18 +289,18 @@ func TestTargetSiteServes(t *testing.T) {
 		}
 	})
 	t.Run("scrape-targets", func(t *testing.T) { dep.checkScrapeTargets(t) })
-	t.Run("broken-label", func(t *testing.T) { dep.checkBrokenLabels(t) })
+	t.Run("broken-label", func(t *testing.T) { dep.checkBrokenLabels(t, dep.routes()[0]) })
 }
 
-// TestACMEConfigurationAccepted deploys the same site in ACME mode: the
-// real Traefik must start with the generated ACME configuration, start
-// its resolver and attach it to every router with TLS. It cannot reach
-// Let's Encrypt here, so nothing more is asserted.
+// TestACMEConfigurationAccepted deploys the target site in ACME mode:
+// the real Traefik must start with the generated ACME configuration,
+// start its resolver and attach it to every router with TLS. It cannot
+// reach Let's Encrypt here, so nothing more is asserted.
 func TestACMEConfigurationAccepted(t *testing.T) {
 	d := requireEngine(t)
 	checkPortsFree(t)
 	traefik := traefikBinary(t)
-	dep := deploySite(t, d, "runtime-acme", true, traefik)
+	dep := deploySite(t, d, testSite{name: "runtime-acme", acme: true}, traefik)
 	var static struct {
 		Resolvers map[string]struct {
 			ACME map[string]any `yaml:"acme"`
@@ -276,32 +339,33 @@ func TestACMEConfigurationAccepted(t *testing.T) {
 	}
 }
 
-// deploySite renders the test site called name, builds the images,
-// creates the secrets and deploys it with deploy.sh, all undone when t
-// ends.
-func deploySite(t *testing.T, d *dockercli.CLI, name string, acme bool, traefik string) *deployed {
+// deploySite renders ts (its name, kind and TLS mode; the rest is
+// filled in here), builds the images, creates the secrets and deploys
+// it with deploy.sh, all undone when t ends.
+func deploySite(t *testing.T, d *dockercli.CLI, ts testSite, traefik string) *deployed {
 	t.Helper()
 	node, err := os.Hostname()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := testSite{name: name, node: node, share: t.TempDir(), acme: acme}
-	// Every image of the model maps to a local one: the model's keys,
-	// as a site without images: has them.
-	ts.images = map[string]string{}
-	for k := range load(t, name+".cue", ts.source()).Images {
-		ts.images[k] = standinImage
+	ts.node, ts.share = node, t.TempDir()
+	if ts.host {
+		id, err := d.Run("node", "inspect", "self", "--format", "{{.ID}}")
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = strings.TrimSpace(id)
+		ts.aliases = [2]string{id, id[:12]}
 	}
-	ts.images["traefik"] = traefikImage
-	ts.images["prometheus"] = prometheusImage
+	ts = ts.withLocalImages(t)
 	dp := render(t, d, ts)
 	images, entrypoints := dp.images()
 	for _, img := range images {
-		if img != traefikImage && img != standinImage && img != prometheusImage {
+		if !isLocal(img) {
 			t.Fatalf("the rendered stacks run image %s, not a local one: map it in the test site's images", img)
 		}
 	}
-	buildImages(t, d, traefik, entrypoints)
+	buildImages(t, d, traefik, images, entrypoints)
 	dp.guard(t)
 	dp.secretsInit(t)
 	dp.deploy(t)
@@ -309,7 +373,7 @@ func deploySite(t *testing.T, d *dockercli.CLI, name string, acme bool, traefik 
 	dep := &deployed{deployment: dp, user: secrets.PrometheusUser}
 	dep.pass = string(dp.secret(t, "prometheus_htpasswd.password"))
 	roots := x509.NewCertPool()
-	if !acme {
+	if !ts.acme {
 		blk, _ := pem.Decode(dp.secret(t, "traefik_tls_crt"))
 		if blk == nil {
 			t.Fatal("traefik_tls_crt holds no PEM block")
@@ -356,6 +420,9 @@ func (dep *deployed) checkRoute(r route, withAuth bool) error {
 	req := request{url: "https://" + host + r.path}
 	if withAuth && r.auth {
 		req.user, req.pass = dep.user, dep.pass
+	}
+	if r.dropHeader != "" {
+		req.header = http.Header{r.dropHeader: {"super group/nuvla-admin"}}
 	}
 	rp, err := dep.c.do(req)
 	if err != nil {
@@ -411,6 +478,9 @@ func (dep *deployed) checkRoute(r route, withAuth bool) error {
 	}
 	if got := a.Header.Get("X-Forwarded-Prefix"); got != r.prefix {
 		errs = append(errs, fmt.Errorf("X-Forwarded-Prefix %q, want %q", got, r.prefix))
+	}
+	if got := a.Header.Values(r.dropHeader); r.dropHeader != "" && len(got) > 0 {
+		errs = append(errs, fmt.Errorf("the service got header %s %q, which the route must drop", r.dropHeader, got))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("GET %s: %w", req.url, err)
@@ -489,7 +559,7 @@ func (dep *deployed) checkRouters(t *testing.T, resolver string) {
 		if resolver != "" && name != "dashboard" && (r.TLS == nil || r.TLS.CertResolver != resolver) {
 			t.Errorf("router %s: TLS %+v, want certificate resolver %s", r.Name, r.TLS, resolver)
 		}
-		if name != "dashboard" && !slices.ContainsFunc(targetRoutes, func(rt route) bool { return rt.router == name }) {
+		if name != "dashboard" && !slices.ContainsFunc(dep.routes(), func(rt route) bool { return rt.router == name }) {
 			t.Errorf("router %s of the labels has no route in the test: add its expectation", name)
 		}
 	}
@@ -618,63 +688,116 @@ func (dep *deployed) checkScrapeTargets(t *testing.T) {
 	}
 }
 
-// breakage is one label changed in a copy of the rendered compose file.
+// breakage is one change to a copy of a rendered compose file.
 type breakage struct {
 	what string
-	// label and value: the label of the route's service and its new value.
-	label func(router string) string
-	value func(dp *deployment, stack string) string
+	// apply returns the compose file of stack, whose service serves
+	// route r, broken, and the line it wrote instead (for the log).
+	apply func(dep *deployed, stack string, r route, compose []byte) (broken []byte, line string, err error)
 }
 
-// checkBrokenLabels redeploys the stack of Grafana's route from a copy
-// of its compose file with one label broken at a time, and wants the
+// brokenLabel changes the label key of r's service to value.
+func brokenLabel(what string, key func(r route) string, value func(dep *deployed, stack string, r route) string) breakage {
+	return breakage{what: what, apply: func(dep *deployed, stack string, r route, compose []byte) ([]byte, string, error) {
+		k := key(r)
+		line, old := labelLine(compose, k)
+		if line == "" {
+			return nil, "", fmt.Errorf("%s has no label %s", composePath(stack), k)
+		}
+		v := value(dep, stack, r)
+		bad := strings.Replace(line, old, strconv.Quote(v), 1)
+		return []byte(strings.Replace(string(compose), line, bad, 1)), strings.TrimSpace(bad), nil
+	}}
+}
+
+// brokenLabels are what checkBrokenLabels breaks: the port Traefik
+// sends to, the network it reaches the service on, and the service's
+// attachment to that network.
+var brokenLabels = []breakage{
+	brokenLabel("the service port",
+		func(r route) string { return "traefik.http.services." + r.router + ".loadbalancer.server.port" },
+		func(_ *deployed, _ string, r route) string { return strconv.Itoa(r.port + 1) }),
+	brokenLabel("the provider network",
+		func(route) string { return "traefik.swarm.network" },
+		func(dep *deployed, stack string, r route) string {
+			// A network of the service other than the public one.
+			for n := range dep.projects[stack].Services[r.service].Networks {
+				if name := dep.projects[stack].Networks[n].Name; name != dep.site.Networks.Public {
+					return name
+				}
+			}
+			return "none"
+		}),
+	// The router points at a service that is not on the provider's
+	// network at all: its labels as rendered, its attachment gone.
+	{what: "the service on the provider network", apply: func(dep *deployed, stack string, r route, compose []byte) ([]byte, string, error) {
+		bad, ok := withoutNetwork(compose, r.service, dep.site.Networks.Public)
+		if !ok {
+			return nil, "", fmt.Errorf("%s: service %s has no network %s to leave", composePath(stack), r.service, dep.site.Networks.Public)
+		}
+		return bad, "service " + r.service + " without network " + dep.site.Networks.Public, nil
+	}},
+}
+
+// withoutNetwork removes network from service's networks in a compose
+// file as the generator writes it (two spaces of indent a level, the
+// networks as a list), and the list too when it was the only one (the
+// service then joins its stack's default network).
+func withoutNetwork(compose []byte, service, network string) ([]byte, bool) {
+	lines := strings.SplitAfter(string(compose), "\n")
+	in, nets := false, -1
+	for i, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "  ") && !strings.HasPrefix(l, "   "):
+			in = strings.TrimSpace(l) == service+":"
+			nets = -1
+		case in && strings.HasPrefix(l, "    ") && !strings.HasPrefix(l, "     "):
+			nets = -1
+			if strings.TrimSpace(l) == "networks:" {
+				nets = i
+			}
+		case in && nets >= 0 && strings.TrimSpace(l) == "- "+network:
+			from := i
+			if i == nets+1 && (i+1 == len(lines) || !strings.HasPrefix(lines[i+1], "      - ")) {
+				from = nets
+			}
+			return []byte(strings.Join(slices.Delete(lines, from, i+1), "")), true
+		}
+	}
+	return nil, false
+}
+
+// checkBrokenLabels redeploys the stack of route r from a copy of its
+// compose file broken one way at a time (brokenLabels), and wants the
 // route check to fail; the original compose file, deployed again, must
-// make it pass: the check is what catches the label.
-func (dep *deployed) checkBrokenLabels(t *testing.T) {
-	r := targetRoutes[0]
+// make it pass: the check is what catches the change.
+func (dep *deployed) checkBrokenLabels(t *testing.T, r route) {
 	stack, _, ok := dep.service(r.service)
 	if !ok {
 		t.Fatalf("no service %s", r.service)
 	}
-	for _, b := range []breakage{
-		{what: "the service port",
-			label: func(router string) string { return "traefik.http.services." + router + ".loadbalancer.server.port" },
-			value: func(*deployment, string) string { return "3001" }},
-		{what: "the provider network",
-			label: func(string) string { return "traefik.swarm.network" },
-			value: func(dp *deployment, stack string) string {
-				// A network of the service other than the public one.
-				for n := range dp.projects[stack].Services[r.service].Networks {
-					if name := dp.projects[stack].Networks[n].Name; name != dp.site.Networks.Public {
-						return name
-					}
-				}
-				return "none"
-			}},
-	} {
+	for _, b := range brokenLabels {
 		t.Run(strings.ReplaceAll(b.what, " ", "-"), func(t *testing.T) {
 			// The failure below counts only if the route works first.
 			if err := eventually(30*time.Second, func() error { return dep.checkRoute(r, true) }); err != nil {
 				t.Fatalf("before any label is broken: %v", err)
 			}
-			key := b.label(r.router)
 			orig := dep.files[composePath(stack)]
-			line, value := labelLine(orig, key)
-			if line == "" {
-				t.Fatalf("%s has no label %s", composePath(stack), key)
+			bad, line, err := b.apply(dep, stack, r, orig)
+			if err != nil {
+				t.Fatal(err)
 			}
-			bad := strings.Replace(string(orig), line, strings.Replace(line, value, strconv.Quote(b.value(dep.deployment, stack)), 1), 1)
-			dep.redeploy(t, stack, []byte(bad))
-			err := eventually(60*time.Second, func() error {
+			dep.redeploy(t, stack, bad)
+			err = eventually(60*time.Second, func() error {
 				if dep.checkRoute(r, true) == nil {
 					return errors.New("the route check still passes")
 				}
 				return nil
 			})
 			if err != nil {
-				t.Errorf("with %s broken (%s), %v", b.what, strings.TrimSpace(strings.Replace(line, value, b.value(dep.deployment, stack), 1)), err)
+				t.Errorf("route %s with %s broken (%s): %v", r.router, b.what, line, err)
 			} else {
-				t.Logf("as expected, with %s broken the route check fails: %v", b.what, dep.checkRoute(r, true))
+				t.Logf("as expected, with %s broken (%s) the route check fails: %v", b.what, line, dep.checkRoute(r, true))
 			}
 			dep.redeploy(t, stack, orig)
 			if err := eventually(90*time.Second, func() error { return dep.checkRoute(r, true) }); err != nil {

@@ -20,8 +20,9 @@ import (
 
 // ports are where the routed services listen in the real images: api
 // 8200, ui 80, grafana 3000, prometheus 9090, minio's console 9001 and
-// S3 9000; 8080 and 9100 are scrape targets (cadvisor, node-exporter).
-var ports = []string{"80", "3000", "8080", "8200", "9000", "9001", "9090", "9100"}
+// S3 9000; 8080, 9100 and 9114 are scrape targets (cadvisor,
+// node-exporter, a host's Elasticsearch exporter).
+var ports = []string{"80", "3000", "8080", "8200", "9000", "9001", "9090", "9100", "9114"}
 
 // Answer is what the stand-in replies with.
 type Answer struct {
