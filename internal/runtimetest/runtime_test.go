@@ -123,7 +123,7 @@ func TestTargetSiteServes(t *testing.T) {
 	promtool := needPromtool(t)
 	checkPortsFree(t)
 	traefik := traefikBinary(t)
-	deploySite(t, d, testSite{name: "runtime-e2e"}, traefik).checkServes(t, promtool)
+	deploySite(t, d, testSite{name: "runtime-e2e"}, traefik, promtool).checkServes(t)
 }
 
 // TestHostSiteServes does the same for a host site: Nuvla's api and ui
@@ -134,7 +134,7 @@ func TestHostSiteServes(t *testing.T) {
 	promtool := needPromtool(t)
 	checkPortsFree(t)
 	traefik := traefikBinary(t)
-	deploySite(t, d, testSite{name: "runtime-host", host: true}, traefik).checkServes(t, promtool)
+	deploySite(t, d, testSite{name: "runtime-host", host: true}, traefik, promtool).checkServes(t)
 }
 
 // needPromtool returns promtool's path, or skips (fails) t.
@@ -150,19 +150,10 @@ func needPromtool(t *testing.T) string {
 // checkServes checks from a client on the published ports that Traefik
 // routes, redirects, terminates TLS with the generated certificate,
 // guards with the generated credentials and compresses as the generated
-// files say; that Prometheus' generated configuration passes promtool
-// and its targets resolve and answer on the monitoring network; and
-// that breaking one label of the site's first route breaks the route
-// check.
-func (dep *deployed) checkServes(t *testing.T, promtool string) {
-	t.Run("promtool", func(t *testing.T) {
-		file := dep.prometheusConfig(t)
-		out, err := exec.Command(promtool, "check", "config", "--syntax-only", filepath.Join(dep.dir, filepath.FromSlash(file))).CombinedOutput()
-		if err != nil {
-			t.Fatalf("promtool check config %s: %v\n%s", file, err, out)
-		}
-		t.Logf("promtool check config %s: %s", file, bytes.TrimSpace(out))
-	})
+// files say; that Prometheus' targets resolve and answer on the
+// monitoring network; and that breaking one label of the site's first
+// route breaks the route check.
+func (dep *deployed) checkServes(t *testing.T) {
 	t.Run("routers-enabled", func(t *testing.T) { dep.checkRouters(t, "") })
 	t.Run("routes", func(t *testing.T) {
 		for _, r := range dep.routes() {
@@ -300,7 +291,7 @@ func TestACMEConfigurationAccepted(t *testing.T) {
 	d := requireEngine(t)
 	checkPortsFree(t)
 	traefik := traefikBinary(t)
-	dep := deploySite(t, d, testSite{name: "runtime-acme", acme: true}, traefik)
+	dep := deploySite(t, d, testSite{name: "runtime-acme", acme: true}, traefik, "")
 	var static struct {
 		Resolvers map[string]struct {
 			ACME map[string]any `yaml:"acme"`
@@ -340,9 +331,11 @@ func TestACMEConfigurationAccepted(t *testing.T) {
 }
 
 // deploySite renders ts (its name, kind and TLS mode; the rest is
-// filled in here), builds the images, creates the secrets and deploys
-// it with deploy.sh, all undone when t ends.
-func deploySite(t *testing.T, d *dockercli.CLI, ts testSite, traefik string) *deployed {
+// filled in here), checks its Prometheus configuration with promtool
+// (unless promtool is ""; before the deploy, which a configuration
+// Prometheus refuses fails too), builds the images, creates the secrets
+// and deploys it with deploy.sh, all undone when t ends.
+func deploySite(t *testing.T, d *dockercli.CLI, ts testSite, traefik, promtool string) *deployed {
 	t.Helper()
 	node, err := os.Hostname()
 	if err != nil {
@@ -364,6 +357,16 @@ func deploySite(t *testing.T, d *dockercli.CLI, ts testSite, traefik string) *de
 		if !isLocal(img) {
 			t.Fatalf("the rendered stacks run image %s, not a local one: map it in the test site's images", img)
 		}
+	}
+	if promtool != "" {
+		t.Run("promtool", func(t *testing.T) {
+			file := dp.prometheusConfig(t)
+			out, err := exec.Command(promtool, "check", "config", "--syntax-only", filepath.Join(dp.dir, filepath.FromSlash(file))).CombinedOutput()
+			if err != nil {
+				t.Fatalf("promtool check config %s: %v\n%s", file, err, out)
+			}
+			t.Logf("promtool check config %s: %s", file, bytes.TrimSpace(out))
+		})
 	}
 	buildImages(t, d, traefik, images, entrypoints)
 	dp.guard(t)
