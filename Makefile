@@ -46,13 +46,13 @@ fuzz: ## run each fuzzer briefly (FUZZTIME=20s each)
 e2e-swarm: ## deploy the examples to a real single-node Swarm; fails without one
 	NUVLAGEN_E2E_SWARM=1 $(GO) test -count=1 -v -timeout 30m ./internal/swarmtest
 
-e2e-runtime: runtime-traefik ## a target site deployed by its deploy.sh serving through a real Traefik (built once into ~/.cache/nuvlagen) on a single-node Swarm; needs Docker, promtool, free ports 80/443/8080; fails where it cannot run
+e2e-runtime: runtime-traefik ## a target and a host site, each deployed by its deploy.sh, serving through a real Traefik (built once into ~/.cache/nuvlagen) on a single-node Swarm; needs Docker, promtool, free ports 80/443/8080; fails where it cannot run
 	NUVLAGEN_E2E_SWARM=1 $(GO) test -count=1 -v -timeout 40m ./internal/runtimetest
 
-runtime-traefik: ## build the Traefik e2e-runtime runs, once, into ~/.cache/nuvlagen (minutes; up to an hour on a loaded machine; CI does it before make test, outside its timeout); fails when it is not there afterwards
+runtime-traefik: ## build the Traefik e2e-runtime runs, once, into ~/.cache/nuvlagen (minutes; up to 90 on a loaded machine; CI does it before make test, outside its timeout); fails when it is not there afterwards
 	@# The PASS line, not the exit status alone: a run that runs no test
 	@# (a renamed test, a -run that matches nothing) passes silently.
-	NUVLAGEN_E2E_SWARM=1 $(GO) test -count=1 -v -run '^TestTraefikBuild$$' -timeout 75m ./internal/runtimetest 2>&1 | \
+	NUVLAGEN_E2E_SWARM=1 $(GO) test -count=1 -v -run '^TestTraefikBuild$$' -timeout 100m ./internal/runtimetest 2>&1 | \
 		awk '{ print } /^--- PASS: TestTraefikBuild / { ok = 1 } \
 		     END { if (!ok) { print "runtime-traefik: no Traefik binary: TestTraefikBuild did not pass"; exit 1 } }'
 

@@ -17,7 +17,7 @@
 // v3.6.12 builds, and the labels and files the model writes use nothing
 // newer than v3.3 (the swarm provider and its traefik.swarm.network
 // label). `make runtime-traefik` (TestTraefikBuild; CI runs it before
-// make test) builds it with up to an hour, one build at a time across
+// make test) builds it with up to 90 minutes, one build at a time across
 // work trees, and fails when the binary is not there afterwards; a test
 // binary builds it only when its -timeout leaves the build 15 minutes
 // and the tests 10. Prometheus is real too: Debian's 2.42 binary

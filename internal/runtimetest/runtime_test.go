@@ -723,9 +723,15 @@ var brokenLabels = []breakage{
 	brokenLabel("the provider network",
 		func(route) string { return "traefik.swarm.network" },
 		func(dep *deployed, stack string, r route) string {
-			// A network of the service other than the public one.
-			for n := range dep.projects[stack].Services[r.service].Networks {
-				if name := dep.projects[stack].Networks[n].Name; name != dep.site.Networks.Public {
+			// A network of the service other than the public one, by
+			// its Swarm name: an external network's own, or
+			// <stack>_<key> for the stack's.
+			for _, n := range sortedKeys(dep.projects[stack].Services[r.service].Networks) {
+				name := n
+				if !dep.projects[stack].Networks[n].External {
+					name = stack + "_" + n
+				}
+				if name != dep.site.Networks.Public {
 					return name
 				}
 			}
@@ -831,11 +837,15 @@ func (dp *deployment) redeploy(t *testing.T, stack string, data []byte) {
 	}
 	defer os.Remove(file)
 	// The compose files name each secret by a variable deploy.sh sets to
-	// its current version, <name>_<digest12> of its file: set as it does.
+	// its current version, <name>_<digest12> of its file, and read the
+	// site's variables, which it loads from their files: set as it does.
 	var env []string
 	for _, sec := range dp.site.Secrets {
 		sum := sha256.Sum256(dp.secret(t, sec.Name))
 		env = append(env, compose.SecretVariable(sec.Name)+"="+sec.Name+"_"+hex.EncodeToString(sum[:])[:12])
+	}
+	for _, v := range dp.site.Variables {
+		env = append(env, v.Name+"="+strings.TrimRight(string(dp.secret(t, v.Name)), "\n")) // $(<file) drops the newline
 	}
 	if _, err := dp.d.Exec(dockercli.Opts{Dir: filepath.Dir(file), Env: env}, "stack", "deploy", "--resolve-image", "never", "-c", filepath.Base(file), stack); err != nil {
 		t.Fatalf("docker stack deploy %s: %v", stack, err)
