@@ -293,9 +293,7 @@ func compareSite(differs []differ, name string, old, new map[string][]byte) *Sit
 			}
 		}
 	}
-	if sd.Status == Changed {
-		sd.Topology = topology(old, new, sd.StackRenames, sd.Renames, composed)
-	}
+	sd.Topology = topology(old, new, sd.StackRenames, sd.Renames, composed)
 	if len(sd.Renames) > 0 {
 		// The details show what the renames do not explain.
 		old = applyRenames(old, sd.Renames)

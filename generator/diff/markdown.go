@@ -26,11 +26,12 @@ type Budget struct {
 // Priorities of the parts of a Markdown report: the higher, the sooner
 // left out to fit the budget.
 const (
-	prioKeep    = iota // title, headline, risks, site headings: never left out
-	prioTable          // a site's summary table
-	prioDetails        // a semantic section: a file's changes, a node's firewall
-	prioSize           // a file added or removed, by its size
-	prioText           // a unified diff
+	prioKeep     = iota // title, headlines, risks, site headings: never left out
+	prioTopology        // a site's topology changes, a line each
+	prioTable           // a site's summary table
+	prioDetails         // a semantic section: a file's changes, a node's firewall
+	prioSize            // a file added or removed, by its size
+	prioText            // a unified diff
 )
 
 // mdBlock is one part of a Markdown report.
@@ -43,13 +44,14 @@ type mdBlock struct {
 }
 
 // WriteMarkdown writes the report as Markdown for a pull-request comment:
-// a headline of each site's topology changes, the risks, then per site a
-// summary table and the details in collapsed sections. When it is longer
-// than the budget, the details are left out, the lowest priority and the
+// a headline of each site's topology changes, then the risks, then per
+// site a summary table and the details in collapsed sections. When it is
+// longer than the budget, parts are left out, the lowest priority and the
 // largest first (unified diffs, then files by their size, then semantic
-// sections, then the tables), and a line says what was left out and
-// which command shows all. The headline and the risks are never left
-// out. An empty report writes nothing.
+// sections, then the tables, then the lists of topology changes under
+// the headlines), and a line says what was left out and which command
+// shows all. The headlines and the risks are never left out. An empty
+// report writes nothing.
 func WriteMarkdown(w io.Writer, r *Report, budget Budget) error {
 	if r.Empty() {
 		return nil
@@ -118,7 +120,7 @@ func omittedLine(left []*mdBlock, command string) string {
 	kinds := []struct {
 		prio int
 		noun string
-	}{{prioText, "text diff"}, {prioSize, "file size"}, {prioDetails, "section"}, {prioTable, "summary table"}}
+	}{{prioText, "text diff"}, {prioSize, "file size"}, {prioDetails, "section"}, {prioTable, "summary table"}, {prioTopology, "topology list"}}
 	var parts []string
 	for _, k := range kinds {
 		var names []string
@@ -178,11 +180,13 @@ func markdownBlocks(r *Report) []*mdBlock {
 			h = string(s.Status)
 		}
 		keep("**%s**: %s\n\n", mdEscape(s.Name), mdEscape(h))
-		for _, c := range s.Topology {
-			keep("- %s %s\n", mdOp(c.Op), mdEscape(c.Text))
-		}
 		if len(s.Topology) > 0 {
-			keep("\n")
+			var b strings.Builder
+			for _, c := range s.Topology {
+				fmt.Fprintf(&b, "- %s %s\n", mdOp(c.Op), mdEscape(c.Text))
+			}
+			b.WriteString("\n")
+			add(prioTopology, s.Name, b.String())
 		}
 	}
 	if len(r.Risks) > 0 {

@@ -95,3 +95,31 @@ func TestMarkdownBudget(t *testing.T) {
 		t.Errorf("a report within its budget is not written whole")
 	}
 }
+
+// TestSiteAddedHeadline: a site added or removed whole names its nodes.
+func TestSiteAddedHeadline(t *testing.T) {
+	all := tree(t)
+	without := clone(all)
+	for p := range without {
+		if strings.HasPrefix(p, "example-target/") {
+			delete(without, p)
+		}
+	}
+	for _, c := range []struct {
+		old, new map[string][]byte
+		want     string
+	}{
+		{without, all, "nodes target-manager-1, target-worker-1 and target-worker-2 added"},
+		{all, without, "nodes target-manager-1, target-worker-1 and target-worker-2 removed"},
+	} {
+		old, new := c.old, c.new
+		r := diff.Compare(old, new)
+		var got []string
+		for _, s := range r.Sites {
+			got = append(got, s.Name+": "+s.Headline())
+		}
+		if len(got) != 1 || got[0] != "example-target: "+c.want {
+			t.Errorf("headlines %q, want example-target: %s", got, c.want)
+		}
+	}
+}

@@ -46,7 +46,8 @@ type StackRename struct {
 	New string `json:"new"`
 }
 
-// topology compares the shape of a site on both sides: its Swarm (nodes,
+// topology compares the shape of a site on both sides (one nil for a site
+// added or removed): its Swarm (nodes,
 // roles, addresses, the labels deploy.sh sets), its stack and network
 // renames and, when a compose file changed (composed), the images of the
 // services on both.
@@ -54,6 +55,9 @@ func topology(old, new map[string][]byte, stacks []StackRename, renames []Rename
 	var out []TopologyChange
 	o, okOld := readSwarm(old)
 	n, okNew := readSwarm(new)
+	// A site added or removed whole: its nodes come or go with it.
+	okOld = okOld || old == nil
+	okNew = okNew || new == nil
 	if okOld && okNew {
 		out = append(out, nodeChanges(o, n)...)
 	}
