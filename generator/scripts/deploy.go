@@ -160,6 +160,22 @@ func networks(s *site.Site) ([]network, error) {
 	return out, nil
 }
 
+// Networks returns the names of the networks deploy.sh creates for site
+// s, in the order it creates them: the shared networks its stacks declare
+// external (a target site's stacks use no backend network, so its
+// deploy.sh creates none).
+func Networks(s *site.Site) ([]string, error) {
+	nets, err := networks(s)
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", s.Name, err)
+	}
+	out := make([]string, len(nets))
+	for i, n := range nets {
+		out[i] = n.name
+	}
+	return out, nil
+}
+
 // volumes lists the named volumes of the stacks by their Swarm names.
 func volumes(s *site.Site) ([]string, error) {
 	var out []string

@@ -9,6 +9,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/nuvla/nuvlagen/generator/firewall"
+	"github.com/nuvla/nuvlagen/generator/scripts"
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
@@ -107,7 +108,7 @@ var ruleSiteNetwork = &Rule{
 	ID:       "site-external-network",
 	Category: "Topology (--site)",
 	Severity: Error,
-	Summary:  "An external network the site does not create (its public and backend networks, or Docker's own host, bridge, ingress, none).",
+	Summary:  "An external network the site does not create (those its deploy.sh creates: the public network, and on a host site the backend; or Docker's own host, bridge, ingress, none).",
 	Why:      "`docker stack deploy` fails with \"network … not found\": external networks must exist before the stack.",
 	Hint:     "name one of the site's networks, or create this one in the site",
 }
@@ -164,6 +165,16 @@ func checkSiteNetworks(f *file) {
 	if st == nil {
 		return
 	}
+	// What deploy.sh creates, from the code that writes it; a site whose
+	// deploy.sh cannot be written fails generation with the reason.
+	created, err := scripts.Networks(st)
+	if err != nil {
+		return
+	}
+	list := strings.Join(created, ", ")
+	if list == "" {
+		list = "none"
+	}
 	for _, p := range pairs(value(f.root, "networks")) {
 		n := resolve(p.Value)
 		ext := value(n, "external")
@@ -180,10 +191,10 @@ func checkSiteNetworks(f *file) {
 		if x, ok := scalar(value(n, "name")); ok {
 			name = x
 		}
-		if name == st.Networks.Public || name == st.Networks.Backend || slices.Contains(dockerNetworks, name) {
+		if slices.Contains(created, name) || slices.Contains(dockerNetworks, name) {
 			continue
 		}
-		f.report(ruleSiteNetwork, p.Key, "external network %q is not one the site %s creates (%s, %s)", name, st.Name, st.Networks.Public, st.Networks.Backend)
+		f.report(ruleSiteNetwork, p.Key, "external network %q is not one the site %s creates (%s)", name, st.Name, list)
 	}
 }
 
