@@ -2,20 +2,34 @@ package vet
 
 import (
 	"fmt"
-	"path/filepath"
+	"path"
+	"slices"
 	"strings"
 
 	"github.com/nuvla/nuvlagen/generator/inputfile"
 )
 
-// Read reads what vet checks: the files named, and the compose files
-// (*compose*.yml, *compose*.yaml) under the directories named, each
-// named relative to cwd, at most max bytes. It returns those it read and
-// vet accepts, and, in order, why others are not checked: directories
-// not searched (*inputfile.DirError), files that cannot be read or that
-// vet refuses (see CheckLimits).
-func Read(cwd string, paths []string, max int64) ([]Input, []error) {
-	files, errs := inputfile.Collect(paths, "*compose*.yml or *compose*.yaml", isComposeName, max)
+// DefaultPatterns are the file names vet looks for in a directory (glob
+// patterns of a base name, as path.Match reads them): the names Compose
+// looks for (compose.yaml, docker-compose.yml, their overrides) and
+// those stacks are commonly given (stack.yml, docker-stack.yml,
+// prod-stack.yaml).
+var DefaultPatterns = []string{"*compose*.yml", "*compose*.yaml", "*stack*.yml", "*stack*.yaml"}
+
+// Read reads what vet checks: the files named, and the files under the
+// directories named whose base name matches one of patterns
+// (DefaultPatterns when empty), each named relative to cwd, at most max
+// bytes. It returns those it read and vet accepts, and, in order, why
+// others are not checked: directories not searched
+// (*inputfile.DirError), files that cannot be read or that vet refuses
+// (see CheckLimits).
+func Read(cwd string, paths, patterns []string, max int64) ([]Input, []error) {
+	if len(patterns) == 0 {
+		patterns = DefaultPatterns
+	}
+	files, errs := inputfile.Collect(paths, describePatterns(patterns), func(name string) bool {
+		return slices.ContainsFunc(patterns, func(p string) bool { ok, _ := path.Match(p, name); return ok })
+	}, max)
 	var inputs []Input
 	for _, f := range files {
 		name := inputfile.DisplayName(cwd, f.Path)
@@ -32,10 +46,34 @@ func Read(cwd string, paths []string, max int64) ([]Input, []error) {
 	return inputs, errs
 }
 
-// isComposeName matches *compose*.yml and *compose*.yaml.
-func isComposeName(name string) bool {
-	ext := filepath.Ext(name)
-	return (ext == ".yml" || ext == ".yaml") && strings.Contains(strings.TrimSuffix(name, ext), "compose")
+// describePatterns lists patterns for a message: "a, b or c".
+func describePatterns(patterns []string) string {
+	if len(patterns) == 1 {
+		return patterns[0]
+	}
+	return strings.Join(patterns[:len(patterns)-1], ", ") + " or " + patterns[len(patterns)-1]
+}
+
+// ParsePatterns parses the values of --match, glob patterns of a file's
+// base name separated by commas.
+func ParsePatterns(lists []string) ([]string, error) {
+	var out []string
+	for _, list := range lists {
+		for _, p := range strings.Split(list, ",") {
+			p = strings.TrimSpace(p)
+			if p == "" {
+				continue
+			}
+			if strings.Contains(p, "/") {
+				return nil, fmt.Errorf("pattern %q: a pattern matches a file's base name, without a directory", p)
+			}
+			if _, err := path.Match(p, ""); err != nil {
+				return nil, fmt.Errorf("pattern %q: %w", p, err)
+			}
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 // ParseDisabled parses the values of --disable, rule ids separated by

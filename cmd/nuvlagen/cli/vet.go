@@ -22,6 +22,7 @@ func runVet(e *env, args []string) error {
 	format := fs.String("format", "text", "output `format`: "+strings.Join(vet.Formats, ", "))
 	strict := fs.Bool("strict", false, "exit 1 on warnings too")
 	disable := fs.StringArray("disable", nil, "`rule` not to run (repeatable, or comma-separated)")
+	match := fs.StringArray("match", nil, "`glob` of the file names searched for in a directory, instead of "+strings.Join(vet.DefaultPatterns, ",")+" (repeatable, or comma-separated)")
 	maxSize := inputfile.Size(inputfile.DefaultMax)
 	fs.Var(&maxSize, "max-file-size", "largest `size` of a file read (e.g. 8MiB)")
 	if err, ok := parseFlags(e, fs, args); !ok {
@@ -36,6 +37,10 @@ func runVet(e *env, args []string) error {
 	disabled, err := vet.ParseDisabled(*disable)
 	if err != nil {
 		return e.usageErr("vet", "%v", err)
+	}
+	patterns, err := vet.ParsePatterns(*match)
+	if err != nil {
+		return e.usageErr("vet", "--match: %v", err)
 	}
 	opts := &vet.Options{Disabled: disabled}
 	if *siteFile != "" {
@@ -54,7 +59,7 @@ func runVet(e *env, args []string) error {
 			return &pipeline.InvalidError{Errs: []error{err}}
 		}
 	}
-	inputs, errs := vet.Read(e.cwd, fs.Args(), int64(maxSize))
+	inputs, errs := vet.Read(e.cwd, fs.Args(), patterns, int64(maxSize))
 	for _, err := range errs {
 		if dir := (*inputfile.DirError)(nil); errors.As(err, &dir) {
 			err = fmt.Errorf("nuvlagen vet: %w", err)
