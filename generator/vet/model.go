@@ -185,11 +185,31 @@ var varRef = regexp.MustCompile(`\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?|([A-Z
 // environment (output would depend on who runs it), so: a variable with a
 // default somewhere (${X:-d}) is unset, and the default applies; any
 // other variable gets a placeholder that suits the key it is the value
-// of: "1s" for durations, "1" elsewhere (a valid string, number and
+// of: "1s" for durations, a path for the source of a short-form volume
+// ("${DATA}:/data": a named volume cannot come from a variable, since the
+// file must declare it), "1" elsewhere (a valid string, number and
 // boolean), so that a reference alone does not fail the schema.
 func lookupEnv(root *yaml.Node) map[string]string {
+	env, _ := lookupVars(root)
+	return env
+}
+
+// varUse is where a variable is first referenced.
+type varUse struct {
+	name string
+	node *yaml.Node
+}
+
+// lookupVars is lookupEnv, and also lists the variables referenced only
+// plainly ($X, ${X}: no default, no required message, no alternative),
+// each at its first reference, in file order: those a deployment that
+// forgets them interpolates as empty.
+func lookupVars(root *yaml.Node) (map[string]string, []varUse) {
 	env := map[string]string{}
 	hasDefault := map[string]bool{}
+	notPlain := map[string]bool{}
+	var uses []varUse
+	seen := map[string]bool{}
 	var walk func(n *yaml.Node, key string, depth int)
 	walk = func(n *yaml.Node, key string, depth int) {
 		if n == nil || depth > 256 {
@@ -197,15 +217,33 @@ func lookupEnv(root *yaml.Node) map[string]string {
 		}
 		switch n.Kind {
 		case yaml.ScalarNode:
-			for _, m := range varRef.FindAllStringSubmatch(strings.ReplaceAll(n.Value, "$$", ""), -1) {
-				name, mod := m[1]+m[3], m[2]
+			text := strings.ReplaceAll(n.Value, "$$", "")
+			for _, loc := range varRef.FindAllStringSubmatchIndex(text, -1) {
+				m := func(i int) string {
+					if loc[2*i] < 0 {
+						return ""
+					}
+					return text[loc[2*i]:loc[2*i+1]]
+				}
+				name, mod := m(1)+m(3), m(2)
 				if mod == "-" || mod == ":-" {
 					hasDefault[name] = true
 				}
+				if mod != "" {
+					notPlain[name] = true
+				}
+				if !seen[name] {
+					seen[name] = true
+					uses = append(uses, varUse{name, n})
+				}
 				if _, ok := env[name]; !ok {
-					env[name] = "1"
-					if durationKeys[key] {
+					switch {
+					case durationKeys[key]:
 						env[name] = "1s"
+					case key == "volumes" && loc[0] == 0 && strings.Contains(text[loc[1]:], ":"):
+						env[name] = "/" + name
+					default:
+						env[name] = "1"
 					}
 				}
 			}
@@ -224,7 +262,13 @@ func lookupEnv(root *yaml.Node) map[string]string {
 	for name := range hasDefault {
 		delete(env, name)
 	}
-	return env
+	plain := uses[:0]
+	for _, u := range uses {
+		if !notPlain[u.name] {
+			plain = append(plain, u)
+		}
+	}
+	return env, plain
 }
 
 // durationKeys are the compose keys whose values are durations.

@@ -55,6 +55,7 @@ func init() {
 		{checkUndefined, []*Rule{ruleUndefined}},
 		// checkCompose after checkStack: see there.
 		{func(f *file) { checkStack(f); checkCompose(f) }, []*Rule{ruleCompose, ruleStackSchema}},
+		{checkUnset, []*Rule{ruleUnsetVariable}},
 		{checkForbidden, []*Rule{ruleForbidden}},
 		{checkIgnored, []*Rule{ruleIgnored}},
 		{checkDeprecated, []*Rule{ruleDeprecated}},

@@ -1,6 +1,8 @@
 package vet
 
 import (
+	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -52,6 +54,18 @@ var ruleStackSchema = &Rule{
 	Hint: "`docker stack config -c FILE` reports the same error",
 }
 
+var ruleUnsetVariable = &Rule{
+	ID:       "unset-variable",
+	Category: "Schema and references",
+	Severity: Warning,
+	Summary:  "A variable without a default (`$X`, `${X}`) that `docker stack deploy` cannot do without: left unset, it makes the file invalid.",
+	Why: "The docker CLI replaces an unset variable by an empty string and goes on: `${DATA}:/data` becomes `:/data`, which it then refuses " +
+		"(\"invalid spec: :/data: empty section between colons\"), far from the variable. vet does not read the environment; it checks the file " +
+		"with a placeholder for each variable, then with each of these variables empty, and names the variable the file cannot do without.",
+	Hint:    "set the variable when deploying, give it a default (${X:-value}), or make it required (${X:?message}) so that deploying without it says why",
+	Sources: []Source{{"docker/cli", "cli/compose/template/template.go", "SubstituteWith"}},
+}
+
 // parse reads the file into its node tree and the docker loader's dict.
 // It reports false when nothing more can be checked.
 func (f *file) parse() bool {
@@ -72,7 +86,7 @@ func (f *file) parse() bool {
 		return false
 	}
 	f.root = root
-	f.env = lookupEnv(root)
+	f.env, f.plainVars = lookupVars(root)
 	if dict, err := parseDict(f.data, &doc); err != nil {
 		// The docker CLI's YAML library is stricter (duplicate keys).
 		f.report(ruleYAML, &yaml.Node{Line: errLine(err.Error()), Column: 1}, "docker stack: %s", oneLine(err.Error()))
@@ -291,6 +305,58 @@ func checkStack(f *file) {
 		// variable (an info) is not a rejection.
 		if len(f.diags) == before || f.diags[before].Severity == Error {
 			f.stackRejected = true
+		}
+	}
+}
+
+// maxUnsetTries bounds the loads checkUnset makes to find which variable a
+// file cannot do without.
+const maxUnsetTries = 64
+
+// checkUnset finds the variables without a default whose absence makes
+// docker stack deploy refuse a file it accepts with vet's placeholders.
+func checkUnset(f *file) {
+	if f.dict == nil || f.stackRejected || len(f.plainVars) == 0 {
+		return
+	}
+	dict := withoutForbidden(f.dict)
+	refused := func(empty []varUse) error {
+		env := maps.Clone(f.env)
+		for _, u := range empty {
+			env[u.name] = "" // what the docker CLI substitutes for an unset variable
+		}
+		cfg, errs, err := stackcheck.StackInterpolate(dict, env)
+		switch {
+		case err != nil:
+			return err
+		case len(errs) > 0:
+			return errs[0]
+		}
+		// LoadComposefile refuses a service without an image after
+		// loading: an unset ${IMAGE} is one.
+		if services, ok := cfg["services"].(map[string]any); ok {
+			for _, name := range slices.Sorted(maps.Keys(services)) {
+				if svc, ok := services[name].(map[string]any); ok {
+					if img, ok := svc["image"].(string); ok && img == "" {
+						return fmt.Errorf("invalid image reference for service %s: no image specified", name)
+					}
+				}
+			}
+		}
+		return stackcheck.StackLoad(f.name, filepath.Dir(f.name), dict, env)
+	}
+	if refused(f.plainVars) == nil {
+		return
+	}
+	for i, u := range f.plainVars {
+		if i == maxUnsetTries {
+			break
+		}
+		if err := refused([]varUse{u}); err != nil {
+			f.hinted(ruleUnsetVariable, u.node,
+				fmt.Sprintf("set %s when deploying, give it a default (${%s:-value}), or make it required (${%s:?message}) so that deploying without it says why", u.name, u.name, u.name),
+				"variable %s has no default, and docker stack deploy refuses the file without it: %s", u.name,
+				strings.TrimPrefix(oneLine(sortTail(err.Error())), "decoding failed due to the following error(s): "))
 		}
 	}
 }

@@ -155,6 +155,9 @@ type file struct {
 	dict map[string]any
 	// env resolves ${VAR} references while loading (see lookupEnv).
 	env map[string]string
+	// plainVars are the variables referenced without a default or a
+	// required message, where first referenced (see lookupVars).
+	plainVars []varUse
 	// interpolated is dict with env applied, as the docker CLI's loader
 	// sees it; compose-go loads it too.
 	interpolated map[string]any

@@ -76,8 +76,8 @@ func TestVetAgreesWithEngine(t *testing.T) {
 						} else if !strings.Contains(strings.ToLower(stderr), strings.ToLower(refused)) {
 							t.Errorf("docker stack deploy refused %s with\n%s\nwant a message with %q", f.Name, stderr, refused)
 						}
-						if !reports(diags, r.ID, vet.Error) {
-							t.Errorf("vet does not report %s as an error on %s; findings:\n%s", r.ID, f.Name, describe(diags))
+						if !reports(diags, r.ID, r.Severity) {
+							t.Errorf("vet does not report %s (%s) on %s; findings:\n%s", r.ID, r.Severity, f.Name, describe(diags))
 						}
 					case strings.HasPrefix(name, "good"):
 						if err != nil {
