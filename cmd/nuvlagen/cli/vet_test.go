@@ -63,7 +63,7 @@ func TestVet(t *testing.T) {
 		{"invalid site", []string{"--site", "clean/docker-compose.yml", "clean"}, ExitInvalid, "", "clean/docker-compose.yml"},
 		{"no site, no topology", []string{"placed"}, ExitOK, "", ""},
 		{"missing file", []string{"nope.yml"}, ExitUsage, "", "nope.yml: no such file or directory"},
-		{"no compose file in a directory", []string{"empty"}, ExitUsage, "", "no *compose*.yml or *compose*.yaml file under empty"},
+		{"no compose file in a directory", []string{"empty"}, ExitUsage, "", "no *compose*.yml, *compose*.yaml, *stack*.yml or *stack*.yaml file under empty"},
 		{"no path", nil, ExitUsage, "", "no file or directory to check"},
 		{"unknown rule", []string{"--disable", "nope", "clean"}, ExitUsage, "", `unknown rule "nope"`},
 		{"unknown format", []string{"--format", "xml", "clean"}, ExitUsage, "", `unknown format "xml"`},
