@@ -215,9 +215,12 @@ func configuration(s *site.Site, w func(string, ...any)) {
 	}
 	w("- Snapshots of every index to S3 bucket `%s` at %s, under `%s/`: repository `%s`, policy `%s` on schedule `%s` (UTC), kept %s, at least %d and at most %d. The keys are the secrets `es_s3_access_key` and `es_s3_secret_key`, which nuvla/es adds to Elasticsearch's keystore when it starts (a new key: a new secret, and the %s stack deployed again).\n", sn.Bucket, where, base, sn.Repository, sn.Policy, sn.Schedule, sn.Retention.ExpireAfter, sn.Retention.MinCount, sn.Retention.MaxCount, stackOf(s, "es"))
 	api := stackOf(s, "api")
-	w("\nElasticsearch listens on `%s` only; `es` below runs curl in a one-off container there. To restore a snapshot: stop what writes, close the indices (a wildcard needs `action.destructive_requires_name` off for the while), restore them, and deploy again (which scales the services back):\n\n", s.Networks.Backend)
+	w("\nElasticsearch listens on `%s` only; `es` below runs curl in a one-off container there, from where the docker CLI talks to a manager. To take a snapshot now (before an upgrade of the images, say), run the policy at once and wait until the list shows it `SUCCESS`:\n\n", s.Networks.Backend)
 	w("```sh\nes() { docker run --rm -i --network %s --entrypoint curl %s -sS -H 'Content-Type: application/json' \"$@\"; }\n", s.Networks.Backend, s.Images["elasticsearch"])
-	w("es 'http://es:9200/_cat/snapshots/%s?v&s=end_epoch'   # pick SNAPSHOT\n", sn.Repository)
+	w("es -X POST http://es:9200/_slm/policy/%s/_execute\n", sn.Policy)
+	w("es 'http://es:9200/_cat/snapshots/%s?v&s=end_epoch'\n```\n\n", sn.Repository)
+	w("To restore a snapshot (with `es` as above): stop what writes, close the indices (a wildcard needs `action.destructive_requires_name` off for the while), restore them, and deploy again (which scales the services back):\n\n")
+	w("```sh\nes 'http://es:9200/_cat/snapshots/%s?v&s=end_epoch'   # pick SNAPSHOT\n", sn.Repository)
 	w("docker service scale %[1]s_api=0 %[1]s_job-executor=0 %[1]s_job-distributor=0\n", api)
 	w("es -X PUT http://es:9200/_cluster/settings -d '{\"persistent\": {\"action.destructive_requires_name\": false}}'\n")
 	w("es -X POST 'http://es:9200/*,-.*/_close?expand_wildcards=open'\n")
@@ -316,7 +319,11 @@ func runbook(s *site.Site, w func(string, ...any)) {
 	w("   ```sh\n   nuvlagen generate --site %s\n   nuvlagen diff --base main --site %[1]s\n   ```\n\n", file)
 	w("   and deploy again (step 5).")
 	if s.Kind == site.KindHost {
-		w(" Before an upgrade of the images, take a snapshot (below).")
+		if s.Snapshots != nil {
+			w(" Before an upgrade of the images, take a snapshot (below).")
+		} else {
+			w(" Before an upgrade of the images, back Elasticsearch up: the site's file sets no `snapshots`, so nothing takes them.")
+		}
 	}
 	w(" To rotate a secret, write its new value into its file in `%s` and deploy again: each secret is named by its content's digest, so the services move to the new version and the old one is removed once unused (CREDENTIAL_ENCRYPTION_KEY is refused: Nuvla's stored credentials would become unreadable).\n", dir)
 }
