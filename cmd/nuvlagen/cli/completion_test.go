@@ -142,3 +142,16 @@ func hasLine(out, want string) bool {
 	}
 	return false
 }
+
+// TestCompletionWords: the subcommands completion offers are those each
+// command's usage names.
+func TestCompletionWords(t *testing.T) {
+	for name, ws := range words {
+		usage, _, _ := strings.Cut(help(name), "\n\n")
+		for _, w := range ws {
+			if !strings.Contains(usage, w) {
+				t.Errorf("completion offers %q after %s, which its usage does not name:\n%s", w, name, usage)
+			}
+		}
+	}
+}
