@@ -211,14 +211,15 @@ func compareFirewall(old, new map[string][]byte) (*FirewallDiff, map[string]bool
 	if len(fd.Groups) == 0 && len(fd.Nodes) == 0 {
 		return nil, nil
 	}
-	explained := map[string]bool{}
-	for _, rel := range []string{rules, path.Join(firewall.Dir, "PORTS.md")} {
-		if _, ok := old[rel]; ok {
-			explained[rel] = true
-		}
-		if _, ok := new[rel]; ok {
-			explained[rel] = true
-		}
+	explained := map[string]bool{rules: true}
+	// PORTS.md is printed from the same rules, with what the table does
+	// not hold (port names, warnings): explained when it changed with
+	// them, not when it came or went beside a table that stayed.
+	ports := path.Join(firewall.Dir, "PORTS.md")
+	_, po := old[ports]
+	_, pn := new[ports]
+	if po == inOld && pn == inNew {
+		explained[ports] = true
 	}
 	for _, rel := range unionKeys(so.printed, sn.printed) {
 		if printedAs(old, so, rel) && printedAs(new, sn, rel) && !bytes.Equal(old[rel], new[rel]) {

@@ -420,3 +420,12 @@ func TestRiskLabels(t *testing.T) {
 		}
 	}
 }
+
+// TestPortsGone: a PORTS.md removed beside a table that stays is listed.
+func TestPortsGone(t *testing.T) {
+	old := map[string][]byte{"s/firewall/PORTS.md": []byte("# Firewall\n"), "s/firewall/rules.json": rulesJSON(rule("management", 22, "10.0.0.0/8"))}
+	r := Compare(old, map[string][]byte{"s/firewall/rules.json": rulesJSON(rule("management", 22, "10.0.0.0/8", "10.1.0.0/16"))})
+	if f := r.Sites[0].Files; len(f) != 1 || f[0].Path != "firewall/PORTS.md" || f[0].Status != Removed {
+		t.Errorf("files %+v", f)
+	}
+}
