@@ -13,7 +13,8 @@ var Formats = []string{"text", "markdown", "json"}
 
 // Write writes the report in format ("text", "markdown" or "json"). An
 // empty report writes nothing, in every format. color adds ANSI colours to
-// the text format.
+// the text format. Markdown fits CommentChars; WriteMarkdown takes
+// another budget.
 func Write(w io.Writer, r *Report, format string, color bool) error {
 	if r.Empty() {
 		return nil
