@@ -39,7 +39,7 @@ sites: t: {
 `
 	for _, tc := range []struct{ src, extra, want string }{
 		{host, `smtp: {host: "smtp.example.org", username: "a b"}`, `h.cue:11:45: sites.h.smtp.username: smtp.username: letters, digits`},
-		{host, `smtp: {host: "smtp;rm", username: "a@example.org"}`, `h.cue:11:9: sites.h.smtp.host: smtp.host: a lower-case DNS name or an IPv4 address`},
+		{host, `smtp: {host: "smtp;rm", username: "a@example.org"}`, `h.cue:11:15: sites.h.smtp.host: smtp.host: a lower-case DNS name or an IPv4 address`},
 		{host, `smtp: {host: "smtp.example.org", username: "a@example.org", port: 0}`, `sites.h.smtp.port`},
 		{host, `supportEmail: "help"`, `h.cue:11:16: sites.h.supportEmail: email: use a plain address`},
 		{host, `snapshots: bucket: "Bad_Bucket"`, `h.cue:11:21: sites.h.snapshots.bucket: snapshots.bucket: an S3 bucket name`},

@@ -82,7 +82,7 @@ sites: h: {
 
 // TestReferences: the model refuses a rule naming or carving out a port
 // that does not exist, and firewall.openToWorld naming a rule that does
-// not, at the list in the site file, with the index (cue/references.cue).
+// not, at the name in the site file (cue/references.cue).
 func TestReferences(t *testing.T) {
 	l, err := NewLoader()
 	if err != nil {
@@ -102,11 +102,11 @@ sites: t: {
 `
 	for _, tc := range []struct{ extra, want string }{
 		{`firewall: openToWorld: ["ssh", "sssh"]`,
-			`t.cue:10:12: sites.t.firewall.openToWorld.1: firewall.openToWorld names a rule that firewall.rules does not define (rule at cue/references.cue:17:46)`},
+			`t.cue:10:33: sites.t.firewall.openToWorld.1: firewall.openToWorld names a rule that firewall.rules does not define (rule at cue/references.cue:17:46)`},
 		{`firewall: rules: app: {service: "app", ports: ["http", "nope"], from: ["users"]}`,
-			`t.cue:10:41: sites.t.firewall.rules.app.ports.1: firewall rule app names a port that firewall.ports does not define (rule at cue/references.cue:14:31)`},
+			`t.cue:10:57: sites.t.firewall.rules.app.ports.1: firewall rule app names a port that firewall.ports does not define (rule at cue/references.cue:14:31)`},
 		{`firewall: rules: app: {service: "app", ports: ["http"], except: ["gone"], from: ["users"]}`,
-			`t.cue:10:58: sites.t.firewall.rules.app.except.0: firewall rule app carves out a port that firewall.ports does not define (rule at cue/references.cue:15:32)`},
+			`t.cue:10:67: sites.t.firewall.rules.app.except.0: firewall rule app carves out a port that firewall.ports does not define (rule at cue/references.cue:15:32)`},
 		{`firewall: rules: app: {service: "app", ports: ["http"], except: ["mountd"], from: ["users"]}
 	firewall: openToWorld: ["app"]`, ""},
 	} {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/errors"
@@ -29,6 +30,10 @@ type Loader struct {
 	// input is #SiteInput, the fields a site file writes; it does not
 	// exist in a model without it (another revision's).
 	input cue.Value
+	// defs are the model's value types (#Domain, #CIDR...), by position.
+	defs []definition
+	// inputs are input for each kind of site (inputOf).
+	inputs map[string]cue.Value
 }
 
 // NewLoader compiles the embedded model.
@@ -42,6 +47,7 @@ func NewLoaderFromFiles(schema []nuvlacue.File) (*Loader, error) {
 	}
 	ctx := cuecontext.New()
 	inst := build.NewContext().NewInstance("", nil)
+	var files []*ast.File
 	for _, f := range schema {
 		syn, err := parser.ParseFile(f.Name, f.Data, parser.ParseComments)
 		if err != nil {
@@ -50,12 +56,13 @@ func NewLoaderFromFiles(schema []nuvlacue.File) (*Loader, error) {
 		if err := inst.AddSyntax(syn); err != nil {
 			return nil, err
 		}
+		files = append(files, syn)
 	}
 	v := ctx.BuildInstance(inst)
 	if err := v.Err(); err != nil {
 		return nil, fmt.Errorf("compiling the model: %w", err)
 	}
-	return &Loader{ctx: ctx, schema: v, input: v.LookupPath(cue.MakePath(cue.Def("SiteInput")))}, nil
+	return &Loader{ctx: ctx, schema: v, input: v.LookupPath(cue.MakePath(cue.Def("SiteInput"))), defs: indexDefinitions(v, files)}, nil
 }
 
 // Schema returns the compiled model: its #Site definition describes a
@@ -123,7 +130,7 @@ func (l *Loader) Load(name string, src []byte) (sites []*Site, err error) {
 
 	// Each site twice: as #Site, and as #SiteInput (what the file says,
 	// without what the model derives from it), which is validated first.
-	var values, inputs []cue.Value
+	var values, inputs, owns []cue.Value
 	if sv := v.LookupPath(cue.ParsePath("sites")); sv.Exists() {
 		u := l.schema.Unify(v)
 		iter, err := u.LookupPath(cue.ParsePath("sites")).Fields()
@@ -132,12 +139,13 @@ func (l *Loader) Load(name string, src []byte) (sites []*Site, err error) {
 		}
 		for iter.Next() {
 			values = append(values, iter.Value())
+			own := sv.LookupPath(cue.MakePath(iter.Selector()))
 			var in cue.Value
 			if l.input.Exists() {
-				own := sv.LookupPath(cue.MakePath(iter.Selector()))
 				in = own.Unify(l.input.FillPath(cue.ParsePath("name"), iter.Selector().Unquoted()))
 			}
 			inputs = append(inputs, in)
+			owns = append(owns, own)
 		}
 		if len(values) == 0 {
 			return nil, errors.Newf(sv.Pos(), "sites: no site defined")
@@ -149,11 +157,12 @@ func (l *Loader) Load(name string, src []byte) (sites []*Site, err error) {
 			in = v.Unify(l.input)
 		}
 		inputs = append(inputs, in)
+		owns = append(owns, v)
 	}
 
 	var errs errors.Error
 	for i, sv := range values {
-		s, err := decode(sv, inputs[i], name, start)
+		s, err := l.decode(sv, inputs[i], owns[i], name, start)
 		if err != nil {
 			errs = appendErr(errs, err)
 			continue
@@ -212,32 +221,40 @@ type raw struct {
 }
 
 // decode validates and decodes v, a site from file, whose input (the
-// site as #SiteInput) is in. The input is validated first, and alone when
+// site as #SiteInput) is in and whose own value (what the file writes,
+// without the model) is own. The input is validated first, and alone when
 // it fails, because one bad input otherwise resurfaces in every value
 // derived from it: each field of #SiteInput (those of its kind), as the
 // file gives it, then each completed by the model, which must make it
 // concrete. A model without #SiteInput (another revision's, for nuvlagen
-// diff --base) has no input: its sites are validated whole.
-func decode(v, in cue.Value, file string, start token.Pos) (*Site, error) {
+// diff --base) has no input: its sites are validated whole. Every CUE
+// error goes through the explain step (explain.go).
+func (l *Loader) decode(v, in, own cue.Value, file string, start token.Pos) (*Site, error) {
 	loc := &Site{value: v, File: file, start: start}
+	x := l.explainer(loc, own)
 	var errs errors.Error
 	// The fields the file leaves incomplete, for the model to complete.
 	var incomplete []string
 	if in.Exists() {
 		iter, err := in.Fields(cue.Optional(true))
 		if err != nil {
-			return nil, loc.relocate(err)
+			return nil, x.explain(err)
 		}
-		var bad []errors.Error
+		var bad errors.Error
 		for iter.Next() {
+			if iter.IsOptional() {
+				// A field the file does not set (one it sets is no
+				// longer optional): host?: error("...") on a host site.
+				continue
+			}
 			if err := iter.Value().Validate(); err != nil {
-				bad = append(bad, loc.relocate(err))
+				bad = errors.Append(bad, errors.Promote(err, ""))
 			} else if iter.Value().Validate(cue.Concrete(true)) != nil {
 				incomplete = append(incomplete, iter.Selector().Unquoted())
 			}
 		}
-		if len(bad) > 0 {
-			return nil, inFileOrder(bad, file)
+		if bad != nil {
+			return nil, inFileOrder(x.explain(bad))
 		}
 	}
 	for _, f := range incomplete {
@@ -246,14 +263,14 @@ func decode(v, in cue.Value, file string, start token.Pos) (*Site, error) {
 			continue
 		}
 		if err := fv.Validate(cue.Concrete(true), cue.Final()); err != nil {
-			errs = errors.Append(errs, loc.relocate(err))
+			errs = errors.Append(errs, errors.Promote(err, ""))
 		}
 	}
 	if errs != nil {
-		return nil, errs
+		return nil, inFileOrder(x.explain(errs))
 	}
 	if err := v.Validate(cue.Concrete(true), cue.Final()); err != nil {
-		return nil, loc.relocate(err)
+		return nil, inFileOrder(x.explain(err))
 	}
 	var r raw
 	if err := v.Decode(&r); err != nil {
@@ -381,10 +398,15 @@ func stackCount(v cue.Value) int {
 	return n
 }
 
+// prefixes parses a group's CIDRs; a bare address is its /32, as #CIDR
+// says, so every printer sees a prefix.
 func prefixes(s *Site, group string, in []string) ([]netip.Prefix, error) {
 	out := make([]netip.Prefix, 0, len(in))
 	for i, c := range in {
 		p, err := netip.ParsePrefix(c)
+		if a, aerr := netip.ParseAddr(c); err != nil && aerr == nil && a.Is4() {
+			p, err = netip.PrefixFrom(a, a.BitLen()), nil
+		}
 		if err != nil {
 			return nil, errors.Newf(s.Pos("groups", group), "groups.%s[%d]: %v", group, i, err)
 		}
@@ -399,20 +421,6 @@ func appendErr(list errors.Error, err error) errors.Error {
 		return list
 	}
 	return errors.Append(list, errors.Promote(err, ""))
-}
-
-// relocate gives every error that has no position in the site's file the
-// position of the nearest field the file does set (see Site.Pos).
-func (s *Site) relocate(err error) errors.Error {
-	var out errors.Error
-	for _, e := range errors.Errors(err) {
-		if hasPosIn(e, s.File) {
-			out = errors.Append(out, e)
-			continue
-		}
-		out = errors.Append(out, &relocated{err: e, pos: s.Pos(s.relPath(e.Path())...)})
-	}
-	return out
 }
 
 // positioned gives any error still without a position in the file (the
@@ -430,27 +438,17 @@ func positioned(err error, file string, start token.Pos) error {
 	return out
 }
 
-// inFileOrder puts the fields' errors (one list per field) in the order
-// the file sets the fields, by their first error's position in file, not
-// the order the schema declares them.
-func inFileOrder(fields []errors.Error, file string) errors.Error {
-	first := func(err errors.Error) token.Pos {
-		for _, e := range errors.Errors(err) {
-			for _, p := range errors.Positions(e) {
-				if p.Filename() == file {
-					return p
-				}
-			}
-		}
-		return token.NoPos
-	}
-	slices.SortStableFunc(fields, func(a, b errors.Error) int {
-		pa, pb := first(a), first(b)
+// inFileOrder puts explained errors, each positioned in the site's file,
+// in the order of the file, not the order the schema declares the fields.
+func inFileOrder(err errors.Error) errors.Error {
+	list := errors.Errors(err)
+	slices.SortStableFunc(list, func(a, b errors.Error) int {
+		pa, pb := a.Position(), b.Position()
 		return cmp.Or(cmp.Compare(pa.Line(), pb.Line()), cmp.Compare(pa.Column(), pb.Column()))
 	})
 	var out errors.Error
-	for _, f := range fields {
-		out = errors.Append(out, f)
+	for _, e := range list {
+		out = errors.Append(out, e)
 	}
 	return out
 }
@@ -471,6 +469,11 @@ func (s *Site) relPath(path []string) []string {
 		return unquote(path[1:])
 	}
 	own := s.value.Path().Selectors()
+	if len(own) == 0 || own[0].IsDefinition() {
+		// A site at the top level of its file: its input's errors
+		// start at the root.
+		return unquote(path)
+	}
 	if len(path) < len(own) {
 		return nil
 	}

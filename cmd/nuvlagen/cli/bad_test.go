@@ -12,6 +12,11 @@ import (
 	"github.com/nuvla/nuvlagen/internal/golden"
 )
 
+// cueTerms are what CUE's evaluator says and a site's author cannot act
+// on: a pattern, a bound, the branches of a disjunction. The loader's
+// explain step says them in words (generator/site/explain.go).
+var cueTerms = []string{"=~", "!~", "out of bound", "field not allowed", "conflicting values", "does not satisfy", "empty disjunction", "incompatible list lengths", "mismatched types", "_|_"}
+
 // TestBadSites runs `generate` on every invalid site of the catalogue in
 // testdata/bad: each must fail with exit status 1, print exactly the
 // positioned errors of its "stderr" section, and write nothing.
@@ -60,7 +65,72 @@ func TestBadSites(t *testing.T) {
 				if !positioned.MatchString(line) {
 					t.Errorf("error without a position: %q", line)
 				}
+				for _, term := range cueTerms {
+					if strings.Contains(line, term) {
+						t.Errorf("CUE's term %q reaches the user: %q", term, line)
+					}
+				}
 			}
 		})
+	}
+}
+
+// TestBareAddress: an address without a prefix length in a group means
+// its /32 (cue/types.cue #CIDR), so a site that writes one generates
+// exactly the files of the site that writes the /32: every printer
+// (nftables, iptables, ufw, rules.json, PORTS.md, the READMEs) sees the
+// same prefix.
+func TestBareAddress(t *testing.T) {
+	const site = `package nuvla
+
+sites: "acme": {
+	kind:   "target"
+	domain: "target.example.org"
+	nodes: {
+		"target-manager-1": {address: "203.0.113.10", role: "manager", nfsServer: true}
+		"target-worker-1": {address: "203.0.113.11", role: "worker"}
+	}
+	groups: {
+		management: ["198.51.100.7%s", "198.51.100.16/28"]
+		nuvla: ["192.0.2.10%s"]
+	}
+}
+`
+	generate := func(suffix string) map[string][]byte {
+		dir := t.TempDir()
+		src := strings.ReplaceAll(site, "%s", suffix)
+		if err := os.WriteFile(filepath.Join(dir, "site.cue"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Chdir(dir)
+		var stdout, stderr bytes.Buffer
+		if code := Main([]string{"generate", "--site", "site.cue", "--out", "out"}, &stdout, &stderr); code != 0 {
+			t.Fatalf("groups with %q: exit status %d\n%s", suffix, code, stderr.String())
+		}
+		files := map[string][]byte{}
+		err := filepath.WalkDir("out", func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			files[path] = data
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return files
+	}
+	bare, full := generate(""), generate("/32")
+	if len(bare) == 0 || len(bare) != len(full) {
+		t.Fatalf("%d files from bare addresses, %d from /32", len(bare), len(full))
+	}
+	for name, data := range full {
+		if !bytes.Equal(bare[name], data) {
+			t.Errorf("%s differs between a bare address and its /32", name)
+		}
+	}
+	if !bytes.Contains(bare[filepath.Join("out", "acme", "firewall", "target-manager-1.nft")], []byte("198.51.100.7/32")) {
+		t.Error("the nftables file does not hold 198.51.100.7/32")
 	}
 }
