@@ -357,11 +357,3 @@ func caFor(s *site.Site) string {
 	}
 	return "DIR/traefik_tls_crt"
 }
-
-func peerNames(peers []site.Peer) string {
-	names := make([]string, len(peers))
-	for i, p := range peers {
-		names[i] = p.Name
-	}
-	return strings.Join(names, ", ")
-}
