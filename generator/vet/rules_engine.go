@@ -290,18 +290,26 @@ type port struct {
 	node      *yaml.Node
 }
 
+// maxPorts bounds the ports vet expands from a file's ranges
+// ("1-65535:1-65535" is 65535 ports): the port rules check no further, so
+// that a file of ranges costs linear time.
+const maxPorts = 1 << 16
+
 // servicePorts reads a service's ports, short ("8080:80/udp",
-// "8000-8001:80-81") and long form; ports whose values vet cannot know
-// are left out.
-func servicePorts(s *service) []port {
+// "8000-8001:80-81") and long form, at most budget of them; ports whose
+// values vet cannot know are left out.
+func servicePorts(s *service, budget int) []port {
 	var out []port
 	for _, it := range items(value(s.node, "ports")) {
+		if len(out) >= budget {
+			break
+		}
 		if _, ok := scalar(it); ok {
 			text, ok := known(it)
 			if !ok {
 				continue
 			}
-			out = append(out, shortPorts(text, it)...)
+			out = append(out, shortPorts(text, it, budget-len(out))...)
 			continue
 		}
 		p := port{protocol: "tcp", ingress: true, node: it}
@@ -329,9 +337,9 @@ func servicePorts(s *service) []port {
 // shortPort matches the short syntax: [ip:][published[-end]:]target[-end][/protocol].
 var shortPort = regexp.MustCompile(`^(?:(?:\[[^\]]*\]|[^:\[\]]*):)??(?:(\d+)(?:-(\d+))?:)?(\d+)(?:-(\d+))?(?:/(\w+))?$`)
 
-// shortPorts expands one short-syntax entry into its ports, in ingress
-// mode as the loader gives them.
-func shortPorts(text string, n *yaml.Node) []port {
+// shortPorts expands one short-syntax entry into its ports (at most max),
+// in ingress mode as the loader gives them.
+func shortPorts(text string, n *yaml.Node, max int) []port {
 	m := shortPort.FindStringSubmatch(strings.TrimSpace(text))
 	if m == nil {
 		return nil
@@ -340,7 +348,7 @@ func shortPorts(text string, n *yaml.Node) []port {
 	if m[5] != "" {
 		proto = strings.ToLower(m[5])
 	}
-	targets := span(m[3], m[4])
+	targets := min(span(m[3], m[4]), max)
 	if m[1] == "" {
 		out := make([]port, targets)
 		for i := range out {
@@ -350,9 +358,9 @@ func shortPorts(text string, n *yaml.Node) []port {
 	}
 	var from int
 	fmt.Sscan(m[1], &from)
-	count := span(m[1], m[2])
+	count := min(span(m[1], m[2]), max)
 	var out []port
-	for i := range min(count, 65536) {
+	for i := range count {
 		out = append(out, port{from + i, proto, true, n})
 	}
 	return out
@@ -390,7 +398,7 @@ func checkEndpointMode(f *file) {
 		switch strings.ToLower(mode) {
 		case "", "vip":
 		case "dnsrr":
-			for _, p := range servicePorts(s) {
+			for _, p := range servicePorts(s, maxPorts) {
 				if p.ingress {
 					f.report(ruleEndpointMode, p.node, "service %q: endpoint_mode dnsrr with a port in ingress mode: port published with ingress mode can't be used with dnsrr mode", s.name)
 					break
@@ -409,41 +417,77 @@ type portUse struct {
 	where   string // "line 4", or "stack traefik of site S"
 }
 
-// conflicts says whether the engine refuses b once a is deployed, as
+// portKey is a published port and its protocol.
+type portKey struct {
+	published int
+	protocol  string
+}
+
+// publishers are the first service to publish a port in each mode.
+type publishers struct{ ingress, host *portUse }
+
+// conflict returns the publisher the engine refuses p after, as
 // checkPortConflicts does: two host-mode ports may share a number.
-func conflicts(a, b port) bool {
-	return a.published != 0 && a.published == b.published && a.protocol == b.protocol && (a.ingress || b.ingress)
+func (ps publishers) conflict(p port) *portUse {
+	if ps.ingress != nil {
+		return ps.ingress
+	}
+	if p.ingress {
+		return ps.host
+	}
+	return nil
+}
+
+func (ps *publishers) add(u *portUse) {
+	if u.ingress && ps.ingress == nil {
+		ps.ingress = u
+	} else if !u.ingress && ps.host == nil {
+		ps.host = u
+	}
 }
 
 func checkPortConflicts(f *file) {
-	var taken []portUse
-	for _, use := range f.sitePorts() {
-		taken = append(taken, use)
+	taken := map[portKey]*publishers{}
+	publish := func(u portUse) {
+		k := portKey{u.published, u.protocol}
+		if taken[k] == nil {
+			taken[k] = &publishers{}
+		}
+		taken[k].add(&u)
 	}
+	for _, u := range f.sitePorts() {
+		publish(u)
+	}
+	budget := maxPorts
 	for _, s := range f.services {
-		ports := servicePorts(s)
-		seen := map[[2]any]port{}
+		ports := servicePorts(s, budget)
+		budget -= len(ports)
+		seen := map[portKey]port{}
+		// One finding per entry: a range is reported at its first
+		// conflicting port.
+		reported := map[*yaml.Node]bool{}
 		for _, p := range ports {
-			if p.published == 0 {
+			if p.published == 0 || reported[p.node] {
 				continue
 			}
-			key := [2]any{p.published, p.protocol}
+			key := portKey{p.published, p.protocol}
 			if q, dup := seen[key]; dup {
+				reported[p.node] = true
 				f.report(rulePortConflict, p.node, "service %q publishes %d/%s twice (also at line %d): duplicate published ports provided", s.name, p.published, p.protocol, q.node.Line)
 				continue
 			}
 			seen[key] = p
-			for _, t := range taken {
-				if conflicts(t.port, p) {
+			if ps := taken[key]; ps != nil {
+				if t := ps.conflict(p); t != nil {
+					reported[p.node] = true
 					f.report(rulePortConflict, p.node, "service %q publishes %d/%s (%s), which service %q (%s) publishes in %s mode: the engine refuses the second",
 						s.name, p.published, p.protocol, p.mode(), t.service, t.where, t.mode())
-					break
 				}
 			}
 		}
 		for _, p := range ports {
 			if p.published != 0 {
-				taken = append(taken, portUse{p, s.name, fmt.Sprintf("line %d", p.node.Line)})
+				publish(portUse{p, s.name, fmt.Sprintf("line %d", p.node.Line)})
 			}
 		}
 	}
@@ -671,7 +715,7 @@ func (f *file) sitePorts() []portUse {
 		other := &file{root: resolve(&doc)}
 		other.parseServices()
 		for _, s := range other.services {
-			for _, p := range servicePorts(s) {
+			for _, p := range servicePorts(s, maxPorts) {
 				if p.published != 0 {
 					out = append(out, portUse{p, s.name, fmt.Sprintf("stack %s of site %s", stack.Name, st.Name)})
 				}
