@@ -5,6 +5,7 @@
 package secrets
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -251,4 +252,25 @@ func Incomplete(files []File, exists map[string]bool) (have, missing string, fou
 		}
 	}
 	return "", "", false
+}
+
+// Renewable returns the files of files that renewing certificates
+// replaces: every group holding a certificate (its key, and the CA copy
+// beside a pair) but the deployment CA's own, which signs them all and is
+// never replaced. Passwords, keys without certificates and variables are
+// left out: renewing leaves them as they are.
+func Renewable(files []File) []File {
+	certGroup := map[string]bool{}
+	for _, f := range files {
+		if f.Group != "" && f.Group != "ca" && bytes.HasPrefix(f.Content, []byte("-----BEGIN CERTIFICATE-----")) {
+			certGroup[f.Group] = true
+		}
+	}
+	var out []File
+	for _, f := range files {
+		if certGroup[f.Group] {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -308,7 +308,7 @@ func (c Certificate) Verdict(now time.Time) (string, bool) {
 	case now.After(c.NotAfter):
 		v, bad = "EXPIRED on "+day, true
 	case c.NotAfter.Before(now.Add(pki.RenewAhead)):
-		v, bad = v+": renew it (secrets init --force re-issues a deployment's)", true
+		v, bad = v+": renew it (secrets init --renew-certificates re-issues every certificate, nothing else)", true
 	}
 	if c.Foreign {
 		v, bad = v+"; NOT signed by the deployment CA", true

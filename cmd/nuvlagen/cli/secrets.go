@@ -22,6 +22,7 @@ func runSecrets(e *env, args []string) error {
 	siteName := fs.String("site-name", "", "the site's `name`, when there is more than one to choose from")
 	force := fs.Bool("force", false, "replace files that exist, but CREDENTIAL_ENCRYPTION_KEY and a deployment's CA")
 	regenKey := fs.Bool("regenerate-credential-key", false, "replace CREDENTIAL_ENCRYPTION_KEY: credentials Nuvla stored with the old key become unreadable")
+	renew := fs.Bool("renew-certificates", false, "replace every certificate (and its key) with one of a new validity, signed by the CA there; nothing else")
 	allowInRepo := fs.Bool("allow-in-repo", false, "allow DIR inside generated output or a git work tree")
 	if err, ok := parseFlags(e, fs, args); !ok {
 		return err
@@ -70,7 +71,15 @@ func runSecrets(e *env, args []string) error {
 	if *regenKey && !slices.ContainsFunc(gen, func(g secrets.File) bool { return filepath.Base(g.Name) == secrets.CredentialKey }) {
 		return e.usagef(prefix, "--regenerate-credential-key: site %s has no %s", s.Name, secrets.CredentialKey)
 	}
-	done, err := secretsdir.Write(dir, gen, *force, *regenKey)
+	if *renew {
+		if *force || *regenKey {
+			return e.usagef(prefix, "--renew-certificates replaces the certificates alone: not with --force or --regenerate-credential-key")
+		}
+		// Only the certificates: every password and key stays what the
+		// running site has.
+		gen = secrets.Renewable(gen)
+	}
+	done, err := secretsdir.Write(dir, gen, *force || *renew, *regenKey)
 	for _, a := range done {
 		if a.Warning != "" {
 			fmt.Fprintf(e.stderr, "%s: warning: %s\n", prefix, a.Warning)

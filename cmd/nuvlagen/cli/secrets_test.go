@@ -617,3 +617,57 @@ func mapsEqualStr(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// TestSecretsInitRenewCertificates: --renew-certificates re-issues every
+// certificate of a deployment with its key, signed by the CA there, and
+// leaves every other file as it was: the CA, passwords, variables, the
+// session keys, the truststore.
+func TestSecretsInitRenewCertificates(t *testing.T) {
+	host := filepath.Join(exampleDeployment(t), "example-host.cue")
+	dir := filepath.Join(t.TempDir(), "secrets")
+	if code, _, errs := secretsInit(t, dir, "--site", host); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	before := tree(t, dir)
+	code, out, errs := secretsInit(t, dir, "--site", host, "--renew-certificates")
+	if code != ExitOK {
+		t.Fatalf("--renew-certificates: exit %d: %s", code, errs)
+	}
+	after := tree(t, dir)
+	caPEM := before["ca/ca.pem"]
+	ca, err := pki.ParseCA([]byte(caPEM), []byte(before["ca/ca-key.pem"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewed := 0
+	for name, old := range before {
+		now := after[name]
+		isCert := strings.HasPrefix(old, "-----BEGIN CERTIFICATE-----") && old != caPEM
+		isKey := strings.HasSuffix(name, "key.pem") && !strings.HasPrefix(name, "ca/") || strings.HasSuffix(name, "traefik_tls_key")
+		switch {
+		case isCert:
+			renewed++
+			if now == old {
+				t.Errorf("%s: not renewed", name)
+			} else if !pki.IssuedBy(ca.Cert, []byte(now)) {
+				t.Errorf("%s: renewed, but not by the deployment CA", name)
+			}
+		case isKey:
+			if now == old {
+				t.Errorf("%s: the key of a renewed certificate is kept", name)
+			}
+		case now != old:
+			t.Errorf("%s: changed, but it is no certificate", name)
+		}
+	}
+	if renewed < 5 || len(after) != len(before) {
+		t.Errorf("renewed %d certificates; %d files before, %d after\n%s", renewed, len(before), len(after), out)
+	}
+	var check, checkErr bytes.Buffer
+	if code := Main([]string{"secrets", "check", dir}, &check, &checkErr); code != ExitOK {
+		t.Errorf("secrets check after renewing: exit %d\n%s%s", code, check.String(), checkErr.String())
+	}
+	if code, _, errs := secretsInit(t, dir, "--site", host, "--renew-certificates", "--force"); code != ExitUsage || !strings.Contains(errs, "not with --force") {
+		t.Errorf("--renew-certificates --force: exit %d, stderr %q", code, errs)
+	}
+}
