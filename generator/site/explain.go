@@ -113,12 +113,13 @@ type explainer struct {
 	l    *Loader
 	site *Site     // for positions and paths
 	own  cue.Value // the site as its file writes it, without the model
+	in   cue.Value // the site as #SiteInput, when the model has it
 	// kind is the site's kind when the file gives a valid one.
 	kind string
 }
 
-func (l *Loader) explainer(loc *Site, own cue.Value) *explainer {
-	x := &explainer{l: l, site: loc, own: own}
+func (l *Loader) explainer(loc *Site, own, in cue.Value) *explainer {
+	x := &explainer{l: l, site: loc, own: own, in: in}
 	if k, err := own.LookupPath(cue.ParsePath("kind")).String(); err == nil && (k == KindHost || k == KindTarget) {
 		x.kind = k
 	}
@@ -180,7 +181,9 @@ func (x *explainer) finding(e errors.Error) *finding {
 		// error("...") gives "%s", an interpolated one its own format.
 		f.what = worded
 	}
-	for _, p := range errors.Positions(e) {
+	// In CUE's order, not errors.Positions' (sorted by offset): the
+	// operands come first, the comprehensions around them after.
+	for _, p := range append([]token.Pos{e.Position()}, e.InputPositions()...) {
 		switch {
 		case p.Filename() == x.site.File:
 			if !f.inFile.IsValid() {
@@ -198,7 +201,7 @@ func (x *explainer) finding(e errors.Error) *finding {
 // isEvaluatorFormat tells the evaluator's own messages from the model's
 // error("...") ones: those start with the evaluator's words.
 func isEvaluatorFormat(format string) bool {
-	for _, p := range []string{"invalid ", "cannot ", "undefined ", "reference ", "cycle ", "structural cycle", "value ", "index ", "unsupported "} {
+	for _, p := range []string{"invalid ", "incompatible ", "non-concrete ", "cannot ", "undefined ", "reference ", "cycle ", "structural cycle", "value ", "index ", "unsupported "} {
 		if strings.HasPrefix(format, p) {
 			return true
 		}
@@ -245,6 +248,13 @@ func (x *explainer) branches(fs []*finding) {
 			default:
 				other = true
 			}
+		}
+		// A list's length against its default's is no error when an
+		// entry is the cause (["rw;x"] for three default options).
+		if !other && slices.ContainsFunc(conflicts, func(f *finding) bool { return f.what == lengths }) {
+			other = slices.ContainsFunc(fs, func(d *finding) bool {
+				return d.what != lengths && d.what != conflict && d.what != heading && len(d.path) > len(group[0].path) && slices.Equal(d.path[:len(group[0].path)], group[0].path)
+			})
 		}
 		if other {
 			for _, f := range conflicts {
@@ -399,6 +409,18 @@ func (x *explainer) unknownFields(fs []*finding) {
 				elsewhere = kind
 			}
 		}
+		// The fields the site's own values open (tls.email with mode
+		// "acme"), less those refused here.
+		if x.kind != "" && x.in.Exists() {
+			for _, n := range fieldNames(lookup(x.in, parent)) {
+				refused := slices.ContainsFunc(fs, func(o *finding) bool {
+					return o.what == notAllowed && slices.Equal(o.path, append(slices.Clip(parent), n))
+				})
+				if !refused {
+					here = append(here, n)
+				}
+			}
+		}
 		slices.Sort(here)
 		here = slices.Compact(here)
 		switch {
@@ -422,7 +444,11 @@ func (x *explainer) unknownFields(fs []*finding) {
 // allowed lists the fields the schema declares at path of a site of kind,
 // following pattern constraints ([Name=string]: #Node) through keys.
 func (x *explainer) allowed(kind string, path []string) []string {
-	v := lookup(x.l.inputOf(kind), path)
+	return fieldNames(lookup(x.l.inputOf(kind), path))
+}
+
+// fieldNames lists the regular fields of v, optional ones too.
+func fieldNames(v cue.Value) []string {
 	if !v.Exists() {
 		return nil
 	}
@@ -516,7 +542,13 @@ func (x *explainer) words(fs []*finding) {
 		case incomplete:
 			f.msg = "no value set; this field is required"
 		case lengths:
-			f.msg = "the list has the wrong number of entries"
+			// incompatible list lengths (0 and 1): empty where the model
+			// wants entries ([_, ...]).
+			if len(args) >= 1 && fmt.Sprint(args[0]) == "0" {
+				f.msg = "is empty: give at least one entry"
+			} else {
+				f.msg = "the list has the wrong number of entries"
+			}
 		}
 		_ = format
 	}
@@ -597,6 +629,13 @@ func (x *explainer) problem(f *finding) *problem {
 		p.rule = ep
 	}
 	if f.what == incomplete {
+		// Where the model declares the field, not the type it refers to.
+		for _, pos := range append([]token.Pos{f.err.Position()}, f.err.InputPositions()...) {
+			if isModelPos(pos) && x.l.definitionAt(pos) == "" {
+				p.rule = pos
+				break
+			}
+		}
 		if v := lookup(x.l.inputOf(x.kinds()[0]), f.path); v.Exists() && isModelPos(v.Pos()) {
 			p.rule = v.Pos()
 		}

@@ -231,7 +231,7 @@ type raw struct {
 // error goes through the explain step (explain.go).
 func (l *Loader) decode(v, in, own cue.Value, file string, start token.Pos) (*Site, error) {
 	loc := &Site{value: v, File: file, start: start}
-	x := l.explainer(loc, own)
+	x := l.explainer(loc, own, in)
 	var errs errors.Error
 	// The fields the file leaves incomplete, for the model to complete.
 	var incomplete []string

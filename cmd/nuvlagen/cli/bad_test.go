@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,6 +18,34 @@ import (
 // on: a pattern, a bound, the branches of a disjunction. The loader's
 // explain step says them in words (generator/site/explain.go).
 var cueTerms = []string{"=~", "!~", "out of bound", "field not allowed", "conflicting values", "does not satisfy", "empty disjunction", "incompatible list lengths", "mismatched types", "_|_"}
+
+// rulePos matches a line's pointer at the model's rule.
+var rulePos = regexp.MustCompile(`\(rule at (cue/[a-z]+\.cue):(\d+):(\d+)\)$`)
+
+// checkRule: a rule pointer names a token of the model that says what is
+// allowed (an error("..."), a constraint, a field's declaration), never
+// a comprehension or a comment around it.
+func checkRule(t *testing.T, root, file, line, col string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, file))
+	if err != nil {
+		t.Errorf("rule at %s: %v", file, err)
+		return
+	}
+	l, _ := strconv.Atoi(line)
+	c, _ := strconv.Atoi(col)
+	lines := strings.Split(string(data), "\n")
+	if l < 1 || l > len(lines) || c < 1 || c > len(lines[l-1])+1 {
+		t.Errorf("rule at %s:%s:%s: no such place", file, line, col)
+		return
+	}
+	at := lines[l-1][c-1:]
+	for _, bad := range []string{"if ", "for ", "//", "}"} {
+		if strings.HasPrefix(at, bad) {
+			t.Errorf("rule at %s:%s:%s points at %q, not at the rule", file, line, col, at)
+		}
+	}
+}
 
 // TestBadSites runs `generate` on every invalid site of the catalogue in
 // testdata/bad: each must fail with exit status 1, print exactly the
@@ -34,6 +64,7 @@ func TestBadSites(t *testing.T) {
 	if len(cases) < 30 {
 		t.Fatalf("the catalogue has %d invalid sites; it must keep at least 30", len(cases))
 	}
+	root := golden.Root(t)
 	for _, file := range cases {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
 			c := golden.Open(t, file, golden.Names("stderr"))
@@ -69,6 +100,9 @@ func TestBadSites(t *testing.T) {
 					if strings.Contains(line, term) {
 						t.Errorf("CUE's term %q reaches the user: %q", term, line)
 					}
+				}
+				if m := rulePos.FindStringSubmatch(line); m != nil {
+					checkRule(t, root, m[1], m[2], m[3])
 				}
 			}
 		})
