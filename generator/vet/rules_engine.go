@@ -141,8 +141,8 @@ var ruleHealthcheck = &Rule{
 	ID:       "swarm-healthcheck",
 	Category: "Swarm engine",
 	Severity: Error,
-	Summary:  "A healthcheck with both `test` and `disable: true`, a duration below 1ms other than 0, or negative retries.",
-	Why:      "The docker CLI refuses test with disable (\"test and disable can't be set at the same time\"); the engine refuses intervals, timeouts and start periods below 1ms, and negative retries.",
+	Summary:  "A healthcheck with both `test` and `disable: true`, or a duration below 1ms other than 0.",
+	Why:      "The docker CLI refuses test with disable (\"test and disable can't be set at the same time\"); the engine refuses intervals, timeouts and start periods below 1ms. (Negative retries the loader refuses already: stack-schema.)",
 	Hint:     "durations such as 30s; to turn an image's healthcheck off, disable: true alone",
 	Sources:  []Source{srcConvertHealth, srcValidateHealth},
 }
@@ -609,11 +609,7 @@ func checkHealthcheck(f *file) {
 				f.report(ruleHealthcheck, n, "service %q: healthcheck %s %s is below 1ms", s.name, key, n.Value)
 			}
 		}
-		if n := value(hc, "retries"); n != nil {
-			if v, ok := known(n); ok && strings.HasPrefix(strings.TrimSpace(v), "-") {
-				f.report(ruleHealthcheck, n, "service %q: healthcheck retries %s cannot be negative", s.name, v)
-			}
-		}
+
 	}
 }
 
@@ -684,11 +680,19 @@ func checkFileTargets(f *file) {
 func checkImageReference(f *file) {
 	for _, s := range f.services {
 		img, ok := known(s.image)
+		if !ok {
+			// With vet's placeholders ("1"), a variable makes a valid
+			// name or tag: what remains invalid is the rest.
+			services, _ := f.interpolated["services"].(map[string]any)
+			svc, _ := services[s.name].(map[string]any)
+			img, ok = svc["image"].(string)
+		}
 		if !ok || strings.TrimSpace(img) == "" {
 			continue // swarm-no-image
 		}
 		if _, err := reference.ParseNormalizedNamed(img); err != nil {
-			f.report(ruleImageReference, s.image, "service %q: invalid image reference %q: %v", s.name, img, err)
+			raw, _ := scalar(s.image)
+			f.report(ruleImageReference, s.image, "service %q: invalid image reference %q: %v", s.name, raw, err)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/distribution/reference"
 	dockertypes "github.com/docker/cli/cli/compose/types"
 	"go.yaml.in/yaml/v4"
 
@@ -332,20 +333,40 @@ func checkUnset(f *file) {
 		case len(errs) > 0:
 			return errs[0]
 		}
-		// LoadComposefile refuses a service without an image after
-		// loading: an unset ${IMAGE} is one.
-		if services, ok := cfg["services"].(map[string]any); ok {
-			for _, name := range slices.Sorted(maps.Keys(services)) {
-				if svc, ok := services[name].(map[string]any); ok {
-					if img, ok := svc["image"].(string); ok && img == "" {
-						return fmt.Errorf("invalid image reference for service %s: no image specified", name)
+		if err := stackcheck.StackLoad(f.name, filepath.Dir(f.name), dict, env); err != nil {
+			return err
+		}
+		// After loading, LoadComposefile refuses a service whose image is
+		// not a reference (an unset ${IMAGE}, nginx:${TAG}), and the
+		// engine a placement constraint that does not parse
+		// (node.hostname == ${NODE}).
+		services, _ := cfg["services"].(map[string]any)
+		for _, name := range slices.Sorted(maps.Keys(services)) {
+			svc, _ := services[name].(map[string]any)
+			if img, ok := svc["image"].(string); ok {
+				if img == "" {
+					return fmt.Errorf("invalid image reference for service %s: no image specified", name)
+				}
+				if _, err := reference.ParseAnyReference(img); err != nil {
+					return fmt.Errorf("invalid image reference for service %s: %w", name, err)
+				}
+			}
+			deploy, _ := svc["deploy"].(map[string]any)
+			placement, _ := deploy["placement"].(map[string]any)
+			constraints, _ := placement["constraints"].([]any)
+			for _, c := range constraints {
+				if c, ok := c.(string); ok {
+					if msg := parseConstraintError(c); msg != "" {
+						return fmt.Errorf("service %s: placement constraint %q: %s", name, c, msg)
 					}
 				}
 			}
 		}
-		return stackcheck.StackLoad(f.name, filepath.Dir(f.name), dict, env)
+		return nil
 	}
-	if refused(f.plainVars) == nil {
+	// A file refused with vet's placeholders has problems of its own,
+	// which other rules report.
+	if refused(f.plainVars) == nil || refused(nil) != nil {
 		return
 	}
 	for i, u := range f.plainVars {
