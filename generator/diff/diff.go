@@ -174,7 +174,7 @@ type differ struct {
 // builtin returns the differs Compare uses, tried in order; the first
 // match wins.
 func builtin() []differ {
-	return []differ{composeDiffer, portsDiffer, firewallDiffer, exportsDiffer, yamlDiffer}
+	return []differ{composeDiffer, portsDiffer, firewallDiffer, exportsDiffer, pictureDiffer, yamlDiffer}
 }
 
 func differFor(differs []differ, rel string) *differ {

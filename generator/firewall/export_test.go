@@ -5,7 +5,6 @@ package firewall
 const (
 	ChainPublished = chainPublished
 	Management     = classManagement
-	Cluster        = classCluster
 	Nuvla          = classNuvla
 )
 

@@ -32,6 +32,14 @@ const (
 // classes lists the source classes in output order.
 var classes = []string{classManagement, classCluster, classNuvla, Users}
 
+// Cluster is the class of the site's own nodes, whose addresses are the
+// nodes' (exported for the topology, which draws them as nodes).
+const Cluster = classCluster
+
+// ClassOrder returns the source classes in the order rules and outputs list
+// them.
+func ClassOrder() []string { return slices.Clone(classes) }
+
 // protocols are the transport protocols rules open, in output order.
 var protocols = []string{"tcp", "udp"}
 

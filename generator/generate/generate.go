@@ -73,10 +73,12 @@ func Write(ctx context.Context, inputs []pipeline.Input, opts Options) (*Result,
 	for _, name := range stage.Removed {
 		res.Removed = append(res.Removed, display(opts.Out, name))
 	}
+	// A picture whose graph did not change is taken from out/ as it is
+	// rather than drawn again (pipeline.Options.Previous).
 	// Once ctx is done the workers stop taking inputs and the stager stops
 	// writing; Run returns when they all have, and only then does Abort
 	// remove the staging directory.
-	run, err := pipeline.Run(ctx, inputs, pipeline.Options{Jobs: opts.Jobs, Take: stage.Take, Done: opts.Done, Companions: opts.Companions})
+	run, err := pipeline.Run(ctx, inputs, pipeline.Options{Jobs: opts.Jobs, Take: stage.Take, Done: opts.Done, Companions: opts.Companions, Previous: outdir.Previous(opts.Out)})
 	if err == nil {
 		err = stage.Err()
 	}

@@ -2,6 +2,7 @@ package outdir
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -223,4 +224,29 @@ func (d *Drift) Write(w io.Writer) error {
 		}
 	}
 	return diff.Write(w, r, "text", false)
+}
+
+// Previous returns what generate wrote to out before: a site's file,
+// when the site's manifest lists it with the same sha256, so that a file
+// edited by hand is never taken for generate's. Anything else (no such
+// file or manifest, another digest, an unreadable file) is nil.
+func Previous(out string) pipeline.Previous {
+	return func(site, rel string) []byte {
+		dir := filepath.Join(out, filepath.FromSlash(site))
+		manifest, err := inputfile.Read(filepath.Join(dir, ManifestName), MaxFile)
+		if err != nil {
+			return nil
+		}
+		b, err := inputfile.Read(filepath.Join(dir, filepath.FromSlash(rel)), MaxFile)
+		if err != nil {
+			return nil
+		}
+		want := fmt.Sprintf("%x  %s", sha256.Sum256(b), rel)
+		for _, line := range strings.Split(string(manifest), "\n") {
+			if line == want {
+				return b
+			}
+		}
+		return nil
+	}
 }

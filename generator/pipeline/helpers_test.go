@@ -14,7 +14,7 @@ func render(sites []*site.Site) (Files, error) {
 	results := make([]inputResult, len(sites))
 	for i, s := range sites {
 		inputs[i] = Input{Name: s.File}
-		r, err := renderRooted(s)
+		r, err := renderRooted(s, nil)
 		if err != nil {
 			results[i] = inputResult{err: err}
 			continue
@@ -34,6 +34,6 @@ func render(sites []*site.Site) (Files, error) {
 
 // renderOne renders one site's files, relative to its own directory.
 func renderOne(s *site.Site) (Files, error) {
-	files, _, err := renderSite(s)
+	files, _, err := renderSite(s, nil)
 	return files, err
 }

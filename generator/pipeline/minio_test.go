@@ -94,7 +94,7 @@ func TestMinioStorage(t *testing.T) {
 			if s.MinioStorage != want {
 				t.Errorf("MinioStorage %q, want %q", s.MinioStorage, want)
 			}
-			r, err := renderRooted(s)
+			r, err := renderRooted(s, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,7 +142,7 @@ func TestS3NotPlainHTTP(t *testing.T) {
 		sites = append(sites, ss...)
 	}
 	for i, s := range sites {
-		r, err := renderRooted(s)
+		r, err := renderRooted(s, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -255,7 +255,7 @@ func TestMinioFSInit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := renderRooted(ss[0])
+	r, err := renderRooted(ss[0], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +341,7 @@ func TestMinioFSServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := renderRooted(ss[0])
+	r, err := renderRooted(ss[0], nil)
 	if err != nil {
 		t.Fatal(err)
 	}

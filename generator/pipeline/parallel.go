@@ -108,6 +108,10 @@ type Options struct {
 	// from the worker's goroutine, or, for the sites of deployments
 	// (rendered once every input is loaded), from Run's.
 	Done func(input int)
+	// Previous, if not nil, gives what a previous run wrote (the output
+	// directory's files generate wrote): a site's picture is reused from
+	// it when its graph is the same, instead of drawn again.
+	Previous Previous
 	// Companions, if not nil, gives the files beside an input, where the
 	// host site of a target it holds may be when no input defines it:
 	// loaded to link the target, not rendered.
@@ -234,7 +238,7 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Result, error) {
 					mu.Unlock()
 					continue
 				} else {
-					results[i] = renderSites(sites)
+					results[i] = renderSites(sites, opts.Previous)
 				}
 				deliver(i)
 			}
@@ -272,7 +276,7 @@ feed:
 			if err := linkErrs[i]; err != nil {
 				results[i] = inputResult{err: err}
 			} else {
-				results[i] = renderSites(heldSites[i])
+				results[i] = renderSites(heldSites[i], opts.Previous)
 			}
 			deliver(i)
 		}
@@ -322,11 +326,11 @@ func collect(inputs []Input, results []inputResult) *Result {
 // costs about as much as loading one site.
 const loaderReuse = 32
 
-func renderSites(sites []*site.Site) inputResult {
+func renderSites(sites []*site.Site, prev Previous) inputResult {
 	var res inputResult
 	var errs errors.Error
 	for _, s := range sites {
-		r, err := renderRooted(s)
+		r, err := renderRooted(s, prev)
 		if err != nil {
 			errs = errors.Append(errs, errors.Promote(err, ""))
 			continue

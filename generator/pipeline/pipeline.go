@@ -12,17 +12,20 @@ import (
 
 	"cuelang.org/go/cue/errors"
 
+	"github.com/nuvla/nuvlagen/generator/artifact"
 	"github.com/nuvla/nuvlagen/generator/compose"
 	"github.com/nuvla/nuvlagen/generator/configfile"
 	"github.com/nuvla/nuvlagen/generator/configure"
 	"github.com/nuvla/nuvlagen/generator/exports"
 	"github.com/nuvla/nuvlagen/generator/firewall"
+	"github.com/nuvla/nuvlagen/generator/graphviz"
 	"github.com/nuvla/nuvlagen/generator/nfsconf"
 	"github.com/nuvla/nuvlagen/generator/registration"
 	"github.com/nuvla/nuvlagen/generator/scripts"
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/generator/sitedoc"
 	"github.com/nuvla/nuvlagen/generator/stackcheck"
+	"github.com/nuvla/nuvlagen/generator/topology"
 )
 
 // Files maps slash-separated paths, relative to the output directory, to
@@ -39,10 +42,15 @@ func (f Files) Paths() []string {
 	return out
 }
 
+// Previous returns the bytes a previous run wrote to a site's file (rel
+// relative to the site's directory), or nil: where a picture whose graph
+// did not change is taken from rather than drawn again.
+type Previous func(site, rel string) []byte
+
 // renderSite renders a site's files and returns, with them, the findings
 // that do not stop generation (the firewall's fixes of the seed's tables
-// and rules that overlap), positioned.
-func renderSite(s *site.Site) (Files, []errors.Error, error) {
+// and rules that overlap), positioned. prev may be nil.
+func renderSite(s *site.Site, prev Previous) (Files, []errors.Error, error) {
 	if site.Linked(s) && s.Link == nil {
 		// Its Nuvla sources come from the host: rendered alone, its
 		// firewall would admit nobody.
@@ -113,11 +121,6 @@ func renderSite(s *site.Site) (Files, []errors.Error, error) {
 			files[p] = b
 		}
 	}
-	doc, err := sitedoc.Render(s)
-	if err != nil {
-		return nil, nil, fmt.Errorf("site %s: %w", s.Name, err)
-	}
-	files["README.md"] = doc
 	reg, err := registration.Render(s) // target sites only
 	if err != nil {
 		return nil, nil, err
@@ -135,6 +138,15 @@ func renderSite(s *site.Site) (Files, []errors.Error, error) {
 	for p, b := range firewall.Render(header, rules) {
 		files[p] = b
 	}
+	pictures, err := renderPicture(s, rules, prev, files)
+	if err != nil {
+		return nil, nil, err
+	}
+	doc, err := sitedoc.Render(s, pictures)
+	if err != nil {
+		return nil, nil, fmt.Errorf("site %s: %w", s.Name, err)
+	}
+	files["README.md"] = doc
 	warnings := make([]errors.Error, len(rules.Warnings))
 	for i, w := range rules.Warnings {
 		warnings[i] = w.Err()
@@ -142,6 +154,45 @@ func renderSite(s *site.Site) (Files, []errors.Error, error) {
 	warnings = append(warnings, exports.Warnings(s)...)
 	warnings = append(warnings, scripts.Warnings(s)...)
 	return files, warnings, nil
+}
+
+// renderPicture adds the site's pictures to files, each as DOT and SVG:
+// its topology, and a host's deployment. It returns their file names
+// for the README: the topology's is "" when the graph places nothing
+// (then there is no picture, and the README says why). An SVG is drawn
+// only when its DOT differs from the one prev's picture was drawn from.
+func renderPicture(s *site.Site, rules *firewall.Ruleset, prev Previous, files Files) (sitedoc.Pictures, error) {
+	var pics sitedoc.Pictures
+	draw := func(dot []byte, dotFile, svgFile string) error {
+		var old []byte
+		if prev != nil {
+			old = prev(s.Name, svgFile)
+		}
+		svg, _, err := graphviz.Picture(artifact.Notice(s.File), dot, old)
+		if err != nil {
+			return fmt.Errorf("site %s: drawing %s: %w", s.Name, svgFile, err)
+		}
+		files[dotFile] = dot
+		files[svgFile] = svg
+		return nil
+	}
+	g, err := topology.Build(s, rules)
+	if err != nil {
+		return pics, err
+	}
+	if g.Placed() > 0 {
+		if err := draw(g.DOT(s.File), topology.DOTFile, topology.File); err != nil {
+			return pics, err
+		}
+		pics.Topology = topology.File
+	}
+	if d := topology.DeploymentOf(s); d != nil {
+		if err := draw(d.DOT(s.File), topology.DeploymentDOTFile, topology.DeploymentFile); err != nil {
+			return pics, err
+		}
+		pics.Deployment = topology.DeploymentFile
+	}
+	return pics, nil
 }
 
 // CheckEnv is a deploy environment in which every variable the site
@@ -187,8 +238,8 @@ func renderNodeFiles(s *site.Site) (map[string][]byte, error) {
 
 // renderRooted renders a site with its files under its own directory, as
 // they lie in an output directory.
-func renderRooted(s *site.Site) (Rendered, error) {
-	files, warnings, err := renderSite(s)
+func renderRooted(s *site.Site, prev Previous) (Rendered, error) {
+	files, warnings, err := renderSite(s, prev)
 	if err != nil {
 		return Rendered{}, err
 	}
@@ -197,4 +248,40 @@ func renderRooted(s *site.Site) (Rendered, error) {
 		rooted[path.Join(s.Name, p)] = b
 	}
 	return Rendered{Name: s.Name, NamePos: s.Pos("name"), Stacks: len(s.Stacks), Files: rooted, Warnings: warnings}, nil
+}
+
+// Draw formats for nuvlagen draw.
+const (
+	DrawSVG = "svg"
+	DrawDOT = "dot"
+	DrawPNG = "png"
+)
+
+// NothingToDrawError is Draw's error for a site whose services are placed
+// on no node: generate writes a note instead of its picture.
+type NothingToDrawError struct{ Site string }
+
+func (e *NothingToDrawError) Error() string {
+	return fmt.Sprintf("site %s: none of its services is placed on a node: nothing to draw", e.Site)
+}
+
+// Draw returns the picture of s in format (DrawSVG, DrawDOT or DrawPNG),
+// the same as generate writes (PNG converted from it).
+func Draw(s *site.Site, format string) ([]byte, error) {
+	g, err := topology.Of(s)
+	if err != nil {
+		return nil, err
+	}
+	if g.Placed() == 0 {
+		return nil, &NothingToDrawError{Site: s.Name}
+	}
+	dot := g.DOT(s.File)
+	if format == DrawDOT {
+		return dot, nil
+	}
+	svg, _, err := graphviz.Picture(artifact.Notice(s.File), dot, nil)
+	if err != nil || format == DrawSVG {
+		return svg, err
+	}
+	return graphviz.PNG(svg)
 }

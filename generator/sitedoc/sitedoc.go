@@ -16,13 +16,29 @@ import (
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
-// Render writes the site's README.md.
-func Render(s *site.Site) ([]byte, error) {
+// Pictures are the file names of a site's pictures beside its README.
+type Pictures struct {
+	// Topology is shown first; "" when the site has none (no service
+	// placed on a node: nothing to draw).
+	Topology string
+	// Deployment is a host's picture of its deployment, shown in its
+	// Deployment section; "" for none.
+	Deployment string
+}
+
+// Render writes the site's README.md, showing its pictures.
+func Render(s *site.Site, pics Pictures) ([]byte, error) {
 	var b bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
 	b.WriteString(artifact.MarkdownHeader(s.File))
 	w("# %s\n\n", s.Name)
+	if pics.Topology != "" {
+		w("![%s: its nodes with the services placed on them, the overlay networks, Traefik's routes and the inbound flows the firewall allows](%s)\n\n", s.Name, pics.Topology)
+		w("The picture is drawn from `%s`, its Graphviz source beside it; nuvlagen's draw command prints it at a terminal (SVG, DOT or PNG).\n\n", dotOf(pics.Topology))
+	} else {
+		w("> No picture of this site: none of its services is placed on a node, so there is nothing to draw.\n\n")
+	}
 	switch s.Kind {
 	case site.KindHost:
 		w("A **host** site: this Swarm runs Nuvla itself, served at https://%s/.\n\n", s.Domain)
@@ -44,7 +60,7 @@ func Render(s *site.Site) ([]byte, error) {
 	}
 
 	if s.Link != nil {
-		deployment(s, w)
+		deployment(s, w, pics.Deployment)
 	}
 	if s.Kind == site.KindTarget {
 		if err := dockerAPI(s, w); err != nil {
@@ -79,6 +95,9 @@ func Render(s *site.Site) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+// dotOf is the DOT source beside a picture.
+func dotOf(svg string) string { return strings.TrimSuffix(svg, ".svg") + ".dot" }
 
 // dockerAPI explains how the managers' prepare scripts set dockerd up for
 // Nuvla.
@@ -142,8 +161,12 @@ func labels(m map[string]string) string {
 }
 
 // deployment says how the site connects to the others of its deployment.
-func deployment(s *site.Site, w func(string, ...any)) {
+func deployment(s *site.Site, w func(string, ...any), picture string) {
 	w("\n## Deployment\n\n")
+	if picture != "" {
+		w("![%s and its targets: the host's nodes that connect to each target's manager (Docker API over mutual TLS, S3), and each target's registration in Nuvla](%s)\n\n", s.Name, picture)
+		w("Drawn from `%s` beside it.\n\n", dotOf(picture))
+	}
 	var from []string
 	for _, c := range s.Link.Connectors {
 		ports := make([]string, len(c.Ports))

@@ -49,7 +49,7 @@ func init() {
 	commands = []command{
 		{"generate", runGenerate}, {"check", runCheck}, {"vet", runVet}, {"diff", runDiff},
 		{"firewall", runFirewall}, {"secrets", runSecrets}, {"register", runRegister},
-		{"configure", runConfigure}, {"import", runImport},
+		{"configure", runConfigure}, {"import", runImport}, {"draw", runDraw},
 		{"completion", runCompletion}, {"version", runVersion}, {"help", runHelp},
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/progress"
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
 	"github.com/nuvla/nuvlagen/generator/inputfile"
+	"github.com/nuvla/nuvlagen/generator/outdir"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 	"github.com/nuvla/nuvlagen/generator/site"
 )
@@ -56,7 +57,7 @@ func bar(e *env, inputs []pipeline.Input, quiet bool) *progress.Bar {
 func (f *siteFlags) render(ctx context.Context, e *env, inputs []pipeline.Input) (*pipeline.Result, error) {
 	b := bar(e, inputs, false)
 	defer b.Finish()
-	return pipeline.Run(ctx, inputs, pipeline.Options{Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: pipeline.Beside(e.cwd)})
+	return pipeline.Run(ctx, inputs, pipeline.Options{Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: pipeline.Beside(e.cwd), Previous: outdir.Previous(f.out)})
 }
 
 // loadSites loads site files (or the embedded examples when none is
