@@ -15,6 +15,7 @@ import (
 
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
 	"github.com/nuvla/nuvlagen/generator/firewall"
+	"github.com/nuvla/nuvlagen/generator/graphviz"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 	"github.com/nuvla/nuvlagen/generator/pipeline/pipelinetest"
 	"github.com/nuvla/nuvlagen/generator/site"
@@ -243,6 +244,37 @@ func TestPNG(t *testing.T) {
 		}
 		if share := float64(inked) / float64(bounds.Dx()*bounds.Dy()); share < 0.02 {
 			t.Errorf("%s.png is blank: %.1f%% of its pixels are drawn", name, 100*share)
+		}
+	}
+}
+
+// TestHostileLabel: a value holding what HTML labels and XML mean
+// (a node label, which the model constrains; the printer escapes it
+// anyway) is drawn as its text, and the picture is still XML.
+func TestHostileLabel(t *testing.T) {
+	sites, err := pipeline.Load(pipeline.Inputs(nuvlacue.Sites()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const value = "a<b>&\"c'</font></td>]\x00"
+	for _, s := range sites {
+		if s.Name != "example-target-2" {
+			continue
+		}
+		s.Nodes[0].Labels = map[string]string{"x": value}
+		g := build(t, s)
+		svg, _, err := graphviz.Picture("test", g.DOT(s.File), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, _, _, texts := parseSVG(t, s.Name, svg)
+		want := "x=" + strings.ReplaceAll(value, "\x00", "\uFFFD")
+		found := false
+		for _, tx := range texts {
+			found = found || strings.Contains(tx.Text, want)
+		}
+		if !found {
+			t.Errorf("the picture does not show the label %q", want)
 		}
 	}
 }
