@@ -37,17 +37,18 @@ import (
 //     a domain, not a CIDR...) comes before the relations it also breaks
 //     (two networks with one name), and a worded message before CUE's raw
 //     terms.
-//  4. ancestors: an error inside a field that is itself wrong is a
-//     consequence of it.
-//  5. derived values: an error that points at no token of the file is
+//  4. derived values: an error that points at no token of the file is
 //     about a value the model derives (a default built from the domain,
 //     ports kept out of the ephemeral range); when an error points at a
 //     token of the file, that is its cause. A field the file must set and
 //     does not is kept: it has no token.
-//  6. unknown fields: a field the schema has for the other kind of site
+//  5. unknown fields: a field the schema has for the other kind of site
 //     is not an error while the kind is wrong; one the schema never has
 //     there is named with the nearest allowed names ("did you mean").
-//  7. words: CUE's remaining terms in plain words; no pattern is shown.
+//  6. words: CUE's remaining terms in plain words; no pattern is shown.
+//
+// (CUE reports nothing inside a value of the wrong kind, so an error
+// below a wrong field needs no rule of its own.)
 //
 // Every error kept points at the file's token (the value, else the field)
 // and, when the model has one, at the rule that refused it.
@@ -135,7 +136,7 @@ func (x *explainer) explain(err error) errors.Error {
 	for _, e := range errors.Errors(err) {
 		fs = append(fs, x.finding(e))
 	}
-	for _, rule := range []func([]*finding){x.headings, x.branches, x.oneCause, x.ancestors, x.derived, x.unknownFields, x.words} {
+	for _, rule := range []func([]*finding){x.headings, x.branches, x.oneCause, x.derived, x.unknownFields, x.words} {
 		rule(fs)
 		fs = slices.DeleteFunc(fs, func(f *finding) bool { return f.drop })
 	}
@@ -338,18 +339,6 @@ func (x *explainer) oneCause(fs []*finding) {
 }
 
 // Rule 4.
-func (x *explainer) ancestors(fs []*finding) {
-	for _, f := range fs {
-		for _, a := range fs {
-			if a != f && a.what != notAllowed && len(a.path) < len(f.path) && slices.Equal(a.path, f.path[:len(a.path)]) {
-				f.drop = true
-				break
-			}
-		}
-	}
-}
-
-// Rule 5.
 func (x *explainer) derived(fs []*finding) {
 	// A field the file writes: CUE may not say where (the branches of
 	// a disjunction lose the value's position), the file does.
@@ -386,7 +375,7 @@ func (x *explainer) required(path []string) bool {
 	return false
 }
 
-// Rule 6.
+// Rule 5.
 func (x *explainer) unknownFields(fs []*finding) {
 	kindWrong := false
 	for _, f := range fs {
@@ -491,7 +480,7 @@ func (x *explainer) kinds() []string {
 	return []string{KindHost, KindTarget}
 }
 
-// Rule 7.
+// Rule 6.
 func (x *explainer) words(fs []*finding) {
 	for _, f := range fs {
 		if f.what == worded && f.msg == "" {
@@ -512,14 +501,16 @@ func (x *explainer) words(fs []*finding) {
 		case mismatch:
 			// conflicting values A and B (mismatched types K and L): one
 			// is the file's value, the other the model's.
+			// Which is the file's is told by its kind.
 			if len(args) >= 4 {
-				v := x.ownAt(f.path)
-				given, wantKind := fmt.Sprint(args[0]), fmt.Sprint(args[3])
-				gotKind := fmt.Sprint(args[2])
-				if v.Exists() && fmt.Sprint(v) != given {
-					given, wantKind, gotKind = fmt.Sprint(args[1]), fmt.Sprint(args[2]), fmt.Sprint(args[3])
+				given, gotKind, wantKind := fmt.Sprint(args[0]), fmt.Sprint(args[2]), fmt.Sprint(args[3])
+				if v := x.ownAt(f.path); v.Exists() && v.IncompleteKind().String() == wantKind {
+					given, gotKind, wantKind = fmt.Sprint(args[1]), wantKind, gotKind
 				}
-				f.msg = fmt.Sprintf("expected %s, not %s %s", kindWords(wantKind), kindWords(gotKind), given)
+				if gotKind == "struct" || gotKind == "list" {
+					given = "" // the file shows it; CUE's rendering is long
+				}
+				f.msg = strings.TrimSpace(fmt.Sprintf("expected %s, not %s %s", kindWords(wantKind), kindWords(gotKind), given))
 			}
 		case outOfBound:
 			if len(args) >= 2 {
