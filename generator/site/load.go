@@ -100,6 +100,11 @@ func (l *Loader) LoadFiles(files []nuvlacue.File) ([]*Site, error) {
 func (l *Loader) Load(name string, src []byte) (sites []*Site, err error) {
 	tf := token.NewFile(name, -1, len(src)+1)
 	tf.SetLinesForContent(src)
+	if len(src) == 0 {
+		// An empty file has no line for SetLinesForContent: its one
+		// position is 1:1 all the same.
+		tf.SetLines([]int{0})
+	}
 	start := tf.Pos(0, token.NoRelPos)
 	defer func() {
 		if err != nil {
