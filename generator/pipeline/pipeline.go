@@ -74,7 +74,7 @@ func renderSite(s *site.Site, prev Previous) (Files, []errors.Error, error) {
 	for i, st := range s.Stacks {
 		j := &job{stack: st.Name, dir: path.Join("stacks", st.Name), local: map[string][]byte{}}
 		for _, f := range st.Files {
-			b, err := configfile.Render(header, f)
+			b, err := configfile.Render(s.File, f)
 			if err != nil {
 				return nil, nil, fmt.Errorf("site %s, stack %s: %w", s.Name, st.Name, err)
 			}

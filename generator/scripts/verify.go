@@ -125,7 +125,7 @@ func readVerifyModel(s *site.Site) (verifyModel, error) {
 					Address string `yaml:"address"`
 				} `yaml:"entryPoints"`
 			}
-			if err := yaml.Unmarshal(f.YAML, &conf); err != nil {
+			if err := yaml.Unmarshal(f.Data, &conf); err != nil {
 				return m, fmt.Errorf("stack %s, %s: %w", st.Name, f.Name, err)
 			}
 			for ep, port := range map[string]*int{"websecure": &m.httpsPort, "traefik": &m.dashboardPort} {

@@ -223,6 +223,7 @@ type raw struct {
 	SMTP         *SMTP      `json:"smtp"`
 	SupportEmail string     `json:"supportEmail"`
 	Snapshots    *Snapshots `json:"snapshots"`
+	Streams      Streams    `json:"streams"`
 }
 
 // decode validates and decodes v, a site from file, whose input (the
@@ -287,6 +288,7 @@ func (l *Loader) decode(v, in, own cue.Value, file string, start token.Pos) (*Si
 		Images: r.Images, value: v, File: file, start: start,
 		Edge: r.Edge, Host: r.Host,
 		SMTP: r.SMTP, SupportEmail: r.SupportEmail, Snapshots: r.Snapshots,
+		Streams: r.Streams,
 	}
 	for name, c := range r.Clients {
 		s.Clients = append(s.Clients, Client{Service: name, Stack: c.Stack, Ports: c.Ports})
@@ -371,11 +373,17 @@ func (l *Loader) decode(v, in, own cue.Value, file string, start token.Pos) (*Si
 			}
 			for iter.Next() {
 				fname := iter.Selector().Unquoted()
-				body, err := yaml.Encode(iter.Value())
-				if err != nil {
+				f := File{Name: fname}
+				if iter.Value().Kind() == cue.StringKind {
+					text, err := iter.Value().String()
+					if err != nil {
+						return nil, fmt.Errorf("site %s, stack %s: config file %s: %w", s.Name, name, fname, err)
+					}
+					f.Data, f.Text = []byte(text), true
+				} else if f.Data, err = yaml.Encode(iter.Value()); err != nil {
 					return nil, fmt.Errorf("site %s, stack %s: config file %s: %w", s.Name, name, fname, err)
 				}
-				st.Files = append(st.Files, File{Name: fname, YAML: body})
+				st.Files = append(st.Files, f)
 			}
 			sort.Slice(st.Files, func(i, j int) bool { return st.Files[i].Name < st.Files[j].Name })
 		}

@@ -74,6 +74,10 @@ type Site struct {
 	SMTP         *SMTP
 	SupportEmail string
 	Snapshots    *Snapshots
+	// Streams is, on a host site, whether it runs the streams stack
+	// (cue/streams.cue): Kafka, ksqlDB and the notification services;
+	// off, Nuvla sends no notifications. Zero on a target site.
+	Streams Streams
 
 	// value is the unified CUE value, kept for positions (Pos).
 	value cue.Value
@@ -82,6 +86,13 @@ type Site struct {
 	// start is the first position of File: where an error about a field
 	// the file does not set at all points.
 	start token.Pos
+}
+
+// Streams says whether a host site runs the streams stack, and on which
+// node type (the nodes' `type` label) Kafka and ksqlDB run.
+type Streams struct {
+	Enabled  bool   `json:"enabled"`
+	NodeType string `json:"nodeType"`
 }
 
 // TLS selects Traefik's certificate source.
@@ -235,9 +246,13 @@ type Stack struct {
 // File is a configuration file of a stack.
 type File struct {
 	Name string
-	// YAML is the file's data encoded as YAML, its fields in the model's
-	// order, without a header.
-	YAML []byte
+	// Data is the file's content without a header: the model's data
+	// encoded as YAML, its fields in the model's order, or, when Text,
+	// the string the model gives as it is.
+	Data []byte
+	// Text says the model gives the file as a string (ksqlDB's
+	// statements), not as data to encode.
+	Text bool
 }
 
 // Node returns the node with the given name.

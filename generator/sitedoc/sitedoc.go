@@ -88,6 +88,7 @@ func Render(s *site.Site, pics Pictures) ([]byte, error) {
 		}
 	}
 	if s.Kind == site.KindHost {
+		notifications(s, w)
 		configuration(s, w)
 	}
 	if s.Kind == site.KindTarget {
@@ -142,6 +143,7 @@ var purpose = map[string]string{
 	"db":         "Elasticsearch and Zookeeper",
 	"core":       "Nuvla's API, UI and job services",
 	"minio":      "S3 over the NFS share",
+	"streams":    "Kafka, ksqlDB and the notification services",
 }
 
 func labels(m map[string]string) string {
@@ -244,12 +246,33 @@ func configuration(s *site.Site, w func(string, ...any)) {
 	w("es 'http://es:9200/_cat/snapshots/%s?v&s=end_epoch'\n```\n\n", sn.Repository)
 	w("To restore a snapshot (with `es` as above): stop what writes, close the indices (a wildcard needs `action.destructive_requires_name` off for the while), restore them, and deploy again (which scales the services back):\n\n")
 	w("```sh\nes 'http://es:9200/_cat/snapshots/%s?v&s=end_epoch'   # pick SNAPSHOT\n", sn.Repository)
-	w("docker service scale %[1]s_api=0 %[1]s_job-executor=0 %[1]s_job-distributor=0\n", api)
+	w("docker service scale %[1]s_api=0 %[1]s_job-executor=0 %[1]s_job-distributor=0", api)
+	if s.Streams.Enabled {
+		// subs-notifs keeps its state in Elasticsearch too.
+		w(" %s_subs-notifs=0", stackOf(s, "subs-notifs"))
+	}
+	w("\n")
 	w("es -X PUT http://es:9200/_cluster/settings -d '{\"persistent\": {\"action.destructive_requires_name\": false}}'\n")
 	w("es -X POST 'http://es:9200/*,-.*/_close?expand_wildcards=open'\n")
 	w("es -X POST 'http://es:9200/_snapshot/%s/SNAPSHOT/_restore?wait_for_completion=true' -d '{\"indices\": \"*,-.*\", \"include_global_state\": false}'\n", sn.Repository)
 	w("es -X PUT http://es:9200/_cluster/settings -d '{\"persistent\": {\"action.destructive_requires_name\": null}}'\n")
 	w("./deploy.sh --secrets %s\n```\n", siteSecrets(s))
+}
+
+// notifications says whether Nuvla sends notifications: only with the
+// streams stack, which the api publishes its events to.
+func notifications(s *site.Site, w func(string, ...any)) {
+	w("\n## Notifications\n\n")
+	if !s.Streams.Enabled {
+		w("**Off.** The site's file does not set `streams: enabled: true`, so the streams stack (Kafka, ksqlDB and Nuvla's notification services) is not deployed and the api creates no Kafka producers: Nuvla sends no notifications (email or Slack, from users' subscriptions). To turn them on, set `streams: enabled: true` and give a node `labels: type: \"worker-streams\"` (or name another node type in `streams.nodeType`), then generate and run `deploy.sh` again.\n")
+		return
+	}
+	kafka := stackOf(s, "kafka")
+	var nodes []string
+	for _, n := range s.NodesSatisfying([]string{"node.labels.type == " + s.Streams.NodeType}) {
+		nodes = append(nodes, n.Name)
+	}
+	w("On: the `%s` stack runs Kafka (one broker in KRaft mode, without Zookeeper) and ksqlDB on the node labelled `type=%s` (%s), with its log on that node's volume `%s_kafka-data`; ksqlDB runs the statements of `stacks/%s/statements.sql` (Nuvla's notification streams and tables). The api publishes its events to Kafka (`KAFKA_PRODUCER_INIT=yes`, `KAFKA_ENDPOINTS=kafka:9092`); `notify-email` sends email with the SMTP settings of Nuvla's `configuration/nuvla` (below), `notify-slack` posts to Slack, and `subs-notifs` matches events against users' subscriptions. Kafka (9092) and ksqlDB (8088) answer on `%s` only: nothing is published, and the firewall opens nothing for them.\n", kafka, s.Streams.NodeType, strings.Join(nodes, ", "), kafka, kafka, s.Networks.Backend)
 }
 
 // stackOf names the stack that runs service ("STACK" for none).

@@ -11,6 +11,8 @@ import (
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/format"
 	"cuelang.org/go/cue/token"
+
+	"github.com/nuvla/nuvlagen/generator/site"
 )
 
 // draft is the site a Swarm suggests, before it is printed.
@@ -25,6 +27,11 @@ type draft struct {
 	// stackNames are the Swarm's names of the model's stacks, by role,
 	// where they differ from the model's.
 	stackNames map[string]string
+	// streams is set when a host runs the streams stack; streamsType is
+	// the node type Kafka is pinned to, where it is not the model's
+	// default.
+	streams     bool
+	streamsType string
 }
 
 type draftNode struct {
@@ -33,7 +40,51 @@ type draftNode struct {
 }
 
 // hostTypes are the values of the `type` label the host model places by.
-var hostTypes = []string{"frontend", "worker-job", "worker-db"}
+var hostTypes = []string{"frontend", "worker-job", "worker-db", defaultStreamsType}
+
+// defaultStreamsType is the model's streams.nodeType when a site says
+// none: upstream's streaming node.
+const defaultStreamsType = "worker-streams"
+
+// streamsRoles are the services of the streams stack by what they run:
+// the repositories of their images (upstream's, and the older
+// confluentinc/ksqldb-server of its replicated file), whatever the
+// services are called.
+var streamsRoles = map[string]string{
+	"confluentinc/cp-kafka":         "kafka",
+	"confluentinc/cp-ksqldb-server": "ksqldb",
+	"confluentinc/ksqldb-server":    "ksqldb",
+	"nuvla/kafka-notify":            "notify",
+	"nuvla/subs-notifs":             "subs-notifs",
+}
+
+// kafkaName matches upstream's names of brokers: kafka, kafka1, ...
+var kafkaName = regexp.MustCompile(`^kafka[0-9]*$`)
+
+// streamsRole is what a service is in the streams stack ("" for none):
+// by its image, else by the names upstream's files give the two servers.
+func streamsRole(image, short string) string {
+	if r, ok := streamsRoles[repository(image)]; ok {
+		return r
+	}
+	switch {
+	case kafkaName.MatchString(short):
+		return "kafka"
+	case short == "ksqldb-server":
+		return "ksqldb"
+	}
+	return ""
+}
+
+// role is what a service does, for matching the Swarm's services with
+// the model's: its part in the streams stack, else its image's
+// repository.
+func role(image, short string) string {
+	if r := streamsRole(image, short); r != "" {
+		return "streams " + r
+	}
+	return repository(image)
+}
 
 // hostRule finds the domains of Traefik router rules.
 var hostRule = regexp.MustCompile("Host\\(`([^`]+)`\\)")
@@ -161,7 +212,51 @@ func infer(s *Snapshot, name string, notes *[]string) (*draft, error) {
 		note("tls: routers name the certificate resolver %s; the site keeps the model's default, a self-signed certificate: write tls: {mode: \"acme\", email: ...} if Traefik gets its certificates from Let's Encrypt", strings.Join(sortedKeys(resolvers), ", "))
 	}
 	d.public, d.backend = networks(s, d.kind, note)
+	if d.kind == "host" {
+		inferStreams(s, d, note)
+	}
 	return d, nil
+}
+
+// inferStreams turns streams on when the Swarm runs Kafka for Nuvla (a
+// service of the streams stack's, by what it runs), with the node type
+// Kafka is pinned to.
+func inferStreams(s *Snapshot, d *draft, note func(string, ...any)) {
+	var found, kafka []string
+	typ := ""
+	for _, v := range s.Services {
+		role := streamsRole(v.Image, v.Short)
+		if role == "" {
+			continue
+		}
+		found = append(found, v.Name)
+		if role != "kafka" {
+			continue
+		}
+		kafka = append(kafka, v.Name)
+		for _, c := range v.Constraints {
+			if key, op, val, ok := site.ParseConstraint(c); ok && key == "node.labels.type" && op == "==" && slices.Contains(hostTypes, val) && typ == "" {
+				typ = val
+			}
+		}
+	}
+	if len(found) == 0 {
+		return
+	}
+	d.streams = true
+	note("streams: on, the Swarm runs %s", strings.Join(found, ", "))
+	switch {
+	case len(kafka) == 0:
+		note("streams: no Kafka broker among them: the site deploys one")
+	case len(kafka) > 1:
+		note("streams: %d Kafka brokers (%s): the model runs one, in KRaft mode", len(kafka), strings.Join(kafka, ", "))
+	}
+	switch {
+	case typ != "" && typ != defaultStreamsType:
+		d.streamsType = typ
+	case typ == "" && len(kafka) > 0:
+		note("streams.nodeType: Kafka is not pinned to a node type: the model pins it to the nodes labelled type=%s, and its log is on the volume of the node that ran it", defaultStreamsType)
+	}
 }
 
 // networks finds the shared overlay networks: the one Traefik reads
@@ -263,6 +358,13 @@ func render(d *draft) ([]byte, error) {
 		site = append(site, str("edge"), str(d.edge))
 	}
 	site = append(site, str("groups"), ast.NewStruct(groups...), str("networks"), ast.NewStruct(nets...))
+	if d.streams {
+		fields := []any{str("enabled"), ast.NewBool(true)}
+		if d.streamsType != "" {
+			fields = append(fields, str("nodeType"), str(d.streamsType))
+		}
+		site = append(site, reviewed("streams", ast.NewStruct(fields...), "The Swarm runs the streams stack: Kafka, ksqlDB, the notification services."))
+	}
 	if len(d.stackNames) > 0 {
 		var names []any
 		for _, k := range sortedKeys(d.stackNames) {

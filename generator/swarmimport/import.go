@@ -178,35 +178,34 @@ func images(l *site.Loader, snap *Snapshot, base *site.Site, notes *[]string) ma
 	return out
 }
 
-// roles are the model's stacks in deployment order, by the names
-// site.cue gives them: a site's stackNames are keyed by them.
-var roles = map[string][]string{
-	site.KindHost:   {"traefik", "monitoring", "db", "core"},
-	site.KindTarget: {"traefik", "monitoring", "minio"},
-}
-
 // stackNames finds the Swarm's stack for each of the model's: the one
-// sharing the most services with it (each Swarm stack stands for one).
-// Where its name differs, and the model lets a site name its stacks
-// (stackNames in #SiteInput), the Swarm's name is kept so that deploy.sh
-// updates the stacks in place; otherwise a note says the Swarm's stack
-// is left behind.
+// sharing the most services with it (each Swarm stack stands for one). A
+// service is shared by role, not only by name: the same name in the
+// stack's file, or an image of the same repository as one of the
+// model's services of the stack, or the same part in the streams stack
+// (upstream's brokers kafka1, kafka2... are the model's kafka). Where its name differs, and the model lets a site
+// name its stacks (stackNames in #SiteInput), the Swarm's name is kept so
+// that deploy.sh updates the stacks in place; otherwise a note says the
+// Swarm's stack is left behind.
 func stackNames(l *site.Loader, snap *Snapshot, base *site.Site, notes *[]string) map[string]string {
 	live, _ := liveStacks(snap)
 	gen := stacksOf(base)
 	settable := l.Schema().LookupPath(cue.MakePath(cue.Def("SiteInput"), cue.Str("stackNames"))).Exists()
 	out := map[string]string{}
 	taken := map[string]bool{}
-	for i, st := range base.Stacks {
-		if i >= len(roles[base.Kind]) {
-			break
+	for _, st := range base.Stacks {
+		if st.Role == "" {
+			continue // a model whose stacks have no roles
 		}
-		role := roles[base.Kind][i]
+		roles := map[string]bool{}
+		for name, sp := range gen[st.Name].services {
+			roles[role(sp.Image, name)] = true
+		}
 		best, shared := "", 0
 		for _, name := range slices.Sorted(maps.Keys(live)) {
 			n := 0
-			for svc := range live[name].services {
-				if gen[st.Name].services[svc] != nil {
+			for svc, sp := range live[name].services {
+				if gen[st.Name].services[svc] != nil || roles[role(sp.Image, svc)] {
 					n++
 				}
 			}
@@ -218,8 +217,8 @@ func stackNames(l *site.Loader, snap *Snapshot, base *site.Site, notes *[]string
 			continue
 		}
 		if settable {
-			out[role] = best
-			*notes = append(*notes, fmt.Sprintf("stackNames.%s: %s, the Swarm's stack of %d of its services (the model calls it %s)", role, best, shared, st.Name))
+			out[st.Role] = best
+			*notes = append(*notes, fmt.Sprintf("stackNames.%s: %s, the Swarm's stack of %d of its services (the model calls it %s)", st.Role, best, shared, st.Name))
 		} else {
 			*notes = append(*notes, fmt.Sprintf("stack %s runs %d services of the model's %s stack, which this model cannot rename: deploy.sh starts %s beside it", best, shared, st.Name, st.Name))
 		}

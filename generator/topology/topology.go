@@ -398,7 +398,7 @@ func (g *Graph) traefikFiles(st site.Stack) error {
 				} `yaml:"routers"`
 			} `yaml:"http"`
 		}
-		if err := yaml.Unmarshal(f.YAML, &conf); err != nil {
+		if err := yaml.Unmarshal(f.Data, &conf); err != nil {
 			return fmt.Errorf("%s: %w", f.Name, err)
 		}
 		for _, name := range slices.Sorted(maps.Keys(conf.EntryPoints)) {

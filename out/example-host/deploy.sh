@@ -429,13 +429,14 @@ ensure_network nuvla-backend true
 # Node labels the stacks' placement constraints select on: deploy.sh
 # owns these keys, and removes them from the nodes that should not have
 # them (a moved edge, NFS server or node type) before it adds them.
-declare -A want_labels=(['host-manager-1/edge']=true ['host-manager-1/type']=frontend ['host-worker-1/type']=worker-job ['host-worker-2/type']=worker-db)
-site_nodes=(host-manager-1 host-worker-1 host-worker-2)
+declare -A want_labels=(['host-manager-1/edge']=true ['host-manager-1/type']=frontend ['host-worker-1/type']=worker-job ['host-worker-2/type']=worker-db ['host-worker-3/type']=worker-streams)
+site_nodes=(host-manager-1 host-worker-1 host-worker-2 host-worker-3)
 prune_labels edge type
 label_node host-manager-1 edge true
 label_node host-manager-1 type frontend
 label_node host-worker-1 type worker-job
 label_node host-worker-2 type worker-db
+label_node host-worker-3 type worker-streams
 
 # Docker secrets, one version per content: <name>_<digest12>, created
 # when absent, its name exported for the compose files.
@@ -453,6 +454,7 @@ ensure_secret traefik_tls_key TRAEFIK_TLS_KEY_SECRET
 deploy_stack traefik
 deploy_stack prometheus
 deploy_stack db
+deploy_stack streams
 deploy_stack nuvla
 
 # Once every stack converged, the versions of the secrets no service uses.

@@ -173,6 +173,7 @@ check_manager
 
 # The stacks, in reverse deployment order.
 remove_stack nuvla
+remove_stack streams
 remove_stack db
 remove_stack prometheus
 remove_stack traefik
@@ -194,5 +195,5 @@ if "$remove_networks"; then
 	remove_network traefik-public
 fi
 
-note 'kept volumes, on the nodes that ran them: db_esdata db_zkdata db_zkdatalog prometheus_grafana prometheus_prometheus'
+note 'kept volumes, on the nodes that ran them: db_esdata db_zkdata db_zkdatalog prometheus_grafana prometheus_prometheus streams_kafka-data'
 note "site $site torn down"

@@ -362,7 +362,7 @@ fi
 note "verifying site $site through $address"
 
 # Every service of the stacks, in deployment order.
-services=(traefik_traefik prometheus_cadvisor prometheus_elasticsearch-exporter prometheus_grafana prometheus_node-exporter prometheus_prometheus db_es db_zk nuvla_api nuvla_job-distributor nuvla_job-executor nuvla_ui)
+services=(traefik_traefik prometheus_cadvisor prometheus_elasticsearch-exporter prometheus_grafana prometheus_node-exporter prometheus_prometheus db_es db_zk streams_kafka streams_ksqldb-server streams_notify-email streams_notify-slack streams_subs-notifs nuvla_api nuvla_job-distributor nuvla_job-executor nuvla_ui)
 check_services "${services[@]}"
 
 # Through Traefik.

@@ -22,8 +22,8 @@ table=(inet nuvla)
 jump=nuvla-jump
 chain_input=NUVLA-INPUT
 chain_published=NUVLA-PUBLISHED
-node_names=(host-manager-1 host-worker-1 host-worker-2)
-declare -A node_address=(['host-manager-1']=192.0.2.10 ['host-worker-1']=192.0.2.11 ['host-worker-2']=192.0.2.12)
+node_names=(host-manager-1 host-worker-1 host-worker-2 host-worker-3)
+declare -A node_address=(['host-manager-1']=192.0.2.10 ['host-worker-1']=192.0.2.11 ['host-worker-2']=192.0.2.12 ['host-worker-3']=192.0.2.13)
 
 usage() {
 	cat <<EOF

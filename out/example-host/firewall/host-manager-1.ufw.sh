@@ -49,15 +49,19 @@ block=$(
 -A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment "swarm-manager" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.11/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment "swarm-manager" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.12/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment "swarm-manager" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.13/32 -p tcp -m conntrack --ctorigdstport 2377 -m comment --comment "swarm-manager" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.10/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.11/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.12/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.13/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.10/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.11/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.12/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.13/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.11/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.12/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.13/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 8080 -m comment --comment "traefik" -j RETURN
 -A NUVLA-PUBLISHED -j DROP
 COMMIT
@@ -89,7 +93,7 @@ NUVLAGEN_EOF
 )
 
 # The rules, as "ufw show added" prints them.
-wanted=("ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment 'nuvla:ssh'" "ufw allow from 198.51.100.0/28 to any port 80,443 proto tcp comment 'nuvla:http'" "ufw allow 80,443/tcp comment 'nuvla:http'" "ufw allow from 198.51.100.0/28 to any port 2376 proto tcp comment 'nuvla:docker'" "ufw allow from 198.51.100.0/28 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" "ufw allow from 192.0.2.10 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" "ufw allow from 192.0.2.11 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" "ufw allow from 192.0.2.12 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" "ufw allow from 192.0.2.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'")
+wanted=("ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment 'nuvla:ssh'" "ufw allow from 198.51.100.0/28 to any port 80,443 proto tcp comment 'nuvla:http'" "ufw allow 80,443/tcp comment 'nuvla:http'" "ufw allow from 198.51.100.0/28 to any port 2376 proto tcp comment 'nuvla:docker'" "ufw allow from 198.51.100.0/28 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" "ufw allow from 192.0.2.10 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" "ufw allow from 192.0.2.11 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" "ufw allow from 192.0.2.12 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" "ufw allow from 192.0.2.13 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" "ufw allow from 192.0.2.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.13 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.13 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'")
 
 # plan_rules prints the ufw commands, for --dry-run.
 plan_rules() {
@@ -101,12 +105,15 @@ plan_rules() {
 	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 2377 comment nuvla:swarm-manager'
 	echo '+ ufw allow proto tcp from 192.0.2.11/32 to any port 2377 comment nuvla:swarm-manager'
 	echo '+ ufw allow proto tcp from 192.0.2.12/32 to any port 2377 comment nuvla:swarm-manager'
+	echo '+ ufw allow proto tcp from 192.0.2.13/32 to any port 2377 comment nuvla:swarm-manager'
 	echo '+ ufw allow proto udp from 192.0.2.10/32 to any port 4789,7946 comment nuvla:swarm-cluster'
 	echo '+ ufw allow proto udp from 192.0.2.11/32 to any port 4789,7946 comment nuvla:swarm-cluster'
 	echo '+ ufw allow proto udp from 192.0.2.12/32 to any port 4789,7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto udp from 192.0.2.13/32 to any port 4789,7946 comment nuvla:swarm-cluster'
 	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 7946 comment nuvla:swarm-cluster'
 	echo '+ ufw allow proto tcp from 192.0.2.11/32 to any port 7946 comment nuvla:swarm-cluster'
 	echo '+ ufw allow proto tcp from 192.0.2.12/32 to any port 7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto tcp from 192.0.2.13/32 to any port 7946 comment nuvla:swarm-cluster'
 	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 8080 comment nuvla:traefik'
 }
 
@@ -121,12 +128,15 @@ add_rules() {
 	add "ufw allow from 192.0.2.10 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 192.0.2.10/32 to any port 2377 comment nuvla:swarm-manager
 	add "ufw allow from 192.0.2.11 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 192.0.2.11/32 to any port 2377 comment nuvla:swarm-manager
 	add "ufw allow from 192.0.2.12 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 192.0.2.12/32 to any port 2377 comment nuvla:swarm-manager
+	add "ufw allow from 192.0.2.13 to any port 2377 proto tcp comment 'nuvla:swarm-manager'" allow proto tcp from 192.0.2.13/32 to any port 2377 comment nuvla:swarm-manager
 	add "ufw allow from 192.0.2.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 192.0.2.10/32 to any port 4789,7946 comment nuvla:swarm-cluster
 	add "ufw allow from 192.0.2.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 192.0.2.11/32 to any port 4789,7946 comment nuvla:swarm-cluster
 	add "ufw allow from 192.0.2.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 192.0.2.12/32 to any port 4789,7946 comment nuvla:swarm-cluster
+	add "ufw allow from 192.0.2.13 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 192.0.2.13/32 to any port 4789,7946 comment nuvla:swarm-cluster
 	add "ufw allow from 192.0.2.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 192.0.2.10/32 to any port 7946 comment nuvla:swarm-cluster
 	add "ufw allow from 192.0.2.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 192.0.2.11/32 to any port 7946 comment nuvla:swarm-cluster
 	add "ufw allow from 192.0.2.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 192.0.2.12/32 to any port 7946 comment nuvla:swarm-cluster
+	add "ufw allow from 192.0.2.13 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 192.0.2.13/32 to any port 7946 comment nuvla:swarm-cluster
 	add "ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'" allow proto tcp from 198.51.100.0/28 to any port 8080 comment nuvla:traefik
 }
 

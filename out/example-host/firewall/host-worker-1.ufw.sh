@@ -48,12 +48,15 @@ block=$(
 -A NUVLA-PUBLISHED -s 192.0.2.10/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.11/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.12/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.13/32 -p udp -m conntrack --ctorigdstport 4789 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.10/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.11/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.12/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.13/32 -p udp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.10/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.11/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 192.0.2.12/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
+-A NUVLA-PUBLISHED -s 192.0.2.13/32 -p tcp -m conntrack --ctorigdstport 7946 -m comment --comment "swarm-cluster" -j RETURN
 -A NUVLA-PUBLISHED -s 198.51.100.0/28 -p tcp -m conntrack --ctorigdstport 8080 -m comment --comment "traefik" -j RETURN
 -A NUVLA-PUBLISHED -j DROP
 COMMIT
@@ -85,7 +88,7 @@ NUVLAGEN_EOF
 )
 
 # The rules, as "ufw show added" prints them.
-wanted=("ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment 'nuvla:ssh'" "ufw allow from 198.51.100.0/28 to any port 80,443 proto tcp comment 'nuvla:http'" "ufw allow 80,443/tcp comment 'nuvla:http'" "ufw allow from 198.51.100.0/28 to any port 2376 proto tcp comment 'nuvla:docker'" "ufw allow from 192.0.2.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'")
+wanted=("ufw allow from 198.51.100.0/28 to any port 22 proto tcp comment 'nuvla:ssh'" "ufw allow from 198.51.100.0/28 to any port 80,443 proto tcp comment 'nuvla:http'" "ufw allow 80,443/tcp comment 'nuvla:http'" "ufw allow from 198.51.100.0/28 to any port 2376 proto tcp comment 'nuvla:docker'" "ufw allow from 192.0.2.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.13 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 192.0.2.13 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" "ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'")
 
 # plan_rules prints the ufw commands, for --dry-run.
 plan_rules() {
@@ -96,9 +99,11 @@ plan_rules() {
 	echo '+ ufw allow proto udp from 192.0.2.10/32 to any port 4789,7946 comment nuvla:swarm-cluster'
 	echo '+ ufw allow proto udp from 192.0.2.11/32 to any port 4789,7946 comment nuvla:swarm-cluster'
 	echo '+ ufw allow proto udp from 192.0.2.12/32 to any port 4789,7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto udp from 192.0.2.13/32 to any port 4789,7946 comment nuvla:swarm-cluster'
 	echo '+ ufw allow proto tcp from 192.0.2.10/32 to any port 7946 comment nuvla:swarm-cluster'
 	echo '+ ufw allow proto tcp from 192.0.2.11/32 to any port 7946 comment nuvla:swarm-cluster'
 	echo '+ ufw allow proto tcp from 192.0.2.12/32 to any port 7946 comment nuvla:swarm-cluster'
+	echo '+ ufw allow proto tcp from 192.0.2.13/32 to any port 7946 comment nuvla:swarm-cluster'
 	echo '+ ufw allow proto tcp from 198.51.100.0/28 to any port 8080 comment nuvla:traefik'
 }
 
@@ -112,9 +117,11 @@ add_rules() {
 	add "ufw allow from 192.0.2.10 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 192.0.2.10/32 to any port 4789,7946 comment nuvla:swarm-cluster
 	add "ufw allow from 192.0.2.11 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 192.0.2.11/32 to any port 4789,7946 comment nuvla:swarm-cluster
 	add "ufw allow from 192.0.2.12 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 192.0.2.12/32 to any port 4789,7946 comment nuvla:swarm-cluster
+	add "ufw allow from 192.0.2.13 to any port 4789,7946 proto udp comment 'nuvla:swarm-cluster'" allow proto udp from 192.0.2.13/32 to any port 4789,7946 comment nuvla:swarm-cluster
 	add "ufw allow from 192.0.2.10 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 192.0.2.10/32 to any port 7946 comment nuvla:swarm-cluster
 	add "ufw allow from 192.0.2.11 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 192.0.2.11/32 to any port 7946 comment nuvla:swarm-cluster
 	add "ufw allow from 192.0.2.12 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 192.0.2.12/32 to any port 7946 comment nuvla:swarm-cluster
+	add "ufw allow from 192.0.2.13 to any port 7946 proto tcp comment 'nuvla:swarm-cluster'" allow proto tcp from 192.0.2.13/32 to any port 7946 comment nuvla:swarm-cluster
 	add "ufw allow from 198.51.100.0/28 to any port 8080 proto tcp comment 'nuvla:traefik'" allow proto tcp from 198.51.100.0/28 to any port 8080 comment nuvla:traefik
 }
 
