@@ -66,7 +66,7 @@ sites: t: {
 		{name: "renamed as another stack", src: sprintf(host, streamsNode, `streams: enabled: true, stackNames: streams: "db"`),
 			err: `h.cue:12:47: stackNames: db and streams are both called "db": each stack needs its own name`},
 		{name: "on a target", src: sprintf(target, "streams: enabled: true"),
-			err: `t.cue:7:2: sites.t.streams: field not allowed`},
+			err: `t.cue:7:2: sites.t.streams: only a host site has this field (this site is a target)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sites, err := l.Load("h.cue", []byte(tc.src))
