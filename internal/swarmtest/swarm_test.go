@@ -34,6 +34,7 @@ func TestDeployExampleSites(t *testing.T) {
 				compareGolden(t, s.Name, goldenComment(s.Name), got)
 			})
 			t.Run("specs", func(t *testing.T) { checkSpecs(t, dp, snap) })
+			t.Run("streams", func(t *testing.T) { checkStreams(t, dp, snap) })
 			t.Run("held-back-without-labels", func(t *testing.T) { checkHeldBack(t, dp, snap) })
 			t.Run("placed-with-model-labels", func(t *testing.T) { checkPlaced(t, dp, snap) })
 		})
@@ -275,6 +276,7 @@ func TestRenamedNetworks(t *testing.T) {
 	}
 	dp, snap := deploySite(t, d, s)
 	checkSpecs(t, dp, snap)
+	checkStreams(t, dp, snap) // off by default: no Kafka, no producers
 	for kind, objs := range map[string]map[string]map[string]any{"service": snap.services, "network": snap.networks, "secret": snap.secrets, "config": snap.configs} {
 		for name, v := range objs {
 			b, err := json.Marshal(v)
