@@ -90,8 +90,10 @@
 //
 // TestACMEConfigurationAccepted: Traefik starts with the target site's
 // generated ACME configuration, starts the ACME provider without an
-// error, and every TLS router uses the generated resolver (Let's
-// Encrypt itself is unreachable here: acceptance only).
+// error, every TLS router uses the generated resolver, and Traefik's
+// acme-http router is enabled, so that a challenge path on port 80 is
+// answered by its challenge handler rather than redirected (Let's
+// Encrypt itself is unreachable here: acceptance only, no certificate).
 //
 // Everything a test creates is removed when it ends (stacks, networks,
 // secrets, configs, volumes, containers, the images it built, the node
@@ -118,34 +120,50 @@
 //
 // # Each kind of assertion, once broken
 //
-// Recorded when the test was written: one run with these lines of the
-// model (and one of the secrets generator) changed by hand, each caught
-// by the assertion named:
+// Recorded with both sites: three runs with these lines of the model
+// (and one of the secrets generator) changed by hand, each caught by
+// the assertion named:
 //
-//   - monitoring.cue, grafana-strip's prefixes "/grafana" → "/graf":
-//     routes ("the service got path /ana/api/health, want /api/health",
-//     X-Forwarded-Prefix);
-//   - traefik.cue, the web entry point's redirections removed:
-//     redirect (status 404, no Location);
-//   - monitoring.cue, the prometheus route's middlewares → []:
-//     basic-auth (status 200 without credentials, no Basic challenge);
-//   - traefik.cue, websecure's middlewares ["compress@file"] removed:
-//     compress (Content-Encoding "" with gzip accepted);
-//   - traefik.cue, the catch-all's rule → Host(`nowhere.invalid`):
-//     unrouted (404, not the catch-all's 503);
-//   - secrets.go, the S3 domain left out of the self-signed SANs:
-//     certificate (SANs lack s3.…) and the S3 route (TLS verification);
-//   - monitoring.cue, scrape_interval "15s" → "15": promtool ("not a
-//     valid duration string");
-//   - monitoring.cue, the traefik scrape target's port 8080 → 8081, and
-//     cadvisor's 8080 → 8082: scrape-targets (Traefik's target down,
-//     cadvisor's not reached: connection refused);
-//   - traefik.cue, the routers' certresolver → "other" in ACME mode:
-//     TestACMEConfigurationAccepted (routers' resolver, Traefik's
-//     router errors);
-//   - the rendered compose file (the test does this itself, every run):
-//     grafana's loadbalancer.server.port "3000" → "3001" gives 502, its
-//     traefik.swarm.network → the stack's own network gives 404: the
-//     route check fails, and passes again with the file as rendered.
+//   - route rule, nuvla.cue, the ui's rule without Path(`/`): routes
+//     (GET / answered 503 by the catch-all, not the ui);
+//   - port, minio.cue, the console's port 9001 → 9003: routes (502);
+//   - strip prefix, monitoring.cue, grafana-strip's prefixes "/grafana"
+//     → "/graf": routes ("the service got path /ana/api/health, want
+//     /api/health", X-Forwarded-Prefix), on both sites;
+//   - a middleware of the labels, nuvla.cue, api-remove-authn-info
+//     dropping x-other instead of nuvla-authn-info: routes (the api got
+//     the client's Nuvla-Authn-Info);
+//   - redirect, traefik.cue, the web entry point's redirections
+//     removed: redirect (status 404, no Location), on both sites;
+//   - certificate, secrets.go, the S3 domain left out of the
+//     self-signed SANs: certificate (SANs lack s3.…) and the S3 route
+//     (TLS verification);
+//   - basic auth, monitoring.cue, the prometheus route's middlewares →
+//     []: basic-auth (status 200 without credentials, no Basic
+//     challenge);
+//   - compress, traefik.cue, websecure's middlewares ["compress@file"]
+//     removed: compress (Content-Encoding "" with gzip accepted);
+//   - promtool, monitoring.cue, scrape_interval "15s" → "15": promtool
+//     ("not a valid duration string"), then routes and scrape-targets
+//     (Prometheus does not run; deploy.sh still saw its task start);
+//   - scrape targets, monitoring.cue, the traefik scrape target's port
+//     8080 → 8081: scrape-targets (Traefik's target down, connection
+//     refused);
+//   - ACME, traefik.cue, the HTTP challenge's entry point "web" →
+//     "nowhere": TestACMEConfigurationAccepted/http-challenge (Traefik's
+//     acme-http router disabled, "entryPoint \"nowhere\" doesn't exist";
+//     the challenge path on 80 redirected); and, recorded earlier, the
+//     routers' certresolver → "other": the routers' resolver check;
+//   - provider network, in the rendered compose file (the test does
+//     this itself, every run, to the site's first route): the service
+//     port label +1 gives 502; traefik.swarm.network naming another
+//     network of the service gives 404; the service taken off the
+//     provider's network gives 502; each time the route check fails,
+//     and passes again with the file as rendered.
+//
+// Recorded earlier, with the target site only: the catch-all's rule →
+// Host(`nowhere.invalid`) is caught by unrouted (404, not the
+// catch-all's 503); cadvisor's scrape port 8080 → 8082 by
+// scrape-targets (not reached: connection refused).
 
 package runtimetest

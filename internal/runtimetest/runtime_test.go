@@ -310,6 +310,43 @@ func TestACMEConfigurationAccepted(t *testing.T) {
 	}
 	resolver := sortedKeys(static.Resolvers)[0]
 	dep.checkRouters(t, resolver)
+	t.Run("http-challenge", func(t *testing.T) {
+		// Let's Encrypt's HTTP-01 challenge comes to port 80, ahead of
+		// the redirect to HTTPS: Traefik's own acme-http router must be
+		// enabled on the challenge's entry point, and a challenge path
+		// on 80 answered by it (404 for a token it does not hold), not
+		// redirected.
+		u := "http://" + dep.site.Domain + ":8080/api/http/routers/acme-http@internal"
+		err := eventually(30*time.Second, func() error {
+			rp, err := dep.c.do(request{url: u, user: dep.user, pass: dep.pass})
+			if err != nil {
+				return err
+			}
+			var r struct {
+				Status      string
+				EntryPoints []string `json:"entryPoints"`
+				Error       []string `json:"error"`
+			}
+			if err := json.Unmarshal(rp.body, &r); err != nil || rp.status != http.StatusOK {
+				return fmt.Errorf("GET %s: status %d (%v): %.300q", u, rp.status, err, rp.body)
+			}
+			if r.Status != "enabled" || len(r.Error) > 0 {
+				return fmt.Errorf("Traefik's acme-http router: status %s, entry points %v, errors %v", r.Status, r.EntryPoints, r.Error)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		challenge := "http://" + dep.site.Domain + "/.well-known/acme-challenge/runtimetest-token"
+		rp, err := dep.c.do(request{url: challenge})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rp.status != http.StatusNotFound || rp.header.Get("Location") != "" {
+			t.Errorf("GET %s: status %d, Location %q: want 404 from Traefik's ACME challenge handler, not a redirect", challenge, rp.status, rp.header.Get("Location"))
+		}
+	})
 	err := eventually(30*time.Second, func() error {
 		logs, err := d.Exec(dockercli.Opts{}, "service", "logs", "--raw", stack+"_traefik")
 		if err != nil {
