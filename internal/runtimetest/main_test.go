@@ -226,7 +226,12 @@ func tearDown() error {
 		return errors.Join(append(errs, err)...)
 	}
 	if slices.Contains(after, "docker_gwbridge") && !slices.Contains(engine.networksBefore, "docker_gwbridge") {
-		if _, err := d.Run("network", "rm", "docker_gwbridge"); err != nil {
+		// Leaving takes the ingress endpoint off it a moment later.
+		err := waitFor(30*time.Second, func() (bool, error) {
+			_, err := d.Run("network", "rm", "docker_gwbridge")
+			return err == nil, err
+		})
+		if err != nil {
 			errs = append(errs, err)
 		}
 		if after, err = d.Lines("network", "ls", "--format", "{{.Name}}"); err != nil {
