@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/errors"
 )
 
@@ -29,13 +30,15 @@ var Minimal = map[string][][2]string{
 // minimalSite is the minimal site of kind, but for the fields on path
 // (above or below it).
 func minimalSite(input cue.Value, kind string, path cue.Path) cue.Value {
+	// A one-off context: values of different contexts combine.
+	ctx := cuecontext.New()
 	v := input
 	for _, kv := range Minimal[kind] {
 		p := cue.ParsePath(kv[0])
 		if kv[0] != "kind" && len(path.Selectors()) > 0 && (prefix(p, path) || prefix(path, p)) {
 			continue
 		}
-		v = v.FillPath(p, input.Context().CompileString(kv[1]))
+		v = v.FillPath(p, ctx.CompileString(kv[1]))
 	}
 	return v
 }
@@ -74,7 +77,7 @@ func prefix(a, b cue.Path) bool {
 // does not set but that is concrete in it is computed from others
 // (minio.s3Domain, from domain).
 func checkExamples(input cue.Value, fields []Field) error {
-	ctx := input.Context()
+	ctx := cuecontext.New()
 	var errs errors.Error
 	for _, kind := range Kinds {
 		if err := minimalSite(input, kind, cue.Path{}).Validate(cue.Concrete(true)); err != nil {

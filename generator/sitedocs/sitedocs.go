@@ -25,6 +25,7 @@ import (
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/format"
 	"cuelang.org/go/cue/parser"
@@ -105,8 +106,9 @@ func Fields(schema cue.Value) ([]Field, error) {
 	}
 	byPath := map[string]*Field{}
 	var order []*Field
+	ctx := cuecontext.New()
 	for _, va := range variants {
-		v := input.Unify(schema.Context().CompileString(va.src))
+		v := input.Unify(ctx.CompileString(va.src))
 		if err := v.Err(); err != nil {
 			return nil, fmt.Errorf("variant %s: %w", va.src, err)
 		}
