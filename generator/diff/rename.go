@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -12,42 +13,9 @@ import (
 // and the ones they started to, and pairs them as renames: one of each,
 // or, when several changed, the ones the same services attach to.
 func findRenames(old, new map[string][]byte) []Rename {
-	on, nn := networkUse(old), networkUse(new)
-	var removed, added []string
-	for n := range on {
-		if _, ok := nn[n]; !ok {
-			removed = append(removed, n)
-		}
-	}
-	for n := range nn {
-		if _, ok := on[n]; !ok {
-			added = append(added, n)
-		}
-	}
-	sort.Strings(removed)
-	sort.Strings(added)
-	pairs := map[string]string{}
-	if len(removed) == 1 && len(added) == 1 {
-		pairs[removed[0]] = added[0]
-	} else {
-		for _, x := range removed {
-			var match []string
-			for _, y := range added {
-				if on[x] == nn[y] {
-					match = append(match, y)
-				}
-			}
-			if len(match) == 1 {
-				pairs[x] = match[0]
-			}
-		}
-	}
 	var out []Rename
-	for _, x := range removed {
-		y, ok := pairs[x]
-		if !ok {
-			continue
-		}
+	for _, pr := range pairBySignature(networkUse(old), networkUse(new)) {
+		x, y := pr[0], pr[1]
 		r := Rename{Old: x, New: y}
 		r.Files = []string{}
 		for _, rel := range unionKeys(old, nil) {
@@ -62,6 +30,42 @@ func findRenames(old, new map[string][]byte) []Rename {
 			}
 		}
 		out = append(out, r)
+	}
+	return out
+}
+
+// pairBySignature pairs the names only on the old side with those only
+// on the new (each map holds a name's signature): one of each, or, when
+// several changed, those whose signatures match one another alone. The
+// pairs come in the old names' order.
+func pairBySignature(old, new map[string]string) [][2]string {
+	var removed, added []string
+	for n := range old {
+		if _, ok := new[n]; !ok {
+			removed = append(removed, n)
+		}
+	}
+	for n := range new {
+		if _, ok := old[n]; !ok {
+			added = append(added, n)
+		}
+	}
+	slices.Sort(removed)
+	slices.Sort(added)
+	if len(removed) == 1 && len(added) == 1 {
+		return [][2]string{{removed[0], added[0]}}
+	}
+	var out [][2]string
+	for _, x := range removed {
+		var match []string
+		for _, y := range added {
+			if old[x] == new[y] {
+				match = append(match, y)
+			}
+		}
+		if len(match) == 1 {
+			out = append(out, [2]string{x, match[0]})
+		}
 	}
 	return out
 }

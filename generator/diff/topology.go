@@ -247,34 +247,9 @@ func andList(names []string, max int) string {
 // old side with those only on the new: one of each, or, when several
 // changed, the ones with the same services.
 func findStackRenames(old, new map[string][]byte) []StackRename {
-	os, ns := stackServices(old), stackServices(new)
-	var removed, added []string
-	for s := range os {
-		if _, ok := ns[s]; !ok {
-			removed = append(removed, s)
-		}
-	}
-	for s := range ns {
-		if _, ok := os[s]; !ok {
-			added = append(added, s)
-		}
-	}
-	slices.Sort(removed)
-	slices.Sort(added)
 	var out []StackRename
-	if len(removed) == 1 && len(added) == 1 {
-		return []StackRename{{removed[0], added[0]}}
-	}
-	for _, x := range removed {
-		var match []string
-		for _, y := range added {
-			if os[x] == ns[y] {
-				match = append(match, y)
-			}
-		}
-		if len(match) == 1 {
-			out = append(out, StackRename{x, match[0]})
-		}
+	for _, pr := range pairBySignature(stackServices(old), stackServices(new)) {
+		out = append(out, StackRename{pr[0], pr[1]})
 	}
 	return out
 }
