@@ -13,6 +13,7 @@ import (
 
 	"github.com/nuvla/nuvlagen/generator/artifact"
 	"github.com/nuvla/nuvlagen/generator/scripts"
+	"github.com/nuvla/nuvlagen/generator/shell"
 	"github.com/nuvla/nuvlagen/generator/site"
 )
 
@@ -46,7 +47,9 @@ func Render(s *site.Site, pics Pictures) ([]byte, error) {
 		w("A **target** site: Nuvla deploys users' containers on this Swarm. Its services are served at https://%s/ and its S3 API at https://%s/.\n\n", s.Domain, s.S3Domain)
 	}
 
-	runbook(s, w)
+	if err := runbook(s, w); err != nil {
+		return nil, err
+	}
 
 	w("\n## Nodes\n\n| node | address | role | labels |\n|---|---|---|---|\n")
 	for _, n := range s.Nodes {
@@ -295,10 +298,15 @@ const FromGenerate = "from where `nuvlagen generate` ran"
 // step, in order, with the commands for its nodes. DIR is the secrets
 // directory, which never enters out/. Commands are relative to the
 // site's directory, whatever --out generate had, except the two that
-// name the site file, which say so.
-func runbook(s *site.Site, w func(string, ...any)) {
+// name the site file, which say so: in prose it is printed as headers
+// print it, in a command as one shell word.
+func runbook(s *site.Site, w func(string, ...any)) error {
 	dir := siteSecrets(s) // a deployment's directory holds one per site
 	file := artifact.Source(s.File)
+	arg, err := shell.Quote(s.File)
+	if err != nil {
+		return fmt.Errorf("site file %s: %w", file, err)
+	}
 	edge, _ := s.Node(s.Edge)
 	w("## Runbook\n\nRun each command from this directory, the site's, which `nuvlagen generate` wrote (`cd` into it), on the machine with nuvlagen and the secrets directory `DIR` (0700, outside any repository), except the blocks marked \"%s\": they name the site file, `%s`, as generate was given it. Every node is reached as root over SSH.\n\n", FromGenerate, file)
 	w("1. **DNS.** Point `%s`", s.Domain)
@@ -311,7 +319,7 @@ func runbook(s *site.Site, w func(string, ...any)) {
 	} else {
 		w("2. **Secrets**, %s; run again, it keeps what exists. `secrets check` lists the certificates' expiry:\n\n", FromGenerate)
 	}
-	w("   ```sh\n   nuvlagen secrets init DIR --site %s\n   nuvlagen secrets check DIR\n   ```\n\n", file)
+	w("   ```sh\n   nuvlagen secrets init DIR --site %s\n   nuvlagen secrets check DIR\n   ```\n\n", arg)
 	if p := placeholders(s); len(p) > 0 {
 		w("   Then write what nuvlagen cannot know into its file (each holds `REPLACE-ME` until then; deploy.sh and configure refuse it): %s.\n\n", strings.Join(p, "; "))
 	}
@@ -362,7 +370,7 @@ func runbook(s *site.Site, w func(string, ...any)) {
 		n++
 	}
 	w("%d. **Change** the site file, then, %s, render it again (add `--out` if it was not `out` that generate wrote this directory into) and see what changes, risks first (against git's `main`, say):\n\n", n, FromGenerate)
-	w("   ```sh\n   nuvlagen generate --site %s\n   nuvlagen diff --base main --site %[1]s\n   ```\n\n", file)
+	w("   ```sh\n   nuvlagen generate --site %s\n   nuvlagen diff --base main --site %[1]s\n   ```\n\n", arg)
 	w("   and deploy again (step 5).")
 	if s.Kind == site.KindHost {
 		if s.Snapshots != nil {
@@ -372,6 +380,7 @@ func runbook(s *site.Site, w func(string, ...any)) {
 		}
 	}
 	w(" To rotate a secret, write its new value into its file in `%s` and deploy again: each secret is named by its content's digest, so the services move to the new version and the old one is removed once unused (CREDENTIAL_ENCRYPTION_KEY is refused: Nuvla's stored credentials would become unreadable).\n", dir)
+	return nil
 }
 
 // placeholders lists the secret files secrets init leaves for the
