@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -462,7 +463,7 @@ func (dp *deployment) cleanUp(before inventory, labelsBefore map[string]string) 
 	}
 	if labels, err := nodeLabels(d); err != nil {
 		errs = append(errs, err)
-	} else if !mapsEqual(labels, labelsBefore) {
+	} else if !maps.Equal(labels, labelsBefore) {
 		errs = append(errs, fmt.Errorf("node labels after the run %v, before %v", labels, labelsBefore))
 	}
 	return errors.Join(errs...)
@@ -518,18 +519,6 @@ func eventually(timeout time.Duration, check func() error) error {
 		return last
 	}
 	return nil
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -235,7 +236,7 @@ func tearDown() error {
 	}
 	if labels, err := nodeLabels(); err != nil {
 		errs = append(errs, err)
-	} else if !mapsEqual(labels, engine.labelsBefore) {
+	} else if !maps.Equal(labels, engine.labelsBefore) {
 		errs = append(errs, fmt.Errorf("node labels are %v, were %v before the run", labels, engine.labelsBefore))
 		if err := setNodeLabels(engine.labelsBefore, keys(labels)); err != nil {
 			errs = append(errs, err)
@@ -298,18 +299,6 @@ func lock(path string, timeout time.Duration) (unlock func(), err error) {
 		}
 		time.Sleep(time.Second)
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 func keys(m map[string]string) []string {

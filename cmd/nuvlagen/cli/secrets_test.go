@@ -2,6 +2,7 @@ package cli
 
 import (
 	"crypto/x509"
+	"maps"
 	"net/netip"
 	"time"
 
@@ -519,7 +520,7 @@ func TestSecretsInitSiteOfDeployment(t *testing.T) {
 
 	// Idempotent, from whichever site's file.
 	code, out, errs = secretsInit(t, dir, "--site", target)
-	if code != ExitOK || strings.Contains(out, "created") || !mapsEqualStr(first, tree(t, dir)) {
+	if code != ExitOK || strings.Contains(out, "created") || !maps.Equal(first, tree(t, dir)) {
 		t.Errorf("again with --site %s: exit %d\n%s%s", filepath.Base(target), code, out, errs)
 	}
 
@@ -585,7 +586,7 @@ func TestSecretsInitSiteOfDeployment(t *testing.T) {
 			if code != ExitInvalid || !strings.Contains(errs, c.want) {
 				t.Errorf("exit %d, stderr %q, want 1 and %q", code, errs, c.want)
 			}
-			if out != "" || !mapsEqualStr(before, tree(t, d)) {
+			if out != "" || !maps.Equal(before, tree(t, d)) {
 				t.Errorf("a refused run wrote something:\n%s", out)
 			}
 		})
@@ -604,18 +605,6 @@ func TestSecretsInitSiteOfDeployment(t *testing.T) {
 	if code := Main([]string{"secrets", "check", dir}, &check, &checkErr); code != ExitOK {
 		t.Errorf("secrets check after --force: exit %d\n%s%s", code, check.String(), checkErr.String())
 	}
-}
-
-func mapsEqualStr(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestSecretsInitRenewCertificates: --renew-certificates re-issues every
