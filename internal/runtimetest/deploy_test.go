@@ -77,7 +77,7 @@ func (ts testSite) source() []byte {
 	}
 	if len(ts.images) > 0 {
 		b.WriteString("\timages: {\n")
-		for _, k := range sortedKeys(ts.images) {
+		for _, k := range slices.Sorted(maps.Keys(ts.images)) {
 			fmt.Fprintf(&b, "\t\t%s: %s\n", k, strconv.Quote(ts.images[k]))
 		}
 		b.WriteString("\t}\n")
@@ -420,12 +420,12 @@ func (dp *deployment) cleanUp(before inventory, labelsBefore map[string]string) 
 		errs = append(errs, err)
 	} else {
 		args := []string{"node", "update"}
-		for _, k := range sortedKeys(labels) {
+		for _, k := range slices.Sorted(maps.Keys(labels)) {
 			if _, ok := labelsBefore[k]; !ok {
 				args = append(args, "--label-rm", k)
 			}
 		}
-		for _, k := range sortedKeys(labelsBefore) {
+		for _, k := range slices.Sorted(maps.Keys(labelsBefore)) {
 			if labels[k] != labelsBefore[k] {
 				args = append(args, "--label-add", k+"="+labelsBefore[k])
 			}
@@ -519,13 +519,4 @@ func eventually(timeout time.Duration, check func() error) error {
 		return last
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	var k []string
-	for key := range m {
-		k = append(k, key)
-	}
-	slices.Sort(k)
-	return k
 }

@@ -2,6 +2,7 @@ package runtimetest
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -61,7 +62,7 @@ func TestTestSiteRenders(t *testing.T) {
 						t.Fatalf("service %s without its public network: %v", r.service, err)
 					}
 					if _, on := p.Services[r.service].Networks[dp.site.Networks.Public]; on || len(p.Services[r.service].Networks) != len(dp.projects[stack].Services[r.service].Networks)-1 {
-						t.Errorf("service %s: withoutNetwork left networks %v", r.service, sortedKeys(p.Services[r.service].Networks))
+						t.Errorf("service %s: withoutNetwork left networks %v", r.service, slices.Sorted(maps.Keys(p.Services[r.service].Networks)))
 					}
 				}
 				if host {

@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -306,9 +307,9 @@ func TestACMEConfigurationAccepted(t *testing.T) {
 		t.Fatalf("%s: %v", file, err)
 	}
 	if len(static.Resolvers) != 1 {
-		t.Fatalf("%s: want one certificate resolver, got %v", file, sortedKeys(static.Resolvers))
+		t.Fatalf("%s: want one certificate resolver, got %v", file, slices.Sorted(maps.Keys(static.Resolvers)))
 	}
-	resolver := sortedKeys(static.Resolvers)[0]
+	resolver := slices.Sorted(maps.Keys(static.Resolvers))[0]
 	dep.checkRouters(t, resolver)
 	t.Run("http-challenge", func(t *testing.T) {
 		// Let's Encrypt's HTTP-01 challenge comes to port 80, ahead of
@@ -583,7 +584,7 @@ func (dep *deployed) checkRouters(t *testing.T, resolver string) {
 		}
 		for _, name := range want {
 			if _, ok := got[name+"@swarm"]; !ok {
-				return fmt.Errorf("Traefik has no router %s@swarm (it has %v)", name, sortedKeys(got))
+				return fmt.Errorf("Traefik has no router %s@swarm (it has %v)", name, slices.Sorted(maps.Keys(got)))
 			}
 		}
 		return nil
@@ -763,7 +764,7 @@ var brokenLabels = []breakage{
 			// A network of the service other than the public one, by
 			// its Swarm name: an external network's own, or
 			// <stack>_<key> for the stack's.
-			for _, n := range sortedKeys(dep.projects[stack].Services[r.service].Networks) {
+			for _, n := range slices.Sorted(maps.Keys(dep.projects[stack].Services[r.service].Networks)) {
 				name := n
 				if !dep.projects[stack].Networks[n].External {
 					name = stack + "_" + n
