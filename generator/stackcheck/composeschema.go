@@ -48,9 +48,9 @@ func ComposeSchemaError(cfg map[string]any) (*SchemaError, error) {
 	}
 	// compose-go gives the schema library a JSON round trip of the file,
 	// to shed derived types; the loaders' maps hold none (yaml.v3 decodes
-	// timestamps into strings, not time.Time), and copying suffices.
-	raw := toJSON(cfg)
-	err = s.Validate(raw)
+	// timestamps into strings, not time.Time), and the library reads them
+	// without changing them: they are validated as they are.
+	err = s.Validate(cfg)
 	if err == nil {
 		return nil, nil
 	}

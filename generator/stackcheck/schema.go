@@ -99,12 +99,31 @@ func durationFormat(input any) error {
 // of the first failing entry in key order, so that the same file always
 // gives the same message.
 func StackLoad(filename, workingDir string, dict map[string]any, env map[string]string) error {
+	return stackLoad(filename, workingDir, dict, env, false)
+}
+
+// StackLoadInterpolated is StackLoad given also cfg, dict as
+// StackInterpolate interpolated it with env: the loader converts cfg
+// instead of interpolating dict again, as it would, with the same
+// options. A file whose version comes from a variable is loaded from
+// dict, as the loader reads the version before interpolating.
+func StackLoadInterpolated(filename, workingDir string, dict, cfg map[string]any, env map[string]string) error {
+	if cfg == nil || schema.Version(cfg) != schema.Version(dict) {
+		return StackLoad(filename, workingDir, dict, env)
+	}
+	return stackLoad(filename, workingDir, cfg, env, true)
+}
+
+func stackLoad(filename, workingDir string, dict map[string]any, env map[string]string, interpolated bool) error {
 	load := func(d map[string]any) error {
 		_, err := dockerloader.Load(dockertypes.ConfigDetails{
 			WorkingDir:  workingDir,
 			ConfigFiles: []dockertypes.ConfigFile{{Filename: filename, Config: d}},
 			Environment: env,
-		}, func(o *dockerloader.Options) { o.SkipValidation = true })
+		}, func(o *dockerloader.Options) {
+			o.SkipValidation = true
+			o.SkipInterpolation = interpolated
+		})
 		return err
 	}
 	err := load(dict)
@@ -132,27 +151,6 @@ func normalizeVersion(v string) string {
 		return "3.13"
 	}
 	return v
-}
-
-// toJSON turns the loader's maps and slices into the plain types the
-// schema library expects.
-func toJSON(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = toJSON(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = toJSON(e)
-		}
-		return out
-	default:
-		return v
-	}
 }
 
 // SchemaError is one violation of the docker CLI's stack schema.
@@ -196,7 +194,10 @@ func StackInterpolate(dict map[string]any, env map[string]string) (map[string]an
 	if err != nil {
 		return cfg, nil, err
 	}
-	err = s.Validate(toJSON(cfg))
+	// The interpolated maps hold only what the schema library reads
+	// (maps, slices, strings, numbers, booleans), and it does not change
+	// them: no copy.
+	err = s.Validate(cfg)
 	if err == nil {
 		return cfg, nil, nil
 	}

@@ -4,9 +4,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nuvla/nuvlagen/internal/golden"
 )
 
 // Both benchmarks report files/s, the wall-clock throughput, and
@@ -14,9 +17,33 @@ import (
 // other work the first drops with the load and the second much less.
 // `make bench-vet` prints both and their ratios.
 
-// BenchmarkVet measures vet's throughput over the corpus, on all CPUs.
+// benchFiles are the files both benchmarks check: the corpus, in the
+// styles of public documentation (small files, a third of them with
+// findings), and every compose file of out/, the stacks nuvlagen
+// generates for the example sites (four times the corpus's size on
+// average, and valid).
+func benchFiles(tb testing.TB) []string {
+	tb.Helper()
+	names, _ := filepath.Glob(filepath.Join("testdata", "corpus", "*.yml"))
+	out, _ := filepath.Glob(filepath.Join(golden.Root(tb), "out", "*", "stacks", "*", "docker-compose.yml"))
+	if len(names) < 30 || len(out) < 10 {
+		tb.Fatalf("%d corpus files, %d compose files in out/", len(names), len(out))
+	}
+	return append(names, out...)
+}
+
+// BenchmarkVet measures vet's throughput over benchFiles, on all CPUs,
+// with the garbage collector set as the vet command sets it.
 func BenchmarkVet(b *testing.B) {
-	inputs := corpus(b)
+	var inputs []Input
+	for _, n := range benchFiles(b) {
+		data, err := os.ReadFile(n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		inputs = append(inputs, Input{Name: n, Data: data})
+	}
+	defer commandGC()()
 	start := cpuTime()
 	for b.Loop() {
 		Files(inputs, nil)
@@ -27,14 +54,14 @@ func BenchmarkVet(b *testing.B) {
 }
 
 // BenchmarkDockerStackConfig runs `docker stack config -c FILE` once per
-// corpus file, one after the other, as a script checking files with the
+// file of benchFiles, one after the other, as a script checking files with the
 // docker CLI would. It needs no daemon.
 func BenchmarkDockerStackConfig(b *testing.B) {
 	docker, err := exec.LookPath("docker")
 	if err != nil {
 		b.Skip("no docker CLI")
 	}
-	names, _ := filepath.Glob(filepath.Join("testdata", "corpus", "*.yml"))
+	names := benchFiles(b)
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + b.TempDir()}
 	var cpu time.Duration
 	for b.Loop() {
@@ -57,4 +84,24 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// commandGC sets the garbage collector as `nuvlagen vet` does (see
+// GCPercent), unless GOGC or GOMEMLIMIT is set, and returns what undoes
+// it.
+func commandGC() (restore func()) {
+	var undo []func()
+	if _, set := os.LookupEnv("GOGC"); !set {
+		old := debug.SetGCPercent(GCPercent)
+		undo = append(undo, func() { debug.SetGCPercent(old) })
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		old := debug.SetMemoryLimit(MemoryLimit)
+		undo = append(undo, func() { debug.SetMemoryLimit(old) })
+	}
+	return func() {
+		for _, f := range undo {
+			f()
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package vet
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -51,6 +52,43 @@ func TestSchemaVerdicts(t *testing.T) {
 		isSchema := composeErr != nil && strings.HasPrefix(composeErr.Error(), "validating ")
 		if isSchema != (ours != nil) {
 			t.Errorf("compose-go says %v, vet says %v, for:\n%s", composeErr, ours, data)
+		}
+	}
+	if checked < 50 {
+		t.Fatalf("only %d files compared", checked)
+	}
+}
+
+// TestStackLoadInterpolated proves that the docker CLI's loader given the
+// file StackInterpolate interpolated says what it says interpolating the
+// file itself, and leaves the interpolated file as it was: compose-go
+// loads it afterwards.
+func TestStackLoadInterpolated(t *testing.T) {
+	checked := 0
+	for _, data := range seedFiles(t) {
+		dict, err := dockerloader.ParseYAML(data)
+		if err != nil {
+			continue
+		}
+		var doc yaml.Node
+		if yaml.Unmarshal(data, &doc) != nil {
+			continue
+		}
+		env := lookupEnv(&doc)
+		dict = withoutForbidden(dict)
+		cfg, errs, err := stackcheck.StackInterpolate(dict, env)
+		if err != nil || len(errs) > 0 {
+			continue
+		}
+		checked++
+		before, _, _ := stackcheck.StackInterpolate(dict, env)
+		want := stackcheck.StackLoad("x.yml", ".", dict, env)
+		got := stackcheck.StackLoadInterpolated("x.yml", ".", dict, cfg, env)
+		if (want == nil) != (got == nil) || (want != nil && want.Error() != got.Error()) {
+			t.Errorf("the loader interpolating says %v, given the interpolated file %v, for:\n%s", want, got, data)
+		}
+		if !reflect.DeepEqual(before, cfg) {
+			t.Errorf("the loader changed the interpolated file:\n%s", data)
 		}
 	}
 	if checked < 50 {

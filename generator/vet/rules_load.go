@@ -280,10 +280,14 @@ func checkStack(f *file) {
 		return
 	}
 	dict := withoutForbidden(f.dict)
+	f.stackDict = dict
 	cfg, errs, err := stackcheck.StackInterpolate(dict, f.env)
 	f.interpolated = cfg
 	if err == nil && len(errs) == 0 {
-		err = stackcheck.StackLoad(f.name, filepath.Dir(f.name), dict, f.env)
+		err = stackcheck.StackLoadInterpolated(f.name, filepath.Dir(f.name), dict, cfg, f.env)
+		// checkUnset's verdict on the file as it is, taken before
+		// compose-go, which changes the maps it loads.
+		f.stackLoaded = err == nil && refusedAfterLoad(cfg) == nil
 	}
 	var msgs []string
 	for _, e := range errs {
@@ -320,7 +324,7 @@ func checkUnset(f *file) {
 	if f.dict == nil || f.stackRejected || len(f.plainVars) == 0 {
 		return
 	}
-	dict := withoutForbidden(f.dict)
+	dict := f.stackDict
 	refused := func(empty []varUse) error {
 		env := maps.Clone(f.env)
 		for _, u := range empty {
@@ -333,40 +337,14 @@ func checkUnset(f *file) {
 		case len(errs) > 0:
 			return errs[0]
 		}
-		if err := stackcheck.StackLoad(f.name, filepath.Dir(f.name), dict, env); err != nil {
+		if err := stackcheck.StackLoadInterpolated(f.name, filepath.Dir(f.name), dict, cfg, env); err != nil {
 			return err
 		}
-		// After loading, LoadComposefile refuses a service whose image is
-		// not a reference (an unset ${IMAGE}, nginx:${TAG}), and the
-		// engine a placement constraint that does not parse
-		// (node.hostname == ${NODE}).
-		services, _ := cfg["services"].(map[string]any)
-		for _, name := range slices.Sorted(maps.Keys(services)) {
-			svc, _ := services[name].(map[string]any)
-			if img, ok := svc["image"].(string); ok {
-				if img == "" {
-					return fmt.Errorf("invalid image reference for service %s: no image specified", name)
-				}
-				if _, err := reference.ParseAnyReference(img); err != nil {
-					return fmt.Errorf("invalid image reference for service %s: %w", name, err)
-				}
-			}
-			deploy, _ := svc["deploy"].(map[string]any)
-			placement, _ := deploy["placement"].(map[string]any)
-			constraints, _ := placement["constraints"].([]any)
-			for _, c := range constraints {
-				if c, ok := c.(string); ok {
-					if msg := parseConstraintError(c); msg != "" {
-						return fmt.Errorf("service %s: placement constraint %q: %s", name, c, msg)
-					}
-				}
-			}
-		}
-		return nil
+		return refusedAfterLoad(cfg)
 	}
 	// A file refused with vet's placeholders has problems of its own,
-	// which other rules report.
-	if refused(f.plainVars) == nil || refused(nil) != nil {
+	// which other rules report. checkStack loaded it with them already.
+	if !f.stackLoaded || refused(f.plainVars) == nil {
 		return
 	}
 	for i, u := range f.plainVars {
@@ -380,6 +358,36 @@ func checkUnset(f *file) {
 				strings.TrimPrefix(oneLine(sortTail(err.Error())), "decoding failed due to the following error(s): "))
 		}
 	}
+}
+
+// refusedAfterLoad says why, after loading, LoadComposefile refuses a
+// service whose image is not a reference (an unset ${IMAGE},
+// nginx:${TAG}), and the engine a placement constraint that does not
+// parse (node.hostname == ${NODE}); cfg is the interpolated file.
+func refusedAfterLoad(cfg map[string]any) error {
+	services, _ := cfg["services"].(map[string]any)
+	for _, name := range slices.Sorted(maps.Keys(services)) {
+		svc, _ := services[name].(map[string]any)
+		if img, ok := svc["image"].(string); ok {
+			if img == "" {
+				return fmt.Errorf("invalid image reference for service %s: no image specified", name)
+			}
+			if _, err := reference.ParseAnyReference(img); err != nil {
+				return fmt.Errorf("invalid image reference for service %s: %w", name, err)
+			}
+		}
+		deploy, _ := svc["deploy"].(map[string]any)
+		placement, _ := deploy["placement"].(map[string]any)
+		constraints, _ := placement["constraints"].([]any)
+		for _, c := range constraints {
+			if c, ok := c.(string); ok {
+				if msg := parseConstraintError(c); msg != "" {
+					return fmt.Errorf("service %s: placement constraint %q: %s", name, c, msg)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // withoutForbidden copies dict without the service options the docker

@@ -71,6 +71,20 @@ type Options struct {
 	Disabled map[string]bool
 }
 
+// The garbage collector's settings the vet command runs with, unless the
+// environment sets GOGC or GOMEMLIMIT: vet allocates about 800 kB per
+// file of its corpus (the loaders' copies and conversions, some 900 times
+// the file's size) and keeps little of it, and at Go's default (GOGC=100)
+// collecting was a quarter of its CPU time. At 400 it checks about 30 %
+// more files per CPU-second (800 gains nothing more); the limit makes the
+// collector work harder again when the heap nears 1 GiB (a 4 MiB
+// file peaked at 525 MiB resident, 250 MiB at the default).
+// docs/performance.md section 3 has the measurements.
+const (
+	GCPercent   = 400
+	MemoryLimit = 1 << 30
+)
+
 // Input is one file to check: its name as it should appear in findings,
 // and its content.
 type Input struct {
@@ -161,6 +175,13 @@ type file struct {
 	// interpolated is dict with env applied, as the docker CLI's loader
 	// sees it; compose-go loads it too.
 	interpolated map[string]any
+	// stackDict is dict without the options the stack loader forbids
+	// (see withoutForbidden), what it loads.
+	stackDict map[string]any
+	// stackLoaded is set when the stack loader accepted the file with
+	// env (its schema, interpolation and conversion), and so did what
+	// refuses it after loading (see refusedAfterLoad).
+	stackLoaded bool
 	// stackRejected is set when the docker CLI's stack loader rejects the
 	// file, even with stack-schema disabled.
 	stackRejected bool
