@@ -70,3 +70,10 @@ require (
 // use instead of in init, and no compilation cache on disk: see
 // third_party/go-graphviz/PATCHES.md.
 replace github.com/goccy/go-graphviz v0.2.10 => ./third_party/go-graphviz
+
+// A copy of compose-go v2.16.2 whose tree.Path.Matches walks a path in
+// place instead of splitting it on every call (a fifth of every compose
+// file's load): see third_party/compose-go/PATCHES.md. Remove it when a
+// compose-go release usable with the project's Go has the same fix (v2.17.0
+// has not, and needs Go 1.26.11).
+replace github.com/compose-spec/compose-go/v2 v2.16.2 => ./third_party/compose-go
