@@ -1,7 +1,7 @@
 # nuvlagen: the targets CI calls. `make help` lists them.
 GO ?= go
-# The patched package of third_party/compose-go is tested, vetted and linted with ours.
-PKGS := ./... github.com/compose-spec/compose-go/v2/tree
+# The patched packages of third_party/compose-go and third_party/jsonschema are tested, vetted and linted with ours.
+PKGS := ./... github.com/compose-spec/compose-go/v2/tree github.com/santhosh-tekuri/jsonschema/v6
 # actionlint is pinned here, built from the Go module proxy: no go.mod
 # entry (its dependencies are not ours), no download from GitHub.
 ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12

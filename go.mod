@@ -77,3 +77,8 @@ replace github.com/goccy/go-graphviz v0.2.10 => ./third_party/go-graphviz
 // compose-go release usable with the project's Go has the same fix (v2.17.0
 // has not, and needs Go 1.26.11).
 replace github.com/compose-spec/compose-go/v2 v2.16.2 => ./third_party/compose-go
+
+// A copy of jsonschema v6.0.1 that compiles a draft's meta-schemas when a
+// schema of that draft is first compiled instead of all of them in init:
+// see third_party/jsonschema/PATCHES.md.
+replace github.com/santhosh-tekuri/jsonschema/v6 v6.0.1 => ./third_party/jsonschema

@@ -20,6 +20,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/generator/stackcheck"
 )
 
 // Severity ranks a finding.
@@ -106,6 +107,11 @@ func File(name string, data []byte, opts *Options) []Diagnostic {
 // Files checks files on a bounded pool of workers, one per CPU, and
 // returns the findings of all of them sorted by file, line and column.
 func Files(inputs []Input, opts *Options) []Diagnostic {
+	if len(inputs) > 0 {
+		// compose-go's schema compiles while the workers parse and
+		// load their first files with the docker CLI's loader.
+		stackcheck.PrepareSchemaError()
+	}
 	results := make([][]Diagnostic, len(inputs))
 	workers := min(runtime.GOMAXPROCS(0), len(inputs))
 	next := make(chan int)

@@ -12,6 +12,7 @@ import (
 	"github.com/nuvla/nuvlagen/generator/outdir"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/generator/stackcheck"
 )
 
 // siteFlags are the flags that choose the sites a command renders.
@@ -55,6 +56,7 @@ func bar(e *env, inputs []pipeline.Input, quiet bool) *progress.Bar {
 // render runs the pipeline on f.jobs workers, with a progress bar. Once
 // ctx is done it returns ctx's cause when the started inputs are done.
 func (f *siteFlags) render(ctx context.Context, e *env, inputs []pipeline.Input) (*pipeline.Result, error) {
+	stackcheck.Prepare() // beside the model's compilation, see runGenerate
 	b := bar(e, inputs, false)
 	defer b.Finish()
 	return pipeline.Run(ctx, inputs, pipeline.Options{Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: pipeline.Beside(e.cwd), Previous: outdir.Previous(f.out)})
