@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -21,10 +20,10 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
-	"golang.org/x/sys/unix"
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/nuvla/nuvlagen/generator/pki"
+	"github.com/nuvla/nuvlagen/internal/netns"
 )
 
 // The Docker TLS test runs the docker_tls step of the generated prepare
@@ -410,35 +409,9 @@ func (r *dockerTLSRig) read(p string) string {
 	return string(b)
 }
 
-// nsDial dials from the network namespace at path: the socket is made on
-// a thread moved into it, which is never given back to other goroutines.
+// nsDial dials from the network namespace at path.
 func nsDial(path string) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		type result struct {
-			c   net.Conn
-			err error
-		}
-		ch := make(chan result, 1)
-		go func() {
-			// Left locked: the thread ends with this goroutine.
-			runtime.LockOSThread()
-			f, err := os.Open(path)
-			if err != nil {
-				ch <- result{nil, err}
-				return
-			}
-			defer f.Close()
-			if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-				ch <- result{nil, fmt.Errorf("setns %s: %w", path, err)}
-				return
-			}
-			var d net.Dialer
-			c, err := d.DialContext(ctx, network, addr)
-			ch <- result{c, err}
-		}()
-		res := <-ch
-		return res.c, res.err
-	}
+	return netns.Dialer(path)
 }
 
 // nuvlaClient is a Docker API client in the Nuvla namespace that trusts

@@ -1,6 +1,6 @@
 // Package dockercli runs the real docker CLI against the engine, for the
 // tests that deploy to a real Swarm (internal/swarmtest,
-// internal/runtimetest). Its environment is built here, not inherited.
+// internal/runtimetest, internal/clustertest). Its environment is built here, not inherited.
 package dockercli
 
 import (
@@ -28,6 +28,14 @@ func New(home string) *CLI {
 		env = append(env, "DOCKER_HOST="+h)
 	}
 	return &CLI{env: env}
+}
+
+// NewHost returns a CLI whose HOME is home that talks to the daemon at
+// host (DOCKER_HOST's syntax, unix:///path), whatever the caller's
+// DOCKER_HOST says: for a daemon the test started itself
+// (internal/clustertest's nodes).
+func NewHost(home, host string) *CLI {
+	return &CLI{env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "DOCKER_HOST=" + host}}
 }
 
 // CmdError is a failed docker command with what it printed on stderr,

@@ -24,8 +24,9 @@
 // (package prometheus, which also brings promtool) with the shared
 // libraries ldd names, in a FROM scratch image; the stacks pin v2.25.2,
 // whose flags and configuration 2.42 reads alike. Every other image of
-// the model is one stand-in (./standin, a static Go binary in a FROM
-// scratch image tagged once per image key, also installed at each
+// the model is one stand-in (internal/e2eimage/standin, a static Go
+// binary in a FROM scratch image tagged once per image key, built by
+// internal/e2eimage as Traefik's image is, also installed at each
 // entrypoint path the compose files name, /bin/sh of Minio's among
 // them) listening on the ports the real services use (api 8200, ui 80,
 // Grafana 3000, Prometheus 9090, Minio's console 9001 and S3 9000, and

@@ -9,11 +9,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nuvla/nuvlagen/internal/dockercli"
+	"github.com/nuvla/nuvlagen/internal/e2eimage"
 )
 
 // requireVar makes anything missing a failure instead of a skip: the
@@ -69,14 +69,14 @@ func runMain(m *testing.M) int {
 		if f := flag.Lookup("test.timeout"); f != nil {
 			testTimeout, _ = f.Value.(flag.Getter).Get().(time.Duration)
 		}
-		engine.traefik, engine.traefikErr = findTraefik(buildTimeoutFor(testTimeout))
+		engine.traefik, engine.traefikErr = e2eimage.FindTraefik(buildTimeoutFor(testTimeout))
 	}
 	// `make runtime-traefik` runs the build's test alone: no lock, no
 	// Swarm.
 	if f := flag.Lookup("test.run"); f != nil && f.Value.String() == buildOnlyRun {
 		return m.Run()
 	}
-	unlock, err := lock(lockFile, 15*time.Minute)
+	unlock, err := e2eimage.Lock(lockFile, 15*time.Minute)
 	if err != nil {
 		engine.skip = err.Error()
 		return m.Run()
@@ -244,25 +244,4 @@ func tearDown() error {
 		errs = append(errs, fmt.Errorf("networks after the run %v, before %v", after, before))
 	}
 	return errors.Join(errs...)
-}
-
-// lock takes an exclusive lock on path; the kernel drops it if the
-// process dies.
-func lock(path string, timeout time.Duration) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
-	if err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("another run holds %s: %v", path, err)
-		}
-		time.Sleep(time.Second)
-	}
 }
