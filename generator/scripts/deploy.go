@@ -19,6 +19,11 @@ import (
 // converge and teardown.sh for one to be removed.
 const DefaultTimeout = 300
 
+// DefaultSettle is how long, in seconds, the tasks of a stack must keep
+// running, the same ones, for deploy.sh to count the stack as started: the
+// 5 s docker service create waits to verify that tasks are stable.
+const DefaultSettle = 5
+
 // network is a shared overlay network the stacks declare external.
 type network struct {
 	name       string
@@ -226,6 +231,8 @@ func Deploy(s *site.Site) ([]byte, error) {
 	w.Text("secrets_dir=${NUVLA_SECRETS_DIR:-}\n")
 	w.Assign("default_timeout", strconv.Itoa(DefaultTimeout))
 	w.Text("timeout=$default_timeout\n")
+	w.Assign("default_settle", strconv.Itoa(DefaultSettle))
+	w.Text("settle=$default_settle\n")
 	w.Text("allow_placeholders=false\n")
 	w.Assign("placeholder", secrets.Placeholder)
 	w.Text("missing=()\nunfilled=()\nchanged=()\nmanaged_secrets=()\n\n")

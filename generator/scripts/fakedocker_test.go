@@ -106,6 +106,12 @@ case "${1:-} ${2:-}" in
 	*Env*) [[ -e $st/env/$last ]] || { echo "Error: no such service: $last" >&2; exit 1; }; cat "$st/env/$last" ;;
 	*) for id in "$@"; do echo "$id ${FAKE_UPDATE_STATE:-completed}"; done ;;
 	esac ;;
+"stack ps")
+	# Its running task; with FAKE_TASKS_EXIT set, a new one at each look,
+	# as Swarm replaces a task that exits.
+	n=0
+	if [[ -n ${FAKE_TASKS_EXIT:-} ]]; then n=$(($(cat "$st/looks" 2>/dev/null || echo 0) + 1)); echo "$n" >"$st/looks"; fi
+	echo "${last}_task$n Running 1 second ago" ;;
 "stack ls") ls "$st/stack" ;;
 "stack rm") rm -f "$st/stack/$last" "$st/svc/$last"; log "$*" ;;
 *) echo "fake docker: unexpected: $*" >&2; exit 99 ;;
@@ -180,7 +186,7 @@ func TestDeployAgainstFakeSwarm(t *testing.T) {
 			victim := filepath.Join(secretsDir, victimName)
 			saved, _ := os.ReadFile(victim)
 			os.Remove(victim)
-			code, _, stderr := f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5")
+			code, _, stderr := f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5", "--settle", "0")
 			if code != 1 || !strings.Contains(stderr, victim) {
 				t.Errorf("missing %s: exit %d, stderr:\n%s", victim, code, stderr)
 			}
@@ -198,7 +204,7 @@ func TestDeployAgainstFakeSwarm(t *testing.T) {
 				}
 			}
 			if len(unfilled) > 0 {
-				code, _, stderr := f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5")
+				code, _, stderr := f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5", "--settle", "0")
 				if code != 1 || !strings.Contains(stderr, "still the placeholder") || !strings.Contains(stderr, unfilled[0]) {
 					t.Errorf("placeholders: exit %d, stderr:\n%s", code, stderr)
 				}
@@ -210,7 +216,7 @@ func TestDeployAgainstFakeSwarm(t *testing.T) {
 				}
 			}
 
-			code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5")
+			code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5", "--settle", "0")
 			if code != 0 {
 				t.Fatalf("deploy.sh: exit %d:\n%s", code, stderr)
 			}
@@ -235,7 +241,7 @@ func TestDeployAgainstFakeSwarm(t *testing.T) {
 			}
 
 			// Idempotent: the second run only re-applies the stacks.
-			code, stdout, stderr := f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5", "--allow-placeholders")
+			code, stdout, stderr := f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5", "--settle", "0", "--allow-placeholders")
 			if code != 0 {
 				t.Fatalf("deploy.sh again: exit %d:\n%s", code, stderr)
 			}
@@ -252,7 +258,7 @@ func TestDeployAgainstFakeSwarm(t *testing.T) {
 			// failing) is a failure, not convergence; one still updating
 			// has not converged.
 			f.env = []string{"FAKE_UPDATE_STATE=paused"}
-			code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5")
+			code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5", "--settle", "0")
 			if code != 1 || !strings.Contains(stderr, "Swarm stopped updating "+s.Stacks[0].Name+"_svc (paused)") {
 				t.Errorf("paused update: exit %d, stderr:\n%s", code, stderr)
 			}
@@ -261,9 +267,17 @@ func TestDeployAgainstFakeSwarm(t *testing.T) {
 			if code != 1 || !strings.Contains(stderr, "has not converged after 0s") {
 				t.Errorf("update in progress: exit %d, stderr:\n%s", code, stderr)
 			}
+			// A task that exits as soon as it starts is replaced by another:
+			// its service shows its replicas at each look, but never the
+			// same task twice, which is no convergence.
+			f.env = []string{"FAKE_TASKS_EXIT=1"}
+			code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "2", "--settle", "1")
+			if code != 1 || !strings.Contains(stderr, "has not converged after 2s: its tasks did not keep running for 1s") {
+				t.Errorf("tasks that exit: exit %d, stderr:\n%s", code, stderr)
+			}
 			// The daemon failing while deploy.sh waits: which stack, and why.
 			f.env = []string{"FAKE_DAEMON_DOWN=1"}
-			code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5")
+			code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5", "--settle", "0")
 			if code != 1 || !strings.Contains(stderr, "stack "+s.Stacks[0].Name+": cannot list its services: Cannot connect to the Docker daemon") {
 				t.Errorf("daemon down: exit %d, stderr:\n%s", code, stderr)
 			}
@@ -278,7 +292,7 @@ func TestDeployAgainstFakeSwarm(t *testing.T) {
 				t.Fatal(err)
 			}
 			oldVersions, _ := filepath.Glob(filepath.Join(f.state, "secret", rotated+"_????????????"))
-			code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5")
+			code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5", "--settle", "0")
 			if code != 0 {
 				t.Fatalf("changed secret file: exit %d:\n%s", code, stderr)
 			}
@@ -302,7 +316,7 @@ func TestDeployAgainstFakeSwarm(t *testing.T) {
 				svc := filepath.Join(f.state, "env", "nuvla_api")
 				os.MkdirAll(filepath.Dir(svc), 0o755)
 				os.WriteFile(svc, []byte("JSON_LOGGING=true\n"+v.Name+"=the-deployed-key-of-32-characters-\n"), 0o644)
-				code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5")
+				code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5", "--settle", "0")
 				if code != 1 || !strings.Contains(stderr, "refusing to change a value") || !strings.Contains(stderr, v.Name+" (service nuvla_api runs with another value)") {
 					t.Errorf("changed %s: exit %d, stderr:\n%s", v.Name, code, stderr)
 				}
@@ -315,7 +329,7 @@ func TestDeployAgainstFakeSwarm(t *testing.T) {
 				// The same value as deployed passes.
 				file, _ := os.ReadFile(filepath.Join(secretsDir, v.Name))
 				os.WriteFile(svc, []byte(v.Name+"="+string(file)+"\n"), 0o644)
-				if code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5"); code != 0 {
+				if code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5", "--settle", "0"); code != 0 {
 					t.Errorf("unchanged %s: exit %d, stderr:\n%s", v.Name, code, stderr)
 				}
 				f.takeLog()
@@ -381,7 +395,7 @@ func TestDeployMovesLabels(t *testing.T) {
 	for _, n := range s.Nodes {
 		os.WriteFile(filepath.Join(f.state, "node", n.Name), nil, 0o644)
 	}
-	code, stdout, stderr := f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5", "--allow-placeholders")
+	code, stdout, stderr := f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5", "--settle", "0", "--allow-placeholders")
 	if code != 0 {
 		t.Fatalf("deploy.sh: exit %d:\n%s", code, stderr)
 	}

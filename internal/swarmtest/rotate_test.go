@@ -245,6 +245,38 @@ func TestRotateSecret(t *testing.T) {
 			t.Errorf("a run with nothing changed changed a secret: %s", line)
 		}
 	}
+
+	// A task that exits as soon as it starts shows as running for a
+	// moment, and Swarm starts another: deploy.sh must not take that for
+	// convergence. The last stack is removed, then deployed afresh from a
+	// sleeper that fails after a second (the other stacks' tasks keep the
+	// image they run, and their specs do not change).
+	last := s.Stacks[len(s.Stacks)-1].Name
+	if _, err := d.Run("stack", "rm", last); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(60*time.Second, func() (bool, error) {
+		l, err := d.Lines("service", "ls", "--filter", "label="+namespaceLabel+"="+last, "-q")
+		return err == nil && len(l) == 0, err
+	}); err != nil {
+		t.Fatalf("removing stack %s: %v", last, err)
+	}
+	buildSleeperImage(t, d, entrypoints, "ENV SLEEPER_EXIT_AFTER=1s\n")
+	start := time.Now()
+	cmd := exec.Command("bash", filepath.Join(dp.dir, "deploy.sh"), "--secrets", secretsDir, "--timeout", "30")
+	cmd.Env = d.Env()
+	exiting, err := cmd.CombinedOutput()
+	if want := "deploy.sh: stack " + last + " has not converged after 30s"; err == nil || !strings.Contains(string(exiting), want) {
+		t.Errorf("deploy.sh of a stack whose tasks exit at once: %v, without %q:\n%s", err, want, exiting)
+	} else {
+		t.Logf("deploy.sh refused, in %v, a stack whose tasks exit at once:\n%s", time.Since(start).Round(time.Second), lastLines(string(exiting), 2))
+	}
+}
+
+// lastLines is the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // serviceSecrets maps each secret a service's spec mounts, by its target
@@ -301,6 +333,13 @@ func buildSleeper(t *testing.T, d *dockercli.CLI, entrypoints []string) {
 			t.Errorf("removing image %s: %v", sleeperImage, err)
 		}
 	})
+	buildSleeperImage(t, d, entrypoints, "")
+}
+
+// buildSleeperImage builds (or builds again) the sleeper image with the
+// Dockerfile lines extra.
+func buildSleeperImage(t *testing.T, d *dockercli.CLI, entrypoints []string, extra string) {
+	t.Helper()
 	ctx := t.TempDir()
 	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(ctx, "sleeper"), "./sleeper")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -313,6 +352,7 @@ func buildSleeper(t *testing.T, d *dockercli.CLI, entrypoints []string) {
 	for _, p := range slices.Compact(entrypoints) {
 		fmt.Fprintf(&b, "COPY sleeper %s\n", p)
 	}
+	b.WriteString(extra)
 	b.WriteString("ENTRYPOINT [\"/sleeper\"]\n")
 	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)

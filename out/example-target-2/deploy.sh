@@ -27,6 +27,8 @@ dry_exists=false
 secrets_dir=${NUVLA_SECRETS_DIR:-}
 default_timeout=300
 timeout=$default_timeout
+default_settle=5
+settle=$default_settle
 allow_placeholders=false
 placeholder=REPLACE-ME
 missing=()
@@ -86,12 +88,14 @@ ask() {
 
 usage() {
 	cat <<EOF
-Usage: ./deploy.sh [--dry-run] [--secrets DIR] [--timeout SECONDS] [--allow-placeholders]
+Usage: ./deploy.sh [--dry-run] [--secrets DIR] [--timeout SECONDS] [--settle SECONDS] [--allow-placeholders]
 
   --secrets DIR         the directory "nuvlagen secrets init" wrote: one file
                         per Docker secret and per required variable
                         (default: \$NUVLA_SECRETS_DIR)
   --timeout SECONDS     how long each stack may take to converge (default $default_timeout)
+  --settle SECONDS      how long a stack's tasks must keep running, the same
+                        tasks, to count as started (default $default_settle)
   --allow-placeholders  create secrets whose files still hold the placeholder
                         "nuvlagen secrets init" wrote (they stay so: a Swarm
                         secret is never replaced)
@@ -313,9 +317,10 @@ refuse_changed_variables() {
 	exit 1
 }
 
-# wait_stack waits until every service of stack NAME runs all its tasks.
+# wait_stack waits until every service of stack NAME runs all its tasks,
+# and the same tasks still run settle seconds later.
 wait_stack() {
-	local stack=$1 replicas pending updates failed ids deadline=$((SECONDS + timeout))
+	local stack=$1 replicas pending updates failed ids running settled='' deadline=$((SECONDS + timeout))
 	local format='{{.Name}} {{.Replicas}}'
 	local update_format='{{.Spec.Name}} {{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}'
 	if "$dry_run"; then
@@ -344,12 +349,27 @@ wait_stack() {
 			die "stack $stack: Swarm stopped updating ${failed//$'\n'/, }; docker service ps --no-trunc shows why"
 		pending+=$(awk '$2 == "updating" { printf "\n%s", $1 }' <<<"$updates")
 		if [[ -z ${pending//$'\n'/} ]]; then
-			note "stack $stack converged"
-			return 0
+			# A task that starts and exits at once is counted as running for
+			# a moment, and Swarm replaces it with another: the stack has
+			# converged when the tasks that run now are those that ran one
+			# look before, settle seconds ago (docker service create waits
+			# 5 s the same way to verify that tasks are stable).
+			running=$(docker stack ps --filter desired-state=running --format '{{.ID}} {{.CurrentState}}' "$stack" 2>&1) ||
+				die "stack $stack: cannot list its tasks: $running"
+			running=$(awk '$2 == "Running" { print $1 }' <<<"$running" | sort)
+			if [[ -n $settled && $running == "$settled" ]]; then
+				note "stack $stack converged"
+				return 0
+			fi
+			settled=$running
+			((SECONDS < deadline)) ||
+				die "stack $stack has not converged after ${timeout}s: its tasks did not keep running for ${settle}s (docker stack ps --no-trunc $stack shows those that exited, and why)"
+		else
+			settled=''
 		fi
 		((SECONDS < deadline)) ||
 			die "stack $stack has not converged after ${timeout}s; still starting: ${pending//$'\n'/ }"
-		sleep 5
+		if [[ -n $settled ]]; then sleep "$settle"; else sleep 5; fi
 	done
 }
 
@@ -376,6 +396,12 @@ while (($#)); do
 		shift
 		;;
 	--timeout=*) timeout=${1#*=} ;;
+	--settle)
+		(($# > 1)) || usage_error "--settle needs a number of seconds"
+		settle=$2
+		shift
+		;;
+	--settle=*) settle=${1#*=} ;;
 	-h | --help)
 		usage
 		exit 0
@@ -385,6 +411,7 @@ while (($#)); do
 	shift
 done
 [[ $timeout =~ ^[0-9]+$ ]] || usage_error "--timeout wants a number of seconds, not $timeout"
+[[ $settle =~ ^[0-9]+$ ]] || usage_error "--settle wants a number of seconds, not $settle"
 [[ -n $secrets_dir ]] || usage_error "no secrets directory: pass --secrets DIR or set NUVLA_SECRETS_DIR"
 # The stacks are found relative to this script, the secrets relative to
 # where it was started.

@@ -18,6 +18,12 @@ while (($#)); do
 		shift
 		;;
 	--timeout=*) timeout=${1#*=} ;;
+	--settle)
+		(($# > 1)) || usage_error "--settle needs a number of seconds"
+		settle=$2
+		shift
+		;;
+	--settle=*) settle=${1#*=} ;;
 	-h | --help)
 		usage
 		exit 0
@@ -27,6 +33,7 @@ while (($#)); do
 	shift
 done
 [[ $timeout =~ ^[0-9]+$ ]] || usage_error "--timeout wants a number of seconds, not $timeout"
+[[ $settle =~ ^[0-9]+$ ]] || usage_error "--settle wants a number of seconds, not $settle"
 [[ -n $secrets_dir ]] || usage_error "no secrets directory: pass --secrets DIR or set NUVLA_SECRETS_DIR"
 # The stacks are found relative to this script, the secrets relative to
 # where it was started.
