@@ -49,3 +49,30 @@ func TestCorpus(t *testing.T) {
 	}
 	golden.CheckFile(t, filepath.Join("testdata", "corpus.golden"), b.Bytes())
 }
+
+// TestReadTrees proves that the node trees Read keeps (parsed for the
+// limits) give the findings of the files parsed again, twice over: vet
+// does not change a tree it is handed.
+func TestReadTrees(t *testing.T) {
+	inputs, errs := Read(".", []string{filepath.Join("testdata", "corpus")}, []string{"*.yml"}, 1<<20)
+	if len(errs) > 0 || len(inputs) < 30 {
+		t.Fatalf("Read: %d files, %v", len(inputs), errs)
+	}
+	kept := 0
+	bare := make([]Input, len(inputs))
+	for i, in := range inputs {
+		if in.doc != nil {
+			kept++
+		}
+		bare[i] = Input{Name: in.Name, Data: in.Data}
+	}
+	if kept != len(inputs)-1 { // broken-yaml.yml is not YAML
+		t.Fatalf("Read kept %d trees of %d files", kept, len(inputs))
+	}
+	want := Files(bare, nil)
+	for range 2 {
+		if got := Files(inputs, nil); !reflect.DeepEqual(got, want) {
+			t.Fatal("the findings of the trees Read kept differ from those of the files parsed again")
+		}
+	}
+}

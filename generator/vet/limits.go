@@ -38,14 +38,21 @@ func (e *LimitError) Error() string {
 // CheckLimits parses data and reports a *LimitError when vet would refuse
 // it, and nil otherwise (also when it is not YAML: File says so).
 func CheckLimits(name string, data []byte) error {
+	_, err := checkLimits(name, data)
+	return err
+}
+
+// checkLimits is CheckLimits, and also returns the node tree it parsed
+// (nil when data is not YAML).
+func checkLimits(name string, data []byte) (*yaml.Node, error) {
 	var doc yaml.Node
 	if yaml.Unmarshal(data, &doc) != nil {
-		return nil
+		return nil, nil
 	}
 	if e := overLimits(name, &doc); e != nil {
-		return e
+		return nil, e
 	}
-	return nil
+	return &doc, nil
 }
 
 // overLimits reports the first limit doc goes over, or nil.

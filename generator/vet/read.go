@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"go.yaml.in/yaml/v4"
+
 	"github.com/nuvla/nuvlagen/generator/inputfile"
 )
 
@@ -31,20 +33,33 @@ func Read(cwd string, paths, patterns []string, max int64) ([]Input, []error) {
 		return slices.ContainsFunc(patterns, func(p string) bool { ok, _ := path.Match(p, name); return ok })
 	}, max)
 	var inputs []Input
+	kept := 0
 	for _, f := range files {
 		name := inputfile.DisplayName(cwd, f.Path)
 		err := f.Err
+		var doc *yaml.Node
 		if err == nil {
-			err = CheckLimits(name, f.Data)
+			doc, err = checkLimits(name, f.Data)
 		}
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		inputs = append(inputs, Input{Name: name, Data: f.Data})
+		in := Input{Name: name, Data: f.Data}
+		// The tree parsed for the limits is the one File would parse
+		// again: it is kept for Files, up to a total of maxKept bytes of
+		// files (a tree takes some ten times its file's size).
+		if doc != nil && kept+len(f.Data) <= maxKept {
+			in.doc = doc
+			kept += len(f.Data)
+		}
+		inputs = append(inputs, in)
 	}
 	return inputs, errs
 }
+
+// maxKept bounds the size of the files whose node trees Read keeps.
+const maxKept = 32 << 20
 
 // describePatterns lists patterns for a message: "a, b or c".
 func describePatterns(patterns []string) string {

@@ -70,25 +70,30 @@ var ruleUnsetVariable = &Rule{
 // parse reads the file into its node tree and the docker loader's dict.
 // It reports false when nothing more can be checked.
 func (f *file) parse() bool {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(f.data, &doc); err != nil {
-		f.report(ruleYAML, &yaml.Node{Line: errLine(err.Error()), Column: 1}, "%s", oneLine(err.Error()))
-		return false
+	doc := f.parsed
+	if doc == nil {
+		doc = &yaml.Node{}
+		if err := yaml.Unmarshal(f.data, doc); err != nil {
+			f.report(ruleYAML, &yaml.Node{Line: errLine(err.Error()), Column: 1}, "%s", oneLine(err.Error()))
+			return false
+		}
 	}
-	root := resolve(&doc)
+	root := resolve(doc)
 	if root == nil || root.Kind != yaml.MappingNode {
 		f.report(ruleYAML, root, "the top level of a compose file must be a mapping")
 		return false
 	}
-	if e := overLimits(f.name, &doc); e != nil {
-		// The CLI refuses such a file before vetting it (CheckLimits);
-		// called directly, vet reports it.
-		f.report(ruleYAML, &yaml.Node{Line: e.Line, Column: e.Column}, "%s", e.Msg)
-		return false
+	// Read refuses such a file, and hands over the trees it checked;
+	// called directly, vet reports it.
+	if f.parsed == nil {
+		if e := overLimits(f.name, doc); e != nil {
+			f.report(ruleYAML, &yaml.Node{Line: e.Line, Column: e.Column}, "%s", e.Msg)
+			return false
+		}
 	}
 	f.root = root
 	f.env, f.plainVars = lookupVars(root)
-	if dict, err := parseDict(f.data, &doc); err != nil {
+	if dict, err := parseDict(f.data, doc); err != nil {
 		// The docker CLI's YAML library is stricter (duplicate keys).
 		f.report(ruleYAML, &yaml.Node{Line: errLine(err.Error()), Column: 1}, "docker stack: %s", oneLine(err.Error()))
 	} else {

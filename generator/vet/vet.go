@@ -91,14 +91,20 @@ const (
 type Input struct {
 	Name string
 	Data []byte
+
+	doc *yaml.Node // Data parsed, when Read has parsed it already
 }
 
 // File checks one compose file.
 func File(name string, data []byte, opts *Options) []Diagnostic {
+	return checkInput(Input{Name: name, Data: data}, opts)
+}
+
+func checkInput(in Input, opts *Options) []Diagnostic {
 	if opts == nil {
 		opts = &Options{}
 	}
-	f := &file{name: name, data: data, opts: opts}
+	f := &file{name: in.Name, data: in.Data, opts: opts, parsed: in.doc}
 	f.run()
 	sortDiagnostics(f.diags)
 	return f.diags
@@ -119,7 +125,7 @@ func Files(inputs []Input, opts *Options) []Diagnostic {
 	for range workers {
 		wg.Go(func() {
 			for i := range next {
-				results[i] = File(inputs[i].Name, inputs[i].Data, opts)
+				results[i] = checkInput(inputs[i], opts)
 			}
 		})
 	}
@@ -168,6 +174,9 @@ type file struct {
 	name string
 	data []byte
 	opts *Options
+	// parsed is data's node tree, when the caller has parsed it (see
+	// Read); nil: parse parses it.
+	parsed *yaml.Node
 
 	root     *yaml.Node // the top-level mapping; nil when unusable
 	services []*service // in file order
