@@ -143,3 +143,69 @@ func BenchmarkScale(b *testing.B) {
 	b.ReportMetric(wall[1000].Seconds()/wall[100].Seconds(), "t1000/t100")
 	b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "cores")
 }
+
+// BenchmarkIncremental is the fleet's pull request: 1,000 synthetic
+// target sites of 10 nodes, generated once (reported as s/cold), then,
+// each iteration, one site file edited (a node's address: its firewall,
+// scripts and picture change) and `generate --sites` and `check --sites`
+// run on the whole directory, each a whole process; also check with an
+// empty cache (a fresh clone: every file hashed, none known by its stat
+// data). Wall and CPU time (user + system) per run.
+func BenchmarkIncremental(b *testing.B) {
+	const n = 1000
+	bin := buildNuvlagen(b)
+	work := b.TempDir()
+	dir := filepath.Join(work, "sites")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	files := synthetic.Targets(n, 10)
+	for _, in := range files {
+		if err := os.WriteFile(filepath.Join(dir, in.Name), in.Data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	out := filepath.Join(work, "out")
+	env := []string{"XDG_CACHE_HOME=" + filepath.Join(work, "cache")}
+	cold, _ := run(b, dir, env, bin, "generate", "--sites", ".", "--out", out, "-q")
+	b.ReportMetric(cold.Seconds(), "s/cold")
+	var gen, check, fresh, genCPU, checkCPU, freshCPU time.Duration
+	k := 0
+	for b.Loop() {
+		// A different site each time, its first worker's address moved.
+		in := files[(k*37)%n]
+		k++
+		edited := strings.Replace(string(in.Data), `"203.0.113.2"`, fmt.Sprintf(`"203.0.113.%d"`, 100+k%100), 1)
+		if err := os.WriteFile(filepath.Join(dir, in.Name), []byte(edited), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		d, c := runCPU(b, dir, env, bin, "generate", "--sites", ".", "--out", out, "-q")
+		gen, genCPU = gen+d, genCPU+c
+		d, c = runCPU(b, dir, env, bin, "check", "--sites", ".", "--out", out)
+		check, checkCPU = check+d, checkCPU+c
+		d, c = runCPU(b, dir, []string{"XDG_CACHE_HOME=" + b.TempDir()}, bin, "check", "--sites", ".", "--out", out)
+		fresh, freshCPU = fresh+d, freshCPU+c
+	}
+	per := func(d time.Duration) float64 { return d.Seconds() / float64(b.N) }
+	b.ReportMetric(per(gen), "s/generate")
+	b.ReportMetric(per(genCPU), "cpu-s/generate")
+	b.ReportMetric(per(check), "s/check")
+	b.ReportMetric(per(checkCPU), "cpu-s/check")
+	b.ReportMetric(per(fresh), "s/check-no-cache")
+	b.ReportMetric(per(freshCPU), "cpu-s/check-no-cache")
+}
+
+// runCPU runs a command and returns its wall time and CPU time.
+func runCPU(b *testing.B, dir string, env []string, name string, args ...string) (time.Duration, time.Duration) {
+	b.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	elapsed := time.Since(start)
+	if err != nil {
+		b.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return elapsed, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+}

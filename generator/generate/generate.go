@@ -29,6 +29,15 @@ type Options struct {
 	// Companions is pipeline.Options.Companions: where the other sites
 	// of an input's deployment may be.
 	Companions func(pipeline.Input) []pipeline.Input
+	// Build names this nuvlagen, for the sites' records
+	// (pipeline.Options.Build).
+	Build string
+	// Full renders every site, even one whose record says nothing that
+	// renders it changed since it was written.
+	Full bool
+	// Cache, when not "", is a directory of this machine's cache where
+	// the stat data of intact sites are kept (outdir.NewIndex).
+	Cache string
 }
 
 // Result is what Write did; each field is set only once Write got that
@@ -50,6 +59,9 @@ type Result struct {
 	// swapped in, in input order.
 	Pruned  []string
 	Written []Site
+	// Unchanged are the sites left as they were: nothing that renders
+	// them changed, and their directories hold what their records list.
+	Unchanged []string
 }
 
 // Site is one site written.
@@ -57,6 +69,9 @@ type Site struct {
 	Name   string
 	Stacks int
 	Dir    string // the site's directory, under Out as the user named it
+	// Why is why a site written before was rendered again
+	// (pipeline.Rendered.Why); "" for a new site, or with Full.
+	Why string
 }
 
 // Write renders inputs and writes them into opts.Out, all or nothing
@@ -78,7 +93,14 @@ func Write(ctx context.Context, inputs []pipeline.Input, opts Options) (*Result,
 	// Once ctx is done the workers stop taking inputs and the stager stops
 	// writing; Run returns when they all have, and only then does Abort
 	// remove the staging directory.
-	run, err := pipeline.Run(ctx, inputs, pipeline.Options{Jobs: opts.Jobs, Take: stage.Take, Done: opts.Done, Companions: opts.Companions, Previous: outdir.Previous(opts.Out)})
+	// A site whose record and files say it is what this run would write
+	// is left as it is (pipeline.Options.Reuse), unless Full.
+	index := outdir.NewIndex(opts.Out, opts.Cache)
+	popts := pipeline.Options{Jobs: opts.Jobs, Take: stage.Take, Done: opts.Done, Companions: opts.Companions, Previous: outdir.Previous(opts.Out), Build: opts.Build}
+	if !opts.Full {
+		popts.Reuse = index
+	}
+	run, err := pipeline.Run(ctx, inputs, popts)
 	if err == nil {
 		err = stage.Err()
 	}
@@ -101,8 +123,15 @@ func Write(ctx context.Context, inputs []pipeline.Input, opts Options) (*Result,
 	for _, p := range stage.Pruned {
 		res.Pruned = append(res.Pruned, display(opts.Out, p))
 	}
+	index.Written(stage.Staged())
+	// The stamps only save hashing next time: losing them loses nothing.
+	_ = index.Save()
 	for _, s := range run.Sites {
-		res.Written = append(res.Written, Site{Name: s.Name, Stacks: s.Stacks, Dir: display(opts.Out, s.Name)})
+		if s.Reused {
+			res.Unchanged = append(res.Unchanged, s.Name)
+			continue
+		}
+		res.Written = append(res.Written, Site{Name: s.Name, Stacks: s.Stacks, Dir: display(opts.Out, s.Name), Why: s.Why})
 	}
 	return res, nil
 }

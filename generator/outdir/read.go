@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -107,14 +108,26 @@ type Drift struct {
 }
 
 // Compare reads the directories of sites in out and compares them with
-// want, the files generate writes there (their manifests included).
-// When whole, out belongs to these sites alone: any other entry in it is
-// drift. Staging directories are always drift, and so is a file whose
-// mode is not Mode's.
-func Compare(out string, want pipeline.Files, sites []string, whole bool) (*Drift, error) {
-	d := &Drift{Out: out, Files: len(want), have: pipeline.Files{}, want: want}
+// want, the files generate writes there (their manifests included; of
+// a manifest, all but the record's lines, which say what rendered the
+// files rather than what they are). reused are sites whose directories
+// were found intact already (Index.Changed): entries of out, not
+// compared. When whole, out belongs to these sites alone: any other
+// entry in it is drift. Staging directories are always drift, and so is
+// a file whose mode is not Mode's.
+func Compare(out string, want pipeline.Files, sites, reused []string, whole bool) (*Drift, error) {
+	d := &Drift{Out: out, Files: len(want), have: pipeline.Files{}, want: pipeline.Files{}}
+	for p, b := range want {
+		if path.Base(p) == ManifestName {
+			b = withoutRecord(b)
+		}
+		d.want[p] = b
+	}
 	rendered := map[string]bool{}
 	for _, s := range sites {
+		rendered[s] = true
+	}
+	for _, s := range reused {
 		rendered[s] = true
 	}
 	entries, err := os.ReadDir(out)
@@ -146,6 +159,9 @@ func Compare(out string, want pipeline.Files, sites []string, whole bool) (*Drif
 				return err
 			}
 			rel, _ := filepath.Rel(out, p)
+			if e.Name() == ManifestName {
+				b = withoutRecord(b)
+			}
 			d.have[filepath.ToSlash(rel)] = b
 			info, err := e.Info()
 			if err != nil {

@@ -23,7 +23,7 @@ func TestMode(t *testing.T) {
 func TestCompare(t *testing.T) {
 	out := t.TempDir()
 	files := pipeline.Files{"s/deploy.sh": []byte("#!/bin/sh\n"), "s/README.md": []byte("# s\n")}
-	want := WithManifests(files, []string{"s"})
+	want := WithManifests([]pipeline.Rendered{{Name: "s", Files: files}})
 	if err := os.MkdirAll(filepath.Join(out, "s"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestCompare(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d, err := Compare(out, want, []string{"s"}, true)
+	d, err := Compare(out, want, []string{"s"}, nil, true)
 	if err != nil || d.Count != 0 || d.Files != 3 {
 		t.Fatalf("Compare of what generate writes: %+v, %v", d, err)
 	}
@@ -47,7 +47,7 @@ func TestCompare(t *testing.T) {
 	must(os.WriteFile(filepath.Join(out, "s", "extra"), nil, 0o644))
 	must(os.Remove(filepath.Join(out, "s", ManifestName)))
 	must(os.Mkdir(filepath.Join(out, "gone"), 0o755))
-	d, err = Compare(out, want, []string{"s"}, true)
+	d, err = Compare(out, want, []string{"s"}, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestCompare(t *testing.T) {
 		}
 	}
 	// Not whole: other entries of out are other sites.
-	if d, _ := Compare(out, want, []string{"s"}, false); d.Count != 4 {
+	if d, _ := Compare(out, want, []string{"s"}, nil, false); d.Count != 4 {
 		t.Errorf("Count without owning out = %d, want 4", d.Count)
 	}
 }

@@ -17,11 +17,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/nuvla/nuvlagen/generator/artifact"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
@@ -44,38 +46,43 @@ func Mode(p string) os.FileMode {
 // Manifest returns the manifest of a site's files (paths relative to the
 // output directory, prefixed with the site's name), in sha256sum's
 // format so that "sha256sum -c .nuvlagen-manifest" verifies the site's
-// directory: sorted paths relative to it, no timestamps.
-func Manifest(site string, files pipeline.Files) []byte {
+// directory: sorted paths relative to it, no timestamps; after the
+// header, the record of what rendered them (see writeRecord).
+func Manifest(site string, files pipeline.Files, rec pipeline.Record) []byte {
+	sums := map[string]string{}
+	for p, b := range files {
+		if rest, ok := strings.CutPrefix(p, site+"/"); ok && rest != ManifestName {
+			sums[rest] = fmt.Sprintf("%x", sha256.Sum256(b))
+		}
+	}
+	return manifestOf(site, rec, sums)
+}
+
+// manifestOf is the manifest of a site whose files (relative to its
+// directory) have the sha256 sums given, in hex.
+func manifestOf(site string, rec pipeline.Record, sums map[string]string) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s for site %s; DO NOT EDIT.\n", artifact.Mark, site)
 	b.WriteString("# The files generate wrote here; it deletes no other file (see generate --prune).\n")
-	for _, p := range files.Paths() {
-		rest, ok := strings.CutPrefix(p, site+"/")
-		if !ok || rest == ManifestName {
-			continue
-		}
-		fmt.Fprintf(&b, "%x  %s\n", sha256.Sum256(files[p]), rest)
+	writeRecord(&b, rec)
+	for p := range sortedKeys(sums) {
+		fmt.Fprintf(&b, "%s  %s\n", sums[p], p)
 	}
 	return b.Bytes()
 }
 
-// WithManifests returns files (of the sites named) and each site's
-// manifest: everything generate writes.
-func WithManifests(files pipeline.Files, sites []string) pipeline.Files {
-	bySite := map[string]pipeline.Files{}
-	for p, b := range files {
-		site, _, _ := strings.Cut(p, "/")
-		if bySite[site] == nil {
-			bySite[site] = pipeline.Files{}
-		}
-		bySite[site][p] = b
-	}
+// WithManifests returns the files of the sites rendered (not reused) and
+// each one's manifest: everything generate writes for them.
+func WithManifests(sites []pipeline.Rendered) pipeline.Files {
 	out := pipeline.Files{}
-	for p, b := range files {
-		out[p] = b
-	}
 	for _, s := range sites {
-		out[s+"/"+ManifestName] = Manifest(s, bySite[s])
+		if s.Reused {
+			continue
+		}
+		for p, b := range s.Files {
+			out[p] = b
+		}
+		out[s.Name+"/"+ManifestName] = Manifest(s.Name, s.Files, s.Record)
 	}
 	return out
 }
@@ -337,14 +344,18 @@ type Stager struct {
 	Pruned []string
 
 	mu     sync.Mutex
-	staged map[string][]int // site name -> the inputs that staged it
-	err    error            // the first error of Take
+	staged map[string][]int  // site name -> the inputs that staged it
+	stamps map[string]string // staged site directory -> stat digest of its files
+	err    error             // the first error of Take
 }
 
 // Take stages a rendered site of input i and drops its files from
 // memory: a pipeline.Options.Take. Its first error is Err's.
 func (st *Stager) Take(i int, s *pipeline.Rendered) {
-	err := st.Stage(i, s.Name, s.Files)
+	if s.Reused {
+		return // out holds it already
+	}
+	err := st.Stage(i, s.Name, s.Files, s.Record)
 	s.Files = nil // written: no need to hold it
 	if err != nil && st.ctx.Err() == nil {
 		st.mu.Lock()
@@ -365,7 +376,7 @@ func (st *Stager) Err() error {
 // NewStager creates out if need be, removes the leftovers of killed runs
 // (see Removed, Leftovers) and the staging directory of this run.
 func NewStager(ctx context.Context, out string, prune bool) (*Stager, error) {
-	st := &Stager{ctx: ctx, out: out, prune: prune, staged: map[string][]int{}}
+	st := &Stager{ctx: ctx, out: out, prune: prune, staged: map[string][]int{}, stamps: map[string]string{}}
 	if _, err := os.Stat(out); os.IsNotExist(err) {
 		st.created = true
 	}
@@ -389,16 +400,17 @@ func NewStager(ctx context.Context, out string, prune bool) (*Stager, error) {
 	return st, nil
 }
 
-// Stage writes one site of input i, and its manifest. files are relative
-// to out, inside the site's directory. Safe for concurrent use; once the
-// stager's context is done it writes nothing more and returns its error.
-func (st *Stager) Stage(i int, site string, files pipeline.Files) error {
+// Stage writes one site of input i, and its manifest with the site's
+// record. files are relative to out, inside the site's directory. Safe
+// for concurrent use; once the stager's context is done it writes
+// nothing more and returns its error.
+func (st *Stager) Stage(i int, site string, files pipeline.Files, rec pipeline.Record) error {
 	dir := filepath.Join(st.root, fmt.Sprint(i), site)
 	all := pipeline.Files{}
 	for p, b := range files {
 		all[p] = b
 	}
-	all[site+"/"+ManifestName] = Manifest(site, files)
+	all[site+"/"+ManifestName] = Manifest(site, files, rec)
 	for _, p := range all.Paths() {
 		if err := st.ctx.Err(); err != nil {
 			return err
@@ -415,10 +427,27 @@ func (st *Stager) Stage(i int, site string, files pipeline.Files) error {
 			return err
 		}
 	}
+	// The stat data of the files as written: if they are the same after
+	// the swap, nobody touched them (Index.Written).
+	var digest string
+	if tree, err := statTree(dir); err == nil {
+		digest, _ = statDigest(tree, time.Now())
+	}
 	st.mu.Lock()
 	st.staged[site] = append(st.staged[site], i)
+	st.stamps[dir] = digest
 	st.mu.Unlock()
 	return nil
+}
+
+// Staged returns the stat digest of each site Commit swapped in, as
+// Stage wrote it: for Index.Written.
+func (st *Stager) Staged() map[string]string {
+	out := map[string]string{}
+	for site, inputs := range st.staged {
+		out[site] = st.stamps[filepath.Join(st.root, fmt.Sprint(slices.Min(inputs)), site)]
+	}
+	return out
 }
 
 // Commit swaps every staged site into out; where inputs staged the same

@@ -18,7 +18,7 @@ func TestStagerFirstInputWins(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, i := range []int{3, 1, 2} {
-		if err := st.Stage(i, "s", pipeline.Files{"s/f": []byte{byte('0' + i)}}); err != nil {
+		if err := st.Stage(i, "s", pipeline.Files{"s/f": []byte{byte('0' + i)}}, pipeline.Record{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -29,7 +29,7 @@ func TestStagerFirstInputWins(t *testing.T) {
 	if err != nil || string(b) != "1" {
 		t.Errorf("out/s/f = %q, %v; want input 1's", b, err)
 	}
-	if err := st.Stage(0, "x", pipeline.Files{"elsewhere/f": nil}); err == nil {
+	if err := st.Stage(0, "x", pipeline.Files{"elsewhere/f": nil}, pipeline.Record{}); err == nil {
 		t.Error("a path outside the site's directory was staged")
 	}
 }

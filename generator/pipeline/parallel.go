@@ -89,6 +89,15 @@ type Rendered struct {
 	Files Files
 	// Warnings are findings that do not stop generation, positioned.
 	Warnings []errors.Error
+	// Record is what rendered it, for its manifest.
+	Record Record
+	// Reused says the site was not rendered: the output directory holds
+	// it as its record says (Options.Reuse), and Files is nil.
+	Reused bool
+	// Why is why a site written before was rendered again (the Why
+	// constants, or how its directory changed); "" for a site reused,
+	// not written before, or rendered in a run without Options.Reuse.
+	Why string
 }
 
 // Options are how Run renders.
@@ -116,6 +125,15 @@ type Options struct {
 	// host site of a target it holds may be when no input defines it:
 	// loaded to link the target, not rendered.
 	Companions func(Input) []Input
+	// Build names the nuvlagen that renders, for the sites' records: a
+	// release's version, or what tells one build from another.
+	Build string
+	// Reuse, if not nil, is what a previous run wrote: an input whose
+	// sites it holds, recorded with this input, model and Build, and
+	// unchanged since, is not loaded and its sites are Reused (Take still
+	// gets them). A file holding a deployment's site always renders with
+	// the rest of its deployment.
+	Reuse Outputs
 }
 
 // Result is what a run produced.
@@ -178,8 +196,9 @@ func (e *InvalidError) Unwrap() []error { return e.Errs }
 
 // Run loads and renders inputs on up to opts.Jobs goroutines, reporting
 // every error of every input. CUE values are not safe for concurrent use,
-// so each worker compiles the model for itself and reuses it for the
-// files it takes, compiling it afresh every loaderReuse files: a CUE
+// so each worker compiles the model for itself, when it first loads a
+// file (a run that reuses every site compiles nothing), and reuses it for
+// the files it takes, compiling it afresh every loaderReuse files: a CUE
 // context keeps every value it evaluated, so a long run would otherwise
 // grow with the number of sites.
 //
@@ -188,17 +207,26 @@ func (e *InvalidError) Unwrap() []error { return e.Errs }
 // have returned for them): no callback runs after Run returns.
 func Run(ctx context.Context, inputs []Input, opts Options) (*Result, error) {
 	newLoader := site.NewLoader
+	model := embeddedModelSum
 	if opts.Schema != nil {
 		newLoader = func() (*site.Loader, error) { return site.NewLoaderFromFiles(opts.Schema) }
+		model = sync.OnceValue(func() string { return modelSum(opts.Schema) })
 	}
 	// A model that does not compile is one error, not one per input.
-	first, err := newLoader()
-	if err != nil {
-		return &Result{Errors: []error{err}}, nil
+	var modelErr error
+	var modelOnce sync.Once
+	compile := func() (*site.Loader, error) {
+		l, err := newLoader()
+		if err != nil {
+			modelOnce.Do(func() { modelErr = err })
+		}
+		return l, err
 	}
 	results := make([]inputResult, len(inputs))
 	var mu sync.Mutex
 	heldSites := map[int][]*site.Site{}
+	reused := map[int]bool{} // inputs whose sites are reused, delivered last
+	why := make([]string, len(inputs))
 	deliver := func(i int) {
 		if opts.Take != nil {
 			for k := range results[i].sites {
@@ -209,36 +237,53 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Result, error) {
 			opts.Done(i)
 		}
 	}
+	// load loads input i and, unless it must wait for the others (held),
+	// renders it.
+	load := func(l *site.Loader, i int) (ok bool) {
+		sites, err := l.Load(inputs[i].Name, inputs[i].Data)
+		switch {
+		case err != nil:
+			results[i] = inputResult{err: err}
+		case held(sites):
+			mu.Lock()
+			heldSites[i] = sites
+			mu.Unlock()
+			return false
+		default:
+			results[i] = renderSites(sites, opts.Previous, recordOf(opts, model, inputs[i], sites, why[i]))
+		}
+		return true
+	}
 	workers := min(max(opts.Jobs, 1), len(inputs))
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for w := range workers {
+	for range workers {
 		wg.Go(func() {
 			var l *site.Loader
-			if w == 0 {
-				// Dropped once taken: a loader keeps every value it
-				// evaluated, and this one is replaced after loaderReuse.
-				l, first = first, nil
-			}
 			var err error
 			used := 0
 			for i := range next {
+				if opts.Reuse != nil {
+					want := Record{Nuvlagen: opts.Build, Model: model(), Input: inputs[i].Name, Sum: sum(inputs[i].Data)}
+					sites, w := reuse(opts.Reuse, inputs[i], want)
+					if sites != nil {
+						results[i] = inputResult{sites: sites}
+						mu.Lock()
+						reused[i] = true
+						mu.Unlock()
+						continue
+					}
+					why[i] = w
+				}
 				if l == nil || used == loaderReuse {
-					l, err = newLoader()
+					l, err = compile()
 					used = 0
 				}
 				used++
 				if err != nil {
 					results[i] = inputResult{err: err}
-				} else if sites, err := l.Load(inputs[i].Name, inputs[i].Data); err != nil {
-					results[i] = inputResult{err: err}
-				} else if held(sites) {
-					mu.Lock()
-					heldSites[i] = sites
-					mu.Unlock()
+				} else if !load(l, i) {
 					continue
-				} else {
-					results[i] = renderSites(sites, opts.Previous)
 				}
 				deliver(i)
 			}
@@ -260,11 +305,40 @@ feed:
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
+	if modelErr != nil {
+		return &Result{Errors: []error{modelErr}}, nil
+	}
+	var l *site.Loader
+	loader := func() (*site.Loader, error) {
+		var err error
+		if l == nil {
+			l, err = compile()
+		}
+		return l, err
+	}
+	// A reused input sharing a site's name with another input is loaded
+	// after all, so that the duplicate is reported where it is defined.
+	if dups := reusedDuplicates(results, heldSites, reused); len(dups) > 0 {
+		l, err := loader()
+		if err != nil {
+			return &Result{Errors: []error{err}}, nil
+		}
+		for _, i := range dups {
+			delete(reused, i)
+			why[i] = WhyDuplicate
+			if load(l, i) {
+				deliver(i)
+			}
+		}
+	}
+	for _, i := range slices.Sorted(maps.Keys(reused)) {
+		deliver(i)
+	}
 	if len(heldSites) > 0 {
 		// The sites of deployments, linked and rendered now that every
 		// input is loaded, one after the other: they may share a
 		// worker's CUE context, which is not safe for concurrent use.
-		l, err := newLoader()
+		l, err := loader()
 		if err != nil {
 			return nil, err
 		}
@@ -276,12 +350,56 @@ feed:
 			if err := linkErrs[i]; err != nil {
 				results[i] = inputResult{err: err}
 			} else {
-				results[i] = renderSites(heldSites[i], opts.Previous)
+				results[i] = renderSites(heldSites[i], opts.Previous, recordOf(opts, model, inputs[i], heldSites[i], why[i]))
 			}
 			deliver(i)
 		}
 	}
 	return collect(inputs, results), nil
+}
+
+// recordOf is the record of the sites of input in, and why they were
+// rendered again.
+func recordOf(opts Options, model func() string, in Input, sites []*site.Site, why string) func(*Rendered) {
+	r := Record{Nuvlagen: opts.Build, Model: model(), Input: in.Name, Sum: sum(in.Data), Deployment: held(sites)}
+	for _, s := range sites {
+		r.Sites = append(r.Sites, s.Name)
+	}
+	slices.Sort(r.Sites)
+	return func(s *Rendered) {
+		s.Record = r
+		s.Record.Sites = slices.Clone(r.Sites)
+		s.Why = why
+	}
+}
+
+// reusedDuplicates returns the reused inputs, in order, one of whose
+// sites another input defines too.
+func reusedDuplicates(results []inputResult, heldSites map[int][]*site.Site, reused map[int]bool) []int {
+	if len(reused) == 0 {
+		return nil
+	}
+	owners := map[string]int{}
+	for _, r := range results {
+		for _, s := range r.sites {
+			owners[s.Name]++
+		}
+	}
+	for _, sites := range heldSites {
+		for _, s := range sites {
+			owners[s.Name]++
+		}
+	}
+	var dups []int
+	for _, i := range slices.Sorted(maps.Keys(reused)) {
+		for _, s := range results[i].sites {
+			if owners[s.Name] > 1 {
+				dups = append(dups, i)
+				break
+			}
+		}
+	}
+	return dups
 }
 
 // inputResult is what one input produced: its sites, or an error, in which
@@ -326,7 +444,7 @@ func collect(inputs []Input, results []inputResult) *Result {
 // costs about as much as loading one site.
 const loaderReuse = 32
 
-func renderSites(sites []*site.Site, prev Previous) inputResult {
+func renderSites(sites []*site.Site, prev Previous, record func(*Rendered)) inputResult {
 	var res inputResult
 	var errs errors.Error
 	for _, s := range sites {
@@ -335,6 +453,7 @@ func renderSites(sites []*site.Site, prev Previous) inputResult {
 			errs = errors.Append(errs, errors.Promote(err, ""))
 			continue
 		}
+		record(&r)
 		res.sites = append(res.sites, r)
 	}
 	if errs != nil {

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 
+	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/buildinfo"
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/exit"
 	"github.com/nuvla/nuvlagen/generator/generate"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
@@ -11,8 +12,9 @@ import (
 
 func runGenerate(e *env, args []string) error {
 	var f siteFlags
-	var keepGoing, quiet, prune bool
+	var keepGoing, quiet, prune, full bool
 	fs := f.flagSet("generate")
+	fs.BoolVar(&full, "full", false, "render every site, also those unchanged since they were written")
 	fs.BoolVar(&keepGoing, "keep-going", false, "write the sites that render even if others fail (exit status is still 1)")
 	fs.BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
 	fs.BoolVar(&prune, "prune", false, "delete files in site directories that generate did not write")
@@ -37,7 +39,7 @@ func runGenerate(e *env, args []string) error {
 	// load.
 	stackcheck.Prepare()
 	b := bar(e, inputs, quiet)
-	res, err := generate.Write(ctx, inputs, generate.Options{Out: f.out, Prune: prune, KeepGoing: keepGoing, Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: pipeline.Beside(e.cwd)})
+	res, err := generate.Write(ctx, inputs, generate.Options{Out: f.out, Prune: prune, KeepGoing: keepGoing, Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: pipeline.Beside(e.cwd), Build: buildinfo.Identity(), Full: full, Cache: e.cache()})
 	b.Finish()
 	if res == nil {
 		return err
@@ -66,9 +68,17 @@ func runGenerate(e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "%s: deleted %s (--prune: generate did not write it)\n", prefix, p)
 	}
 	for _, s := range res.Written {
-		if !quiet {
-			fmt.Fprintf(e.stdout, "%s: %d stacks written to %s\n", s.Name, s.Stacks, s.Dir)
+		if quiet {
+			break
 		}
+		why := ""
+		if s.Why != "" {
+			why = " (" + s.Why + ")"
+		}
+		fmt.Fprintf(e.stdout, "%s: %d stacks written to %s%s\n", s.Name, s.Stacks, s.Dir, why)
+	}
+	if n := len(res.Unchanged); n > 0 && !quiet {
+		fmt.Fprintf(e.stdout, "%s: %s unchanged, %d rendered\n", prefix, plural(n, "site"), len(res.Written))
 	}
 	if res.Invalid != nil {
 		return exit.Printed(res.Invalid)

@@ -2,10 +2,14 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 
 	"github.com/spf13/pflag"
 
+	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/buildinfo"
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/progress"
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
 	"github.com/nuvla/nuvlagen/generator/inputfile"
@@ -53,13 +57,32 @@ func bar(e *env, inputs []pipeline.Input, quiet bool) *progress.Bar {
 	return progress.New(e.stderr, len(inputs), !quiet && progress.IsTerminal(e.stderr))
 }
 
-// render runs the pipeline on f.jobs workers, with a progress bar. Once
-// ctx is done it returns ctx's cause when the started inputs are done.
-func (f *siteFlags) render(ctx context.Context, e *env, inputs []pipeline.Input) (*pipeline.Result, error) {
+// render runs the pipeline on f.jobs workers, with a progress bar,
+// reusing what reuse holds (nil: rendering every site). Once ctx is done
+// it returns ctx's cause when the started inputs are done.
+func (f *siteFlags) render(ctx context.Context, e *env, inputs []pipeline.Input, reuse pipeline.Outputs) (*pipeline.Result, error) {
 	stackcheck.Prepare() // beside the model's compilation, see runGenerate
 	b := bar(e, inputs, false)
 	defer b.Finish()
-	return pipeline.Run(ctx, inputs, pipeline.Options{Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: pipeline.Beside(e.cwd), Previous: outdir.Previous(f.out)})
+	return pipeline.Run(ctx, inputs, pipeline.Options{Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: pipeline.Beside(e.cwd), Previous: outdir.Previous(f.out), Build: buildinfo.Identity(), Reuse: reuse})
+}
+
+// cache is the directory of this machine's cache where generate and
+// check keep the stat data of intact sites, "" when there is none.
+func (e *env) cache() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "nuvlagen")
+}
+
+// plural is "1 site", "2 sites".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // loadSites loads site files (or the embedded examples when none is

@@ -2,6 +2,7 @@ package buildinfo
 
 import (
 	"runtime/debug"
+	"strings"
 	"testing"
 )
 
@@ -32,5 +33,34 @@ func TestDescribe(t *testing.T) {
 		if got := describe(tc.linked, tc.read); got != tc.want {
 			t.Errorf("describe(%q) = %q, want %q", tc.linked, got, tc.want)
 		}
+	}
+}
+
+func TestIdentity(t *testing.T) {
+	exe := func() (string, error) { return "build abc", nil }
+	info := func(version string, settings ...debug.BuildSetting) *debug.BuildInfo {
+		return &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: version}, Settings: settings}
+	}
+	dirty := debug.BuildSetting{Key: "vcs.modified", Value: "true"}
+	for _, tc := range []struct {
+		linked string
+		bi     *debug.BuildInfo
+		want   string
+	}{
+		{"", info("v1.2.3"), "v1.2.3 go1.26.8"},
+		{"v1.2.4", info("(devel)"), "v1.2.4 go1.26.8"},
+		{"", info("(devel)"), "devel build abc"},
+		{"", info("v0.0.0-20261202010000-0123456789ab+dirty", dirty), "devel build abc"},
+		{"v1.2.4", info("(devel)", dirty), "devel build abc"},
+		{"", nil, "devel build abc"},
+	} {
+		if got := identity(tc.linked, tc.bi, exe); got != tc.want {
+			t.Errorf("identity(%q, %v) = %q, want %q", tc.linked, tc.bi, got, tc.want)
+		}
+	}
+	// This test binary: built by go test, so a development build, named
+	// by its build ID.
+	if id := Identity(); !strings.HasPrefix(id, "devel build ") || Identity() != id {
+		t.Errorf("Identity() = %q", id)
 	}
 }

@@ -1,0 +1,124 @@
+package pipeline
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"sync"
+
+	nuvlacue "github.com/nuvla/nuvlagen/cue"
+)
+
+// Incremental runs: every site written records what rendered it, and a
+// later run leaves a site as it is, without loading its file, when none
+// of that changed and its directory still holds exactly the files the
+// record lists. Rendering is pure (no clock, environment or disk), so
+// the same input, model and nuvlagen render the same bytes.
+
+// Record is what rendered a site: generate writes it into the site's
+// manifest.
+type Record struct {
+	// Nuvlagen names the build that rendered it (Options.Build).
+	Nuvlagen string
+	// Model is the sha256 of the model's files, names and contents.
+	Model string
+	// Input is the name of the site file, as positions and headers show
+	// it, and Sum the sha256 of its contents.
+	Input, Sum string
+	// Sites are every site of that file, sorted: each is reused only
+	// with all the others.
+	Sites []string
+	// Deployment is set on the sites of a file that holds a deployment's
+	// site (a host, or a target naming one): those render with the other
+	// sites of their deployment, always.
+	Deployment bool
+}
+
+// Outputs is what a previous run left in the output directory, for Run
+// to reuse a site instead of rendering it again (Options.Reuse).
+type Outputs interface {
+	// Records returns the records of the sites written from the site
+	// file named input, by site name.
+	Records(input string) map[string]Record
+	// Changed says how the directory of site differs from what its
+	// record lists (a file edited, missing or not generated, a lost x
+	// bit), "" when it does not.
+	Changed(site string) string
+}
+
+// Why a site is rendered again although it was written before; "" is a
+// site not written before, or Options.Reuse nil (a full run).
+const (
+	WhyInput      = "site file changed"
+	WhyModel      = "model changed"
+	WhyNuvlagen   = "nuvlagen changed"
+	WhyDeployment = "site of a deployment"
+	WhyDuplicate  = "site name defined twice"
+	WhySites      = "sites of its file changed"
+)
+
+// sum is the hex sha256 of b.
+func sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// modelSum is the sha256 of the model's files, names and contents.
+func modelSum(files []nuvlacue.File) string {
+	h := sha256.New()
+	for _, f := range files {
+		h.Write([]byte(f.Name))
+		h.Write([]byte{0})
+		h.Write([]byte(sum(f.Data)))
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// embeddedModelSum is modelSum of the embedded model, once.
+var embeddedModelSum = sync.OnceValue(func() string { return modelSum(nuvlacue.Schema()) })
+
+// reuse decides whether input in can be left as a previous run wrote
+// it: it returns its sites as they are (Reused), or "" and why not
+// ("" too for an input never written before).
+func reuse(out Outputs, in Input, want Record) ([]Rendered, string) {
+	recs := out.Records(in.Name)
+	if len(recs) == 0 {
+		return nil, ""
+	}
+	var names []string
+	for name, r := range recs {
+		switch {
+		case r.Nuvlagen != want.Nuvlagen:
+			return nil, WhyNuvlagen
+		case r.Model != want.Model:
+			return nil, WhyModel
+		case r.Sum != want.Sum:
+			return nil, WhyInput
+		case r.Deployment:
+			return nil, WhyDeployment
+		case !slices.Contains(r.Sites, name):
+			return nil, WhySites
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, r := range recs {
+		if !slices.Equal(r.Sites, names) {
+			// A site of the file whose directory is gone, or holds
+			// another file's site now.
+			return nil, WhySites
+		}
+	}
+	for _, name := range names {
+		if why := out.Changed(name); why != "" {
+			return nil, why
+		}
+	}
+	sites := make([]Rendered, len(names))
+	for i, name := range names {
+		r := recs[name]
+		sites[i] = Rendered{Name: name, Reused: true, Record: r}
+	}
+	return sites, ""
+}
