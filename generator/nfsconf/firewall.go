@@ -21,17 +21,17 @@ func CheckFirewallModel(s *site.Site) error {
 	if s.NFS == nil || s.Firewall == nil || s.Firewall.Ports == nil {
 		return nil
 	}
-	return checkPortTable(s.NFS.Ports, s.Firewall.Ports, s.Pos("firewall", "ports"))
+	return checkPortTable(s.NFS.Ports, s.Firewall.Ports, func() token.Pos { return s.Pos("firewall", "ports") })
 }
 
 // checkPortTable compares p with table; pos is where the table is, for a
-// port it lacks.
-func checkPortTable(p site.NFSPorts, table map[string]site.FirewallPort, pos token.Pos) error {
+// port it lacks, looked up only then (a lookup costs more than the check).
+func checkPortTable(p site.NFSPorts, table map[string]site.FirewallPort, pos func() token.Pos) error {
 	var errs errors.Error
 	for _, port := range Ports(p) {
 		e, ok := table[port.Name]
 		if !ok {
-			errs = errors.Append(errs, errors.Newf(pos, "firewall.ports has no %s: the NFS configuration pins %s to %d (tcp and udp), so the firewall must open it to the cluster", port.Name, port.Name, port.Port))
+			errs = errors.Append(errs, errors.Newf(pos(), "firewall.ports has no %s: the NFS configuration pins %s to %d (tcp and udp), so the firewall must open it to the cluster", port.Name, port.Name, port.Port))
 			continue
 		}
 		var problems []string

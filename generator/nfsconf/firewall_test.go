@@ -49,7 +49,7 @@ func TestCheckPortTable(t *testing.T) {
 		if err := v.Err(); err != nil {
 			t.Fatal(err)
 		}
-		err := checkPortTable(p, table(t, v), v.Pos())
+		err := checkPortTable(p, table(t, v), v.Pos)
 		got := diag.Lines(err, "")
 		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)

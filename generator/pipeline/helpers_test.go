@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/token"
 
 	"github.com/nuvla/nuvlagen/generator/site"
 )
@@ -21,7 +22,7 @@ func render(sites []*site.Site) (Files, error) {
 		}
 		results[i] = inputResult{sites: []Rendered{r}}
 	}
-	res := collect(inputs, results)
+	res := collect(inputs, results, func(i int, _ string) token.Pos { return sites[i].Pos("name") })
 	if err := res.Err(); err != nil {
 		var list errors.Error
 		for _, e := range res.Errors {

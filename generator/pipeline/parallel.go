@@ -82,9 +82,8 @@ func LoadLinked(inputs []Input, companions func(Input) []Input) (sites, linked [
 
 // Rendered is one rendered site.
 type Rendered struct {
-	Name    string
-	NamePos token.Pos // where the file defines the site, for duplicate reports
-	Stacks  int
+	Name   string
+	Stacks int
 	// Files are relative to the output directory (prefixed with the site's name).
 	Files Files
 	// Warnings are findings that do not stop generation, positioned.
@@ -355,7 +354,26 @@ feed:
 			deliver(i)
 		}
 	}
-	return collect(inputs, results), nil
+	// Where an input defines a site is looked up only for a duplicate's
+	// error: by loading the input again, since by now its values are
+	// gone, and a position costs a good part of a render to look up.
+	namePos := func(i int, name string) token.Pos {
+		l, err := newLoader()
+		if err != nil {
+			return token.NoPos
+		}
+		sites, err := l.Load(inputs[i].Name, inputs[i].Data)
+		if err != nil {
+			return token.NoPos
+		}
+		for _, s := range sites {
+			if s.Name == name {
+				return s.Pos("name")
+			}
+		}
+		return token.NoPos
+	}
+	return collect(inputs, results, namePos), nil
 }
 
 // recordOf is the record of the sites of input in, and why they were
@@ -410,8 +428,8 @@ type inputResult struct {
 }
 
 // collect applies the duplicate-site policy: the first input that defines
-// a name keeps it, every later one is an error.
-func collect(inputs []Input, results []inputResult) *Result {
+// a name keeps it, every later one is an error, at namePos(input, name).
+func collect(inputs []Input, results []inputResult, namePos func(input int, name string) token.Pos) *Result {
 	res := &Result{}
 	var dups []error
 	seen := map[string]string{}
@@ -422,7 +440,7 @@ func collect(inputs []Input, results []inputResult) *Result {
 		}
 		for _, s := range r.sites {
 			if prev, dup := seen[s.Name]; dup {
-				dups = append(dups, errors.Newf(s.NamePos, "site %s is also defined in %s", s.Name, prev))
+				dups = append(dups, errors.Newf(namePos(i, s.Name), "site %s is also defined in %s", s.Name, prev))
 				continue
 			}
 			seen[s.Name] = inputs[i].Name

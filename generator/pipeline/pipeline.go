@@ -247,7 +247,7 @@ func renderRooted(s *site.Site, prev Previous) (Rendered, error) {
 	for p, b := range files {
 		rooted[path.Join(s.Name, p)] = b
 	}
-	return Rendered{Name: s.Name, NamePos: s.Pos("name"), Stacks: len(s.Stacks), Files: rooted, Warnings: warnings}, nil
+	return Rendered{Name: s.Name, Stacks: len(s.Stacks), Files: rooted, Warnings: warnings}, nil
 }
 
 // Draw formats for nuvlagen draw.

@@ -285,27 +285,21 @@ func (s *Site) Pos(path ...string) token.Pos {
 	return s.value.Pos()
 }
 
-// posIn finds a position of v that lies in file.
+// posIn finds a position of v that lies in file: v's own, or else the
+// first of its conjuncts', depth first. It stops at the first: listing a
+// value's conjuncts (Value.Expr) evaluates them again.
 func posIn(v cue.Value, file string) token.Pos {
-	for _, p := range conjunctPositions(v) {
-		if p.Filename() == file {
-			return p
-		}
-	}
-	return token.NoPos
-}
-
-func conjunctPositions(v cue.Value) []token.Pos {
-	var out []token.Pos
-	if p := v.Pos(); p.IsValid() {
-		out = append(out, p)
+	if p := v.Pos(); p.IsValid() && p.Filename() == file {
+		return p
 	}
 	if op, args := v.Expr(); op == cue.AndOp {
 		for _, a := range args {
-			out = append(out, conjunctPositions(a)...)
+			if p := posIn(a, file); p.IsValid() {
+				return p
+			}
 		}
 	}
-	return out
+	return token.NoPos
 }
 
 // Connector is a node of a host site that opens connections to the
