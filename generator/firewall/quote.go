@@ -57,9 +57,12 @@ func nftConst(s string) string {
 // escapes the next character. iptables-restore reads a line at a time, so
 // line breaks (and everything else odd) are encoded (see commentText).
 func iptString(s string) string {
-	t := commentText(s)
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(t) + `"`
+	return `"` + iptEscaper.Replace(commentText(s)) + `"`
 }
+
+// iptEscaper is built once: a Replacer compiles its table on first use,
+// which cost more than the printing, per argument.
+var iptEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
 // oneLine makes s safe inside a one-line comment of any generated file:
 // control and format characters become '?'.
