@@ -411,6 +411,7 @@ func (st *Stager) Stage(i int, site string, files pipeline.Files, rec pipeline.R
 		all[p] = b
 	}
 	all[site+"/"+ManifestName] = Manifest(site, files, rec)
+	made := map[string]bool{} // one MkdirAll per directory, not per file
 	for _, p := range all.Paths() {
 		if err := st.ctx.Err(); err != nil {
 			return err
@@ -420,8 +421,11 @@ func (st *Stager) Stage(i int, site string, files pipeline.Files, rec pipeline.R
 			return fmt.Errorf("internal error: generated path %q is not inside site directory %s", p, site)
 		}
 		dst := filepath.Join(dir, filepath.FromSlash(rest))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
+		if d := filepath.Dir(dst); !made[d] {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return err
+			}
+			made[d] = true
 		}
 		if err := os.WriteFile(dst, all[p], Mode(p)); err != nil {
 			return err
