@@ -38,6 +38,7 @@ func runGenerate(e *env, args []string) error {
 	// The compose schemas compile while the model compiles and the sites
 	// load.
 	stackcheck.Prepare()
+	defer tuneGC(pipeline.GCPercent, pipeline.MemoryLimit)()
 	b := bar(e, inputs, quiet)
 	res, err := generate.Write(ctx, inputs, generate.Options{Out: f.out, Prune: prune, KeepGoing: keepGoing, Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: pipeline.Beside(e.cwd), Build: buildinfo.Identity(), Full: full, Cache: e.cache()})
 	b.Finish()

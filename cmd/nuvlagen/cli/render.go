@@ -62,6 +62,7 @@ func bar(e *env, inputs []pipeline.Input, quiet bool) *progress.Bar {
 // it returns ctx's cause when the started inputs are done.
 func (f *siteFlags) render(ctx context.Context, e *env, inputs []pipeline.Input, reuse pipeline.Outputs) (*pipeline.Result, error) {
 	stackcheck.Prepare() // beside the model's compilation, see runGenerate
+	defer tuneGC(pipeline.GCPercent, pipeline.MemoryLimit)()
 	b := bar(e, inputs, false)
 	defer b.Finish()
 	return pipeline.Run(ctx, inputs, pipeline.Options{Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: pipeline.Beside(e.cwd), Previous: outdir.Previous(f.out), Build: buildinfo.Identity(), Reuse: reuse})
