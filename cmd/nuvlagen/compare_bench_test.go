@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
@@ -61,6 +62,9 @@ func run(b *testing.B, dir string, env []string, name string, args ...string) (t
 	return elapsed, rss
 }
 
+// variableRef is a ${VAR} reference of a compose file, VAR its group.
+var variableRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)`)
+
 // BenchmarkVsScriptedPipeline compares `nuvlagen generate` of one example
 // site (load, render, validate twice, write; also README) with what a user
 // would otherwise script for the same compose files: `cue export` of the
@@ -88,7 +92,18 @@ func BenchmarkVsScriptedPipeline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	env := []string{"NUVLA_SUPER_PASSWORD=x", "CREDENTIAL_ENCRYPTION_KEY=y"}
+	// Every variable a file requires is set, as deploy.sh and the
+	// operator would: the site's secrets' Swarm names among them.
+	env := map[string][]string{}
+	for _, f := range composeFiles {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, m := range variableRef.FindAllSubmatch(data, -1) {
+			env[f] = append(env[f], string(m[1])+"=x")
+		}
+	}
 
 	var ours, theirs time.Duration
 	for b.Loop() {
@@ -97,7 +112,7 @@ func BenchmarkVsScriptedPipeline(b *testing.B) {
 		d, _ = run(b, cueDir, nil, "cue", "export", "./sites", "-e", `sites["example-host"].stacks`, "--out", "json")
 		theirs += d
 		for _, f := range composeFiles {
-			d, _ = run(b, filepath.Dir(f), env, "docker", "stack", "config", "-c", "docker-compose.yml")
+			d, _ = run(b, filepath.Dir(f), env[f], "docker", "stack", "config", "-c", "docker-compose.yml")
 			theirs += d
 		}
 	}
