@@ -94,6 +94,7 @@ bench: ## all benchmarks: hot paths, vet against docker stack config, whole-proc
 	$(MAKE) bench-vet
 	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) test -run '^$$' -bench VsScriptedPipeline -benchtime 5x -timeout 30m ./cmd/nuvlagen/
 	$(GO) test -run '^$$' -bench Scale -benchtime 1x -timeout 60m ./cmd/nuvlagen/
+	$(GO) test -run '^$$' -bench Incremental -benchtime 3x -timeout 60m ./cmd/nuvlagen/
 
 bench-vet: ## vet's throughput over its corpus, against `docker stack config` once per file
 	@# awk prints every line and the ratio last (tee /dev/stderr would

@@ -13,6 +13,7 @@ import (
 
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
 	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/generator/stackcheck"
 )
 
 // Input is one site file to render.
@@ -213,8 +214,11 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Result, error) {
 	}
 	// A model that does not compile is one error, not one per input.
 	var modelErr error
-	var modelOnce sync.Once
+	var modelOnce, prepareOnce sync.Once
 	compile := func() (*site.Loader, error) {
+		// The compose schemas compile in the background beside the first
+		// model, which a run that reuses every site never compiles.
+		prepareOnce.Do(stackcheck.Prepare)
 		l, err := newLoader()
 		if err != nil {
 			modelOnce.Do(func() { modelErr = err })

@@ -7,7 +7,6 @@ import (
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/exit"
 	"github.com/nuvla/nuvlagen/generator/generate"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
-	"github.com/nuvla/nuvlagen/generator/stackcheck"
 )
 
 func runGenerate(e *env, args []string) error {
@@ -35,9 +34,6 @@ func runGenerate(e *env, args []string) error {
 	// SIGINT and SIGTERM stop the run until the sites are being swapped in.
 	ctx, stop := exit.Interruptible()
 	defer stop()
-	// The compose schemas compile while the model compiles and the sites
-	// load.
-	stackcheck.Prepare()
 	defer tuneGC(pipeline.GCPercent, pipeline.MemoryLimit)()
 	b := bar(e, inputs, quiet)
 	res, err := generate.Write(ctx, inputs, generate.Options{Out: f.out, Prune: prune, KeepGoing: keepGoing, Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: pipeline.Beside(e.cwd), Build: buildinfo.Identity(), Full: full, Cache: e.cache()})

@@ -16,7 +16,6 @@ import (
 	"github.com/nuvla/nuvlagen/generator/outdir"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 	"github.com/nuvla/nuvlagen/generator/site"
-	"github.com/nuvla/nuvlagen/generator/stackcheck"
 )
 
 // siteFlags are the flags that choose the sites a command renders.
@@ -61,7 +60,6 @@ func bar(e *env, inputs []pipeline.Input, quiet bool) *progress.Bar {
 // reusing what reuse holds (nil: rendering every site). Once ctx is done
 // it returns ctx's cause when the started inputs are done.
 func (f *siteFlags) render(ctx context.Context, e *env, inputs []pipeline.Input, reuse pipeline.Outputs) (*pipeline.Result, error) {
-	stackcheck.Prepare() // beside the model's compilation, see runGenerate
 	defer tuneGC(pipeline.GCPercent, pipeline.MemoryLimit)()
 	b := bar(e, inputs, false)
 	defer b.Finish()
