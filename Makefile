@@ -10,7 +10,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BASE ?= main
 FUZZTIME ?= 20s
 
-.PHONY: help build install generate test fuzz e2e-swarm e2e-runtime runtime-traefik e2e-firewall e2e-dockertls golden check lint actionlint diff bench vet-out bench-vet
+.PHONY: help build install generate test fuzz e2e-swarm e2e-runtime e2e-cluster runtime-traefik e2e-firewall e2e-dockertls golden check lint actionlint diff bench vet-out bench-vet
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ e2e-swarm: ## deploy the examples to a real single-node Swarm; fails without one
 
 e2e-runtime: runtime-traefik ## a target and a host site, each deployed by its deploy.sh, serving through a real Traefik (built once into ~/.cache/nuvlagen) on a single-node Swarm; needs Docker, promtool, free ports 80/443/8080; fails where it cannot run
 	NUVLAGEN_E2E_SWARM=1 $(GO) test -count=1 -v -timeout 40m ./internal/runtimetest
+
+e2e-cluster: runtime-traefik ## each example site on a Swarm of its own nodes (a dockerd per node in network namespaces, the model's hostnames and addresses) behind the generated firewall (nft, iptables), deployed by its deploy.sh, checked, torn down by its teardown.sh; root, dockerd, nft, iptables; fails where it cannot run (make test runs it too)
+	NUVLAGEN_E2E_SWARM=1 $(GO) test -count=1 -v -timeout 20m ./internal/clustertest
 
 runtime-traefik: ## build the Traefik e2e-runtime runs, once, into ~/.cache/nuvlagen (minutes; up to 90 on a loaded machine; CI does it before make test, outside its timeout); fails when it is not there afterwards
 	@# The PASS line, not the exit status alone: a run that runs no test
