@@ -392,28 +392,41 @@ func (c *cluster) throughTraefik(dp *deployment, cl *client, edge *node) ([]over
 	return checks, nil
 }
 
-// runOverlay runs every check, each retried until it passes or timeout
-// passes; it returns what each did.
+// runOverlay runs every check at once, each retried until it passes or
+// timeout passes; it returns what each did.
 func runOverlay(checks []overlay, timeout time.Duration) (string, error) {
+	type result struct {
+		took time.Duration
+		err  error
+	}
+	results := make([]result, len(checks))
+	var wg sync.WaitGroup
+	for i, ck := range checks {
+		wg.Go(func() {
+			start := time.Now()
+			var last error
+			for {
+				ctx, cancel := withTimeout(5 * time.Second)
+				last = ck.run(ctx)
+				cancel()
+				if last == nil || time.Since(start) > timeout {
+					break
+				}
+				time.Sleep(time.Second)
+			}
+			results[i] = result{time.Since(start), last}
+		})
+	}
+	wg.Wait()
 	var b strings.Builder
 	var errs []error
-	for _, ck := range checks {
-		start := time.Now()
-		var last error
-		for {
-			ctx, cancel := withTimeout(5 * time.Second)
-			last = ck.run(ctx)
-			cancel()
-			if last == nil || time.Since(start) > timeout {
-				break
-			}
-			time.Sleep(time.Second)
-		}
-		if last != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", ck.name, last))
-			fmt.Fprintf(&b, "\n  FAIL %s after %v: %v", ck.name, time.Since(start).Round(time.Millisecond), last)
+	for i, ck := range checks {
+		r := results[i]
+		if r.err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", ck.name, r.err))
+			fmt.Fprintf(&b, "\n  FAIL %s after %v: %v", ck.name, r.took.Round(time.Millisecond), r.err)
 		} else {
-			fmt.Fprintf(&b, "\n  ok   %s (%v)", ck.name, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(&b, "\n  ok   %s (%v)", ck.name, r.took.Round(time.Millisecond))
 		}
 	}
 	return b.String(), errors.Join(errs...)

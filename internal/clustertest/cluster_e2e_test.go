@@ -21,15 +21,25 @@ import (
 // outside the example sites' management /28.
 var outside = netip.MustParseAddr("198.51.100.200")
 
+// swapVar, set, swaps the sites' backends (iptables on the target, nft
+// on the host): a run of each backend on each site takes two runs.
+const swapVar = "NUVLAGEN_E2E_CLUSTER_SWAP"
+
 // TestCluster deploys each example site to a Swarm of its own nodes,
 // behind the generated firewall, one backend per site.
 func TestCluster(t *testing.T) {
+	backends := []string{"nft", "iptables"}
+	if os.Getenv(swapVar) != "" {
+		slices.Reverse(backends)
+	}
 	for _, tc := range []struct{ site, backend string }{
-		{"example-target", "nft"},
-		{"example-host", "iptables"},
+		{"example-target", backends[0]},
+		{"example-host", backends[1]},
 	} {
 		t.Run(tc.site+"/"+tc.backend, func(t *testing.T) {
 			require(t)
+			// At once: most of a deployment is waiting for tasks to start.
+			t.Parallel()
 			deploySite(t, tc.site, tc.backend)
 		})
 	}

@@ -33,6 +33,8 @@ type cluster struct {
 	clients map[string]*client
 	seq     int
 	phases  *phases
+	// namespaces are the cluster's, as created.
+	namespaces []string
 }
 
 // node is one Swarm node.
@@ -66,7 +68,9 @@ func run(name string, args ...string) error {
 // removed again when t ends, daemons first.
 func newCluster(t *testing.T, s *site.Site, clients map[string]netip.Addr, ph *phases) *cluster {
 	t.Helper()
-	c := &cluster{t: t, dir: filepath.Join(rootDir, s.Name), sw: prefix + "-sw", clients: map[string]*client{}, phases: ph}
+	// Sites run at once: the switch and the clients are named by site,
+	// the nodes by their names, which the examples do not share.
+	c := &cluster{t: t, dir: filepath.Join(rootDir, s.Name), sw: prefix + "-" + s.Name + "-sw", clients: map[string]*client{}, phases: ph}
 	t.Cleanup(func() {
 		if err := c.remove(); err != nil {
 			t.Errorf("removing the cluster: %v", err)
@@ -92,7 +96,7 @@ func newCluster(t *testing.T, s *site.Site, clients map[string]netip.Addr, ph *p
 			}
 		}
 	}) {
-		cl := &client{name: name, ns: prefix + "-c-" + name, addr: clients[name]}
+		cl := &client{name: name, ns: prefix + "-" + s.Name + "-c-" + name, addr: clients[name]}
 		c.clients[name] = cl
 		must(t, c.addNamespace(cl.ns))
 		must(t, c.link(cl.ns, cl.addr))
@@ -111,6 +115,7 @@ func (c *cluster) addNamespace(name string) error {
 	if err := run("ip", "netns", "add", name); err != nil {
 		return err
 	}
+	c.namespaces = append(c.namespaces, name)
 	return run("ip", "-n", name, "link", "set", "lo", "up")
 }
 
@@ -245,11 +250,7 @@ func (c *cluster) each(f func(n *node) error) error {
 func (c *cluster) remove() error {
 	start := time.Now()
 	errs := []error{c.each((*node).stop)}
-	names, err := ourNamespaces()
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for _, name := range names {
+	for _, name := range c.namespaces {
 		emptyNamespace(name)
 		if err := run("ip", "netns", "del", name); err != nil {
 			errs = append(errs, err)
@@ -261,7 +262,7 @@ func (c *cluster) remove() error {
 	if err := os.RemoveAll(c.dir); err != nil {
 		errs = append(errs, err)
 	}
-	if err := leftoversOf(c.dir); err != nil {
+	if err := leftoversOf(c.dir, c.namespaces); err != nil {
 		errs = append(errs, err)
 	}
 	c.phases.add("cleanup", time.Since(start))
@@ -269,11 +270,15 @@ func (c *cluster) remove() error {
 	return errors.Join(errs...)
 }
 
-// leftoversOf is leftovers for one cluster's directory.
-func leftoversOf(dir string) error {
+// leftoversOf is leftovers for one cluster's directory and namespaces.
+func leftoversOf(dir string, namespaces []string) error {
 	var errs []error
-	if names, err := ourNamespaces(); err != nil || len(names) > 0 {
-		errs = append(errs, fmt.Errorf("network namespaces left: %v %v", names, err))
+	names, err := ourNamespaces()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if left := slices.DeleteFunc(names, func(n string) bool { return !slices.Contains(namespaces, n) }); len(left) > 0 {
+		errs = append(errs, fmt.Errorf("network namespaces left: %v", left))
 	}
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {

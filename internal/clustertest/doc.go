@@ -10,8 +10,9 @@
 //
 // One network namespace per node of the site (nuvlacl-<node>), with the
 // model's address as a /32 on an eth0 whose veth peer is on a bridge in
-// a switch namespace (nuvlacl-sw): no interface is made in the machine's
-// namespace. In each node's namespace a dockerd of its own (entered with
+// a switch namespace (nuvlacl-<site>-sw): no interface is made in the
+// machine's namespace. The two sites run at once, each on its own
+// switch. In each node's namespace a dockerd of its own (entered with
 // nsenter --net=, not ip netns exec, which remounts /sys and hides the
 // cgroups), its config file, data root, vfs storage, in a mount and a
 // UTS namespace of its own: the hostname is the model's node name (the
@@ -29,7 +30,7 @@
 // Before the Swarm forms, each node's generated rules are applied inside
 // its namespace by the generated apply.sh (without --confirm, which
 // would wait for "yes"): nft on the example target, iptables on the
-// example host. The joins (2377), the gossip (7946) and the overlay
+// example host (NUVLAGEN_E2E_CLUSTER_SWAP=1 swaps them). The joins (2377), the gossip (7946) and the overlay
 // (4789/udp, VXLAN between the namespaces) pass through them.
 //
 // Images cannot be pulled: the images field the test adds to the

@@ -23,8 +23,8 @@ import (
 const requireVar = "NUVLAGEN_E2E_SWARM"
 
 // prefix names everything the test creates: the network namespaces
-// (nuvlacl-sw, nuvlacl-<node>, nuvlacl-c-<class>) and the directory in
-// the temporary directory that holds the daemons' state.
+// (nuvlacl-<site>-sw, nuvlacl-<node>, nuvlacl-<site>-c-<class>) and the
+// directory in the temporary directory that holds the daemons' state.
 const prefix = "nuvlacl"
 
 // lockFile keeps runs from any work tree apart: the names above are
