@@ -43,6 +43,17 @@ func FuzzSite(f *testing.F) {
 		}
 	}
 	l := newLoader(f)
+	// Go's fuzzing gives each input 10 s before it calls the worker hung;
+	// what a process does once (the compose schemas, the drawing's
+	// WebAssembly module) is done here, outside that limit, which the
+	// first input overran on a loaded machine.
+	warm, err := l.Load("warm-up.cue", nuvlacue.Sites()[0].Data)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := renderLinked(warm); err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		sites, err := l.Load("fuzz.cue", src)
 		if err != nil {
