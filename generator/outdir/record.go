@@ -347,13 +347,14 @@ func statTree(dir string) ([]statFile, error) {
 // racyWindow is how recent a file's change may be for its stat data to
 // be trusted later: above the time granularity of common file systems
 // (ext4 and tmpfs: a clock tick; FAT: 2 s).
-const racyWindow = 3 * time.Second
+var racyWindow = 3 * time.Second
 
 // statDigest is the sha256 of files' stat data, "" where the system does
 // not say when a file changed, and whether a file changed less than
 // racyWindow before start.
 func statDigest(files []statFile, start time.Time) (string, bool) {
-	h := sha256.New()
+	// Appended by hand: fmt was an eighth of an unchanged check's CPU.
+	b := make([]byte, 0, 96*len(files))
 	racy := false
 	for _, f := range files {
 		st, ok := statOf(f.info)
@@ -363,9 +364,14 @@ func statDigest(files []statFile, start time.Time) (string, bool) {
 		if start.Sub(time.Unix(0, st.ctime)) < racyWindow || start.Sub(f.info.ModTime()) < racyWindow {
 			racy = true
 		}
-		fmt.Fprintf(h, "%q %d %o %d %d %d %d\n", f.rel, f.info.Size(), f.info.Mode(), f.info.ModTime().UnixNano(), st.ctime, st.ino, st.dev)
+		b = strconv.AppendQuote(b, f.rel)
+		for _, n := range []int64{f.info.Size(), int64(f.info.Mode()), f.info.ModTime().UnixNano(), st.ctime, int64(st.ino), int64(st.dev)} {
+			b = append(b, ' ')
+			b = strconv.AppendInt(b, n, 10)
+		}
+		b = append(b, '\n')
 	}
-	return hex.EncodeToString(h.Sum(nil)), racy
+	return sum(b), racy
 }
 
 // stamps are the stat digests of an output directory's sites last found

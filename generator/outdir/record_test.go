@@ -1,0 +1,106 @@
+package outdir
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nuvla/nuvlagen/generator/pipeline"
+)
+
+// TestIndex: a staged and swapped site's record reads back; its
+// directory is intact, by hashing and then by its stamps; an edit of the
+// same size with the modification time set back, a lost x bit, an extra
+// file, a missing one and an edited manifest are each found, stamps or
+// not.
+func TestIndex(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	cache := t.TempDir()
+	rec := pipeline.Record{Nuvlagen: "v1 go1.26.8", Model: strings.Repeat("a", 64), Input: "sites/s.cue", Sum: strings.Repeat("b", 64), Sites: []string{"s"}}
+	files := pipeline.Files{"s/deploy.sh": []byte("#!/bin/sh\n"), "s/README.md": []byte("# s\n"), "s/stacks/x/docker-compose.yml": []byte("services: {}\n")}
+	write := func() {
+		t.Helper()
+		os.RemoveAll(filepath.Join(out, "s"))
+		st, err := NewStager(context.Background(), out, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Stage(0, "s", files, rec); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write()
+	x := NewIndex(out, cache)
+	got := x.Records("sites/s.cue")["s"]
+	if got.Nuvlagen != rec.Nuvlagen || got.Model != rec.Model || got.Sum != rec.Sum || strings.Join(got.Sites, " ") != "s" || got.Deployment {
+		t.Fatalf("record read back: %+v", got)
+	}
+	if why := x.Changed("s"); why != "" {
+		t.Fatalf("a site as written: %s", why)
+	}
+	// Stamped once its files are older than racyWindow.
+	old := time.Now().Add(-time.Hour)
+	back := func(p string) {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	saved := racyWindow
+	racyWindow = 0
+	defer func() { racyWindow = saved }()
+	x.Changed("s")
+	if err := x.Save(); err != nil {
+		t.Fatal(err)
+	}
+	x = NewIndex(out, cache)
+	if x.stamps.get("s") == "" {
+		t.Fatal("no stamp kept")
+	}
+	// Trusted by its stamp: no file is hashed (a wrong sum is not seen).
+	x.load()
+	x.sites["s"].files["README.md"] = strings.Repeat("0", 64)
+	if why := x.Changed("s"); why != "" {
+		t.Fatalf("a stamped site: %s", why)
+	}
+	readme := filepath.Join(out, "s", "README.md")
+	info, _ := os.Stat(readme)
+	time.Sleep(20 * time.Millisecond) // past the clock tick of the stamp's ctime
+	if err := os.WriteFile(readme, []byte("# t\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(readme, info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if why := NewIndex(out, cache).Changed("s"); why != "edited: README.md" {
+		t.Errorf("same size, same mtime, other bytes: %q", why)
+	}
+	for _, tc := range []struct {
+		change func(dir string)
+		want   string
+	}{
+		{func(d string) { os.Chmod(filepath.Join(d, "deploy.sh"), 0o644) }, "mode changed: deploy.sh"},
+		{func(d string) { os.WriteFile(filepath.Join(d, "stacks", "notes"), nil, 0o644) }, "not generated: stacks/notes"},
+		{func(d string) { os.Remove(filepath.Join(d, "stacks", "x", "docker-compose.yml")) }, "missing: stacks/x/docker-compose.yml"},
+		{func(d string) {
+			p := filepath.Join(d, ManifestName)
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, append(b, "# mine\n"...), 0o644)
+			back(p)
+		}, "edited: " + ManifestName},
+	} {
+		write()
+		x := NewIndex(out, cache)
+		x.Changed("s") // stamped
+		x.Save()
+		tc.change(filepath.Join(out, "s"))
+		if why := NewIndex(out, cache).Changed("s"); why != tc.want {
+			t.Errorf("got %q, want %q", why, tc.want)
+		}
+	}
+}
