@@ -16771,6 +16771,13 @@ func (v *Context) RenderData(ctx context.Context, _arg0 *Graph, _arg1 string, _a
 			return zero, err
 		}
 		*_arg2 = value
+		// nuvlagen's patch: the rendered data is copied, so it is freed
+		// (gvFreeRenderData), and the string that carried it too.
+		// Upstream frees neither: the module's memory grew by the size
+		// of every drawing.
+		if err := mod.freeRenderData(ctx, p); err != nil {
+			return zero, err
+		}
 	}
 	{
 		p, err := mod.readU32(arg3)
@@ -16984,6 +16991,11 @@ func MemRead(ctx context.Context, _arg0 string) (*Graph, error) {
 		return zero, err
 	}
 	p, err := mod.callWithRet(ctx, "memRead", arg0)
+	// nuvlagen's patch: the copy of the DOT is freed once parsed (the
+	// graph keeps copies of its strings); upstream kept every one.
+	if ferr := mod.free(ctx, arg0); err == nil {
+		err = ferr
+	}
 	if err != nil {
 		return zero, err
 	}
