@@ -55,9 +55,9 @@ groups: management: ["198.51.100.0/28"]
 }
 
 // TestIncrementalIsFull: for random sequences of changes (a site file
-// edited, a host edited so that its target changes, a file of the output
-// edited or deleted by hand, a site's directory deleted, a site file
-// renamed, another build of nuvlagen), generate into the same output
+// edited, a host edited so that its target changes, a new target of the
+// host, a file of the output edited or deleted by hand, a site's
+// directory deleted, a site file renamed, another build of nuvlagen), generate into the same output
 // directory writes, byte for byte and mode for mode, the tree a full
 // render into an empty directory writes; and it does reuse sites.
 func TestIncrementalIsFull(t *testing.T) {
@@ -66,7 +66,7 @@ func TestIncrementalIsFull(t *testing.T) {
 	}
 	seeds := []uint64{1, 2}
 	for _, seed := range seeds {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { incrementalSequence(t, seed, 8) })
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { incrementalSequence(t, seed, 9) })
 	}
 }
 
@@ -104,8 +104,8 @@ func incrementalSequence(t *testing.T, seed uint64, steps int) {
 	}
 	// Values that change by step, each edit replacing the last.
 	value := map[string]string{"a": "a.example.org", "t": "t.example.org", "h": "192.0.2.1"}
-	// Every kind of change once in 8 steps, in a random order.
-	kinds := rng.Perm(8)
+	// Every kind of change once in 9 steps, in a random order.
+	kinds := rng.Perm(9)
 	aFile := "a.cue"
 	for step := range steps + 1 {
 		what := "first run"
@@ -158,6 +158,12 @@ func incrementalSequence(t *testing.T, seed uint64, steps int) {
 			case 7:
 				build = fmt.Sprintf("build-%d", step)
 				what = "another nuvlagen, " + build
+			case 8: // a new target of the host: the host lists it
+				what = "added u.cue, a target of h"
+				u := strings.NewReplacer(`"t"`, `"u"`, "t.example.org", "u.example.org", "203.0.113.5", "203.0.113.6").Replace(incrementalSites["t.cue"])
+				if err := os.WriteFile(filepath.Join(sites, "u.cue"), []byte(u), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		files, err := inputfile.SiteFiles(root, nil, "sites")

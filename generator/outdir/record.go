@@ -28,7 +28,7 @@ import (
 //	# model: <sha256 of the model's files>
 //	# input: <sha256 of the site file>  "sites/a.cue"
 //	# sites: a b
-//	# deployment: a site of a deployment
+//	# deployment: <sha256 of its deployment's files> beside
 //
 // check leaves these lines out of its comparison: they say what rendered
 // the files, which check verifies itself, and a fresh build (CI's) would
@@ -38,7 +38,7 @@ const (
 	recModel      = "# model: "
 	recInput      = "# input: "
 	recSites      = "# sites: "
-	recDeployment = "# deployment: a site of a deployment"
+	recDeployment = "# deployment: "
 )
 
 // writeRecord appends r's lines to b.
@@ -47,8 +47,12 @@ func writeRecord(b *bytes.Buffer, r pipeline.Record) {
 	fmt.Fprintf(b, "%s%s\n", recModel, r.Model)
 	fmt.Fprintf(b, "%s%s  %q\n", recInput, r.Sum, r.Input)
 	fmt.Fprintf(b, "%s%s\n", recSites, strings.Join(r.Sites, " "))
-	if r.Deployment {
-		fmt.Fprintln(b, recDeployment)
+	if r.Deployment != "" {
+		beside := ""
+		if r.Beside {
+			beside = " beside"
+		}
+		fmt.Fprintf(b, "%s%s%s\n", recDeployment, r.Deployment, beside)
 	}
 }
 
@@ -107,8 +111,9 @@ func parseManifest(b []byte) manifest {
 		case strings.HasPrefix(line, recSites):
 			m.record.Sites = strings.Fields(strings.TrimPrefix(line, recSites))
 			have |= 8
-		case line == recDeployment:
-			m.record.Deployment = true
+		case strings.HasPrefix(line, recDeployment):
+			d, beside := strings.CutSuffix(strings.TrimPrefix(line, recDeployment), " beside")
+			m.record.Deployment, m.record.Beside = d, beside
 		case line == "" || strings.HasPrefix(line, "#"):
 		default:
 			if s, p, ok := strings.Cut(line, "  "); ok {

@@ -131,8 +131,8 @@ type Options struct {
 	// Reuse, if not nil, is what a previous run wrote: an input whose
 	// sites it holds, recorded with this input, model and Build, and
 	// unchanged since, is not loaded and its sites are Reused (Take still
-	// gets them). A file holding a deployment's site always renders with
-	// the rest of its deployment.
+	// gets them). The files holding deployments' sites are reused all
+	// together or not at all (Record.Deployment).
 	Reuse Outputs
 }
 
@@ -228,7 +228,9 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Result, error) {
 	results := make([]inputResult, len(inputs))
 	var mu sync.Mutex
 	heldSites := map[int][]*site.Site{}
-	reused := map[int]bool{} // inputs whose sites are reused, delivered last
+	reused := map[int]bool{}    // inputs whose sites are reused, delivered last
+	heldReuse := map[int]bool{} // of those, the deployments' files
+	heldChanged := false        // a file a deployment's site was written from is not reused
 	why := make([]string, len(inputs))
 	deliver := func(i int) {
 		if opts.Take != nil {
@@ -273,10 +275,22 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Result, error) {
 						results[i] = inputResult{sites: sites}
 						mu.Lock()
 						reused[i] = true
+						if sites[0].Record.Deployment != "" {
+							heldReuse[i] = true
+						}
 						mu.Unlock()
 						continue
 					}
 					why[i] = w
+					for _, r := range opts.Reuse.Records(inputs[i].Name) {
+						if r.Deployment != "" {
+							// A deployment's file changed: its deployment
+							// renders again.
+							mu.Lock()
+							heldChanged = true
+							mu.Unlock()
+						}
+					}
 				}
 				if l == nil || used == loaderReuse {
 					l, err = compile()
@@ -334,6 +348,47 @@ feed:
 			}
 		}
 	}
+	// The deployments' files are reused all together, when none of them
+	// changed, no other input is one, and the files beside them that
+	// linking reads are those it read.
+	if len(heldReuse) > 0 {
+		var group []int
+		for _, i := range slices.Sorted(maps.Keys(heldReuse)) {
+			if reused[i] {
+				group = append(group, i)
+			}
+		}
+		touched := heldChanged || len(heldSites) > 0
+		if !touched && len(group) > 0 {
+			var held []Input
+			var looking []int
+			for _, i := range group {
+				held = append(held, inputs[i])
+				if results[i].sites[0].Record.Beside {
+					looking = append(looking, i)
+				}
+			}
+			g := deploymentSum(held, besideOf(inputs, looking, opts.Companions))
+			for _, i := range group {
+				for _, s := range results[i].sites {
+					touched = touched || s.Record.Deployment != g
+				}
+			}
+		}
+		if touched && len(group) > 0 {
+			l, err := loader()
+			if err != nil {
+				return &Result{Errors: []error{err}}, nil
+			}
+			for _, i := range group {
+				delete(reused, i)
+				why[i] = WhyDeployment
+				if load(l, i) {
+					deliver(i)
+				}
+			}
+		}
+	}
 	for _, i := range slices.Sorted(maps.Keys(reused)) {
 		deliver(i)
 	}
@@ -346,6 +401,26 @@ feed:
 			return nil, err
 		}
 		linkErrs, _ := link(l, inputs, heldSites, opts.Companions)
+		// What the deployments' sites were rendered from, for their
+		// records: the held inputs, and the files beside those that
+		// linking looked through (link's own rule).
+		names := map[string]bool{}
+		var held []Input
+		for _, i := range slices.Sorted(maps.Keys(heldSites)) {
+			held = append(held, inputs[i])
+			for _, s := range heldSites[i] {
+				names[s.Name] = true
+			}
+		}
+		beside := map[int]bool{}
+		var looking []int
+		for _, i := range slices.Sorted(maps.Keys(heldSites)) {
+			if opts.Companions != nil && wantsCompanions(heldSites[i], names) {
+				beside[i] = true
+				looking = append(looking, i)
+			}
+		}
+		group := deploymentSum(held, besideOf(inputs, looking, opts.Companions))
 		for _, i := range slices.Sorted(maps.Keys(heldSites)) {
 			if ctx.Err() != nil {
 				return nil, context.Cause(ctx)
@@ -353,7 +428,11 @@ feed:
 			if err := linkErrs[i]; err != nil {
 				results[i] = inputResult{err: err}
 			} else {
-				results[i] = renderSites(heldSites[i], opts.Previous, recordOf(opts, model, inputs[i], heldSites[i], why[i]))
+				rec := recordOf(opts, model, inputs[i], heldSites[i], why[i])
+				results[i] = renderSites(heldSites[i], opts.Previous, func(r *Rendered) {
+					rec(r)
+					r.Record.Deployment, r.Record.Beside = group, beside[i]
+				})
 			}
 			deliver(i)
 		}
@@ -383,7 +462,7 @@ feed:
 // recordOf is the record of the sites of input in, and why they were
 // rendered again.
 func recordOf(opts Options, model func() string, in Input, sites []*site.Site, why string) func(*Rendered) {
-	r := Record{Nuvlagen: opts.Build, Model: model(), Input: in.Name, Sum: sum(in.Data), Deployment: held(sites)}
+	r := Record{Nuvlagen: opts.Build, Model: model(), Input: in.Name, Sum: sum(in.Data)}
 	for _, s := range sites {
 		r.Sites = append(r.Sites, s.Name)
 	}

@@ -28,10 +28,15 @@ type Record struct {
 	// Sites are every site of that file, sorted: each is reused only
 	// with all the others.
 	Sites []string
-	// Deployment is set on the sites of a file that holds a deployment's
-	// site (a host, or a target naming one): those render with the other
-	// sites of their deployment, always.
-	Deployment bool
+	// Deployment, for the sites of a file that holds a deployment's site
+	// (a host, or a target naming one), is the sha256 of every such file
+	// of the run and of the files beside them that linking read (see
+	// deploymentSum): those are reused all together or not at all.
+	Deployment string
+	// Beside says the file's sites looked for the rest of their
+	// deployment among the files beside it (a host, or a target whose
+	// host is not among the inputs).
+	Beside bool
 }
 
 // Outputs is what a previous run left in the output directory, for Run
@@ -52,7 +57,7 @@ const (
 	WhyInput      = "site file changed"
 	WhyModel      = "model changed"
 	WhyNuvlagen   = "nuvlagen changed"
-	WhyDeployment = "site of a deployment"
+	WhyDeployment = "its deployment changed"
 	WhyDuplicate  = "site name defined twice"
 	WhySites      = "sites of its file changed"
 )
@@ -95,8 +100,6 @@ func reuse(out Outputs, in Input, want Record) ([]Rendered, string) {
 			return nil, WhyModel
 		case r.Sum != want.Sum:
 			return nil, WhyInput
-		case r.Deployment:
-			return nil, WhyDeployment
 		case !slices.Contains(r.Sites, name):
 			return nil, WhySites
 		}
@@ -121,4 +124,46 @@ func reuse(out Outputs, in Input, want Record) ([]Rendered, string) {
 		sites[i] = Rendered{Name: name, Reused: true, Record: r}
 	}
 	return sites, ""
+}
+
+// deploymentSum is Record.Deployment: the sha256 of the names and sums
+// of the held inputs and of the companions linking loaded (not inputs,
+// each once), sorted.
+func deploymentSum(held []Input, companions []Input) string {
+	var lines []string
+	for _, in := range held {
+		lines = append(lines, "input "+sum([]byte(in.Name))+" "+sum(in.Data))
+	}
+	for _, c := range companions {
+		lines = append(lines, "beside "+sum([]byte(c.Name))+" "+sum(c.Data))
+	}
+	slices.Sort(lines)
+	h := sha256.New()
+	for _, l := range lines {
+		h.Write([]byte(l + "\n"))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// besideOf returns the companions of the inputs that look beside
+// themselves, leaving out every input's name, each name once: what link
+// loads.
+func besideOf(inputs []Input, looking []int, companions func(Input) []Input) []Input {
+	if companions == nil {
+		return nil
+	}
+	looked := map[string]bool{}
+	for _, in := range inputs {
+		looked[in.Name] = true
+	}
+	var out []Input
+	for _, i := range looking {
+		for _, c := range companions(inputs[i]) {
+			if !looked[c.Name] {
+				looked[c.Name] = true
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }
