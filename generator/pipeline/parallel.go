@@ -126,7 +126,9 @@ type Options struct {
 	// loaded to link the target, not rendered.
 	Companions func(Input) []Input
 	// Build names the nuvlagen that renders, for the sites' records: a
-	// release's version, or what tells one build from another.
+	// release's version, or a revision's from a clean work tree; empty
+	// for a development build, which records DevelBuild and reuses
+	// nothing.
 	Build string
 	// Reuse, if not nil, is what a previous run wrote: an input whose
 	// sites it holds, recorded with this input, model and Build, and
@@ -134,6 +136,14 @@ type Options struct {
 	// gets them). The files holding deployments' sites are reused all
 	// together or not at all (Record.Deployment).
 	Reuse Outputs
+}
+
+// build is what the sites' records name as their nuvlagen.
+func (o Options) build() string {
+	if o.Build == "" {
+		return DevelBuild
+	}
+	return o.Build
 }
 
 // Result is what a run produced.
@@ -269,7 +279,7 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Result, error) {
 			used := 0
 			for i := range next {
 				if opts.Reuse != nil {
-					want := Record{Nuvlagen: opts.Build, Model: model(), Input: inputs[i].Name, Sum: sum(inputs[i].Data)}
+					want := Record{Nuvlagen: opts.build(), Model: model(), Input: inputs[i].Name, Sum: sum(inputs[i].Data)}
 					sites, w := reuse(opts.Reuse, inputs[i], want)
 					if sites != nil {
 						results[i] = inputResult{sites: sites}
@@ -462,7 +472,7 @@ feed:
 // recordOf is the record of the sites of input in, and why they were
 // rendered again.
 func recordOf(opts Options, model func() string, in Input, sites []*site.Site, why string) func(*Rendered) {
-	r := Record{Nuvlagen: opts.Build, Model: model(), Input: in.Name, Sum: sum(in.Data)}
+	r := Record{Nuvlagen: opts.build(), Model: model(), Input: in.Name, Sum: sum(in.Data)}
 	for _, s := range sites {
 		r.Sites = append(r.Sites, s.Name)
 	}

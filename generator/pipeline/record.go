@@ -57,10 +57,17 @@ const (
 	WhyInput      = "site file changed"
 	WhyModel      = "model changed"
 	WhyNuvlagen   = "nuvlagen changed"
+	WhyDevel      = "development build of nuvlagen"
 	WhyDeployment = "its deployment changed"
 	WhyDuplicate  = "site name defined twice"
 	WhySites      = "sites of its file changed"
 )
+
+// DevelBuild is what the records of a development build (Options.Build
+// empty) name: nothing tells two such builds apart, so it reuses nothing,
+// and output it writes stays the same from one build, and one machine, to
+// the next.
+const DevelBuild = "devel"
 
 // sum is the hex sha256 of b.
 func sum(b []byte) string {
@@ -90,6 +97,9 @@ func reuse(out Outputs, in Input, want Record) ([]Rendered, string) {
 	recs := out.Records(in.Name)
 	if len(recs) == 0 {
 		return nil, ""
+	}
+	if want.Nuvlagen == DevelBuild {
+		return nil, WhyDevel
 	}
 	var names []string
 	for name, r := range recs {

@@ -8,12 +8,19 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/buildinfo"
 	"github.com/nuvla/nuvlagen/internal/golden"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"nuvlagen": func() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) },
+		// A release build: the test binary is a development build, whose
+		// records name no build and which reuses nothing.
+		"nuvlagen-release": func() {
+			buildinfo.Version = "v1.0.0-script"
+			os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+		},
 	})
 }
 

@@ -3,17 +3,8 @@
 package buildinfo
 
 import (
-	"crypto/sha256"
-	"debug/elf"
-	"encoding/hex"
-	"errors"
-	"fmt"
-	"io"
-	"os"
 	"runtime/debug"
 	"strings"
-	"sync"
-	"time"
 )
 
 // Version is set at link time (-ldflags "-X
@@ -64,39 +55,19 @@ func describe(linked string, read func() (*debug.BuildInfo, bool)) string {
 
 // Identity names this build in the records of the sites generate writes
 // (a site is rendered again when its record names another build): a
-// release's version and its Go release, "v1.2.3 go1.26.8"; or, for a
-// development build (no version, or a modified work tree), "devel build
-// " and the content hash of the executable's Go build ID, which changes
-// with any change to the code and stays the same when the same code is
-// built again the same way. Without a build ID (not ELF), the
-// executable's sha256 serves; when even that cannot be read, a name no
-// other run has, so that nothing is reused.
+// release's version, or the pseudo-version of a revision built from a
+// clean work tree, and its Go release, "v1.2.3 go1.26.8"; empty for a
+// development build (go run, go test, a modified work tree), which
+// nothing names apart from the next one. Out of the executable's own
+// bytes (its Go build ID) one could tell those apart, but that ID also
+// changes with the directory it was built in: records naming it would
+// change the committed output of every clone that renders it again.
 func Identity() string {
 	bi, _ := debug.ReadBuildInfo()
-	return identity(Version, bi, executableID)
+	return identity(Version, bi)
 }
 
-var executableID = sync.OnceValues(func() (string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
-	if id, err := goBuildID(exe); err == nil {
-		return "build " + id, nil
-	}
-	f, err := os.Open(exe)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return "sha256 " + hex.EncodeToString(h.Sum(nil)), nil
-})
-
-func identity(linked string, bi *debug.BuildInfo, exe func() (string, error)) string {
+func identity(linked string, bi *debug.BuildInfo) string {
 	v := linked
 	if v == "" && bi != nil && bi.Main.Version != "(devel)" {
 		v = bi.Main.Version
@@ -111,47 +82,8 @@ func identity(linked string, bi *debug.BuildInfo, exe func() (string, error)) st
 			}
 		}
 	}
-	if v != "" && !modified {
-		return strings.TrimSpace(v + " " + goVersion)
+	if v == "" || modified {
+		return ""
 	}
-	id, err := exe()
-	if err != nil {
-		return fmt.Sprintf("devel unidentified %d-%d", os.Getpid(), time.Now().UnixNano())
-	}
-	return "devel " + id
-}
-
-// goBuildID reads the content part of the Go build ID an ELF executable
-// carries in its .note.go.buildid note (what "go tool buildid" prints
-// last): a hash of the executable itself.
-func goBuildID(exe string) (string, error) {
-	f, err := elf.Open(exe)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	sec := f.Section(".note.go.buildid")
-	if sec == nil {
-		return "", errors.New("no Go build ID note")
-	}
-	b, err := sec.Data()
-	if err != nil {
-		return "", err
-	}
-	// namesz, descsz, type (4 = the Go build ID), "Go\x00\x00", desc.
-	if len(b) < 16 || f.ByteOrder.Uint32(b[8:]) != 4 || string(b[12:16]) != "Go\x00\x00" {
-		return "", errors.New("malformed Go build ID note")
-	}
-	n := int(f.ByteOrder.Uint32(b[4:]))
-	if len(b) < 16+n {
-		return "", errors.New("malformed Go build ID note")
-	}
-	id := string(b[16 : 16+n])
-	if i := strings.LastIndexByte(id, '/'); i >= 0 {
-		id = id[i+1:]
-	}
-	if id == "" {
-		return "", errors.New("empty Go build ID")
-	}
-	return id, nil
+	return strings.TrimSpace(v + " " + goVersion)
 }
