@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,7 +14,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(ownCache{m}, map[string]func(){
 		"nuvlagen": func() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) },
 		// A release build: the test binary is a development build, whose
 		// records name no build and which reuses nothing.
@@ -22,6 +23,26 @@ func TestMain(m *testing.M) {
 			os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 		},
 	})
+}
+
+// ownCache runs the tests with the user's cache directory swapped for one
+// of this run's own, removed afterwards: in-process generate and check
+// keep the stat data of the sites they find intact there. (The commands
+// testscript runs as processes of this binary inherit it.)
+type ownCache struct{ m *testing.M }
+
+func (o ownCache) Run() int {
+	cache, err := os.MkdirTemp("", "nuvlagen-cli-test-cache-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer os.RemoveAll(cache)
+	if err := os.Setenv("XDG_CACHE_HOME", cache); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	return o.m.Run()
 }
 
 // TestScripts runs the command-line scenarios in testdata/script.
