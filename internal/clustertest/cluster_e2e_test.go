@@ -15,6 +15,7 @@ import (
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/internal/dockercli"
 	"github.com/nuvla/nuvlagen/internal/e2eimage"
+	"github.com/nuvla/nuvlagen/internal/poll"
 )
 
 // outside is the address of a client in no class but users: 198.51.100.0/24
@@ -165,7 +166,7 @@ func deploySite(t *testing.T, name, backend string) {
 	})
 	ph.run(t, "placement", func() error {
 		var placed string
-		err := waitFor(60*time.Second, func() (bool, error) {
+		err := poll.Until(60*time.Second, func() (bool, error) {
 			var err error
 			placed, err = c.checkPlacement(dp)
 			return err == nil, err
@@ -311,7 +312,7 @@ func withoutVXLAN(b []byte) []byte {
 // overlay network but ingress.
 func (c *cluster) empty() error {
 	d := c.manager().d
-	return waitFor(60*time.Second, func() (bool, error) {
+	return poll.Until(60*time.Second, func() (bool, error) {
 		for _, args := range [][]string{
 			{"service", "ls", "--format", "{{.Name}}"},
 			{"secret", "ls", "--format", "{{.Name}}"},

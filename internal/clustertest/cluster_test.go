@@ -18,6 +18,7 @@ import (
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/internal/dockercli"
 	"github.com/nuvla/nuvlagen/internal/netns"
+	"github.com/nuvla/nuvlagen/internal/poll"
 )
 
 // cluster is one site's nodes, each a network namespace with the
@@ -376,7 +377,7 @@ func (c *cluster) node(name string) *node {
 // hostname, ready and active, in the model's role.
 func (c *cluster) ready(timeout time.Duration) error {
 	var last string
-	err := waitFor(timeout, func() (bool, error) {
+	err := poll.Until(timeout, func() (bool, error) {
 		lines, err := c.manager().d.Lines("node", "ls", "--format", "{{.Hostname}} {{.Status}} {{.Availability}} {{if .ManagerStatus}}manager{{else}}worker{{end}}")
 		if err != nil {
 			return false, err
@@ -418,25 +419,6 @@ func (c *cluster) loadImages(build func(d *dockercli.CLI) error, tags []string) 
 		_, err := n.d.Exec(dockercli.Opts{Timeout: 5 * time.Minute}, "load", "--quiet", "--input", tar)
 		return err
 	})
-}
-
-// waitFor polls cond until it holds or timeout passes; the error is
-// cond's last one.
-func waitFor(timeout time.Duration, cond func() (bool, error)) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := cond()
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			if err == nil {
-				err = errors.New("condition not met")
-			}
-			return fmt.Errorf("after %v: %w", timeout, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
 }
 
 // phases records how long each phase of a site's run took.

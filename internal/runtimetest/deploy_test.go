@@ -17,15 +17,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nuvla/nuvlagen/internal/dockercli"
-
 	"github.com/compose-spec/compose-go/v2/types"
-
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/cli"
 	"github.com/nuvla/nuvlagen/generator/compose"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 	"github.com/nuvla/nuvlagen/generator/pipeline/pipelinetest"
 	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/internal/dockercli"
+	"github.com/nuvla/nuvlagen/internal/poll"
 )
 
 // namespaceLabel is the label `docker stack deploy` puts on every object
@@ -383,7 +382,7 @@ func (dp *deployment) cleanUp(before inventory, labelsBefore map[string]string) 
 		}
 	}
 	// Services go at once, their containers and networks shortly after.
-	errs = append(errs, waitFor(90*time.Second, func() (bool, error) {
+	errs = append(errs, poll.Until(90*time.Second, func() (bool, error) {
 		for _, st := range dp.site.Stacks {
 			for _, args := range [][]string{
 				{"service", "ls", "--filter", "label=" + namespaceLabel + "=" + st.Name, "-q"},
@@ -404,7 +403,7 @@ func (dp *deployment) cleanUp(before inventory, labelsBefore map[string]string) 
 	}
 	for _, kind := range []string{"network", "secret", "config", "volume"} {
 		for _, n := range now.added(before, kind) {
-			errs = append(errs, waitFor(60*time.Second, func() (bool, error) {
+			errs = append(errs, poll.Until(60*time.Second, func() (bool, error) {
 				if _, err := d.Run(kind, "inspect", n); err != nil && isNotFound(err) {
 					return true, nil
 				}
@@ -487,31 +486,12 @@ func checkPortsFree(t *testing.T) {
 	}
 }
 
-// waitFor polls cond until it holds or timeout passes; the error is
-// cond's last one.
-func waitFor(timeout time.Duration, cond func() (bool, error)) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := cond()
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			if err == nil {
-				err = errors.New("condition not met")
-			}
-			return fmt.Errorf("after %v: %w", timeout, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
 // eventually retries check until it passes or timeout passes, and
 // returns its last error: Traefik's Swarm provider polls the engine, so
 // a change takes seconds to show.
 func eventually(timeout time.Duration, check func() error) error {
 	var last error
-	err := waitFor(timeout, func() (bool, error) {
+	err := poll.Until(timeout, func() (bool, error) {
 		last = check()
 		return last == nil, nil
 	})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nuvla/nuvlagen/internal/dockercli"
 	"github.com/nuvla/nuvlagen/internal/e2eimage"
+	"github.com/nuvla/nuvlagen/internal/poll"
 )
 
 // requireVar makes anything missing a failure instead of a skip: the
@@ -227,7 +228,7 @@ func tearDown() error {
 	}
 	if slices.Contains(after, "docker_gwbridge") && !slices.Contains(engine.networksBefore, "docker_gwbridge") {
 		// Leaving takes the ingress endpoint off it a moment later.
-		err := waitFor(30*time.Second, func() (bool, error) {
+		err := poll.Until(30*time.Second, func() (bool, error) {
 			_, err := d.Run("network", "rm", "docker_gwbridge")
 			return err == nil, err
 		})

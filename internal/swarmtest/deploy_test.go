@@ -16,16 +16,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nuvla/nuvlagen/internal/dockercli"
-
 	"github.com/compose-spec/compose-go/v2/types"
-
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/cli"
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
 	"github.com/nuvla/nuvlagen/generator/compose"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 	"github.com/nuvla/nuvlagen/generator/pipeline/pipelinetest"
 	"github.com/nuvla/nuvlagen/generator/site"
+	"github.com/nuvla/nuvlagen/internal/dockercli"
+	"github.com/nuvla/nuvlagen/internal/poll"
 )
 
 // namespaceLabel is the label `docker stack deploy` puts on every object
@@ -310,7 +309,7 @@ func (dp *deployment) cleanUp(t *testing.T) {
 	}
 	// Services go at once, their tasks and the stack networks shortly after;
 	// the shared networks and the secrets are in use until then.
-	errs = append(errs, waitFor(60*time.Second, func() (bool, error) {
+	errs = append(errs, poll.Until(60*time.Second, func() (bool, error) {
 		for _, st := range dp.site.Stacks {
 			for _, kind := range []string{"service", "network", "config"} {
 				l, err := d.Lines(kind, "ls", "--filter", "label="+namespaceLabel+"="+st.Name, "-q")
@@ -335,7 +334,7 @@ func (dp *deployment) cleanUp(t *testing.T) {
 			// Removal is done when the object no longer inspects: a
 			// network the manager deleted is listed by the node until
 			// its local copy goes too.
-			errs = append(errs, waitFor(60*time.Second, func() (bool, error) {
+			errs = append(errs, poll.Until(60*time.Second, func() (bool, error) {
 				if _, err := d.Run(o.kind, "inspect", n); err != nil && isNotFound(err) {
 					return true, nil
 				}
@@ -355,25 +354,6 @@ func (dp *deployment) cleanUp(t *testing.T) {
 func isNotFound(err error) bool {
 	s := strings.ToLower(err.Error())
 	return strings.Contains(s, "not found") || strings.Contains(s, "no such")
-}
-
-// waitFor polls cond until it holds or timeout passes; the error is
-// cond's last one.
-func waitFor(timeout time.Duration, cond func() (bool, error)) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := cond()
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			if err == nil {
-				err = errors.New("condition not met")
-			}
-			return fmt.Errorf("after %v: %w", timeout, err)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
 }
 
 // nodeLabels returns the single node's labels.

@@ -11,13 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nuvla/nuvlagen/internal/dockercli"
-
 	"github.com/moby/moby/client"
-
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/cli"
 	"github.com/nuvla/nuvlagen/generator/swarmimport"
+	"github.com/nuvla/nuvlagen/internal/dockercli"
 	"github.com/nuvla/nuvlagen/internal/golden"
+	"github.com/nuvla/nuvlagen/internal/poll"
 )
 
 // guideStack is an upstream directory the installation guide deploys,
@@ -189,7 +188,7 @@ func cleanUpGuide(t *testing.T, d *dockercli.CLI, stacks []guideStack, labels ma
 			errs = append(errs, err)
 		}
 	}
-	errs = append(errs, waitFor(60*time.Second, func() (bool, error) {
+	errs = append(errs, poll.Until(60*time.Second, func() (bool, error) {
 		for _, st := range stacks {
 			for _, kind := range []string{"service", "network", "config", "secret"} {
 				l, err := d.Lines(kind, "ls", "--filter", "label="+namespaceLabel+"="+st.stack, "-q")
@@ -201,7 +200,7 @@ func cleanUpGuide(t *testing.T, d *dockercli.CLI, stacks []guideStack, labels ma
 		return true, nil
 	}))
 	for _, n := range guideNetworks {
-		errs = append(errs, waitFor(60*time.Second, func() (bool, error) {
+		errs = append(errs, poll.Until(60*time.Second, func() (bool, error) {
 			if _, err := d.Run("network", "inspect", n); err != nil && isNotFound(err) {
 				return true, nil
 			}

@@ -11,11 +11,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nuvla/nuvlagen/internal/dockercli"
+	"github.com/nuvla/nuvlagen/internal/e2eimage"
 )
 
 // requireVar makes a missing or unusable engine a failure instead of a
@@ -57,7 +57,10 @@ func TestMain(m *testing.M) {
 
 func runMain(m *testing.M) int {
 	engine.stacks, engine.networks, engine.secrets = map[string]bool{}, map[string]bool{}, map[string]bool{}
-	unlock, err := lock(filepath.Join(os.TempDir(), "nuvlagen-swarmtest.lock"), 15*time.Minute)
+	// An exclusive lock, so that two runs on one machine (from any work
+	// tree) never share the daemon's fixed names; the kernel drops it if
+	// the process dies.
+	unlock, err := e2eimage.Lock(filepath.Join(os.TempDir(), "nuvlagen-swarmtest.lock"), 15*time.Minute)
 	if err != nil {
 		engine.skip = err.Error()
 		return m.Run()
@@ -277,28 +280,6 @@ func tearDown() error {
 		errs = append(errs, fmt.Errorf("networks after the run %v, before %v", after, before))
 	}
 	return errors.Join(errs...)
-}
-
-// lock takes an exclusive lock on path, so that two runs on one machine
-// (a developer's and the lead's `make test`) never share the daemon's
-// fixed names. The kernel drops the lock if the process dies.
-func lock(path string, timeout time.Duration) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
-	if err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("another run holds %s: %v", path, err)
-		}
-		time.Sleep(time.Second)
-	}
 }
 
 func keys(m map[string]string) []string {

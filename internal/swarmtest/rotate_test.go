@@ -20,6 +20,7 @@ import (
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/generator/site/sitetest"
 	"github.com/nuvla/nuvlagen/internal/dockercli"
+	"github.com/nuvla/nuvlagen/internal/poll"
 )
 
 // sleeperImage is the one image of the rotation test's site: ./sleeper,
@@ -255,7 +256,7 @@ func TestRotateSecret(t *testing.T) {
 	if _, err := d.Run("stack", "rm", last); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitFor(60*time.Second, func() (bool, error) {
+	if err := poll.Until(60*time.Second, func() (bool, error) {
 		l, err := d.Lines("service", "ls", "--filter", "label="+namespaceLabel+"="+last, "-q")
 		return err == nil && len(l) == 0, err
 	}); err != nil {

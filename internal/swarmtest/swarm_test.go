@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nuvla/nuvlagen/internal/dockercli"
-
 	"github.com/nuvla/nuvlagen/generator/site"
 	"github.com/nuvla/nuvlagen/generator/site/sitetest"
+	"github.com/nuvla/nuvlagen/internal/dockercli"
+	"github.com/nuvla/nuvlagen/internal/poll"
 )
 
 // TestDeployExampleSites deploys each embedded example site in turn to
@@ -184,7 +184,7 @@ func schedulePhase(t *testing.T, dp *deployment, snap *snapshot, what string, la
 		want[name] = ok
 	}
 	var last map[string][]task
-	err := waitFor(60*time.Second, func() (bool, error) {
+	err := poll.Until(60*time.Second, func() (bool, error) {
 		var err error
 		if last, err = dp.tasks(snap); err != nil {
 			return false, err

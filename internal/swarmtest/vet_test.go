@@ -14,6 +14,7 @@ import (
 
 	"github.com/nuvla/nuvlagen/generator/vet"
 	"github.com/nuvla/nuvlagen/internal/dockercli"
+	"github.com/nuvla/nuvlagen/internal/poll"
 )
 
 // vetStack is the stack every case of TestVetAgreesWithEngine deploys
@@ -125,7 +126,7 @@ func deployVetCase(t *testing.T, d *dockercli.CLI, dir, file string) (string, er
 func removeVetStack(t *testing.T, d *dockercli.CLI) {
 	t.Helper()
 	var last error
-	err := waitFor(60*time.Second, func() (bool, error) {
+	err := poll.Until(60*time.Second, func() (bool, error) {
 		for _, kind := range []string{"service", "network", "secret", "config"} {
 			l, err := d.Lines(kind, "ls", "--filter", "label="+namespaceLabel+"="+vetStack, "-q")
 			if err != nil {
