@@ -19,21 +19,8 @@ import (
 // schema error chosen with a stable tie-break against compose-go's load.
 func TestSchemaVerdicts(t *testing.T) {
 	checked := 0
-	for _, data := range seedFiles(t) {
-		dict, err := dockerloader.ParseYAML(data)
-		if err != nil {
-			continue
-		}
-		var doc yaml.Node
-		if yaml.Unmarshal(data, &doc) != nil {
-			continue
-		}
-		env := lookupEnv(&doc)
-		dict = withoutForbidden(dict)
-		cfg, errs, err := stackcheck.StackInterpolate(dict, env)
-		if err != nil {
-			continue // interpolation: no schema verdict to compare
-		}
+	for _, f := range interpolatedSeeds(t) {
+		data, dict, env, cfg, errs := f.data, f.dict, f.env, f.cfg, f.errs
 		checked++
 		want := schema.Validate(cfg, schema.Version(dict))
 		if (want == nil) != (len(errs) == 0) {
@@ -65,19 +52,9 @@ func TestSchemaVerdicts(t *testing.T) {
 // loads it afterwards.
 func TestStackLoadInterpolated(t *testing.T) {
 	checked := 0
-	for _, data := range seedFiles(t) {
-		dict, err := dockerloader.ParseYAML(data)
-		if err != nil {
-			continue
-		}
-		var doc yaml.Node
-		if yaml.Unmarshal(data, &doc) != nil {
-			continue
-		}
-		env := lookupEnv(&doc)
-		dict = withoutForbidden(dict)
-		cfg, errs, err := stackcheck.StackInterpolate(dict, env)
-		if err != nil || len(errs) > 0 {
+	for _, f := range interpolatedSeeds(t) {
+		data, dict, env, cfg := f.data, f.dict, f.env, f.cfg
+		if len(f.errs) > 0 {
 			continue
 		}
 		checked++
@@ -94,4 +71,40 @@ func TestStackLoadInterpolated(t *testing.T) {
 	if checked < 50 {
 		t.Fatalf("only %d files compared", checked)
 	}
+}
+
+// interpolated is a test file as vet's docker-side check sees it: the
+// dict the docker CLI parses (forbidden keys out), the environment the
+// file's own defaults give, and StackInterpolate's result.
+type interpolated struct {
+	data []byte
+	dict map[string]any
+	env  map[string]string
+	cfg  map[string]any
+	errs []stackcheck.SchemaError
+}
+
+// interpolatedSeeds is every test and corpus file that parses and
+// interpolates.
+func interpolatedSeeds(t *testing.T) []interpolated {
+	t.Helper()
+	var out []interpolated
+	for _, data := range seedFiles(t) {
+		dict, err := dockerloader.ParseYAML(data)
+		if err != nil {
+			continue
+		}
+		var doc yaml.Node
+		if yaml.Unmarshal(data, &doc) != nil {
+			continue
+		}
+		env := lookupEnv(&doc)
+		dict = withoutForbidden(dict)
+		cfg, errs, err := stackcheck.StackInterpolate(dict, env)
+		if err != nil {
+			continue // interpolation failed: nothing to compare
+		}
+		out = append(out, interpolated{data, dict, env, cfg, errs})
+	}
+	return out
 }
