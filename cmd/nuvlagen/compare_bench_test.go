@@ -48,6 +48,25 @@ func need(b *testing.B, tools ...string) {
 // run runs a command and returns its wall time and peak resident memory.
 func run(b *testing.B, dir string, env []string, name string, args ...string) (time.Duration, int64) {
 	b.Helper()
+	elapsed, ps := execute(b, dir, env, name, args...)
+	var rss int64
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss * 1024 // Linux reports KiB
+	}
+	return elapsed, rss
+}
+
+// runCPU runs a command and returns its wall time and CPU time.
+func runCPU(b *testing.B, dir string, env []string, name string, args ...string) (time.Duration, time.Duration) {
+	b.Helper()
+	elapsed, ps := execute(b, dir, env, name, args...)
+	return elapsed, ps.UserTime() + ps.SystemTime()
+}
+
+// execute runs a command in dir with env added, failing b when it fails,
+// and returns its wall time and what the process used.
+func execute(b *testing.B, dir string, env []string, name string, args ...string) (time.Duration, *os.ProcessState) {
+	b.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
@@ -57,11 +76,7 @@ func run(b *testing.B, dir string, env []string, name string, args ...string) (t
 	if err != nil {
 		b.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
-	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss * 1024 // Linux reports KiB
-	}
-	return elapsed, rss
+	return elapsed, cmd.ProcessState
 }
 
 // variableRef is a ${VAR} reference of a compose file, VAR its group.
@@ -216,19 +231,4 @@ func BenchmarkIncremental(b *testing.B) {
 	b.ReportMetric(per(checkCPU), "cpu-s/check")
 	b.ReportMetric(per(fresh), "s/check-no-cache")
 	b.ReportMetric(per(freshCPU), "cpu-s/check-no-cache")
-}
-
-// runCPU runs a command and returns its wall time and CPU time.
-func runCPU(b *testing.B, dir string, env []string, name string, args ...string) (time.Duration, time.Duration) {
-	b.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	elapsed := time.Since(start)
-	if err != nil {
-		b.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return elapsed, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 }
