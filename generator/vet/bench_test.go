@@ -4,11 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nuvla/nuvlagen/generator/gcsetting"
 	"github.com/nuvla/nuvlagen/internal/golden"
 )
 
@@ -43,7 +43,7 @@ func BenchmarkVet(b *testing.B) {
 		}
 		inputs = append(inputs, Input{Name: n, Data: data})
 	}
-	defer commandGC()()
+	defer gcsetting.Set(GCPercent, MemoryLimit)() // as nuvlagen vet runs
 	start := cpuTime()
 	for b.Loop() {
 		Files(inputs, nil)
@@ -84,24 +84,4 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// commandGC sets the garbage collector as `nuvlagen vet` does (see
-// GCPercent), unless GOGC or GOMEMLIMIT is set, and returns what undoes
-// it.
-func commandGC() (restore func()) {
-	var undo []func()
-	if _, set := os.LookupEnv("GOGC"); !set {
-		old := debug.SetGCPercent(GCPercent)
-		undo = append(undo, func() { debug.SetGCPercent(old) })
-	}
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		old := debug.SetMemoryLimit(MemoryLimit)
-		undo = append(undo, func() { debug.SetMemoryLimit(old) })
-	}
-	return func() {
-		for _, f := range undo {
-			f()
-		}
-	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/buildinfo"
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/exit"
+	"github.com/nuvla/nuvlagen/generator/gcsetting"
 	"github.com/nuvla/nuvlagen/generator/generate"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 )
@@ -34,7 +35,7 @@ func runGenerate(e *env, args []string) error {
 	// SIGINT and SIGTERM stop the run until the sites are being swapped in.
 	ctx, stop := exit.Interruptible()
 	defer stop()
-	defer tuneGC(pipeline.GCPercent, pipeline.MemoryLimit)()
+	defer gcsetting.Set(pipeline.GCPercent, pipeline.MemoryLimit)()
 	b := bar(e, inputs, quiet)
 	res, err := generate.Write(ctx, inputs, generate.Options{Out: f.out, Prune: prune, KeepGoing: keepGoing, Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: pipeline.Beside(e.cwd), Build: buildinfo.Identity(), Full: full, Cache: e.cache()})
 	b.Finish()

@@ -12,6 +12,7 @@ import (
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/buildinfo"
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/progress"
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
+	"github.com/nuvla/nuvlagen/generator/gcsetting"
 	"github.com/nuvla/nuvlagen/generator/inputfile"
 	"github.com/nuvla/nuvlagen/generator/outdir"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
@@ -60,7 +61,7 @@ func bar(e *env, inputs []pipeline.Input, quiet bool) *progress.Bar {
 // reusing what reuse holds (nil: rendering every site). Once ctx is done
 // it returns ctx's cause when the started inputs are done.
 func (f *siteFlags) render(ctx context.Context, e *env, inputs []pipeline.Input, reuse pipeline.Outputs) (*pipeline.Result, error) {
-	defer tuneGC(pipeline.GCPercent, pipeline.MemoryLimit)()
+	defer gcsetting.Set(pipeline.GCPercent, pipeline.MemoryLimit)()
 	b := bar(e, inputs, false)
 	defer b.Finish()
 	return pipeline.Run(ctx, inputs, pipeline.Options{Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: pipeline.Beside(e.cwd), Previous: outdir.Previous(f.out), Build: buildinfo.Identity(), Reuse: reuse})

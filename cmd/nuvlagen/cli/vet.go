@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/exit"
+	"github.com/nuvla/nuvlagen/generator/gcsetting"
 	"github.com/nuvla/nuvlagen/generator/inputfile"
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 	"github.com/nuvla/nuvlagen/generator/vet"
@@ -71,7 +70,7 @@ func runVet(e *env, args []string) error {
 	if errs != nil {
 		return exit.Printed(errors.New("files not read")) // exit status 2
 	}
-	defer tuneGC(vet.GCPercent, vet.MemoryLimit)()
+	defer gcsetting.Set(vet.GCPercent, vet.MemoryLimit)()
 	// Both loaders log warnings (obsolete version, unset variable) through
 	// logrus; vet reports what matters as findings.
 	logrus.SetOutput(io.Discard)
@@ -83,25 +82,4 @@ func runVet(e *env, args []string) error {
 		return exit.Findings
 	}
 	return nil
-}
-
-// tuneGC sets the garbage collector's percent and soft memory limit for
-// a command, each unless the environment sets it (GOGC, GOMEMLIMIT), and
-// returns what puts the previous settings back: the CLI also runs
-// in-process, in tests.
-func tuneGC(percent int, limit int64) (restore func()) {
-	var undo []func()
-	if _, set := os.LookupEnv("GOGC"); !set {
-		old := debug.SetGCPercent(percent)
-		undo = append(undo, func() { debug.SetGCPercent(old) })
-	}
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		old := debug.SetMemoryLimit(limit)
-		undo = append(undo, func() { debug.SetMemoryLimit(old) })
-	}
-	return func() {
-		for _, f := range undo {
-			f()
-		}
-	}
 }
