@@ -1,9 +1,11 @@
 // Package graphviz lays out and draws DOT graphs in-process: Graphviz 12
 // compiled to WebAssembly and run by wazero (github.com/goccy/go-graphviz),
 // so neither cgo nor a system package is needed. The module is compiled
-// on the first drawing, not when the program starts (about a second, and
-// nothing written to disk for it), and drawings are made one at a time:
-// the module is one instance. Pure: bytes in, bytes out.
+// on the first drawing, not when the program starts: about a second, or
+// about 50 ms when a directory for its compiled code is set (UseCache)
+// and holds it from an earlier run. Drawings are made one at a time: the
+// module is one instance. Bytes in, bytes out; the cache is the one
+// thing kept on disk.
 package graphviz
 
 import (
@@ -12,9 +14,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"sync"
+	"syscall"
 
 	gv "github.com/goccy/go-graphviz"
 )
@@ -27,9 +31,40 @@ type Format string
 const SVG Format = "svg"
 
 var (
-	mu     sync.Mutex
-	engine *gv.Graphviz
+	mu       sync.Mutex
+	engine   *gv.Graphviz
+	cacheDir string
 )
+
+// UseCache makes the first drawing of this process keep the module's
+// compiled code in dir (about 6 MB, written once per wazero version),
+// or load it from there: dir is created, mode 0700, and used only when
+// it is a directory of the process's user that no one else can write,
+// since what it holds is run as machine code. Anything else (a symbolic
+// link, another owner, a group- or world-writable mode, a read-only
+// file system) means no cache, not an error: the module is compiled in
+// memory as without one. Call it before the first drawing; nothing is
+// created until a drawing happens.
+func UseCache(dir string) {
+	mu.Lock()
+	defer mu.Unlock()
+	cacheDir = dir
+}
+
+// privateDir creates dir (and its parents) if need be and reports
+// whether it is a directory, not a link, owned by this process's user
+// and writable by no one else.
+func privateDir(dir string) bool {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return false
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o022 != 0 {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Geteuid()
+}
 
 // Render lays dot out with the dot engine and draws it as format (SVG).
 func Render(dot []byte, format Format) ([]byte, error) {
@@ -40,6 +75,9 @@ func Render(dot []byte, format Format) ([]byte, error) {
 	defer mu.Unlock()
 	ctx := context.Background()
 	if engine == nil {
+		if cacheDir != "" && privateDir(cacheDir) {
+			gv.SetCacheDir(cacheDir)
+		}
 		g, err := gv.New(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("graphviz: %w", err)

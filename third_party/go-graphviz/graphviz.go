@@ -43,6 +43,14 @@ const (
 	JPG  Format = "jpg"
 )
 
+// SetCacheDir makes the module's compiled code be kept in dir, a
+// directory only the user can write (wazero runs what it holds), and
+// loaded from there by the next program; "" keeps no cache. Called
+// before the first New or ParseBytes.
+//
+// nuvlagen's patch: upstream always kept it under os.TempDir().
+func SetCacheDir(dir string) { wasm.SetCacheDir(dir) }
+
 func New(ctx context.Context) (*Graphviz, error) {
 	gvc.Setup() // nuvlagen's patch: set up on first use
 	c, err := gvc.New(ctx)

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nuvla/nuvlagen/cmd/nuvlagen/internal/exit"
+	"github.com/nuvla/nuvlagen/generator/graphviz"
 )
 
 // Exit statuses, the same for every command: exit.Status maps the error
@@ -72,6 +73,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	e := &env{stdout: stdout, stderr: stderr, cwd: cwd}
+	// The pictures' layout engine keeps its compiled code beside the
+	// stamps (a second of CPU saved in every later process that draws);
+	// nothing is created unless a picture is drawn.
+	if dir := e.cache(); dir != "" {
+		graphviz.UseCache(filepath.Join(dir, "wasm"))
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, help("nuvlagen"))
 		return ExitUsage

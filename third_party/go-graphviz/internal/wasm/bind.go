@@ -391,13 +391,12 @@ func CreateCallbackFunc[T any](cb T, funcID uint64) *CallbackFunc[T] {
 	}
 }
 
-// load is upstream's init, run by Load (nuvlagen's patch), without a
-// compilation cache on disk.
+// load is upstream's init, run by Load (nuvlagen's patch), with the
+// compilation cache in the directory SetCacheDir names, if any (see
+// compile).
 func load() {
 	ctx := context.Background()
-	cfg := wazero.NewRuntimeConfig()
-
-	r := wazero.NewRuntimeWithConfig(ctx, cfg)
+	r, compiled := compile(ctx)
 
 	env := r.NewHostModuleBuilder("env")
 	env = env.NewFunctionBuilder().WithGoModuleFunction(
@@ -2791,10 +2790,6 @@ func load() {
 	}
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
 
-	compiled, err := r.CompileModule(ctx, wasmFile)
-	if err != nil {
-		panic(err)
-	}
 	fs := &WasmFileSystem{}
 	m, err := r.InstantiateModule(
 		ctx,
