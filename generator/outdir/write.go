@@ -71,22 +71,6 @@ func manifestOf(site string, rec pipeline.Record, sums map[string]string) []byte
 	return b.Bytes()
 }
 
-// WithManifests returns the files of the sites rendered (not reused) and
-// each one's manifest: everything generate writes for them.
-func WithManifests(sites []pipeline.Rendered) pipeline.Files {
-	out := pipeline.Files{}
-	for _, s := range sites {
-		if s.Reused {
-			continue
-		}
-		for p, b := range s.Files {
-			out[p] = b
-		}
-		out[s.Name+"/"+ManifestName] = Manifest(s.Name, s.Files, s.Record)
-	}
-	return out
-}
-
 // readManifest returns the paths a site directory's manifest lists, and
 // false when there is no manifest.
 func readManifest(dir string) (map[string]bool, bool, error) {

@@ -35,7 +35,10 @@ func runCheck(e *env, args []string) error {
 	if !full {
 		reuse = index
 	}
-	res, err := f.render(ctx, e, inputs, reuse)
+	// Each rendered site is compared with out/ as it comes, and kept only
+	// when it differs.
+	checker := outdir.NewChecker(f.out)
+	res, err := f.render(ctx, e, inputs, reuse, checker.Take)
 	if err != nil {
 		return err
 	}
@@ -56,8 +59,7 @@ func runCheck(e *env, args []string) error {
 			rendered = append(rendered, s.Name)
 		}
 	}
-	want := outdir.WithManifests(res.Sites)
-	drift, err := outdir.Compare(f.out, want, rendered, reused, len(f.sites) == 0)
+	drift, err := checker.Drift(rendered, reused, len(f.sites) == 0)
 	if err != nil {
 		return err
 	}

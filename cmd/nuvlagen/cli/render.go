@@ -58,13 +58,14 @@ func bar(e *env, inputs []pipeline.Input, quiet bool) *progress.Bar {
 }
 
 // render runs the pipeline on f.jobs workers, with a progress bar,
-// reusing what reuse holds (nil: rendering every site). Once ctx is done
+// reusing what reuse holds (nil: rendering every site) and giving each
+// site to take as it renders (pipeline.Options.Take). Once ctx is done
 // it returns ctx's cause when the started inputs are done.
-func (f *siteFlags) render(ctx context.Context, e *env, inputs []pipeline.Input, reuse pipeline.Outputs) (*pipeline.Result, error) {
+func (f *siteFlags) render(ctx context.Context, e *env, inputs []pipeline.Input, reuse pipeline.Outputs, take func(int, *pipeline.Rendered)) (*pipeline.Result, error) {
 	defer gcsetting.Set(pipeline.GCPercent, pipeline.MemoryLimit)()
 	b := bar(e, inputs, false)
 	defer b.Finish()
-	return pipeline.Run(ctx, inputs, pipeline.Options{Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: pipeline.Beside(e.cwd), Previous: outdir.Previous(f.out), Build: buildinfo.Identity(), Reuse: reuse})
+	return pipeline.Run(ctx, inputs, pipeline.Options{Jobs: f.jobs, Done: func(int) { b.Inc() }, Companions: pipeline.Beside(e.cwd), Previous: outdir.Previous(f.out), Build: buildinfo.Identity(), Reuse: reuse, Take: take})
 }
 
 // cache is the directory of this machine's cache where generate and
