@@ -147,28 +147,13 @@ func fileKind(m fs.FileMode) string {
 }
 
 // Read reads the regular file at path (following symbolic links),
-// refusing anything else and anything larger than max. The file is
-// checked before it is opened, then opened without blocking (a FIFO
-// swapped in meanwhile cannot stall it) and checked again.
+// refusing anything else and anything larger than max (see Open).
 func Read(path string, max int64) ([]byte, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := CheckRegular(path, info, max); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := Open(path, max)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if info, err = f.Stat(); err != nil {
-		return nil, err
-	}
-	if err := CheckRegular(path, info, max); err != nil {
-		return nil, err
-	}
 	// The file may grow while it is read.
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
@@ -178,6 +163,41 @@ func Read(path string, max int64) ([]byte, error) {
 		return nil, TooLarge(path, int64(len(data)), max)
 	}
 	return data, nil
+}
+
+// Open opens the regular file at path (following symbolic links) for
+// reading, refusing anything else and anything larger than max. The file
+// is checked before it is opened, then opened without blocking (a FIFO
+// swapped in meanwhile cannot stall it) and checked again. It may still
+// grow while it is read: a reader stops after max bytes.
+func Open(path string, max int64) (*os.File, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckRegular(path, info, max); err != nil {
+		return nil, err
+	}
+	return OpenStatted(path, max)
+}
+
+// OpenStatted is Open for a path the caller has just found to be a
+// regular file (with os.Lstat, or a directory walk's): the file is
+// opened without blocking and checked once opened, not before.
+func OpenStatted(path string, max int64) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err == nil {
+		err = CheckRegular(path, info, max)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // FS is the directory tree at dir, refusing to open any file that Read

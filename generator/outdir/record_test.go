@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -101,6 +102,36 @@ func TestIndex(t *testing.T) {
 		tc.change(filepath.Join(out, "s"))
 		if why := NewIndex(out, cache).Changed("s"); why != tc.want {
 			t.Errorf("got %q, want %q", why, tc.want)
+		}
+	}
+}
+
+// TestHashFile: the streamed hash is sum of the file's bytes at every
+// size around the buffer's, and what is not a regular file is an error,
+// without blocking (a FIFO put where a file was).
+func TestHashFile(t *testing.T) {
+	dir := t.TempDir()
+	buf := len(*hashBuffers.Get().(*[]byte))
+	for _, n := range []int{0, 1, buf - 1, buf, buf + 1, 3*buf + 7} {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(i * 7)
+		}
+		p := filepath.Join(dir, "f")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := hashFile(p); err != nil || got != sum(b) {
+			t.Errorf("%d bytes: hashFile = %s, %v; want %s", n, got, err, sum(b))
+		}
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, dir, filepath.Join(dir, "none")} {
+		if _, err := hashFile(p); err == nil {
+			t.Errorf("hashFile(%s) hashed what is not a regular file", p)
 		}
 	}
 }
