@@ -17,9 +17,9 @@ import (
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 )
 
-// The sites of TestIncrementalIsFull: two targets on their own, and a
-// deployment (a host, and a target that derives from it the addresses it
-// admits Nuvla from).
+// The sites of TestIncrementalIsFull: two targets on their own, and two
+// deployments (a host, and a target that derives from it the addresses
+// it admits Nuvla from).
 var incrementalSites = map[string]string{
 	"a.cue": `sites: a: {
 	kind: "target"
@@ -52,21 +52,40 @@ domain: "t.example.org"
 nodes: "t-1": {address: "203.0.113.5", role: "manager", nfsServer: true}
 groups: management: ["198.51.100.0/28"]
 `,
+	"g.cue": `name:   "g"
+kind:   "host"
+domain: "g.example.org"
+nodes: {
+	"g-1": {address: "192.0.2.21", role: "manager", labels: type: "frontend"}
+	"g-2": {address: "192.0.2.22", role: "worker", labels: type: "worker-job"}
+	"g-3": {address: "192.0.2.23", role: "worker", labels: type: "worker-db"}
+}
+groups: management: ["198.51.100.0/28"]
+`,
+	"v.cue": `name: "v"
+kind: "target"
+host: "g"
+domain: "v.example.org"
+nodes: "v-1": {address: "203.0.113.7", role: "manager", nfsServer: true}
+groups: management: ["198.51.100.0/28"]
+`,
 }
 
 // TestIncrementalIsFull: for random sequences of changes (a site file
 // edited, a host edited so that its target changes, a new target of the
-// host, a file of the output edited or deleted by hand, a site's
-// directory deleted, a site file renamed, another build of nuvlagen), generate into the same output
-// directory writes, byte for byte and mode for mode, the tree a full
-// render into an empty directory writes; and it does reuse sites.
+// host, a target moved to the other host, a file of the output edited or
+// deleted by hand, a site's directory deleted, a site file renamed,
+// another build of nuvlagen), generate into the same output directory
+// writes, byte for byte and mode for mode, the tree a full render into
+// an empty directory writes; it does reuse sites, and a change to one
+// deployment's file leaves the other deployment's sites as they are.
 func TestIncrementalIsFull(t *testing.T) {
 	if testing.Short() {
 		t.Skip("renders many times")
 	}
 	seeds := []uint64{1, 2}
 	for _, seed := range seeds {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { incrementalSequence(t, seed, 9) })
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { incrementalSequence(t, seed, 11) })
 	}
 }
 
@@ -103,12 +122,26 @@ func incrementalSequence(t *testing.T, seed uint64, steps int) {
 		return fmt.Sprintf("%s: %s -> %s", file, old, new)
 	}
 	// Values that change by step, each edit replacing the last.
-	value := map[string]string{"a": "a.example.org", "t": "t.example.org", "h": "192.0.2.1"}
-	// Every kind of change once in 9 steps, in a random order.
-	kinds := rng.Perm(9)
+	value := map[string]string{"a": "a.example.org", "t": "t.example.org", "h": "192.0.2.1", "g": "192.0.2.21"}
+	// The deployment of each target of one.
+	hostOf := map[string]string{"t": "h", "v": "g"}
+	// others are the sites of the deployments other than host's.
+	others := func(host string) []string {
+		var out []string
+		for tg, h := range hostOf {
+			if h != host {
+				out = append(out, tg, h)
+			}
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	// Every kind of change once in 11 steps, in a random order.
+	kinds := rng.Perm(11)
 	aFile := "a.cue"
 	for step := range steps + 1 {
 		what := "first run"
+		var untouched []string // sites this step's change must leave as they are
 		if step > 0 {
 			switch kinds[(step-1)%len(kinds)] {
 			case 0:
@@ -123,6 +156,16 @@ func incrementalSequence(t *testing.T, seed uint64, steps int) {
 				v := fmt.Sprintf("t%d.example.org", step)
 				what = edit("t.cue", `"`+value["t"]+`"`, `"`+v+`"`)
 				value["t"] = v
+				untouched = others(hostOf["t"])
+			case 9: // the other host: its target's Nuvla sources change
+				v := fmt.Sprintf("192.0.2.%d", 150+step)
+				what = edit("g.cue", `"`+value["g"]+`"`, `"`+v+`"`)
+				value["g"] = v
+				untouched = others("g")
+			case 10: // a target moves to the other host
+				to := map[string]string{"h": "g", "g": "h"}[hostOf["t"]]
+				what = edit("t.cue", `host: "`+hostOf["t"]+`"`, `host: "`+to+`"`)
+				hostOf["t"] = to
 			case 3, 4: // a file of the output deleted, or edited
 				files := treeFiles(t, inc)
 				p := slices.Sorted(maps.Keys(files))[rng.IntN(len(files))]
@@ -164,6 +207,8 @@ func incrementalSequence(t *testing.T, seed uint64, steps int) {
 				if err := os.WriteFile(filepath.Join(sites, "u.cue"), []byte(u), 0o644); err != nil {
 					t.Fatal(err)
 				}
+				hostOf["u"] = "h"
+				untouched = others("h")
 			}
 		}
 		files, err := inputfile.SiteFiles(root, nil, "sites")
@@ -177,6 +222,11 @@ func incrementalSequence(t *testing.T, seed uint64, steps int) {
 			t.Fatalf("step %d (%s): incremental: %v %v", step, what, err, res.Invalid)
 		}
 		reused += len(res.Unchanged)
+		for _, name := range untouched {
+			if !slices.Contains(res.Unchanged, name) {
+				t.Errorf("step %d (%s): site %s, of another deployment, was rendered again (unchanged %v)", step, what, name, res.Unchanged)
+			}
+		}
 		full := filepath.Join(t.TempDir(), "full")
 		fres, err := Write(context.Background(), inputs, Options{Out: full, Jobs: 2, Build: build, Full: true, Companions: companions})
 		if err != nil || fres.Invalid != nil || len(fres.Unchanged) > 0 {

@@ -240,7 +240,6 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Result, error) {
 	heldSites := map[int][]*site.Site{}
 	reused := map[int]bool{}    // inputs whose sites are reused, delivered last
 	heldReuse := map[int]bool{} // of those, the deployments' files
-	heldChanged := false        // a file a deployment's site was written from is not reused
 	why := make([]string, len(inputs))
 	deliver := func(i int) {
 		if opts.Take != nil {
@@ -291,16 +290,10 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Result, error) {
 						mu.Unlock()
 						continue
 					}
+					// A deployment's file that changed takes its deployment
+					// with it: the others' recorded deployment then lacks
+					// it (deploymentsTouched).
 					why[i] = w
-					for _, r := range opts.Reuse.Records(inputs[i].Name) {
-						if r.Deployment != "" {
-							// A deployment's file changed: its deployment
-							// renders again.
-							mu.Lock()
-							heldChanged = true
-							mu.Unlock()
-						}
-					}
 				}
 				if l == nil || used == loaderReuse {
 					l, err = compile()
@@ -358,44 +351,25 @@ feed:
 			}
 		}
 	}
-	// The deployments' files are reused all together, when none of them
-	// changed, no other input is one, and the files beside them that
-	// linking reads are those it read.
-	if len(heldReuse) > 0 {
-		var group []int
-		for _, i := range slices.Sorted(maps.Keys(heldReuse)) {
-			if reused[i] {
-				group = append(group, i)
-			}
+	// A deployment's files are reused all together, when none of them
+	// changed, no loaded site joins or leaves it, and the files beside
+	// them that linking reads are those it read; the others' are loaded
+	// and rendered with the deployments' sites that were (below).
+	for {
+		touched := deploymentsTouched(inputs, results, heldSites, reused, heldReuse, opts.Companions)
+		if len(touched) == 0 {
+			break
 		}
-		touched := heldChanged || len(heldSites) > 0
-		if !touched && len(group) > 0 {
-			var held []Input
-			var looking []int
-			for _, i := range group {
-				held = append(held, inputs[i])
-				if results[i].sites[0].Record.Beside {
-					looking = append(looking, i)
-				}
-			}
-			g := deploymentSum(held, besideOf(inputs, looking, opts.Companions))
-			for _, i := range group {
-				for _, s := range results[i].sites {
-					touched = touched || s.Record.Deployment != g
-				}
-			}
+		l, err := loader()
+		if err != nil {
+			return &Result{Errors: []error{err}}, nil
 		}
-		if touched && len(group) > 0 {
-			l, err := loader()
-			if err != nil {
-				return &Result{Errors: []error{err}}, nil
-			}
-			for _, i := range group {
-				delete(reused, i)
-				why[i] = WhyDeployment
-				if load(l, i) {
-					deliver(i)
-				}
+		for _, i := range touched {
+			delete(reused, i)
+			delete(heldReuse, i)
+			why[i] = WhyDeployment
+			if load(l, i) {
+				deliver(i)
 			}
 		}
 	}
@@ -411,26 +385,20 @@ feed:
 			return nil, err
 		}
 		linkErrs, _ := link(l, inputs, heldSites, opts.Companions)
-		// What the deployments' sites were rendered from, for their
-		// records: the held inputs, and the files beside those that
+		// What each deployment's sites were rendered from, for their
+		// records: its held inputs, and the files beside those that
 		// linking looked through (link's own rule).
 		names := map[string]bool{}
-		var held []Input
-		for _, i := range slices.Sorted(maps.Keys(heldSites)) {
-			held = append(held, inputs[i])
-			for _, s := range heldSites[i] {
+		for _, sites := range heldSites {
+			for _, s := range sites {
 				names[s.Name] = true
 			}
 		}
 		beside := map[int]bool{}
-		var looking []int
-		for _, i := range slices.Sorted(maps.Keys(heldSites)) {
-			if opts.Companions != nil && wantsCompanions(heldSites[i], names) {
-				beside[i] = true
-				looking = append(looking, i)
-			}
+		for i, sites := range heldSites {
+			beside[i] = opts.Companions != nil && wantsCompanions(sites, names)
 		}
-		group := deploymentSum(held, besideOf(inputs, looking, opts.Companions))
+		group := deploymentSums(inputs, heldSites, beside, opts.Companions)
 		for _, i := range slices.Sorted(maps.Keys(heldSites)) {
 			if ctx.Err() != nil {
 				return nil, context.Cause(ctx)
@@ -441,7 +409,7 @@ feed:
 				rec := recordOf(opts, model, inputs[i], heldSites[i], why[i])
 				results[i] = renderSites(heldSites[i], opts.Previous, func(r *Rendered) {
 					rec(r)
-					r.Record.Deployment, r.Record.Beside = group, beside[i]
+					r.Record.Deployment, r.Record.Beside = group[i], beside[i]
 				})
 			}
 			deliver(i)

@@ -3,10 +3,13 @@ package pipeline
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"slices"
+	"strconv"
 	"sync"
 
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
+	"github.com/nuvla/nuvlagen/generator/site"
 )
 
 // Incremental runs: every site written records what rendered it, and a
@@ -29,9 +32,12 @@ type Record struct {
 	// with all the others.
 	Sites []string
 	// Deployment, for the sites of a file that holds a deployment's site
-	// (a host, or a target naming one), is the sha256 of every such file
-	// of the run and of the files beside them that linking read (see
-	// deploymentSum): those are reused all together or not at all.
+	// (a host, or a target naming one), is the sha256 of every file of
+	// the run holding a site of the same deployment (a host and the
+	// targets naming it; files whose sites span deployments join them
+	// into one) and of the files beside them that linking read (see
+	// deploymentSum): those are reused all together or not at all, and
+	// apart from every other deployment's.
 	Deployment string
 	// Beside says the file's sites looked for the rest of their
 	// deployment among the files beside it (a host, or a target whose
@@ -153,6 +159,124 @@ func deploymentSum(held []Input, companions []Input) string {
 		h.Write([]byte(l + "\n"))
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// deploymentSums returns deploymentSum of each deployment of the held
+// inputs, by input: the inputs whose sites are or name the same host are
+// one deployment (an input with sites of two joins them), and its sum
+// covers them and the files beside those of them that look beside
+// themselves (beside).
+func deploymentSums(inputs []Input, heldSites map[int][]*site.Site, beside map[int]bool, companions func(Input) []Input) map[int]string {
+	root := map[string]string{}
+	var find func(string) string
+	find = func(x string) string {
+		p, ok := root[x]
+		if !ok || p == x {
+			root[x] = x
+			return x
+		}
+		r := find(p)
+		root[x] = r
+		return r
+	}
+	key := func(i int) string { return "input " + strconv.Itoa(i) }
+	for i, sites := range heldSites {
+		find(key(i))
+		for _, s := range sites {
+			switch {
+			case s.Kind == site.KindHost:
+				root[find(key(i))] = find("host " + s.Name)
+			case site.Linked(s):
+				root[find(key(i))] = find("host " + s.Host)
+			}
+		}
+	}
+	deployments := map[string][]int{}
+	for _, i := range slices.Sorted(maps.Keys(heldSites)) {
+		r := find(key(i))
+		deployments[r] = append(deployments[r], i)
+	}
+	sums := map[int]string{}
+	for _, d := range deployments {
+		var held []Input
+		var looking []int
+		for _, i := range d {
+			held = append(held, inputs[i])
+			if beside[i] {
+				looking = append(looking, i)
+			}
+		}
+		sum := deploymentSum(held, besideOf(inputs, looking, companions))
+		for _, i := range d {
+			sums[i] = sum
+		}
+	}
+	return sums
+}
+
+// deploymentsTouched returns the reused inputs of deployments (heldReuse,
+// those still reused) that must be loaded and rendered again, sorted:
+// those of each deployment (the inputs whose records name the same
+// Deployment) whose sum is no longer what they record (one of its files
+// changed, is gone or is not reused, or a file beside them that linking
+// read changed), or which a loaded deployment's site joins (it is named
+// like one of its sites, or names one as its host). A loaded target
+// whose host is neither loaded nor a reused site (a host beside it,
+// which is not rendered) touches every deployment that looked beside
+// itself: which host those name is not recorded.
+func deploymentsTouched(inputs []Input, results []inputResult, heldSites map[int][]*site.Site, reused, heldReuse map[int]bool, companions func(Input) []Input) []int {
+	groups := map[string][]int{}
+	known := map[string]bool{} // the reused deployments' sites
+	for _, i := range slices.Sorted(maps.Keys(heldReuse)) {
+		if !reused[i] {
+			continue
+		}
+		d := results[i].sites[0].Record.Deployment
+		groups[d] = append(groups[d], i)
+		for _, s := range results[i].sites {
+			known[s.Name] = true
+		}
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	loaded := map[string]bool{} // the loaded deployments' sites, and the hosts they name
+	names := map[string]bool{}
+	for _, sites := range heldSites {
+		for _, s := range sites {
+			loaded[s.Name], names[s.Name] = true, true
+		}
+	}
+	besideHost := false
+	for _, sites := range heldSites {
+		for _, s := range sites {
+			if site.Linked(s) {
+				loaded[s.Host] = true
+				besideHost = besideHost || !names[s.Host] && !known[s.Host]
+			}
+		}
+	}
+	var touched []int
+	for _, d := range slices.Sorted(maps.Keys(groups)) {
+		var held []Input
+		var looking []int
+		hit := false
+		for _, i := range groups[d] {
+			held = append(held, inputs[i])
+			if results[i].sites[0].Record.Beside {
+				looking = append(looking, i)
+				hit = hit || besideHost
+			}
+			for _, s := range results[i].sites {
+				hit = hit || loaded[s.Name]
+			}
+		}
+		if hit || deploymentSum(held, besideOf(inputs, looking, companions)) != d {
+			touched = append(touched, groups[d]...)
+		}
+	}
+	slices.Sort(touched)
+	return touched
 }
 
 // besideOf returns the companions of the inputs that look beside
