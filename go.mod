@@ -67,8 +67,10 @@ require (
 )
 
 // A copy of go-graphviz v0.2.10 with its Graphviz module compiled on first
-// use instead of in init, and no compilation cache on disk: see
-// third_party/go-graphviz/PATCHES.md.
+// use instead of in init, its compilation cache only where nuvlagen says
+// (never under the shared temporary directory), each entry checked
+// against its sha256 before it is loaded, and its drawings' memory freed:
+// see third_party/go-graphviz/PATCHES.md.
 replace github.com/goccy/go-graphviz v0.2.10 => ./third_party/go-graphviz
 
 // A copy of compose-go v2.16.2 whose tree.Path.Matches walks a path in

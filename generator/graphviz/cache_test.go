@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -55,6 +56,12 @@ func entries(t *testing.T, dir string) map[string]uint64 {
 	files, _ := filepath.Glob(filepath.Join(dir, "*", "*"))
 	m := map[string]uint64{}
 	for _, f := range files {
+		if strings.HasSuffix(f, ".sha256") {
+			continue
+		}
+		if _, err := os.Stat(f + ".sha256"); err != nil {
+			t.Errorf("%s has no digest beside it: %v", f, err)
+		}
 		fi, err := os.Lstat(f)
 		if err != nil {
 			t.Fatal(err)
@@ -105,6 +112,17 @@ func TestCache(t *testing.T) {
 			return os.WriteFile(f, b, 0o600)
 		},
 		"cut short": func(f string) error { return os.Truncate(f, 100) },
+		// The function count and table, which wazero's checksum does not
+		// cover: a huge count or a wrong offset crashed the process.
+		"header changed": func(f string) error {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return err
+			}
+			copy(b[len("WAZEVO")+1+len("v1.12.0"):], []byte{0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f})
+			return os.WriteFile(f, b, 0o600)
+		},
+		"digest lost": func(f string) error { return os.Remove(f + ".sha256") },
 	} {
 		t.Run(name, func(t *testing.T) {
 			for f := range entries(t, dir) {
@@ -136,11 +154,48 @@ func TestCache(t *testing.T) {
 }
 
 // TestCacheRefusesUnsafeDirs: compiled code is neither kept in nor loaded
-// from a directory another user could write to or put there: one
+// from a directory another user could write to, put there or swap: one
 // writable by the group or the world, a symbolic link, one owned by
-// another user. The drawing is made all the same.
+// another user, one below a directory another user can write (not
+// sticky) or owns, or below another user's link. The drawing is made all
+// the same.
 func TestCacheRefusesUnsafeDirs(t *testing.T) {
+	asRoot := func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("making files of another user needs root")
+		}
+	}
 	cases := map[string]func(t *testing.T, dir string){
+		"below a world-writable directory": func(t *testing.T, dir string) {
+			if err := os.Chmod(filepath.Dir(dir), 0o777); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"below another user's directory": func(t *testing.T, dir string) {
+			asRoot(t)
+			if err := os.Chown(filepath.Dir(dir), 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"below another user's link": func(t *testing.T, dir string) {
+			asRoot(t)
+			parent := filepath.Dir(dir)
+			real := filepath.Join(parent, "real")
+			if err := os.Mkdir(real, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			link := filepath.Join(parent, "link")
+			if err := os.Symlink(real, link); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Lchown(link, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+			// dir, created by UseCache's caller, under the link.
+			if err := os.Remove(parent + "/wasm"); err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+		},
 		"world-writable": func(t *testing.T, dir string) {
 			if err := os.Mkdir(dir, 0o700); err != nil {
 				t.Fatal(err)
@@ -167,9 +222,7 @@ func TestCacheRefusesUnsafeDirs(t *testing.T) {
 			}
 		},
 		"another user's": func(t *testing.T, dir string) {
-			if os.Geteuid() != 0 {
-				t.Skip("making a directory of another user needs root")
-			}
+			asRoot(t)
 			if err := os.Mkdir(dir, 0o700); err != nil {
 				t.Fatal(err)
 			}
@@ -183,13 +236,37 @@ func TestCacheRefusesUnsafeDirs(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "wasm")
 			prepare(t, dir)
+			if name == "below another user's link" {
+				dir = filepath.Join(filepath.Dir(dir), "link", "wasm")
+			}
 			if got := drawIn(t, dir); !bytes.Equal(got, want) {
 				t.Error("the drawing differs from one made with a private cache")
 			}
-			files, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), "*", "*"))
+			var files []string
+			filepath.WalkDir(filepath.Dir(filepath.Dir(dir)), func(p string, d os.DirEntry, err error) error {
+				if err == nil && strings.HasPrefix(d.Name(), "wazero-") {
+					files = append(files, p)
+				}
+				return nil
+			})
 			if len(files) != 0 {
 				t.Errorf("compiled code was written in an unsafe directory: %v", files)
 			}
 		})
+	}
+}
+
+// TestCacheBelowStickyDir: a directory writable by all but sticky (as
+// /tmp is) lets no one rename what is another's in it: a private cache
+// below it is used.
+func TestCacheBelowStickyDir(t *testing.T) {
+	parent := t.TempDir()
+	if err := os.Chmod(parent, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(parent, "wasm")
+	drawIn(t, dir)
+	if len(entries(t, dir)) != 1 {
+		t.Error("no compiled code was kept below a sticky directory")
 	}
 }
