@@ -111,22 +111,25 @@ type Drift struct {
 // Checker compares the sites a run renders with the directories out
 // holds for them, each site as soon as it has rendered (its Take is
 // pipeline.Options.Take), and keeps the files of the sites that differ
-// only: checking a fleet holds one site's files per worker, not every
-// site's twice (a run that renders every site, after a change of the
-// model or of nuvlagen, read 1,000 sites' files beside their renderings:
-// 3.6 GB). Safe for concurrent use.
+// only: checking a fleet holds one site's files per worker and those of
+// the sites that differ, not every site's twice (a run that renders
+// every site, after a change of the model or of nuvlagen, read 1,000
+// sites' files beside their renderings: 3.6 GB). Safe for concurrent
+// use.
 type Checker struct {
 	out   string
 	mu    sync.Mutex
-	files int                   // the files generate writes for the sites taken
-	drift map[string]*siteDrift // the sites that differ, by name
-	err   error                 // the first error reading out
+	drift map[string]*siteDrift // by site name: the first input's
 }
 
 // siteDrift is how one site's directory differs from its rendering.
 type siteDrift struct {
+	input      int // the input the site was rendered from
+	files      int // the files generate writes for it
+	same       bool
 	notes      []string
 	have, want pipeline.Files
+	err        error // reading its directory
 }
 
 // NewChecker returns a Checker of the output directory out.
@@ -139,8 +142,9 @@ func NewChecker(out string) *Checker {
 // the record's lines, which say what rendered the files rather than what
 // they are) against every file of the directory, and each file's x bit
 // (generate makes scripts executable and nothing else). A reused site is
-// not compared: Index found it intact.
-func (c *Checker) Take(_ int, s *pipeline.Rendered) {
+// not compared: Index found it intact. Of sites of two inputs sharing a
+// name, the first input's is kept, as pipeline.Run keeps it.
+func (c *Checker) Take(input int, s *pipeline.Rendered) {
 	if s.Reused {
 		return
 	}
@@ -151,20 +155,19 @@ func (c *Checker) Take(_ int, s *pipeline.Rendered) {
 	want[s.Name+"/"+ManifestName] = withoutRecord(Manifest(s.Name, s.Files, s.Record))
 	s.Files = nil
 	have, notes, err := readSite(c.out, s.Name)
+	d := &siteDrift{input: input, files: len(want), err: err}
+	if err == nil {
+		d.same = len(notes) == 0 && sameFiles(have, want)
+		if !d.same {
+			d.notes, d.have, d.want = notes, have, want
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.files += len(want)
-	if err != nil {
-		if c.err == nil {
-			c.err = err
-		}
+	if prev, ok := c.drift[s.Name]; ok && prev.input < input {
 		return
 	}
-	if len(notes) == 0 && sameFiles(have, want) {
-		delete(c.drift, s.Name)
-		return
-	}
-	c.drift[s.Name] = &siteDrift{notes: notes, have: have, want: want}
+	c.drift[s.Name] = d
 }
 
 // Drift returns how out differs from what generate would write: the
@@ -176,10 +179,15 @@ func (c *Checker) Take(_ int, s *pipeline.Rendered) {
 func (c *Checker) Drift(sites, reused []string, whole bool) (*Drift, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err != nil {
-		return nil, c.err
+	d := &Drift{Out: c.out, have: pipeline.Files{}, want: pipeline.Files{}}
+	for _, s := range sites {
+		if sd := c.drift[s]; sd != nil {
+			if sd.err != nil {
+				return nil, sd.err
+			}
+			d.Files += sd.files
+		}
 	}
-	d := &Drift{Out: c.out, Files: c.files, have: pipeline.Files{}, want: pipeline.Files{}}
 	known := map[string]bool{}
 	for _, s := range sites {
 		known[s] = true
@@ -206,7 +214,7 @@ func (c *Checker) Drift(sites, reused []string, whole bool) (*Drift, error) {
 	}
 	for _, s := range sites {
 		sd := c.drift[s]
-		if sd == nil {
+		if sd == nil || sd.same {
 			continue
 		}
 		d.notes = append(d.notes, sd.notes...)

@@ -125,11 +125,20 @@ func TestCheckerKeepsOnlyDrift(t *testing.T) {
 		}
 	}
 	c.Take(0, &pipeline.Rendered{Name: "gone", Reused: true})
-	if _, ok := c.drift["a"]; ok {
+	if a := c.drift["a"]; a == nil || !a.same || a.have != nil || a.want != nil {
 		t.Error("the files of site a, the same on disk, are kept")
 	}
-	if _, ok := c.drift["b"]; !ok {
+	if b := c.drift["b"]; b == nil || b.same || b.have == nil {
 		t.Fatal("the files of site b, which differs, are not kept")
+	}
+	if _, ok := c.drift["gone"]; ok {
+		t.Error("the reused site gone was compared")
+	}
+	// A later input's site of the same name is not the one compared;
+	// an earlier one's is.
+	c.Take(1, &pipeline.Rendered{Name: "a", Files: pipeline.Files{"a/README.md": []byte("other\n")}})
+	if !c.drift["a"].same {
+		t.Error("a later input's site a replaced the first one's")
 	}
 	d, err := c.Drift([]string{"a", "b"}, []string{"gone"}, true)
 	if err != nil {
