@@ -29,7 +29,7 @@ import (
 //	# model: <sha256 of the model's files>
 //	# input: <sha256 of the site file>  "sites/a.cue"
 //	# sites: a b
-//	# deployment: <sha256 of its deployment's files> beside
+//	# deployment: <sha256 of its deployment's files> beside hosts h,g
 //
 // check leaves these lines out of its comparison: they say what rendered
 // the files, which check verifies itself, and a fresh build (CI's) would
@@ -53,7 +53,11 @@ func writeRecord(b *bytes.Buffer, r pipeline.Record) {
 		if r.Beside {
 			beside = " beside"
 		}
-		fmt.Fprintf(b, "%s%s%s\n", recDeployment, r.Deployment, beside)
+		hosts := ""
+		if len(r.Hosts) > 0 {
+			hosts = " hosts " + strings.Join(r.Hosts, ",")
+		}
+		fmt.Fprintf(b, "%s%s%s%s\n", recDeployment, r.Deployment, beside, hosts)
 	}
 }
 
@@ -113,8 +117,13 @@ func parseManifest(b []byte) manifest {
 			m.record.Sites = strings.Fields(strings.TrimPrefix(line, recSites))
 			have |= 8
 		case strings.HasPrefix(line, recDeployment):
-			d, beside := strings.CutSuffix(strings.TrimPrefix(line, recDeployment), " beside")
+			// Written by an older nuvlagen, the line has no hosts.
+			d, hosts, _ := strings.Cut(strings.TrimPrefix(line, recDeployment), " hosts ")
+			d, beside := strings.CutSuffix(d, " beside")
 			m.record.Deployment, m.record.Beside = d, beside
+			if hosts != "" {
+				m.record.Hosts = strings.Split(hosts, ",")
+			}
 		case line == "" || strings.HasPrefix(line, "#"):
 		default:
 			if s, p, ok := strings.Cut(line, "  "); ok {

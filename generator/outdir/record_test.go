@@ -1,6 +1,7 @@
 package outdir
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/nuvla/nuvlagen/generator/pipeline"
 )
@@ -133,5 +136,34 @@ func TestHashFile(t *testing.T) {
 		if _, err := hashFile(p); err == nil {
 			t.Errorf("hashFile(%s) hashed what is not a regular file", p)
 		}
+	}
+}
+
+// TestRecordRoundTrip: a record's deployment, with its hosts and beside
+// flag, reads back as written; a deployment line of an older nuvlagen
+// (no hosts) reads as one without hosts.
+func TestRecordRoundTrip(t *testing.T) {
+	base := pipeline.Record{Nuvlagen: "v1", Model: strings.Repeat("a", 64), Input: "sites/t.cue", Sum: strings.Repeat("b", 64), Sites: []string{"t"}}
+	for _, rec := range []pipeline.Record{
+		base,
+		{Nuvlagen: "v1", Model: base.Model, Input: base.Input, Sum: base.Sum, Sites: base.Sites, Deployment: strings.Repeat("c", 64)},
+		{Nuvlagen: "v1", Model: base.Model, Input: base.Input, Sum: base.Sum, Sites: base.Sites, Deployment: strings.Repeat("c", 64), Beside: true, Hosts: []string{"g", "h"}},
+		{Nuvlagen: "v1", Model: base.Model, Input: base.Input, Sum: base.Sum, Sites: base.Sites, Deployment: strings.Repeat("c", 64), Hosts: []string{"h"}},
+	} {
+		var b bytes.Buffer
+		writeRecord(&b, rec)
+		m := parseManifest(b.Bytes())
+		if !m.ok {
+			t.Fatalf("record not read back whole:\n%s", b.String())
+		}
+		if diff := cmp.Diff(rec, m.record); diff != "" {
+			t.Errorf("record read back differs (-written +read):\n%s\n%s", diff, b.String())
+		}
+	}
+	var b bytes.Buffer
+	writeRecord(&b, base)
+	b.WriteString(recDeployment + strings.Repeat("c", 64) + " beside\n")
+	if m := parseManifest(b.Bytes()); !m.record.Beside || m.record.Hosts != nil || m.record.Deployment != strings.Repeat("c", 64) {
+		t.Errorf("an older deployment line reads as %+v", m.record)
 	}
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"maps"
 	"slices"
 
 	"cuelang.org/go/cue/errors"
@@ -44,14 +45,20 @@ func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, compan
 	// linking only, never rendered.
 	looked := map[string]bool{}
 	companion := map[*site.Site]bool{}
+	readers := map[string][]int{} // companion file -> the inputs it was looked up for
+	isInput := map[string]bool{}
 	for i := range inputs {
 		looked[inputs[i].Name] = true
+		isInput[inputs[i].Name] = true
 	}
 	for i := range inputs {
 		if companions == nil || !wantsCompanions(heldSites[i], names) {
 			continue
 		}
 		for _, c := range companions(inputs[i]) {
+			if !isInput[c.Name] {
+				readers[c.Name] = append(readers[c.Name], i)
+			}
 			if looked[c.Name] {
 				continue
 			}
@@ -85,7 +92,9 @@ func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, compan
 	if err == nil {
 		return nil, extra
 	}
-	// Each error goes to the input whose file it points into.
+	// Each error goes to the input whose file it points into; one in a
+	// companion to the inputs it was loaded for (beside them), so that
+	// the deployments that did not read it render as they would alone.
 	byFile := map[string]int{}
 	for i := range inputs {
 		byFile[inputs[i].Name] = i
@@ -94,15 +103,18 @@ func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, compan
 	for _, e := range errors.Errors(err) {
 		i, ok := byFile[e.Position().Filename()]
 		if !ok {
-			// A companion's problem fails every held input.
-			for j := range heldSites {
+			to := readers[e.Position().Filename()]
+			if len(to) == 0 {
+				to = slices.Sorted(maps.Keys(heldSites))
+			}
+			for _, j := range to {
 				out[j] = errors.Append(asList(out[j]), e)
 			}
 			continue
 		}
 		out[i] = errors.Append(asList(out[i]), e)
 	}
-	return out, nil
+	return out, extra
 }
 
 func asList(err error) errors.Error {

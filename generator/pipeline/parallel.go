@@ -384,7 +384,7 @@ feed:
 		if err != nil {
 			return nil, err
 		}
-		linkErrs, _ := link(l, inputs, heldSites, opts.Companions)
+		linkErrs, extra := link(l, inputs, heldSites, opts.Companions)
 		// What each deployment's sites were rendered from, for their
 		// records: its held inputs, and the files beside those that
 		// linking looked through (link's own rule).
@@ -398,7 +398,7 @@ feed:
 		for i, sites := range heldSites {
 			beside[i] = opts.Companions != nil && wantsCompanions(sites, names)
 		}
-		group := deploymentSums(inputs, heldSites, beside, opts.Companions)
+		group, hosts := deploymentSums(inputs, heldSites, extra, beside, opts.Companions)
 		for _, i := range slices.Sorted(maps.Keys(heldSites)) {
 			if ctx.Err() != nil {
 				return nil, context.Cause(ctx)
@@ -409,7 +409,7 @@ feed:
 				rec := recordOf(opts, model, inputs[i], heldSites[i], why[i])
 				results[i] = renderSites(heldSites[i], opts.Previous, func(r *Rendered) {
 					rec(r)
-					r.Record.Deployment, r.Record.Beside = group[i], beside[i]
+					r.Record.Deployment, r.Record.Hosts, r.Record.Beside = group[i], hosts[i], beside[i]
 				})
 			}
 			deliver(i)

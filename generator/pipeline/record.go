@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	nuvlacue "github.com/nuvla/nuvlagen/cue"
@@ -39,6 +40,11 @@ type Record struct {
 	// deploymentSum): those are reused all together or not at all, and
 	// apart from every other deployment's.
 	Deployment string
+	// Hosts, with Deployment, are the names of the hosts of that
+	// deployment, sorted: those its sites are or name, and those of the
+	// sites beside them that linking joined to it. A loaded site that is
+	// or names one of them takes the deployment with it.
+	Hosts []string
 	// Beside says the file's sites looked for the rest of their
 	// deployment among the files beside it (a host, or a target whose
 	// host is not among the inputs).
@@ -162,11 +168,14 @@ func deploymentSum(held []Input, companions []Input) string {
 }
 
 // deploymentSums returns deploymentSum of each deployment of the held
-// inputs, by input: the inputs whose sites are or name the same host are
-// one deployment (an input with sites of two joins them), and its sum
-// covers them and the files beside those of them that look beside
-// themselves (beside).
-func deploymentSums(inputs []Input, heldSites map[int][]*site.Site, beside map[int]bool, companions func(Input) []Input) map[int]string {
+// inputs, and its hosts, by input: the inputs whose sites are or name
+// the same host are one deployment (an input with sites of two joins
+// them), and so are an input and the host a site beside it that linking
+// loaded for it (extra) is or names (a target in another host's
+// directory joins that host's deployment). The sum covers the
+// deployment's inputs and the files beside those of them that look
+// beside themselves (beside).
+func deploymentSums(inputs []Input, heldSites map[int][]*site.Site, extra []*site.Site, beside map[int]bool, companions func(Input) []Input) (map[int]string, map[int][]string) {
 	root := map[string]string{}
 	var find func(string) string
 	find = func(x string) string {
@@ -179,15 +188,38 @@ func deploymentSums(inputs []Input, heldSites map[int][]*site.Site, beside map[i
 		root[x] = r
 		return r
 	}
+	union := func(a, b string) { root[find(a)] = find(b) }
+	hostOf := func(s *site.Site) string {
+		switch {
+		case s.Kind == site.KindHost:
+			return s.Name
+		case site.Linked(s):
+			return s.Host
+		}
+		return ""
+	}
 	key := func(i int) string { return "input " + strconv.Itoa(i) }
 	for i, sites := range heldSites {
 		find(key(i))
 		for _, s := range sites {
-			switch {
-			case s.Kind == site.KindHost:
-				root[find(key(i))] = find("host " + s.Name)
-			case site.Linked(s):
-				root[find(key(i))] = find("host " + s.Host)
+			if h := hostOf(s); h != "" {
+				union(key(i), "host "+h)
+			}
+		}
+	}
+	byFile := map[string][]*site.Site{}
+	for _, e := range extra {
+		byFile[e.File] = append(byFile[e.File], e)
+	}
+	for i := range heldSites {
+		if !beside[i] || companions == nil {
+			continue
+		}
+		for _, c := range companions(inputs[i]) {
+			for _, e := range byFile[c.Name] {
+				if h := hostOf(e); h != "" {
+					union(key(i), "host "+h)
+				}
 			}
 		}
 	}
@@ -196,8 +228,15 @@ func deploymentSums(inputs []Input, heldSites map[int][]*site.Site, beside map[i
 		r := find(key(i))
 		deployments[r] = append(deployments[r], i)
 	}
-	sums := map[int]string{}
-	for _, d := range deployments {
+	hosts := map[string][]string{}
+	for x := range root {
+		if h, ok := strings.CutPrefix(x, "host "); ok {
+			r := find(x)
+			hosts[r] = append(hosts[r], h)
+		}
+	}
+	sums, names := map[int]string{}, map[int][]string{}
+	for r, d := range deployments {
 		var held []Input
 		var looking []int
 		for _, i := range d {
@@ -207,11 +246,12 @@ func deploymentSums(inputs []Input, heldSites map[int][]*site.Site, beside map[i
 			}
 		}
 		sum := deploymentSum(held, besideOf(inputs, looking, companions))
+		hs := slices.Sorted(slices.Values(hosts[r]))
 		for _, i := range d {
-			sums[i] = sum
+			sums[i], names[i] = sum, hs
 		}
 	}
-	return sums
+	return sums, names
 }
 
 // deploymentsTouched returns the reused inputs of deployments (heldReuse,
@@ -219,40 +259,30 @@ func deploymentSums(inputs []Input, heldSites map[int][]*site.Site, beside map[i
 // those of each deployment (the inputs whose records name the same
 // Deployment) whose sum is no longer what they record (one of its files
 // changed, is gone or is not reused, or a file beside them that linking
-// read changed), or which a loaded deployment's site joins (it is named
-// like one of its sites, or names one as its host). A loaded target
-// whose host is neither loaded nor a reused site (a host beside it,
-// which is not rendered) touches every deployment that looked beside
-// itself: which host those name is not recorded.
+// read changed), or which a loaded deployment's site joins: it is named
+// like one of its sites, or is or names one of its hosts. A deployment
+// recorded without its hosts (by an older nuvlagen) is loaded again
+// whenever any deployment's site is.
 func deploymentsTouched(inputs []Input, results []inputResult, heldSites map[int][]*site.Site, reused, heldReuse map[int]bool, companions func(Input) []Input) []int {
 	groups := map[string][]int{}
-	known := map[string]bool{} // the reused deployments' sites
 	for _, i := range slices.Sorted(maps.Keys(heldReuse)) {
-		if !reused[i] {
-			continue
-		}
-		d := results[i].sites[0].Record.Deployment
-		groups[d] = append(groups[d], i)
-		for _, s := range results[i].sites {
-			known[s.Name] = true
+		if reused[i] {
+			d := results[i].sites[0].Record.Deployment
+			groups[d] = append(groups[d], i)
 		}
 	}
 	if len(groups) == 0 {
 		return nil
 	}
-	loaded := map[string]bool{} // the loaded deployments' sites, and the hosts they name
-	names := map[string]bool{}
+	loaded := map[string]bool{} // the loaded deployments' sites, and the hosts they are or name
 	for _, sites := range heldSites {
 		for _, s := range sites {
-			loaded[s.Name], names[s.Name] = true, true
-		}
-	}
-	besideHost := false
-	for _, sites := range heldSites {
-		for _, s := range sites {
-			if site.Linked(s) {
-				loaded[s.Host] = true
-				besideHost = besideHost || !names[s.Host] && !known[s.Host]
+			loaded["site "+s.Name] = true
+			switch {
+			case s.Kind == site.KindHost:
+				loaded["host "+s.Name] = true
+			case site.Linked(s):
+				loaded["host "+s.Host] = true
 			}
 		}
 	}
@@ -263,12 +293,14 @@ func deploymentsTouched(inputs []Input, results []inputResult, heldSites map[int
 		hit := false
 		for _, i := range groups[d] {
 			held = append(held, inputs[i])
-			if results[i].sites[0].Record.Beside {
-				looking = append(looking, i)
-				hit = hit || besideHost
-			}
 			for _, s := range results[i].sites {
-				hit = hit || loaded[s.Name]
+				if s.Record.Beside && !slices.Contains(looking, i) {
+					looking = append(looking, i)
+				}
+				hit = hit || loaded["site "+s.Name] || s.Record.Hosts == nil && len(heldSites) > 0
+				for _, h := range s.Record.Hosts {
+					hit = hit || loaded["host "+h]
+				}
 			}
 		}
 		if hit || deploymentSum(held, besideOf(inputs, looking, companions)) != d {
