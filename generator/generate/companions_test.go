@@ -110,46 +110,100 @@ func (r companionRun) step(what string, inputs ...string) {
 	t.Logf("%s: written %v, unchanged %v", what, res.Written, res.Unchanged)
 }
 
-// TestIncrementalCompanions: deployments whose sites are found beside
-// the inputs (files not given, which linking loads) are rendered again
-// when a full run would render them otherwise: a target in another
-// host's directory, a host given where one beside a target was, an
-// error in a file beside one deployment (the others' sites are as a full
-// run writes them, and the errors the same).
+// TestIncrementalCompanions: deployments linked through files beside the
+// inputs (not given, which linking loads) render as a full run renders
+// them, step after step: the same errors, and the same files for every
+// site the full run writes. The cases are those two independent reviews
+// found, each failing on the code before its fix.
 func TestIncrementalCompanions(t *testing.T) {
 	if testing.Short() {
 		t.Skip("renders many times")
 	}
-	t.Run("a target beside another host", func(t *testing.T) {
-		r := companionRun{t, t.TempDir()}
-		t.Chdir(r.root)
-		r.write("d1/h.cue", hostFile("h", "192.0.2"))
-		r.write("d2/g.cue", hostFile("g", "198.51.100"))
-		r.write("d2/y.cue", targetFile("y", "h", "203.0.113.9"))
-		r.step("first run", "d1/h.cue", "d2/g.cue")
-		r.write("d1/h.cue", strings.Replace(hostFile("h", "192.0.2"), "h.example.org", "h2.example.org", 1))
-		r.step("h edited", "d1/h.cue", "d2/g.cue")
-		r.write("d2/y.cue", targetFile("y", "h", "203.0.113.19"))
-		r.step("y edited", "d1/h.cue", "d2/g.cue")
-	})
-	t.Run("a host given where one beside its target was", func(t *testing.T) {
-		r := companionRun{t, t.TempDir()}
-		t.Chdir(r.root)
-		r.write("s/t.cue", targetFile("t", "h", "203.0.113.5"))
-		r.write("s/h.cue", hostFile("h", "192.0.2"))
-		r.write("o/h.cue", hostFile("h", "198.51.100"))
-		r.step("first run", "s/t.cue")
-		r.step("another h given", "s/t.cue", "o/h.cue")
-	})
-	t.Run("an error beside one deployment", func(t *testing.T) {
-		r := companionRun{t, t.TempDir()}
-		t.Chdir(r.root)
-		r.write("d1/h.cue", hostFile("h", "192.0.2"))
-		r.write("d1/x.cue", targetFile("x", "h", "203.0.113.9"))
-		r.write("d2/g.cue", hostFile("g", "198.51.100"))
-		r.write("d2/v.cue", targetFile("v", "g", "203.0.113.7"))
-		r.step("first run", "d1/h.cue", "d2/g.cue", "d2/v.cue")
-		r.write("d1/h.cue", strings.Replace(hostFile("h", "192.0.2"), "h.example.org", "x.example.org", 1))
-		r.step("h's domain is its target's", "d1/h.cue", "d2/g.cue", "d2/v.cue")
-	})
+	type step struct {
+		what   string
+		write  map[string]string // files written before the step
+		inputs []string
+	}
+	renamed := func(file, from, to string) string { return strings.Replace(file, from, to, 1) }
+	h, g := hostFile("h", "192.0.2"), hostFile("g", "198.51.100")
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		steps []step
+	}{{
+		name:  "a target beside another host joins its own host's deployment",
+		files: map[string]string{"d1/h.cue": h, "d2/g.cue": g, "d2/y.cue": targetFile("y", "h", "203.0.113.9")},
+		steps: []step{
+			{"first run", nil, []string{"d1/h.cue", "d2/g.cue"}},
+			{"h edited", map[string]string{"d1/h.cue": renamed(h, "h.example.org", "h2.example.org")}, []string{"d1/h.cue", "d2/g.cue"}},
+			{"y edited", map[string]string{"d2/y.cue": targetFile("y", "h", "203.0.113.19")}, []string{"d1/h.cue", "d2/g.cue"}},
+		},
+	}, {
+		name:  "a host given where one beside its target was",
+		files: map[string]string{"s/t.cue": targetFile("t", "h", "203.0.113.5"), "s/h.cue": h, "o/h.cue": hostFile("h", "198.51.100")},
+		steps: []step{
+			{"first run", nil, []string{"s/t.cue"}},
+			{"another h given", nil, []string{"s/t.cue", "o/h.cue"}},
+		},
+	}, {
+		name: "an error beside one deployment fails that one",
+		files: map[string]string{"d1/h.cue": h, "d1/x.cue": targetFile("x", "h", "203.0.113.9"),
+			"d2/g.cue": g, "d2/v.cue": targetFile("v", "g", "203.0.113.7")},
+		steps: []step{
+			{"first run", nil, []string{"d1/h.cue", "d2/g.cue", "d2/v.cue"}},
+			{"h's domain is its target's", map[string]string{"d1/h.cue": renamed(h, "h.example.org", "x.example.org")}, []string{"d1/h.cue", "d2/g.cue", "d2/v.cue"}},
+		},
+	}, {
+		name: "a target names a reused target as its host",
+		files: map[string]string{"s/h.cue": h, "s/x.cue": targetFile("x", "h", "203.0.113.9"),
+			"s/g.cue": g, "s/y.cue": targetFile("y", "g", "203.0.113.7")},
+		steps: []step{
+			{"first run", nil, []string{"s/h.cue", "s/x.cue", "s/g.cue", "s/y.cue"}},
+			{"y names x", map[string]string{"s/y.cue": targetFile("y", "x", "203.0.113.7")}, []string{"s/h.cue", "s/x.cue", "s/g.cue", "s/y.cue"}},
+		},
+	}, {
+		name: "a target names a reused target as its host, a host of that name beside it",
+		files: map[string]string{"s/h.cue": h, "s/x.cue": targetFile("x", "h", "203.0.113.9"),
+			"o/g.cue": g, "o/y.cue": targetFile("y", "g", "203.0.113.7"), "o/xh.cue": hostFile("x", "10.0.0")},
+		steps: []step{
+			{"first run", nil, []string{"s/h.cue", "s/x.cue", "o/g.cue", "o/y.cue"}},
+			{"y names x", map[string]string{"o/y.cue": targetFile("y", "x", "203.0.113.7")}, []string{"s/h.cue", "s/x.cue", "o/g.cue", "o/y.cue"}},
+		},
+	}, {
+		name:  "a new host whose target is beside a reused host",
+		files: map[string]string{"d1/h.cue": h, "d2/g.cue": g, "d2/y.cue": targetFile("y", "h", "203.0.113.9")},
+		steps: []step{
+			{"first run", nil, []string{"d2/g.cue"}},
+			{"h given", nil, []string{"d1/h.cue", "d2/g.cue"}},
+		},
+	}, {
+		name:  "a host renamed to the one a target beside a reused host names",
+		files: map[string]string{"d1/h.cue": renamed(h, `name:   "h"`, `name:   "h0"`), "d2/g.cue": g, "d2/y.cue": targetFile("y", "h", "203.0.113.9")},
+		steps: []step{
+			{"first run", nil, []string{"d1/h.cue", "d2/g.cue"}},
+			{"h0 renamed h", map[string]string{"d1/h.cue": h}, []string{"d1/h.cue", "d2/g.cue"}},
+		},
+	}, {
+		name: "a target beside a host named like a reused deployment's target",
+		files: map[string]string{"d1/h.cue": h, "d1/x.cue": targetFile("x", "h", "203.0.113.9"),
+			"d2/g.cue": g, "d2/x2.cue": targetFile("x", "g", "203.0.113.19")},
+		steps: []step{
+			{"first run", nil, []string{"d1/h.cue", "d1/x.cue", "d2/g.cue"}},
+			{"g edited", map[string]string{"d2/g.cue": renamed(g, "g.example.org", "g2.example.org")}, []string{"d1/h.cue", "d1/x.cue", "d2/g.cue"}},
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := companionRun{t, t.TempDir()}
+			t.Chdir(r.root)
+			for name, data := range tc.files {
+				r.write(name, data)
+			}
+			for _, st := range tc.steps {
+				for name, data := range st.write {
+					r.write(name, data)
+				}
+				r.step(st.what, st.inputs...)
+			}
+		})
+	}
 }

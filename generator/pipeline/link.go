@@ -30,10 +30,17 @@ func held(sites []*site.Site) bool {
 // link links the held sites, looking a missing host up among the
 // companions of the input that names it (the files beside it), and
 // returns the error of each input whose sites do not link, and the
-// companions' sites that linked with them.
-func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, companions func(Input) []Input) (map[int]error, []*site.Site) {
+// companions' sites that linked with them. taken names the sites of
+// deployments that are reused rather than loaded: they are not linked,
+// but a companion of theirs is no more a site than if they were.
+func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, taken map[string]bool, companions func(Input) []Input) (map[int]error, []*site.Site) {
 	var all []*site.Site
-	names := map[string]bool{}
+	// taken are the sites of the deployments reused, not loaded: a
+	// companion named like one is left out, as when they are loaded.
+	names := maps.Clone(taken)
+	if names == nil {
+		names = map[string]bool{}
+	}
 	for i := range inputs {
 		for _, s := range heldSites[i] {
 			all = append(all, s)

@@ -67,7 +67,7 @@ func LoadLinked(inputs []Input, companions func(Input) []Input) (sites, linked [
 	if errs != nil {
 		return nil, nil, &InvalidError{Errs: errs}
 	}
-	linkErrs, extra := link(l, inputs, loaded, companions)
+	linkErrs, extra := link(l, inputs, loaded, nil, companions)
 	var all []*site.Site
 	for i := range inputs {
 		if err := linkErrs[i]; err != nil {
@@ -384,7 +384,13 @@ feed:
 		if err != nil {
 			return nil, err
 		}
-		linkErrs, extra := link(l, inputs, heldSites, opts.Companions)
+		taken := map[string]bool{}
+		for i := range heldReuse {
+			for _, s := range results[i].sites {
+				taken[s.Name] = true
+			}
+		}
+		linkErrs, extra := link(l, inputs, heldSites, taken, opts.Companions)
 		// What each deployment's sites were rendered from, for their
 		// records: its held inputs, and the files beside those that
 		// linking looked through (link's own rule).

@@ -259,10 +259,12 @@ func deploymentSums(inputs []Input, heldSites map[int][]*site.Site, extra []*sit
 // those of each deployment (the inputs whose records name the same
 // Deployment) whose sum is no longer what they record (one of its files
 // changed, is gone or is not reused, or a file beside them that linking
-// read changed), or which a loaded deployment's site joins: it is named
-// like one of its sites, or is or names one of its hosts. A deployment
-// recorded without its hosts (by an older nuvlagen) is loaded again
-// whenever any deployment's site is.
+// read changed), or which a loaded deployment's site joins: a loaded
+// site or a host one names is named like one of its sites or hosts. A
+// deployment that read files beside its inputs is loaded again whenever
+// any deployment's site is: a site there whose host was missing is in
+// no record, and may be the loaded one's. So is one recorded without its
+// hosts (by an older nuvlagen).
 func deploymentsTouched(inputs []Input, results []inputResult, heldSites map[int][]*site.Site, reused, heldReuse map[int]bool, companions func(Input) []Input) []int {
 	groups := map[string][]int{}
 	for _, i := range slices.Sorted(maps.Keys(heldReuse)) {
@@ -274,15 +276,12 @@ func deploymentsTouched(inputs []Input, results []inputResult, heldSites map[int
 	if len(groups) == 0 {
 		return nil
 	}
-	loaded := map[string]bool{} // the loaded deployments' sites, and the hosts they are or name
+	loaded := map[string]bool{} // the loaded deployments' sites, and the hosts they name
 	for _, sites := range heldSites {
 		for _, s := range sites {
-			loaded["site "+s.Name] = true
-			switch {
-			case s.Kind == site.KindHost:
-				loaded["host "+s.Name] = true
-			case site.Linked(s):
-				loaded["host "+s.Host] = true
+			loaded[s.Name] = true
+			if site.Linked(s) {
+				loaded[s.Host] = true
 			}
 		}
 	}
@@ -293,17 +292,19 @@ func deploymentsTouched(inputs []Input, results []inputResult, heldSites map[int
 		hit := false
 		for _, i := range groups[d] {
 			held = append(held, inputs[i])
+			if results[i].sites[0].Record.Beside {
+				looking = append(looking, i)
+			}
 			for _, s := range results[i].sites {
-				if s.Record.Beside && !slices.Contains(looking, i) {
-					looking = append(looking, i)
-				}
-				hit = hit || loaded["site "+s.Name] || s.Record.Hosts == nil && len(heldSites) > 0
+				hit = hit || loaded[s.Name] || s.Record.Hosts == nil && len(heldSites) > 0
 				for _, h := range s.Record.Hosts {
-					hit = hit || loaded["host "+h]
+					hit = hit || loaded[h]
 				}
 			}
 		}
-		if hit || deploymentSum(held, besideOf(inputs, looking, companions)) != d {
+		beside := besideOf(inputs, looking, companions)
+		hit = hit || len(beside) > 0 && len(heldSites) > 0
+		if hit || deploymentSum(held, beside) != d {
 			touched = append(touched, groups[d]...)
 		}
 	}
