@@ -113,8 +113,8 @@ func (r companionRun) step(what string, inputs ...string) {
 // TestIncrementalCompanions: deployments linked through files beside the
 // inputs (not given, which linking loads) render as a full run renders
 // them, step after step: the same errors, and the same files for every
-// site the full run writes. The cases are those two independent reviews
-// found, each failing on the code before its fix.
+// site the full run writes. The cases are those three independent
+// reviews found, each failing on the code before its fix.
 func TestIncrementalCompanions(t *testing.T) {
 	if testing.Short() {
 		t.Skip("renders many times")
@@ -126,6 +126,13 @@ func TestIncrementalCompanions(t *testing.T) {
 	}
 	renamed := func(file, from, to string) string { return strings.Replace(file, from, to, 1) }
 	h, g := hostFile("h", "192.0.2"), hostFile("g", "198.51.100")
+	// narrowed is a target whose firewall admits Nuvla only from h-1,
+	// not from h-2, which runs a client of the target's Docker API.
+	narrowed := func(name, host, addr string) string {
+		return renamed(targetFile(name, host, addr), `groups: management: ["198.51.100.0/28"]`,
+			`groups: {management: ["198.51.100.0/28"], nuvla: ["192.0.2.1/32"]}`)
+	}
+	all4 := []string{"s/h.cue", "s/x.cue", "s/g.cue", "s/y.cue"}
 	for _, tc := range []struct {
 		name  string
 		files map[string]string
@@ -190,6 +197,31 @@ func TestIncrementalCompanions(t *testing.T) {
 		steps: []step{
 			{"first run", nil, []string{"d1/h.cue", "d1/x.cue", "d2/g.cue"}},
 			{"g edited", map[string]string{"d2/g.cue": renamed(g, "g.example.org", "g2.example.org")}, []string{"d1/h.cue", "d1/x.cue", "d2/g.cue"}},
+		},
+	}, {
+		// A link error in one deployment hid another's firewall problem
+		// (--keep-going wrote it), and the next run reused it as checked.
+		name: "a collision in one deployment, then fixed, beside a firewall problem in another",
+		files: map[string]string{"s/h.cue": h, "s/x.cue": narrowed("x", "h", "203.0.113.9"),
+			"s/g.cue": g, "s/y.cue": renamed(targetFile("y", "g", "203.0.113.7"), "y.example.org", "g.example.org")},
+		steps: []step{
+			{"first run", nil, all4},
+			{"y fixed", map[string]string{"s/y.cue": targetFile("y", "g", "203.0.113.7")}, all4},
+		},
+	}, {
+		name: "a target naming no host, then fixed, beside a firewall problem in another deployment",
+		files: map[string]string{"s/h.cue": h, "s/x.cue": narrowed("x", "h", "203.0.113.9"),
+			"s/g.cue": g, "s/y.cue": targetFile("y", "nohost", "203.0.113.7")},
+		steps: []step{
+			{"first run", nil, all4},
+			{"y names g", map[string]string{"s/y.cue": targetFile("y", "g", "203.0.113.7")}, all4},
+		},
+	}, {
+		name:  "a target naming no host, then not given, beside a firewall problem in another deployment",
+		files: map[string]string{"s/h.cue": h, "s/x.cue": narrowed("x", "h", "203.0.113.9"), "o/z.cue": targetFile("z", "nohost", "203.0.113.30")},
+		steps: []step{
+			{"first run", nil, []string{"s/h.cue", "s/x.cue", "o/z.cue"}},
+			{"z dropped", nil, []string{"s/h.cue", "s/x.cue"}},
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -92,9 +92,20 @@ func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, taken 
 			extra = append(extra, s)
 		}
 	}
-	_, err := site.LinkDeployments(all)
+	// The firewalls of the deployments that linked are checked even when
+	// another did not: a run with --keep-going writes them, and a later
+	// run reuses them as checked.
+	deps, err := site.LinkDeployments(all)
 	if err == nil {
 		err = deployment.Check(all)
+	} else {
+		var linked []*site.Site
+		for _, d := range deps {
+			linked = append(append(linked, d.Host), d.Targets...)
+		}
+		if cerr := deployment.Check(linked); cerr != nil {
+			err = errors.Append(errors.Promote(err, ""), errors.Promote(cerr, ""))
+		}
 	}
 	if err == nil {
 		return nil, extra

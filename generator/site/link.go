@@ -32,7 +32,8 @@ func Linked(s *Site) bool { return s.Kind == KindTarget && s.Host != "" }
 // LinkDeployments finds the deployments among sites, sets each member's Link (and a
 // target's Groups.Nuvla when its file leaves it out), and checks them.
 // Sites on their own are left as they are. The error lists every problem
-// of every deployment, each positioned in the file to edit.
+// of every deployment, each positioned in the file to edit; with it come
+// the deployments that did link.
 func LinkDeployments(sites []*Site) ([]*Deployment, error) {
 	byName := map[string]*Site{}
 	for _, s := range sites {
@@ -73,7 +74,10 @@ func LinkDeployments(sites []*Site) ([]*Deployment, error) {
 		out = append(out, d)
 	}
 	if errs != nil {
-		return nil, errs
+		// The deployments that linked, for checks that must still run
+		// on them (the firewalls: a problem of one deployment must not
+		// hide another's).
+		return out, errs
 	}
 	return out, nil
 }
