@@ -148,16 +148,16 @@ func (c *Checker) Take(input int, s *pipeline.Rendered) {
 	if s.Reused {
 		return
 	}
-	want := pipeline.Files{}
-	for p, b := range s.Files {
-		want[p] = b
+	want := maps.Clone(s.Files)
+	if want == nil {
+		want = pipeline.Files{}
 	}
 	want[s.Name+"/"+ManifestName] = withoutRecord(Manifest(s.Name, s.Files, s.Record))
 	s.Files = nil
 	have, notes, err := readSite(c.out, s.Name)
 	d := &siteDrift{input: input, files: len(want), err: err}
 	if err == nil {
-		d.same = len(notes) == 0 && sameFiles(have, want)
+		d.same = len(notes) == 0 && maps.EqualFunc(have, want, bytes.Equal)
 		if !d.same {
 			d.notes, d.have, d.want = notes, have, want
 		}
@@ -259,19 +259,6 @@ func readSite(out, site string) (pipeline.Files, []string, error) {
 		return nil, nil, err
 	}
 	return have, notes, nil
-}
-
-// sameFiles says whether a and b hold the same paths with the same bytes.
-func sameFiles(a, b pipeline.Files) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for p, x := range a {
-		if y, ok := b[p]; !ok || !bytes.Equal(x, y) {
-			return false
-		}
-	}
-	return true
 }
 
 // differing returns the paths whose content differs, sorted.

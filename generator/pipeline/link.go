@@ -20,11 +20,24 @@ import (
 // held reports whether an input's sites must wait for the others.
 func held(sites []*site.Site) bool {
 	for _, s := range sites {
-		if s.Kind == site.KindHost || site.Linked(s) {
+		if deploymentHost(s) != "" {
 			return true
 		}
 	}
 	return false
+}
+
+// deploymentHost names the host of the deployment s belongs to: its own
+// name for a host, the host it names for a target that names one, ""
+// for a site on its own.
+func deploymentHost(s *site.Site) string {
+	switch {
+	case s.Kind == site.KindHost:
+		return s.Name
+	case site.Linked(s):
+		return s.Host
+	}
+	return ""
 }
 
 // link links the held sites, looking a missing host up among the
@@ -53,17 +66,17 @@ func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, taken 
 	looked := map[string]bool{}
 	companion := map[*site.Site]bool{}
 	readers := map[string][]int{} // companion file -> the inputs it was looked up for
-	isInput := map[string]bool{}
+	byFile := map[string]int{}    // input file -> its index
 	for i := range inputs {
 		looked[inputs[i].Name] = true
-		isInput[inputs[i].Name] = true
+		byFile[inputs[i].Name] = i
 	}
 	for i := range inputs {
 		if companions == nil || !wantsCompanions(heldSites[i], names) {
 			continue
 		}
 		for _, c := range companions(inputs[i]) {
-			if !isInput[c.Name] {
+			if _, in := byFile[c.Name]; !in {
 				readers[c.Name] = append(readers[c.Name], i)
 			}
 			if looked[c.Name] {
@@ -96,16 +109,12 @@ func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, taken 
 	// another did not: a run with --keep-going writes them, and a later
 	// run reuses them as checked.
 	deps, err := site.LinkDeployments(all)
-	if err == nil {
-		err = deployment.Check(all)
-	} else {
-		var linked []*site.Site
-		for _, d := range deps {
-			linked = append(append(linked, d.Host), d.Targets...)
-		}
-		if cerr := deployment.Check(linked); cerr != nil {
-			err = errors.Append(errors.Promote(err, ""), errors.Promote(cerr, ""))
-		}
+	var linked []*site.Site
+	for _, d := range deps {
+		linked = append(append(linked, d.Host), d.Targets...)
+	}
+	if cerr := deployment.Check(linked); cerr != nil {
+		err = errors.Append(asList(err), errors.Promote(cerr, ""))
 	}
 	if err == nil {
 		return nil, extra
@@ -113,10 +122,6 @@ func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, taken 
 	// Each error goes to the input whose file it points into; one in a
 	// companion to the inputs it was loaded for (beside them), so that
 	// the deployments that did not read it render as they would alone.
-	byFile := map[string]int{}
-	for i := range inputs {
-		byFile[inputs[i].Name] = i
-	}
 	out := map[int]error{}
 	for _, e := range errors.Errors(err) {
 		i, ok := byFile[e.Position().Filename()]

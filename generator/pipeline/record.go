@@ -189,20 +189,11 @@ func deploymentSums(inputs []Input, heldSites map[int][]*site.Site, extra []*sit
 		return r
 	}
 	union := func(a, b string) { root[find(a)] = find(b) }
-	hostOf := func(s *site.Site) string {
-		switch {
-		case s.Kind == site.KindHost:
-			return s.Name
-		case site.Linked(s):
-			return s.Host
-		}
-		return ""
-	}
 	key := func(i int) string { return "input " + strconv.Itoa(i) }
 	for i, sites := range heldSites {
 		find(key(i))
 		for _, s := range sites {
-			if h := hostOf(s); h != "" {
+			if h := deploymentHost(s); h != "" {
 				union(key(i), "host "+h)
 			}
 		}
@@ -217,7 +208,7 @@ func deploymentSums(inputs []Input, heldSites map[int][]*site.Site, extra []*sit
 		}
 		for _, c := range companions(inputs[i]) {
 			for _, e := range byFile[c.Name] {
-				if h := hostOf(e); h != "" {
+				if h := deploymentHost(e); h != "" {
 					union(key(i), "host "+h)
 				}
 			}
@@ -280,8 +271,8 @@ func deploymentsTouched(inputs []Input, results []inputResult, heldSites map[int
 	for _, sites := range heldSites {
 		for _, s := range sites {
 			loaded[s.Name] = true
-			if site.Linked(s) {
-				loaded[s.Host] = true
+			if h := deploymentHost(s); h != "" {
+				loaded[h] = true
 			}
 		}
 	}
