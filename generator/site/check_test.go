@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+
+	"cuelang.org/go/cue"
 )
 
 func TestNodeMatches(t *testing.T) {
@@ -93,5 +95,35 @@ sites: two: _common & {domain: "b.example.org", networks: public: "edge"}
 	}
 	if s.EphemeralPorts != (PortRange{32768, 60999}) {
 		t.Errorf("ephemeral default: %v", s.EphemeralPorts)
+	}
+}
+
+// A site file's own definitions are its own: one named like the model's
+// (#Site, #Port) neither adds a field to every site nor constrains the
+// model's ports; before, the file's root was unified with the model's.
+func TestFileCannotChangeTheModel(t *testing.T) {
+	l, err := NewLoader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sites, err := l.Load("own.cue", []byte(`#Site: {bogus: 1}
+#Port: 80
+sites: one: {
+	kind: "target"
+	host: "h"
+	domain: "a.example.org"
+	nodes: m: {address: "203.0.113.1", role: "manager", nfsServer: true}
+	groups: management: ["198.51.100.0/28"]
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sites[0].value.LookupPath(cue.ParsePath("bogus")).Default(); ok {
+		t.Error("the file's #Site added a field to the model's sites")
+	}
+	ssh := sites[0].value.LookupPath(cue.ParsePath("firewall.sensitiveNumbers.ssh.port"))
+	if n, err := ssh.Int64(); err != nil || n != 22 {
+		t.Errorf("ssh port = %v, %v: the file's #Port reached the model", n, err)
 	}
 }
