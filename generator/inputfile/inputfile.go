@@ -185,9 +185,16 @@ func Open(path string, max int64) (*os.File, error) {
 // regular file (with os.Lstat, or a directory walk's): the file is
 // opened without blocking and checked once opened, not before.
 func OpenStatted(path string, max int64) (*os.File, error) {
+	f, _, err := OpenInfo(path, max)
+	return f, err
+}
+
+// OpenInfo is OpenStatted that also returns the open file's stat data,
+// for a caller that would otherwise stat it again (or lstat it before).
+func OpenInfo(path string, max int64) (*os.File, fs.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	info, err := f.Stat()
 	if err == nil {
@@ -195,9 +202,9 @@ func OpenStatted(path string, max int64) (*os.File, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return f, nil
+	return f, info, nil
 }
 
 // FS is the directory tree at dir, refusing to open any file that Read

@@ -224,6 +224,9 @@ func (x *Index) Changed(site string) string {
 	}
 	dir := filepath.Join(x.out, site)
 	start := time.Now()
+	if x.stamps == nil || x.stamps.get(site) == "" {
+		return x.changedUnstamped(site, m, dir, start)
+	}
 	files, err := statTree(dir)
 	if err != nil {
 		return "unreadable: " + err.Error()
@@ -265,6 +268,55 @@ func (x *Index) Changed(site string) string {
 	return ""
 }
 
+// changedUnstamped is Changed for a site without a stamp (a fresh clone,
+// CI): every file is hashed anyway, so its stat data come from the open
+// file rather than an lstat of each entry before (a tenth of such a
+// check's CPU). The reasons, and which one is given first, are those of
+// the stamped path: per file in path order not generated, not a regular
+// file, mode changed; then missing; then edited.
+func (x *Index) changedUnstamped(site string, m manifest, dir string, start time.Time) string {
+	files, err := listTree(dir)
+	if err != nil {
+		return "unreadable: " + err.Error()
+	}
+	sums := make([]string, len(files))
+	for i := range files {
+		f := &files[i]
+		if _, ok := m.files[f.rel]; !ok {
+			return "not generated: " + f.rel
+		}
+		if !f.typ.IsRegular() {
+			return "not a regular file: " + f.rel
+		}
+		h, info, err := hashFileInfo(filepath.Join(dir, filepath.FromSlash(f.rel)))
+		if err != nil {
+			return "unreadable: " + f.rel
+		}
+		if (info.Mode()&0o111 != 0) != (Mode(f.rel)&0o111 != 0) {
+			return "mode changed: " + f.rel
+		}
+		f.info, sums[i] = info, h
+	}
+	if len(files) != len(m.files) {
+		for p := range sortedKeys(m.files) {
+			if !hasFile(files, p) {
+				return "missing: " + p
+			}
+		}
+	}
+	for i, f := range files {
+		if sums[i] != m.files[f.rel] {
+			return "edited: " + f.rel
+		}
+	}
+	if x.stamps != nil {
+		if digest, racy := statDigest(files, start); digest != "" && !racy {
+			x.stamps.put(site, digest)
+		}
+	}
+	return ""
+}
+
 // Written stamps the sites generate has just swapped in, whose staged
 // files had the stat digest staged (Stager.Staged) when written: a
 // directory whose files are the same inodes with the same times is what
@@ -302,9 +354,15 @@ func (x *Index) Save() error {
 // reading each whole into memory of its own cost more than the hashing
 // (zeroing, copying and collecting it).
 func hashFile(path string) (string, error) {
-	f, err := inputfile.OpenStatted(path, MaxFile)
+	h, _, err := hashFileInfo(path)
+	return h, err
+}
+
+// hashFileInfo is hashFile that also returns the open file's stat data.
+func hashFileInfo(path string) (string, fs.FileInfo, error) {
+	f, info, err := inputfile.OpenInfo(path, MaxFile)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	defer f.Close()
 	buf := hashBuffers.Get().(*[]byte)
@@ -312,12 +370,12 @@ func hashFile(path string) (string, error) {
 	h := sha256.New()
 	n, err := io.CopyBuffer(h, io.LimitReader(f, MaxFile+1), *buf)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if n > MaxFile {
-		return "", inputfile.TooLarge(path, n, MaxFile)
+		return "", nil, inputfile.TooLarge(path, n, MaxFile)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), info, nil
 }
 
 // hashBuffers are hashFile's read buffers.
@@ -355,11 +413,18 @@ func hasFile(files []statFile, rel string) bool {
 type statFile struct {
 	rel  string // slash-separated, relative to the site directory
 	info fs.FileInfo
+	typ  fs.FileMode // the type bits alone, from the directory
 }
 
 // statTree lists every entry of dir that is not a directory, sorted by
 // path, with its lstat data.
-func statTree(dir string) ([]statFile, error) {
+func statTree(dir string) ([]statFile, error) { return walkTree(dir, true) }
+
+// listTree is statTree without the lstat data: each entry's type is the
+// directory's (d_type; os.ReadDir lstats where a file system gives none).
+func listTree(dir string) ([]statFile, error) { return walkTree(dir, false) }
+
+func walkTree(dir string, lstat bool) ([]statFile, error) {
 	var files []statFile
 	var walk func(rel string) error
 	walk = func(rel string) error {
@@ -375,11 +440,13 @@ func statTree(dir string) ([]statFile, error) {
 				}
 				continue
 			}
-			info, err := en.Info()
-			if err != nil {
-				return err
+			f := statFile{rel: p, typ: en.Type()}
+			if lstat {
+				if f.info, err = en.Info(); err != nil {
+					return err
+				}
 			}
-			files = append(files, statFile{rel: p, info: info})
+			files = append(files, f)
 		}
 		return nil
 	}
