@@ -238,8 +238,9 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Result, error) {
 	results := make([]inputResult, len(inputs))
 	var mu sync.Mutex
 	heldSites := map[int][]*site.Site{}
-	reused := map[int]bool{}    // inputs whose sites are reused, delivered last
-	heldReuse := map[int]bool{} // of those, the deployments' files
+	heldBy := map[int]*site.Loader{} // the loader, so the CUE context, of each held input
+	reused := map[int]bool{}         // inputs whose sites are reused, delivered last
+	heldReuse := map[int]bool{}      // of those, the deployments' files
 	why := make([]string, len(inputs))
 	deliver := func(i int) {
 		if opts.Take != nil {
@@ -260,7 +261,7 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Result, error) {
 			results[i] = inputResult{err: err}
 		case held(sites):
 			mu.Lock()
-			heldSites[i] = sites
+			heldSites[i], heldBy[i] = sites, l
 			mu.Unlock()
 			return false
 		default:
@@ -405,10 +406,7 @@ feed:
 			beside[i] = opts.Companions != nil && wantsCompanions(sites, names)
 		}
 		group, hosts := deploymentSums(inputs, heldSites, extra, beside, opts.Companions)
-		for _, i := range slices.Sorted(maps.Keys(heldSites)) {
-			if ctx.Err() != nil {
-				return nil, context.Cause(ctx)
-			}
+		render := func(i int) {
 			if err := linkErrs[i]; err != nil {
 				results[i] = inputResult{err: err}
 			} else {
@@ -419,6 +417,44 @@ feed:
 				})
 			}
 			deliver(i)
+		}
+		// Rendering looks positions up in the sites' CUE values, and a
+		// context is not safe for concurrent use: the inputs one loader
+		// loaded render one after the other, the loaders' groups in
+		// parallel (before, every deployment's site rendered on one
+		// goroutine: a fleet of deployments used one core).
+		byLoader := map[*site.Loader][]int{}
+		var loaders []*site.Loader
+		for _, i := range slices.Sorted(maps.Keys(heldSites)) {
+			if _, ok := byLoader[heldBy[i]]; !ok {
+				loaders = append(loaders, heldBy[i])
+			}
+			byLoader[heldBy[i]] = append(byLoader[heldBy[i]], i)
+		}
+		groups := make(chan []int)
+		var rendering sync.WaitGroup
+		for range min(max(opts.Jobs, 1), len(loaders)) {
+			rendering.Go(func() {
+				for g := range groups {
+					for _, i := range g {
+						if ctx.Err() != nil {
+							break
+						}
+						render(i)
+					}
+				}
+			})
+		}
+		for _, by := range loaders {
+			if ctx.Err() != nil {
+				break
+			}
+			groups <- byLoader[by]
+		}
+		close(groups)
+		rendering.Wait()
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
 		}
 	}
 	// Where an input defines a site is looked up only for a duplicate's

@@ -2,9 +2,12 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/nuvla/nuvlagen/internal/synthetic"
 )
@@ -41,5 +44,58 @@ func TestRunDuplicates(t *testing.T) {
 	cancel()
 	if _, err := Run(ctx, inputs, Options{}); err == nil {
 		t.Error("Run with a done context returned no error")
+	}
+}
+
+// TestDeploymentsRenderInParallel: the sites of three deployments, rendered
+// once all are linked, render on several goroutines (one per loader's
+// CUE context at a time) and write what one goroutine writes, each
+// handed to Take once; make test runs it under the race detector. (The
+// detector says nothing of sharing a context: rendering only reads
+// finalized values, and a mutation that renders every site on its own
+// goroutine passed it too; contexts are kept apart because CUE does not
+// promise that reading is safe.)
+func TestDeploymentsRenderInParallel(t *testing.T) {
+	var inputs []Input
+	for k := range 3 {
+		inputs = append(inputs, Input{Name: fmt.Sprintf("h%d.cue", k), Data: fmt.Appendf(nil, `name: "h%d"
+kind: "host"
+domain: "h%d.example.org"
+nodes: {
+	"h%d-1": {address: "10.%d.0.1", role: "manager", labels: type: "frontend"}
+	"h%d-2": {address: "10.%d.0.2", role: "worker", labels: type: "worker-job"}
+	"h%d-3": {address: "10.%d.0.3", role: "worker", labels: type: "worker-db"}
+}
+groups: management: ["198.51.100.0/28"]
+`, k, k, k, k, k, k, k, k)})
+		inputs = append(inputs, Input{Name: fmt.Sprintf("h%dt.cue", k), Data: fmt.Appendf(nil, `name: "h%dt"
+kind: "target"
+host: "h%d"
+domain: "h%dt.example.org"
+nodes: "n": {address: "10.%d.1.1", role: "manager", nfsServer: true}
+groups: management: ["198.51.100.0/28"]
+`, k, k, k, k)})
+	}
+	var want Files
+	for _, jobs := range []int{1, 2} {
+		var taken atomic.Int32
+		res, err := Run(context.Background(), inputs, Options{Jobs: jobs, Take: func(int, *Rendered) { taken.Add(1) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := res.Err(); err != nil {
+			t.Fatalf("jobs %d: %v", jobs, err)
+		}
+		if n := int(taken.Load()); n != len(inputs) {
+			t.Errorf("jobs %d: Take called %d times, want %d", jobs, n, len(inputs))
+		}
+		got := res.Files()
+		if want == nil {
+			want = got
+			continue
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("jobs %d writes other files than jobs 1 (-1 +%d):\n%s", jobs, jobs, d)
+		}
 	}
 }
