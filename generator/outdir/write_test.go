@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/nuvla/nuvlagen/generator/pipeline"
@@ -66,5 +67,99 @@ func TestStaleStage(t *testing.T) {
 		if _, stale := staleStage(d, tc.name); stale != tc.stale {
 			t.Errorf("staleStage(%s, owner %q) = %v, want %v", tc.name, tc.owner, stale, tc.stale)
 		}
+	}
+}
+
+// TestStagerLinksWhatItWroteBefore: a site staged again keeps, as hard
+// links, the files it holds already with the same bytes and mode, and
+// writes the others: bytes changed at the same size, a mode changed by
+// hand, a new file. An aborted run leaves the old files as they were.
+// A site directory that is a link is not linked from.
+func TestStagerLinksWhatItWroteBefore(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	stage := func(files pipeline.Files, commit bool) {
+		t.Helper()
+		st, err := NewStager(context.Background(), out, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Stage(0, "s", files, pipeline.Record{}); err != nil {
+			t.Fatal(err)
+		}
+		if commit {
+			if err := st.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			st.Abort()
+		}
+	}
+	inode := func(rel string) uint64 {
+		t.Helper()
+		info, err := os.Lstat(filepath.Join(out, "s", filepath.FromSlash(rel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Sys().(*syscall.Stat_t).Ino
+	}
+	first := pipeline.Files{"s/same": []byte("same\n"), "s/d/same.sh": []byte("#!/bin/sh\n"), "s/edited": []byte("aaaa"), "s/chmod": []byte("x")}
+	stage(first, true)
+	was := map[string]uint64{}
+	for p := range first {
+		was[p[2:]] = inode(p[2:])
+	}
+	if err := os.Chmod(filepath.Join(out, "s", "chmod"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	second := pipeline.Files{"s/same": []byte("same\n"), "s/d/same.sh": []byte("#!/bin/sh\n"), "s/edited": []byte("bbbb"), "s/chmod": []byte("x"), "s/new": []byte("new")}
+	// Aborted: the old files are untouched, and linked nowhere else.
+	stage(second, false)
+	for rel, ino := range was {
+		info, err := os.Lstat(filepath.Join(out, "s", filepath.FromSlash(rel)))
+		if err != nil || info.Sys().(*syscall.Stat_t).Ino != ino || info.Sys().(*syscall.Stat_t).Nlink != 1 {
+			t.Errorf("%s after an aborted run: %v, %v", rel, info, err)
+		}
+	}
+	stage(second, true)
+	for rel, linked := range map[string]bool{"same": true, "d/same.sh": true, "edited": false, "chmod": false} {
+		if got := inode(rel) == was[rel]; got != linked {
+			t.Errorf("%s: linked %v, want %v", rel, got, linked)
+		}
+	}
+	for p, b := range second {
+		info, err := os.Stat(filepath.Join(out, filepath.FromSlash(p)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(filepath.Join(out, filepath.FromSlash(p)))
+		if string(got) != string(b) || info.Mode() != Mode(p) || info.Sys().(*syscall.Stat_t).Nlink != 1 {
+			t.Errorf("%s: %q, mode %v, %d links; want %q, mode %v, 1 link", p, got, info.Mode(), info.Sys().(*syscall.Stat_t).Nlink, b, Mode(p))
+		}
+	}
+	// out/s a link to a directory holding the same files (which Commit
+	// refuses to replace): staged by writing, not linked to what lies
+	// elsewhere.
+	elsewhere := filepath.Join(t.TempDir(), "s")
+	if err := os.Rename(filepath.Join(out, "s"), elsewhere); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, filepath.Join(out, "s")); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Lstat(filepath.Join(elsewhere, "same"))
+	st, err := NewStager(context.Background(), out, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Abort()
+	if err := st.Stage(0, "s", second, pipeline.Record{}); err != nil {
+		t.Fatal(err)
+	}
+	staged, err := os.Lstat(filepath.Join(st.root, "0", "s", "same"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.SameFile(staged, before) {
+		t.Error("linked from the directory a link in out points to")
 	}
 }
