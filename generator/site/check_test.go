@@ -127,3 +127,53 @@ sites: one: {
 		t.Errorf("ssh port = %v, %v: the file's #Port reached the model", n, err)
 	}
 }
+
+// TestCrossSiteReferences: a site of a file may refer to another site of
+// it, and sees there what the model fills in (a name, a default), in a
+// value or in a condition.
+func TestCrossSiteReferences(t *testing.T) {
+	l, err := NewLoader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const one = `sites: one: {
+	kind: "target"
+	host: "h"
+	domain: "a.example.org"
+	nodes: m: {address: "203.0.113.1", role: "manager", nfsServer: true}
+	groups: management: ["198.51.100.0/28"]
+}
+_two: {
+	kind: "target"
+	host: "h"
+	nodes: m: {address: "203.0.113.2", role: "manager", nfsServer: true}
+	groups: management: ["198.51.100.0/28"]
+}
+`
+	for _, tc := range []struct {
+		name, two string
+		check     func(s *Site) string
+	}{
+		{"a name the model fills in", `sites: two: _two & {domain: "b-\(sites.one.name).example.org"}`, func(s *Site) string { return s.Domain }},
+		{"a default of the model", `sites: two: _two & {domain: "b.example.org", networks: public: sites.one.networks.public}`, func(s *Site) string { return s.Networks.Public }},
+		{"a condition on what the model fills in", `sites: two: _two & {domain: "b.example.org"
+	if sites.one.name != _|_ {networks: public: "named"}}`, func(s *Site) string { return s.Networks.Public }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sites, err := l.Load("refs.cue", []byte(one+tc.two+"\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			for _, s := range sites {
+				if s.Name == "two" {
+					got = tc.check(s)
+				}
+			}
+			want := map[string]string{"a name the model fills in": "b-one.example.org", "a default of the model": "traefik-public", "a condition on what the model fills in": "named"}[tc.name]
+			if got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+		})
+	}
+}
