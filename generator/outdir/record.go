@@ -273,13 +273,14 @@ func (x *Index) Changed(site string) string {
 // file rather than an lstat of each entry before (a tenth of such a
 // check's CPU). The reasons, and which one is given first, are those of
 // the stamped path: per file in path order not generated, not a regular
-// file, mode changed; then missing; then edited.
+// file, mode changed; then missing; then, in path order, unreadable or
+// edited.
 func (x *Index) changedUnstamped(site string, m manifest, dir string, start time.Time) string {
 	files, err := listTree(dir)
 	if err != nil {
 		return "unreadable: " + err.Error()
 	}
-	sums := make([]string, len(files))
+	sums := make([]string, len(files)) // "": unreadable, reported in the order of the edits
 	for i := range files {
 		f := &files[i]
 		if _, ok := m.files[f.rel]; !ok {
@@ -288,9 +289,13 @@ func (x *Index) changedUnstamped(site string, m manifest, dir string, start time
 		if !f.typ.IsRegular() {
 			return "not a regular file: " + f.rel
 		}
-		h, info, err := hashFileInfo(filepath.Join(dir, filepath.FromSlash(f.rel)))
+		p := filepath.Join(dir, filepath.FromSlash(f.rel))
+		h, info, err := hashFileInfo(p)
 		if err != nil {
-			return "unreadable: " + f.rel
+			// Its mode as the stamped path sees it, from an lstat.
+			if info, err = os.Lstat(p); err != nil {
+				continue
+			}
 		}
 		if (info.Mode()&0o111 != 0) != (Mode(f.rel)&0o111 != 0) {
 			return "mode changed: " + f.rel
@@ -305,7 +310,11 @@ func (x *Index) changedUnstamped(site string, m manifest, dir string, start time
 		}
 	}
 	for i, f := range files {
-		if sums[i] != m.files[f.rel] {
+		switch sums[i] {
+		case "":
+			return "unreadable: " + f.rel
+		case m.files[f.rel]:
+		default:
 			return "edited: " + f.rel
 		}
 	}

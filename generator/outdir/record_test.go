@@ -141,6 +141,28 @@ func TestIndex(t *testing.T) {
 			t.Errorf("%s: and mode changed first: %q", c.name, why)
 		}
 	}
+	// A file that cannot be hashed (larger than MaxFile) is reported
+	// where the stamped path reports it: after a missing file, among
+	// the edits.
+	for _, c := range []struct{ name, cache string }{{"stamped", cache}, {"no stamp", t.TempDir()}} {
+		write()
+		if c.name == "stamped" {
+			x := NewIndex(out, c.cache)
+			x.Changed("s")
+			x.Save()
+		}
+		d := filepath.Join(out, "s")
+		if err := os.Truncate(filepath.Join(d, "README.md"), MaxFile+1); err != nil {
+			t.Fatal(err)
+		}
+		if why := NewIndex(out, c.cache).Changed("s"); why != "unreadable: README.md" {
+			t.Errorf("%s: too large: %q", c.name, why)
+		}
+		os.Remove(filepath.Join(d, "stacks", "x", "docker-compose.yml"))
+		if why := NewIndex(out, c.cache).Changed("s"); why != "missing: stacks/x/docker-compose.yml" {
+			t.Errorf("%s: too large and missing: %q", c.name, why)
+		}
+	}
 	// Found intact without a stamp, the site is stamped from the open
 	// files' stat data: the next check trusts it.
 	write()
