@@ -115,7 +115,9 @@ type Options struct {
 	Take func(input int, s *Rendered)
 	// Done, if not nil, is called once per finished input, after Take:
 	// from the worker's goroutine, or, for the sites of deployments
-	// (rendered once every input is loaded), from Run's.
+	// (rendered once every input is loaded), from one of the goroutines
+	// that render them, or Run's. Take and Done may be called
+	// concurrently, in any order of inputs.
 	Done func(input int)
 	// Previous, if not nil, gives what a previous run wrote (the output
 	// directory's files generate wrote): a site's picture is reused from
@@ -390,9 +392,8 @@ feed:
 		deliver(i)
 	}
 	if len(heldSites) > 0 {
-		// The sites of deployments, linked and rendered now that every
-		// input is loaded, one after the other: they may share a
-		// worker's CUE context, which is not safe for concurrent use.
+		// The sites of deployments, linked now that every input is
+		// loaded, then rendered (below).
 		l, err := loader()
 		if err != nil {
 			return nil, err
