@@ -9,6 +9,7 @@ import (
 type fileStat struct {
 	ctime    int64 // the last change of its data or inode, in ns
 	ino, dev uint64
+	uid, gid uint32
 }
 
 // statOf returns the change time and identity of a file.
@@ -17,5 +18,5 @@ func statOf(info fs.FileInfo) (fileStat, bool) {
 	if !ok {
 		return fileStat{}, false
 	}
-	return fileStat{ctime: st.Ctim.Nano(), ino: st.Ino, dev: uint64(st.Dev)}, true
+	return fileStat{ctime: st.Ctim.Nano(), ino: st.Ino, dev: uint64(st.Dev), uid: st.Uid, gid: st.Gid}, true
 }

@@ -8,6 +8,7 @@ import "io/fs"
 type fileStat struct {
 	ctime    int64
 	ino, dev uint64
+	uid, gid uint32
 }
 
 // statOf says nothing here: without a change time that no user sets,

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -50,13 +51,20 @@ func Mode(p string) os.FileMode {
 // directory: sorted paths relative to it, no timestamps; after the
 // header, the record of what rendered them (see writeRecord).
 func Manifest(site string, files pipeline.Files, rec pipeline.Record) []byte {
+	return manifestOf(site, rec, fileSums(site, files))
+}
+
+// fileSums are the sha256 sums of a site's files (paths relative to the
+// output directory, prefixed with the site's name) but its manifest, by
+// path relative to the site's directory, in hex.
+func fileSums(site string, files pipeline.Files) map[string]string {
 	sums := map[string]string{}
 	for p, b := range files {
 		if rest, ok := strings.CutPrefix(p, site+"/"); ok && rest != ManifestName {
 			sums[rest] = fmt.Sprintf("%x", sha256.Sum256(b))
 		}
 	}
-	return manifestOf(site, rec, sums)
+	return sums
 }
 
 // manifestOf is the manifest of a site whose files (relative to its
@@ -331,6 +339,7 @@ type Stager struct {
 	mu     sync.Mutex
 	staged map[string][]int  // site name -> the inputs that staged it
 	stamps map[string]string // staged site directory -> stat digest of its files
+	linked []linkedFile      // files linked from the directories they replace
 	err    error             // the first error of Take
 }
 
@@ -395,8 +404,11 @@ func (st *Stager) Stage(i int, site string, files pipeline.Files, rec pipeline.R
 	for p, b := range files {
 		all[p] = b
 	}
-	all[site+"/"+ManifestName] = Manifest(site, files, rec)
+	sums := fileSums(site, files)
+	all[site+"/"+ManifestName] = manifestOf(site, rec, sums)
+	sums[ManifestName] = sum(all[site+"/"+ManifestName])
 	prevDir := filepath.Join(st.out, site)
+	var linked []linkedFile
 	prev := previousFiles(prevDir)
 	made := map[string]bool{} // one MkdirAll per directory, not per file
 	for _, p := range all.Paths() {
@@ -414,18 +426,23 @@ func (st *Stager) Stage(i int, site string, files pipeline.Files, rec pipeline.R
 			}
 			made[d] = true
 		}
-		// A file the site directory holds already, with the same mode and
-		// bytes, is linked rather than written again: a site rendered
-		// again mostly writes what it wrote before, and creating a file
-		// costs a new inode (247 µs each on the ext4 of
+		// A file the site directory holds already, with the same mode,
+		// owner and bytes, is linked rather than written again: a site
+		// rendered again mostly writes what it wrote before, and
+		// creating a file costs a new inode (247 µs each on the ext4 of
 		// docs/performance.md) and its data written back to disk. The
 		// old directory is only unlinked when the new one is swapped
-		// in, so an interrupted run still leaves it as it was; where
-		// linking fails (another file system, one without hard links,
-		// another user's file), the file is written.
-		if info, ok := prev[rest]; ok && info.Mode() == Mode(p) && info.Size() == int64(len(all[p])) {
+		// in, so an interrupted run still leaves it as it was; until
+		// then the two share the file, so Commit hashes it again before
+		// swapping anything (a write into the old file meanwhile fails
+		// the run). A file of another owner or group is written: a
+		// link would keep its owner (root links any file). Where linking
+		// fails (another file system, one without hard links), the file
+		// is written.
+		if info, ok := prev[rest]; ok && info.Mode() == Mode(p) && info.Size() == int64(len(all[p])) && ownFile(info) {
 			old := filepath.Join(prevDir, filepath.FromSlash(rest))
 			if sameContent(old, all[p]) && os.Link(old, dst) == nil {
+				linked = append(linked, linkedFile{staged: dst, rel: path.Join(site, rest), sum: sums[rest]})
 				continue
 			}
 		}
@@ -442,7 +459,50 @@ func (st *Stager) Stage(i int, site string, files pipeline.Files, rec pipeline.R
 	st.mu.Lock()
 	st.staged[site] = append(st.staged[site], i)
 	st.stamps[dir] = digest
+	st.linked = append(st.linked, linked...)
 	st.mu.Unlock()
+	return nil
+}
+
+// linkedFile is a file Stage linked from the site directory it replaces.
+type linkedFile struct {
+	staged string // its path in the staging directory
+	rel    string // relative to out
+	sum    string // the sha256 of what Stage found it to hold, in hex
+}
+
+// ownFile says whether a file is the process's own, user and group: what
+// a file it writes would be.
+func ownFile(info fs.FileInfo) bool {
+	st, ok := statOf(info)
+	return ok && st.uid == uint32(os.Geteuid()) && st.gid == uint32(os.Getegid())
+}
+
+// changedLinks is the first of the linked files (in path order) that no
+// longer holds what Stage found in it, hashed on all cores.
+func changedLinks(files []linkedFile) error {
+	slices.SortFunc(files, func(a, b linkedFile) int { return strings.Compare(a.rel, b.rel) })
+	bad := make([]bool, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Go(func() {
+			for i := range next {
+				h, err := hashFile(files[i].staged)
+				bad[i] = err != nil || h != files[i].sum
+			}
+		})
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, f := range files {
+		if bad[i] {
+			return fmt.Errorf("%s changed while generate ran (it was written in place): nothing is written; run generate again", f.rel)
+		}
+	}
 	return nil
 }
 
@@ -520,6 +580,9 @@ func (st *Stager) Commit() error {
 		swaps = append(swaps, swap{site: site, src: filepath.Join(st.root, fmt.Sprint(first), site), dst: filepath.Join(st.out, site)})
 	}
 	sort.Slice(swaps, func(i, j int) bool { return swaps[i].site < swaps[j].site })
+	if err := changedLinks(st.linked); err != nil {
+		return err
+	}
 	for _, s := range swaps {
 		ferr, err := foreignFiles(s.dst, s.src)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -161,5 +162,77 @@ func TestStagerLinksWhatItWroteBefore(t *testing.T) {
 	}
 	if os.SameFile(staged, before) {
 		t.Error("linked from the directory a link in out points to")
+	}
+}
+
+// TestStagerLinkedFileWrittenInPlace: a linked file is shared with the
+// directory it replaces until Commit swaps it: a write into the old file
+// meanwhile (a shell's >) fails Commit, and nothing is swapped in.
+func TestStagerLinkedFileWrittenInPlace(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	files := pipeline.Files{"s/deploy.sh": []byte("#!/bin/sh\necho deploy\n"), "s/README.md": []byte("# s\n")}
+	for round := range 2 {
+		st, err := NewStager(context.Background(), out, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Stage(0, "s", files, pipeline.Record{}); err != nil {
+			t.Fatal(err)
+		}
+		if round == 0 {
+			if err := st.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		// Same length, other bytes, written in place (O_TRUNC, same inode).
+		edited := []byte("#!/bin/sh\necho rm -rf\n")
+		if err := os.WriteFile(filepath.Join(out, "s", "deploy.sh"), edited, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		err = st.Commit()
+		if err == nil || !strings.Contains(err.Error(), "s/deploy.sh changed while generate ran") {
+			t.Fatalf("Commit after an in-place write: %v", err)
+		}
+		st.Abort()
+		if b, _ := os.ReadFile(filepath.Join(out, "s", "deploy.sh")); string(b) != string(edited) {
+			t.Errorf("the old directory changed: deploy.sh %q", b)
+		}
+	}
+}
+
+// TestStagerWritesOthersFiles: a file of another owner is written, not
+// linked (a link keeps its owner: root links any file). Needs root.
+func TestStagerWritesOthersFiles(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give a file to another user (CI runs as root)")
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	files := pipeline.Files{"s/deploy.sh": []byte("#!/bin/sh\n")}
+	stage := func() {
+		t.Helper()
+		st, err := NewStager(context.Background(), out, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Stage(0, "s", files, pipeline.Record{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stage()
+	p := filepath.Join(out, "s", "deploy.sh")
+	if err := os.Chown(p, 1000, 1000); err != nil {
+		t.Fatal(err)
+	}
+	stage()
+	info, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := info.Sys().(*syscall.Stat_t); st.Uid != 0 || st.Gid != uint32(os.Getegid()) {
+		t.Errorf("deploy.sh owned by %d:%d after root's generate, want 0:%d", st.Uid, st.Gid, os.Getegid())
 	}
 }

@@ -108,7 +108,8 @@ type Options struct {
 	// nuvlacue.Read. Nil: the model embedded in nuvlagen.
 	Schema []nuvlacue.File
 	// Take, if not nil, is given each site as soon as its input has
-	// rendered, with the input's index, from the worker's goroutine. It
+	// rendered, with the input's index, from the goroutine that rendered
+	// it. It
 	// may take the files and clear them (Rendered.Files), so that a run
 	// over many sites need not hold all of their files at once. It is
 	// called for every site of every input that rendered, duplicates too.
