@@ -116,16 +116,20 @@ func TestIndex(t *testing.T) {
 			}
 		}
 	}
+	// written writes the site again, stamped into cache if stamped.
+	written := func(stamped bool, cache string) {
+		write()
+		if stamped {
+			x := NewIndex(out, cache)
+			x.Changed("s")
+			x.Save()
+		}
+	}
 	// Two faults: the reason given first is the same with stamps or
 	// without (an x bit lost sorts before an extra file; an extra file
 	// is reported before a missing one, a missing one before an edit).
 	for _, c := range []struct{ name, cache string }{{"stamped", cache}, {"no stamp", t.TempDir()}} {
-		write()
-		if c.name == "stamped" {
-			x := NewIndex(out, c.cache)
-			x.Changed("s")
-			x.Save()
-		}
+		written(c.name == "stamped", c.cache)
 		d := filepath.Join(out, "s")
 		os.WriteFile(filepath.Join(d, "README.md"), []byte("# edited\n"), 0o644)
 		os.Remove(filepath.Join(d, "stacks", "x", "docker-compose.yml"))
@@ -145,12 +149,7 @@ func TestIndex(t *testing.T) {
 	// where the stamped path reports it: after a missing file, among
 	// the edits.
 	for _, c := range []struct{ name, cache string }{{"stamped", cache}, {"no stamp", t.TempDir()}} {
-		write()
-		if c.name == "stamped" {
-			x := NewIndex(out, c.cache)
-			x.Changed("s")
-			x.Save()
-		}
+		written(c.name == "stamped", c.cache)
 		d := filepath.Join(out, "s")
 		if err := os.Truncate(filepath.Join(d, "README.md"), MaxFile+1); err != nil {
 			t.Fatal(err)

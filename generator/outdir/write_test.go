@@ -78,23 +78,7 @@ func TestStaleStage(t *testing.T) {
 // A site directory that is a link is not linked from.
 func TestStagerLinksWhatItWroteBefore(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
-	stage := func(files pipeline.Files, commit bool) {
-		t.Helper()
-		st, err := NewStager(context.Background(), out, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Stage(0, "s", files, pipeline.Record{}); err != nil {
-			t.Fatal(err)
-		}
-		if commit {
-			if err := st.Commit(); err != nil {
-				t.Fatal(err)
-			}
-		} else {
-			st.Abort()
-		}
-	}
+	stage := func(files pipeline.Files, commit bool) { t.Helper(); stageSite(t, out, files, commit) }
 	inode := func(rel string) uint64 {
 		t.Helper()
 		info, err := os.Lstat(filepath.Join(out, "s", filepath.FromSlash(rel)))
@@ -209,19 +193,7 @@ func TestStagerWritesOthersFiles(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "out")
 	files := pipeline.Files{"s/deploy.sh": []byte("#!/bin/sh\n")}
-	stage := func() {
-		t.Helper()
-		st, err := NewStager(context.Background(), out, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Stage(0, "s", files, pipeline.Record{}); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Commit(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	stage := func() { t.Helper(); stageSite(t, out, files, true) }
 	stage()
 	p := filepath.Join(out, "s", "deploy.sh")
 	if err := os.Chown(p, 1000, 1000); err != nil {
@@ -234,5 +206,25 @@ func TestStagerWritesOthersFiles(t *testing.T) {
 	}
 	if st := info.Sys().(*syscall.Stat_t); st.Uid != 0 || st.Gid != uint32(os.Getegid()) {
 		t.Errorf("deploy.sh owned by %d:%d after root's generate, want 0:%d", st.Uid, st.Gid, os.Getegid())
+	}
+}
+
+// stageSite stages files as site s of input 0 into out, then commits or
+// aborts.
+func stageSite(t *testing.T, out string, files pipeline.Files, commit bool) {
+	t.Helper()
+	st, err := NewStager(context.Background(), out, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Stage(0, "s", files, pipeline.Record{}); err != nil {
+		t.Fatal(err)
+	}
+	if commit {
+		if err := st.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		st.Abort()
 	}
 }
