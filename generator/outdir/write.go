@@ -337,10 +337,10 @@ type Stager struct {
 	Pruned []string
 
 	mu     sync.Mutex
-	staged map[string][]int  // site name -> the inputs that staged it
-	stamps map[string]string // staged site directory -> stat digest of its files
-	linked []linkedFile      // files linked from the directories they replace
-	err    error             // the first error of Take
+	staged map[string][]int        // site name -> the inputs that staged it
+	stamps map[string]string       // staged site directory -> stat digest of its files
+	linked map[string][]linkedFile // staged site directory -> the files it linked from the one it replaces
+	err    error                   // the first error of Take
 }
 
 // Take stages a rendered site of input i and drops its files from
@@ -370,7 +370,7 @@ func (st *Stager) Err() error {
 // NewStager creates out if need be, removes the leftovers of killed runs
 // (see Removed, Leftovers) and the staging directory of this run.
 func NewStager(ctx context.Context, out string, prune bool) (*Stager, error) {
-	st := &Stager{ctx: ctx, out: out, prune: prune, staged: map[string][]int{}, stamps: map[string]string{}}
+	st := &Stager{ctx: ctx, out: out, prune: prune, staged: map[string][]int{}, stamps: map[string]string{}, linked: map[string][]linkedFile{}}
 	if _, err := os.Stat(out); os.IsNotExist(err) {
 		st.created = true
 	}
@@ -439,7 +439,7 @@ func (st *Stager) Stage(i int, site string, files pipeline.Files, rec pipeline.R
 		// link would keep its owner (root links any file). Where linking
 		// fails (another file system, one without hard links), the file
 		// is written.
-		if info, ok := prev[rest]; ok && info.Mode() == Mode(p) && info.Size() == int64(len(all[p])) && ownFile(info) {
+		if info, ok := prev[rest]; ok && info.Mode() == Mode(p) && info.Size() == int64(len(all[p])) && info.Size() <= MaxFile && ownFile(info) {
 			old := filepath.Join(prevDir, filepath.FromSlash(rest))
 			if sameContent(old, all[p]) && os.Link(old, dst) == nil {
 				linked = append(linked, linkedFile{staged: dst, rel: path.Join(site, rest), sum: sums[rest]})
@@ -459,7 +459,7 @@ func (st *Stager) Stage(i int, site string, files pipeline.Files, rec pipeline.R
 	st.mu.Lock()
 	st.staged[site] = append(st.staged[site], i)
 	st.stamps[dir] = digest
-	st.linked = append(st.linked, linked...)
+	st.linked[dir] = linked
 	st.mu.Unlock()
 	return nil
 }
@@ -479,17 +479,24 @@ func ownFile(info fs.FileInfo) bool {
 }
 
 // changedLinks is the first of the linked files (in path order) that no
-// longer holds what Stage found in it, hashed on all cores.
+// longer holds what Stage found in it, or no longer has its mode or
+// owner, hashed on all cores.
 func changedLinks(files []linkedFile) error {
 	slices.SortFunc(files, func(a, b linkedFile) int { return strings.Compare(a.rel, b.rel) })
-	bad := make([]bool, len(files))
+	errs := make([]error, len(files))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(files)) {
 		wg.Go(func() {
 			for i := range next {
-				h, err := hashFile(files[i].staged)
-				bad[i] = err != nil || h != files[i].sum
+				f := files[i]
+				h, info, err := hashFileInfo(f.staged)
+				switch {
+				case err != nil:
+					errs[i] = fmt.Errorf("%s, read again before it is swapped in: %w", f.rel, err)
+				case h != f.sum || info.Mode() != Mode(f.rel) || !ownFile(info):
+					errs[i] = fmt.Errorf("%s changed while generate ran (its bytes, mode or owner): nothing is written; run generate again", f.rel)
+				}
 			}
 		})
 	}
@@ -498,9 +505,9 @@ func changedLinks(files []linkedFile) error {
 	}
 	close(next)
 	wg.Wait()
-	for i, f := range files {
-		if bad[i] {
-			return fmt.Errorf("%s changed while generate ran (it was written in place): nothing is written; run generate again", f.rel)
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -580,9 +587,6 @@ func (st *Stager) Commit() error {
 		swaps = append(swaps, swap{site: site, src: filepath.Join(st.root, fmt.Sprint(first), site), dst: filepath.Join(st.out, site)})
 	}
 	sort.Slice(swaps, func(i, j int) bool { return swaps[i].site < swaps[j].site })
-	if err := changedLinks(st.linked); err != nil {
-		return err
-	}
 	for _, s := range swaps {
 		ferr, err := foreignFiles(s.dst, s.src)
 		if err != nil {
@@ -597,6 +601,15 @@ func (st *Stager) Commit() error {
 		for _, f := range ferr.Files {
 			st.Pruned = append(st.Pruned, filepath.Join(s.site, filepath.FromSlash(f)))
 		}
+	}
+	// The files linked from the directories about to be replaced are
+	// the old directories' until the swap: checked last before it.
+	var linked []linkedFile
+	for _, s := range swaps {
+		linked = append(linked, st.linked[s.src]...)
+	}
+	if err := changedLinks(linked); err != nil {
+		return err
 	}
 	var done []swap
 	rollback := func() {

@@ -183,6 +183,44 @@ func TestStagerLinkedFileWrittenInPlace(t *testing.T) {
 			t.Errorf("the old directory changed: deploy.sh %q", b)
 		}
 	}
+	// A mode changed meanwhile fails it too.
+	stageSite(t, out, files, true)
+	st, err := NewStager(context.Background(), out, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Stage(0, "s", files, pipeline.Record{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(out, "s", "README.md"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Commit(); err == nil || !strings.Contains(err.Error(), "s/README.md changed while generate ran") {
+		t.Errorf("Commit after a chmod: %v", err)
+	}
+	st.Abort()
+	// Of two inputs staging the site, the one that loses is not
+	// checked: its linked file is not swapped in.
+	stageSite(t, out, files, true)
+	if st, err = NewStager(context.Background(), out, false); err != nil {
+		t.Fatal(err)
+	}
+	newer := pipeline.Files{"s/deploy.sh": []byte("#!/bin/sh\necho newer\n"), "s/README.md": []byte("# t\n")}
+	if err := st.Stage(0, "s", newer, pipeline.Record{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Stage(1, "s", files, pipeline.Record{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "s", "deploy.sh"), []byte("#!/bin/sh\necho rm -rf\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Commit(); err != nil {
+		t.Errorf("Commit failed on the losing input's link: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "s", "deploy.sh")); string(b) != string(newer["s/deploy.sh"]) {
+		t.Errorf("deploy.sh = %q, want input 0's", b)
+	}
 }
 
 // TestStagerWritesOthersFiles: a file of another owner is written, not
