@@ -250,8 +250,8 @@ func readSite(out, site string) (pipeline.Files, []string, error) {
 		if err != nil {
 			return err
 		}
-		if want := Mode(p); (info.Mode()&0o111 != 0) != (want&0o111 != 0) {
-			notes = append(notes, fmt.Sprintf("mode: %s is %v, generate writes it %v", filepath.ToSlash(p), info.Mode().Perm(), want))
+		if execChanged(info.Mode(), p) {
+			notes = append(notes, fmt.Sprintf("mode: %s is %v, generate writes it %v", filepath.ToSlash(p), info.Mode().Perm(), Mode(p)))
 		}
 		return nil
 	})

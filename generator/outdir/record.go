@@ -238,16 +238,12 @@ func (x *Index) Changed(site string) string {
 		if !f.info.Mode().IsRegular() {
 			return "not a regular file: " + f.rel
 		}
-		if (f.info.Mode()&0o111 != 0) != (Mode(f.rel)&0o111 != 0) {
+		if execChanged(f.info.Mode(), f.rel) {
 			return "mode changed: " + f.rel
 		}
 	}
-	if len(files) != len(m.files) {
-		for p := range sortedKeys(m.files) {
-			if !hasFile(files, p) {
-				return "missing: " + p
-			}
-		}
+	if p, ok := missingFile(files, m); ok {
+		return "missing: " + p
 	}
 	digest, racy := statDigest(files, start)
 	if x.stamps != nil && digest != "" && x.stamps.get(site) == digest {
@@ -297,17 +293,13 @@ func (x *Index) changedUnstamped(site string, m manifest, dir string, start time
 				continue
 			}
 		}
-		if (info.Mode()&0o111 != 0) != (Mode(f.rel)&0o111 != 0) {
+		if execChanged(info.Mode(), f.rel) {
 			return "mode changed: " + f.rel
 		}
 		f.info, sums[i] = info, h
 	}
-	if len(files) != len(m.files) {
-		for p := range sortedKeys(m.files) {
-			if !hasFile(files, p) {
-				return "missing: " + p
-			}
-		}
+	if p, ok := missingFile(files, m); ok {
+		return "missing: " + p
 	}
 	for i, f := range files {
 		switch sums[i] {
@@ -411,6 +403,26 @@ func sortedKeys(m map[string]string) func(func(string) bool) {
 			}
 		}
 	}
+}
+
+// missingFile is the first file (in path order) the manifest lists and
+// files lack.
+func missingFile(files []statFile, m manifest) (string, bool) {
+	if len(files) == len(m.files) {
+		return "", false // files holds none the manifest lacks (checked before)
+	}
+	for p := range sortedKeys(m.files) {
+		if !hasFile(files, p) {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// execChanged says whether a file of mode has lost or gained the x bits
+// generate writes the file at rel with.
+func execChanged(mode fs.FileMode, rel string) bool {
+	return (mode&0o111 != 0) != (Mode(rel)&0o111 != 0)
 }
 
 func hasFile(files []statFile, rel string) bool {

@@ -109,10 +109,10 @@ type Options struct {
 	Schema []nuvlacue.File
 	// Take, if not nil, is given each site as soon as its input has
 	// rendered, with the input's index, from the goroutine that rendered
-	// it. It
-	// may take the files and clear them (Rendered.Files), so that a run
-	// over many sites need not hold all of their files at once. It is
-	// called for every site of every input that rendered, duplicates too.
+	// it. It may take the files and clear them (Rendered.Files), so that
+	// a run over many sites need not hold all of their files at once. It
+	// is called for every site of every input that rendered, duplicates
+	// too.
 	Take func(input int, s *Rendered)
 	// Done, if not nil, is called once per finished input, after Take:
 	// from the worker's goroutine, or, for the sites of deployments
