@@ -390,6 +390,6 @@ func setNodeLabels(labels map[string]string, managed []string) error {
 	if len(args) == 2 {
 		return nil
 	}
-	_, err = engine.d.Run(append(args, engine.nodeID)...)
+	_, err = engine.d.Run(append(args, engine.lease.NodeID)...)
 	return err
 }

@@ -1,7 +1,6 @@
 package swarmtest
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,13 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nuvla/nuvlagen/internal/dockercli"
 	"github.com/nuvla/nuvlagen/internal/e2eimage"
+	"github.com/nuvla/nuvlagen/internal/swarmlease"
 )
 
 // requireVar makes a missing or unusable engine a failure instead of a
@@ -33,14 +32,8 @@ var engine struct {
 	d *dockercli.CLI
 	// skip says why the tests cannot run; empty when they can.
 	skip string
-	// nodeID is the single node's ID.
-	nodeID string
-	// createdSwarm is true when this run initialised the Swarm: only then
-	// does it leave the Swarm again.
-	createdSwarm bool
-	// networksBefore are the daemon's networks before the run, to verify
-	// it leaves none behind.
-	networksBefore []string
+	// lease is the Swarm the tests deploy to.
+	lease *swarmlease.Lease
 	// labelsBefore are the node's labels before the run.
 	labelsBefore map[string]string
 
@@ -85,7 +78,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	if testing.Verbose() {
-		fmt.Printf("swarmtest: nothing left behind (stacks, networks, secrets, configs, node labels); left the Swarm this run created: %v\n", engine.createdSwarm)
+		fmt.Printf("swarmtest: nothing left behind (stacks, networks, secrets, configs, node labels); left the Swarm this run created: %v\n", engine.lease.Created)
 	}
 	return code
 }
@@ -104,107 +97,12 @@ func requireEngine(t *testing.T) *dockercli.CLI {
 	return nil
 }
 
-// owner is what ownerFile holds.
-type owner struct {
-	NodeID string
-	// HadGwbridge is whether docker_gwbridge existed before the Swarm.
-	HadGwbridge bool
-}
-
-// ownerFile records the node ID of a Swarm this package created, so that
-// a run that crashed before leaving it is recognised by the next one.
-func ownerFile() string { return filepath.Join(os.TempDir(), "nuvlagen-swarmtest.swarm") }
-
-func setUp() error {
-	d := engine.d
-	if _, err := d.Run("version", "--format", "{{.Server.Version}}"); err != nil {
-		return fmt.Errorf("docker engine not reachable: %w", err)
-	}
-	state, err := swarmState()
-	if err != nil {
+func setUp() (err error) {
+	if engine.lease, err = swarmlease.Take(engine.d, filepath.Join(os.TempDir(), "nuvlagen-swarmtest.swarm"), advertiseAddr); err != nil {
 		return err
 	}
-	if state.local == "active" {
-		var prev owner
-		if b, err := os.ReadFile(ownerFile()); err == nil && json.Unmarshal(b, &prev) == nil && prev.NodeID == state.nodeID {
-			// A previous run created this Swarm and died before leaving
-			// it: start afresh, which drops whatever it left.
-			if _, err := d.Run("swarm", "leave", "--force"); err != nil {
-				return fmt.Errorf("leaving the Swarm an earlier run left behind: %w", err)
-			}
-			if !prev.HadGwbridge {
-				if _, err := d.Run("network", "rm", "docker_gwbridge"); err != nil && !isNotFound(err) {
-					return fmt.Errorf("removing the docker_gwbridge an earlier run left behind: %w", err)
-				}
-			}
-			os.Remove(ownerFile())
-			if state, err = swarmState(); err != nil {
-				return err
-			}
-		}
-	}
-	if engine.networksBefore, err = d.Lines("network", "ls", "--format", "{{.Name}}"); err != nil {
-		return err
-	}
-	switch state.local {
-	case "inactive":
-		if _, err := d.Run("swarm", "init", "--advertise-addr", advertiseAddr, "--listen-addr", advertiseAddr+":2377"); err != nil {
-			return fmt.Errorf("the engine refuses Swarm mode: %w", err)
-		}
-		engine.createdSwarm = true
-		if state, err = swarmState(); err != nil {
-			return err
-		}
-		b, err := json.Marshal(owner{NodeID: state.nodeID, HadGwbridge: slices.Contains(engine.networksBefore, "docker_gwbridge")})
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(ownerFile(), b, 0o644); err != nil {
-			return err
-		}
-	case "active":
-		if !state.manager {
-			return errors.New("this node is in a Swarm but not a manager: cannot deploy stacks")
-		}
-		nodes, err := d.Lines("node", "ls", "-q")
-		if err != nil {
-			return err
-		}
-		if len(nodes) != 1 {
-			return fmt.Errorf("this node is in a Swarm of %d nodes: the tests label and schedule on a single node only", len(nodes))
-		}
-	default:
-		return fmt.Errorf("the node's Swarm state is %q: neither inactive nor active", state.local)
-	}
-	engine.nodeID = state.nodeID
-	labels, err := nodeLabels()
-	if err != nil {
-		return err
-	}
-	engine.labelsBefore = labels
-	return nil
-}
-
-type swarmInfo struct {
-	local   string
-	manager bool
-	nodeID  string
-}
-
-func swarmState() (swarmInfo, error) {
-	out, err := engine.d.Run("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeID}}")
-	if err != nil {
-		return swarmInfo{}, fmt.Errorf("docker info: %w", err)
-	}
-	f := strings.Fields(out)
-	if len(f) < 2 {
-		return swarmInfo{}, fmt.Errorf("docker info: unexpected Swarm state %q", out)
-	}
-	s := swarmInfo{local: f[0], manager: f[1] == "true"}
-	if len(f) > 2 {
-		s.nodeID = f[2]
-	}
-	return s, nil
+	engine.labelsBefore, err = nodeLabels()
+	return err
 }
 
 // tearDown verifies that the tests left nothing behind, restores the
@@ -245,41 +143,7 @@ func tearDown() error {
 			errs = append(errs, err)
 		}
 	}
-	if !engine.createdSwarm {
-		return errors.Join(errs...)
-	}
-	// The Swarm is ours: it must be as empty as swarm init left it.
-	for _, kind := range []string{"service", "secret", "config"} {
-		if left, err := d.Lines(kind, "ls", "--format", "{{.Name}}"); err != nil {
-			errs = append(errs, err)
-		} else if len(left) > 0 {
-			errs = append(errs, fmt.Errorf("%ss left in the Swarm: %v", kind, left))
-		}
-	}
-	if _, err := d.Run("swarm", "leave", "--force"); err != nil {
-		return errors.Join(append(errs, err)...)
-	}
-	os.Remove(ownerFile())
-	// Joining a Swarm made the engine create docker_gwbridge, a local
-	// bridge that stays after leaving.
-	after, err := d.Lines("network", "ls", "--format", "{{.Name}}")
-	if err != nil {
-		return errors.Join(append(errs, err)...)
-	}
-	if slices.Contains(after, "docker_gwbridge") && !slices.Contains(engine.networksBefore, "docker_gwbridge") {
-		if _, err := d.Run("network", "rm", "docker_gwbridge"); err != nil {
-			errs = append(errs, err)
-		}
-		if after, err = d.Lines("network", "ls", "--format", "{{.Name}}"); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	slices.Sort(after)
-	before := slices.Sorted(slices.Values(engine.networksBefore))
-	if !slices.Equal(after, before) {
-		errs = append(errs, fmt.Errorf("networks after the run %v, before %v", after, before))
-	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, engine.lease.Return())...)
 }
 
 func keys(m map[string]string) []string {
