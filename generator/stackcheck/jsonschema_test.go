@@ -3,10 +3,12 @@ package stackcheck
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"sync"
 	"testing"
 
+	composeschema "github.com/compose-spec/compose-go/v2/schema"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -62,5 +64,58 @@ func TestJSONSchemaDrafts(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestEmbeddedSchemasAreValid validates, against their meta-schema, the
+// schemas nuvlagen compiles with AddTrustedResource, which skips that
+// validation at run time: compose-go's (as compose-go and
+// ComposeSchemaError compile it) and every version of the docker CLI's.
+// A document that breaks its meta-schema is refused by AddResource and
+// compiles with AddTrustedResource: what the test proves is the
+// validation the trusted path leaves out.
+func TestEmbeddedSchemasAreValid(t *testing.T) {
+	docs := map[string]string{"compose-go": composeschema.Schema}
+	files, err := fs.Glob(dockerSchemas, "data/config_schema_v*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("the docker CLI's schemas: %v, %d files", err, len(files))
+	}
+	for _, f := range files {
+		b, err := dockerSchemas.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs["docker CLI "+f] = string(b)
+	}
+	compile := func(body string, trusted bool) error {
+		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		c := jsonschema.NewCompiler()
+		for _, name := range []string{"ports", "duration"} {
+			c.RegisterFormat(&jsonschema.Format{Name: name, Validate: func(any) error { return nil }})
+		}
+		add := c.AddResource
+		if trusted {
+			add = c.AddTrustedResource
+		}
+		if err := add("schema.json", doc); err != nil {
+			return err
+		}
+		_, err = c.Compile("schema.json")
+		return err
+	}
+	for name, body := range docs {
+		if err := compile(body, false); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	const broken = `{"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "minProperties": "three"}`
+	if err := compile(broken, false); err == nil {
+		t.Error("a schema whose minProperties is a string compiles with AddResource: the meta-schema was not applied")
+	}
+	if err := compile(broken, true); err != nil {
+		t.Errorf("AddTrustedResource validated the schema after all: %v", err)
 	}
 }

@@ -67,7 +67,10 @@ func compileSchema() (*jsonschema.Schema, error) {
 			compiledSchemaErr = err
 			return
 		}
-		if err := compiler.AddResource("compose-spec.json", shema); err != nil {
+		// nuvlagen's patch: the schema is embedded, and proven valid
+		// against draft-07 by nuvlagen's tests (generator/stackcheck), so
+		// it is not validated again at every start.
+		if err := compiler.AddTrustedResource("compose-spec.json", shema); err != nil {
 			compiledSchemaErr = err
 			return
 		}
