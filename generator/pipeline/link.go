@@ -3,6 +3,7 @@ package pipeline
 import (
 	"maps"
 	"slices"
+	"sync"
 
 	"cuelang.org/go/cue/errors"
 
@@ -46,7 +47,11 @@ func deploymentHost(s *site.Site) string {
 // companions' sites that linked with them. taken names the sites of
 // deployments that are reused rather than loaded: they are not linked,
 // but a companion of theirs is no more a site than if they were.
-func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, taken map[string]bool, companions func(Input) []Input) (map[int]error, []*site.Site) {
+// The companions load in parallel (most often a target's host and the
+// host's other targets, for a run of one target: the larger part of its
+// time), l and up to jobs-1 loaders from more; a companion that does not
+// load is left out, as when they loaded one after the other.
+func link(l *site.Loader, more func() (*site.Loader, error), jobs int, inputs []Input, heldSites map[int][]*site.Site, taken map[string]bool, companions func(Input) []Input) (map[int]error, []*site.Site) {
 	var all []*site.Site
 	// taken are the sites of the deployments reused, not loaded: a
 	// companion named like one is left out, as when they are loaded.
@@ -71,6 +76,7 @@ func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, taken 
 		looked[inputs[i].Name] = true
 		byFile[inputs[i].Name] = i
 	}
+	var toLoad []Input
 	for i := range inputs {
 		if companions == nil || !wantsCompanions(heldSites[i], names) {
 			continue
@@ -83,16 +89,17 @@ func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, taken 
 				continue
 			}
 			looked[c.Name] = true
-			extra, err := l.Load(c.Name, c.Data)
-			if err != nil {
-				continue // not this one's business unless it is the host
-			}
-			for _, e := range extra {
-				if !names[e.Name] && (e.Kind == site.KindHost || site.Linked(e)) {
-					all = append(all, e)
-					names[e.Name] = true
-					companion[e] = true
-				}
+			toLoad = append(toLoad, c)
+		}
+	}
+	// In the order they were looked up, whatever order they loaded in:
+	// the first of two sites of one name is the one kept.
+	for _, extra := range loadAll(l, more, jobs, toLoad) {
+		for _, e := range extra {
+			if !names[e.Name] && (e.Kind == site.KindHost || site.Linked(e)) {
+				all = append(all, e)
+				names[e.Name] = true
+				companion[e] = true
 			}
 		}
 	}
@@ -138,6 +145,41 @@ func link(l *site.Loader, inputs []Input, heldSites map[int][]*site.Site, taken 
 		out[i] = errors.Append(asList(out[i]), e)
 	}
 	return out, extra
+}
+
+// loadAll loads each input on one of up to jobs goroutines, the first
+// with l, the others each with a loader of its own from more, and
+// returns their sites by input (nil where one does not load: a companion
+// that fails is not this one's business unless it is the host, which
+// linking then reports missing). A CUE context is not safe for
+// concurrent use: each loader loads on one goroutine only.
+func loadAll(l *site.Loader, more func() (*site.Loader, error), jobs int, ins []Input) [][]*site.Site {
+	out := make([][]*site.Site, len(ins))
+	next := make(chan int, len(ins))
+	for i := range ins {
+		next <- i
+	}
+	close(next)
+	work := func(l *site.Loader) {
+		for i := range next {
+			if sites, err := l.Load(ins[i].Name, ins[i].Data); err == nil {
+				out[i] = sites
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(max(jobs, 1), len(ins)) - 1 {
+		wg.Go(func() {
+			// A loader that cannot be made leaves the inputs to the
+			// others.
+			if ml, err := more(); err == nil {
+				work(ml)
+			}
+		})
+	}
+	work(l)
+	wg.Wait()
+	return out
 }
 
 func asList(err error) errors.Error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -67,7 +68,7 @@ func LoadLinked(inputs []Input, companions func(Input) []Input) (sites, linked [
 	if errs != nil {
 		return nil, nil, &InvalidError{Errs: errs}
 	}
-	linkErrs, extra := link(l, inputs, loaded, nil, companions)
+	linkErrs, extra := link(l, site.NewLoader, runtime.GOMAXPROCS(0), inputs, loaded, nil, companions)
 	var all []*site.Site
 	for i := range inputs {
 		if err := linkErrs[i]; err != nil {
@@ -227,11 +228,34 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Result, error) {
 	}
 	// A model that does not compile is one error, not one per input.
 	var modelErr error
-	var modelOnce, prepareOnce sync.Once
+	var modelOnce, prepareOnce, spareOnce sync.Once
+	// spare is a loader compiled beside the first model when a core would
+	// otherwise idle (fewer inputs than Jobs) and linking may load the
+	// files beside the inputs: a target's host and the host's other
+	// targets then load at once, one on the workers' loader and one on
+	// this, which need not be compiled in front of it.
+	var spareMu sync.Mutex
+	var spare chan *site.Loader
+	wantSpare := opts.Companions != nil && len(inputs) < max(opts.Jobs, 1)
 	compile := func() (*site.Loader, error) {
 		// The compose schemas compile in the background beside the first
 		// model, which a run that reuses every site never compiles.
 		prepareOnce.Do(stackcheck.Prepare)
+		if wantSpare {
+			spareOnce.Do(func() {
+				ch := make(chan *site.Loader, 1)
+				go func() {
+					l, err := newLoader()
+					if err != nil {
+						l = nil // the first model's error is the one reported
+					}
+					ch <- l
+				}()
+				spareMu.Lock()
+				spare = ch
+				spareMu.Unlock()
+			})
+		}
 		l, err := newLoader()
 		if err != nil {
 			modelOnce.Do(func() { modelErr = err })
@@ -405,7 +429,19 @@ feed:
 				taken[s.Name] = true
 			}
 		}
-		linkErrs, extra := link(l, inputs, heldSites, taken, opts.Companions)
+		more := func() (*site.Loader, error) {
+			spareMu.Lock()
+			ch := spare
+			spare = nil
+			spareMu.Unlock()
+			if ch != nil {
+				if l := <-ch; l != nil {
+					return l, nil
+				}
+			}
+			return newLoader()
+		}
+		linkErrs, extra := link(l, more, opts.Jobs, inputs, heldSites, taken, opts.Companions)
 		// What each deployment's sites were rendered from, for their
 		// records: its held inputs, and the files beside those that
 		// linking looked through (link's own rule).
