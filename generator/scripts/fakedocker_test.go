@@ -110,6 +110,12 @@ case "${1:-} ${2:-}" in
 	# Its running task; with FAKE_TASKS_EXIT set, a new one at each look,
 	# as Swarm replaces a task that exits.
 	n=0
+	# With FAKE_TASKS_GONE, the first look finds no task desired running
+	# (the one that ran exited, its replacement not yet made), which the
+	# CLI reports as an error.
+	if [[ -n ${FAKE_TASKS_GONE:-} && ! -e $st/gone ]]; then
+		touch "$st/gone"; echo "nothing found in stack: $last" >&2; exit 1
+	fi
 	if [[ -n ${FAKE_TASKS_EXIT:-} ]]; then n=$(($(cat "$st/looks" 2>/dev/null || echo 0) + 1)); echo "$n" >"$st/looks"; fi
 	echo "${last}_task$n Running 1 second ago" ;;
 "stack ls") ls "$st/stack" ;;
@@ -275,6 +281,15 @@ func TestDeployAgainstFakeSwarm(t *testing.T) {
 			if code != 1 || !strings.Contains(stderr, "has not converged after 2s: its tasks did not keep running for 1s") {
 				t.Errorf("tasks that exit: exit %d, stderr:\n%s", code, stderr)
 			}
+			// A look that finds no task desired running (one exited, its
+			// replacement not yet made; the CLI fails with "nothing found
+			// in stack") is a stack still starting, not an error.
+			f.env = []string{"FAKE_TASKS_GONE=1"}
+			code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "20", "--settle", "0")
+			if _, err := os.Stat(filepath.Join(f.state, "gone")); code != 0 || err != nil {
+				t.Errorf("no task running at one look: exit %d (the look made: %v), stderr:\n%s", code, err == nil, stderr)
+			}
+			os.Remove(filepath.Join(f.state, "gone"))
 			// The daemon failing while deploy.sh waits: which stack, and why.
 			f.env = []string{"FAKE_DAEMON_DOWN=1"}
 			code, _, stderr = f.run("deploy.sh", "--secrets", secretsDir, "--timeout", "5", "--settle", "0")

@@ -354,8 +354,14 @@ wait_stack() {
 			# converged when the tasks that run now are those that ran one
 			# look before, settle seconds ago (docker service create waits
 			# 5 s the same way to verify that tasks are stable).
-			running=$(docker stack ps --filter desired-state=running --format '{{.ID}} {{.CurrentState}}' "$stack" 2>&1) ||
-				die "stack $stack: cannot list its tasks: $running"
+			# No task desired running (one exited, Swarm has not made its
+			# replacement yet) is a stack still starting, which the CLI
+			# reports as "nothing found in stack".
+			if ! running=$(docker stack ps --filter desired-state=running --format '{{.ID}} {{.CurrentState}}' "$stack" 2>&1); then
+				[[ ${running,,} == "nothing found in stack: $stack" ]] ||
+					die "stack $stack: cannot list its tasks: $running"
+				running=
+			fi
 			running=$(awk '$2 == "Running" { print $1 }' <<<"$running" | sort)
 			if [[ -n $settled && $running == "$settled" ]]; then
 				note "stack $stack converged"
