@@ -76,11 +76,16 @@ func link(l *site.Loader, more func() (*site.Loader, error), jobs int, inputs []
 		looked[inputs[i].Name] = true
 		byFile[inputs[i].Name] = i
 	}
-	var toLoad []Input
+	// The loaders beside l, made by more when first needed and kept for
+	// the next input's companions.
+	extras := make([]*site.Loader, max(jobs, 1)-1)
 	for i := range inputs {
+		// names grows with each input's companions: a target whose host
+		// an earlier input's files brought does not look for it again.
 		if companions == nil || !wantsCompanions(heldSites[i], names) {
 			continue
 		}
+		var toLoad []Input
 		for _, c := range companions(inputs[i]) {
 			if _, in := byFile[c.Name]; !in {
 				readers[c.Name] = append(readers[c.Name], i)
@@ -91,15 +96,15 @@ func link(l *site.Loader, more func() (*site.Loader, error), jobs int, inputs []
 			looked[c.Name] = true
 			toLoad = append(toLoad, c)
 		}
-	}
-	// In the order they were looked up, whatever order they loaded in:
-	// the first of two sites of one name is the one kept.
-	for _, extra := range loadAll(l, more, jobs, toLoad) {
-		for _, e := range extra {
-			if !names[e.Name] && (e.Kind == site.KindHost || site.Linked(e)) {
-				all = append(all, e)
-				names[e.Name] = true
-				companion[e] = true
+		// In the order they were looked up, whatever order they loaded
+		// in: the first of two sites of one name is the one kept.
+		for _, extra := range loadAll(l, extras, more, toLoad) {
+			for _, e := range extra {
+				if !names[e.Name] && (e.Kind == site.KindHost || site.Linked(e)) {
+					all = append(all, e)
+					names[e.Name] = true
+					companion[e] = true
+				}
 			}
 		}
 	}
@@ -147,13 +152,14 @@ func link(l *site.Loader, more func() (*site.Loader, error), jobs int, inputs []
 	return out, extra
 }
 
-// loadAll loads each input on one of up to jobs goroutines, the first
-// with l, the others each with a loader of its own from more, and
-// returns their sites by input (nil where one does not load: a companion
-// that fails is not this one's business unless it is the host, which
-// linking then reports missing). A CUE context is not safe for
-// concurrent use: each loader loads on one goroutine only.
-func loadAll(l *site.Loader, more func() (*site.Loader, error), jobs int, ins []Input) [][]*site.Site {
+// loadAll loads each input on one of up to 1+len(extras) goroutines,
+// the first with l, goroutine k with extras[k] (made by more if nil, and
+// left there for the next call), and returns their sites by input (nil
+// where one does not load: a companion that fails is not this one's
+// business unless it is the host, which linking then reports missing).
+// A CUE context is not safe for concurrent use: each loader loads on one
+// goroutine only.
+func loadAll(l *site.Loader, extras []*site.Loader, more func() (*site.Loader, error), ins []Input) [][]*site.Site {
 	out := make([][]*site.Site, len(ins))
 	next := make(chan int, len(ins))
 	for i := range ins {
@@ -168,13 +174,18 @@ func loadAll(l *site.Loader, more func() (*site.Loader, error), jobs int, ins []
 		}
 	}
 	var wg sync.WaitGroup
-	for range min(max(jobs, 1), len(ins)) - 1 {
+	for k := range min(len(extras), len(ins)-1) {
 		wg.Go(func() {
 			// A loader that cannot be made leaves the inputs to the
 			// others.
-			if ml, err := more(); err == nil {
-				work(ml)
+			if extras[k] == nil {
+				ml, err := more()
+				if err != nil {
+					return
+				}
+				extras[k] = ml
 			}
+			work(extras[k])
 		})
 	}
 	work(l)

@@ -62,7 +62,7 @@ func stackSchema(version string) (*jsonschema.Schema, error) {
 		// The same formats, with the same checks, as the docker CLI's.
 		compiler.RegisterFormat(&jsonschema.Format{Name: "ports", Validate: portsFormat})
 		compiler.RegisterFormat(&jsonschema.Format{Name: "duration", Validate: durationFormat})
-		// Embedded, and proven valid against draft-07 by
+		// Embedded, and proven valid against its meta-schema (draft-04) by
 		// TestEmbeddedSchemasAreValid: not validated again at every start.
 		if err := compiler.AddTrustedResource("schema.json", doc); err != nil {
 			c.err = err

@@ -60,23 +60,28 @@ func Take(d *dockercli.CLI, ownerFile, advertiseAddr string) (*Lease, error) {
 	if err != nil {
 		return nil, err
 	}
-	if state.local == "active" {
-		var prev owner
-		if b, err := os.ReadFile(ownerFile); err == nil && json.Unmarshal(b, &prev) == nil && prev.NodeID == state.nodeID {
+	if prev, ok := readOwner(ownerFile); ok {
+		ours := state.local == "active" && prev.NodeID == state.nodeID
+		if ours {
 			// An earlier run created this Swarm and died before leaving
 			// it: start afresh, which drops whatever it left.
 			if _, err := d.Run("swarm", "leave", "--force"); err != nil {
 				return nil, fmt.Errorf("leaving the Swarm an earlier run left behind: %w", err)
 			}
+		}
+		// The file stays until the bridge that Swarm made is gone, so a
+		// run that fails here is repeated by the next. Another Swarm
+		// since (active, another node ID) has that bridge for its own.
+		if ours || state.local != "active" {
 			if !prev.HadGwbridge {
 				if err := removeBridge(d, gwbridge, time.Minute); err != nil {
 					return nil, fmt.Errorf("removing the %s an earlier run left behind: %w", gwbridge, err)
 				}
 			}
-			os.Remove(ownerFile)
-			if state, err = l.state(); err != nil {
-				return nil, err
-			}
+		}
+		os.Remove(ownerFile)
+		if state, err = l.state(); err != nil {
+			return nil, err
 		}
 	}
 	if l.networksBefore, err = d.Lines("network", "ls", "--format", "{{.Name}}"); err != nil {
@@ -116,6 +121,24 @@ func Take(d *dockercli.CLI, ownerFile, advertiseAddr string) (*Lease, error) {
 	return l, nil
 }
 
+// readOwner reads the owner file: JSON, or a node ID alone as the files
+// internal/runtimetest wrote before this package (with the bridge then
+// taken to be the Swarm's).
+func readOwner(path string) (owner, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return owner{}, false
+	}
+	var o owner
+	if json.Unmarshal(b, &o) == nil && o.NodeID != "" {
+		return o, true
+	}
+	if id := strings.TrimSpace(string(b)); id != "" && !strings.ContainsAny(id, " {}\"\n") {
+		return owner{NodeID: id}, true
+	}
+	return owner{}, false
+}
+
 type swarmInfo struct {
 	local   string
 	manager bool
@@ -139,18 +162,27 @@ func (l *Lease) state() (swarmInfo, error) {
 }
 
 // Return leaves the Swarm if Take created it and checks that the engine
-// has the networks it had before (docker_gwbridge removed again). The
-// caller checks first that its services, secrets and configs are gone.
+// has the networks it had before (docker_gwbridge removed again). A
+// Swarm Take created must be as empty as swarm init left it: leaving it
+// would drop a service, secret or config a test left unseen, so each is
+// reported first.
 func (l *Lease) Return() error {
 	if !l.Created {
 		return nil
 	}
 	d := l.d
+	var errs []error
+	for _, kind := range []string{"service", "secret", "config"} {
+		if left, err := d.Lines(kind, "ls", "--format", "{{.Name}}"); err != nil {
+			errs = append(errs, err)
+		} else if len(left) > 0 {
+			errs = append(errs, fmt.Errorf("%ss left in the Swarm: %v", kind, left))
+		}
+	}
 	if _, err := d.Run("swarm", "leave", "--force"); err != nil {
-		return err
+		return errors.Join(append(errs, err)...)
 	}
 	os.Remove(l.ownerFile)
-	var errs []error
 	if !slices.Contains(l.networksBefore, gwbridge) {
 		if err := removeBridge(d, gwbridge, time.Minute); err != nil {
 			errs = append(errs, err)
@@ -194,9 +226,16 @@ func removeBridge(d *dockercli.CLI, name string, timeout time.Duration) error {
 					continue
 				}
 			}
-			// The engine may take it off at the same moment: an error
-			// here is looked at through the next rm.
-			d.Run("network", "disconnect", "--force", name, ep.name)
+			// By the container's ID (no container has it any more), so
+			// that no live container of the same name is taken off; the
+			// ingress sandbox by its name. The engine may take it off at
+			// the same moment: an error here is looked at through the
+			// next rm.
+			target := ep.key
+			if ep.key == ingressSandbox {
+				target = ep.name
+			}
+			d.Run("network", "disconnect", "--force", name, target)
 		}
 		return false, err
 	})

@@ -139,3 +139,30 @@ func TestRemoveBridgeNamesAttachedContainers(t *testing.T) {
 		t.Error("the bridge is left after removeBridge")
 	}
 }
+
+// The owner file is this package's JSON, or a node ID alone as
+// internal/runtimetest wrote it before; anything else is no owner.
+func TestReadOwner(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want owner
+		ok   bool
+	}{
+		{`{"NodeID":"abc123","HadGwbridge":true}`, owner{NodeID: "abc123", HadGwbridge: true}, true},
+		{"abc123\n", owner{NodeID: "abc123"}, true},
+		{"", owner{}, false},
+		{`{"HadGwbridge":true}`, owner{}, false},
+		{"two words\n", owner{}, false},
+	} {
+		p := filepath.Join(t.TempDir(), "owner")
+		if err := os.WriteFile(p, []byte(tc.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := readOwner(p); got != tc.want || ok != tc.ok {
+			t.Errorf("readOwner(%q) = %+v, %v; want %+v, %v", tc.body, got, ok, tc.want, tc.ok)
+		}
+	}
+	if _, ok := readOwner(filepath.Join(t.TempDir(), "none")); ok {
+		t.Error("a missing owner file reads as an owner")
+	}
+}

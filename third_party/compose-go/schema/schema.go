@@ -68,7 +68,7 @@ func compileSchema() (*jsonschema.Schema, error) {
 			return
 		}
 		// nuvlagen's patch: the schema is embedded, and proven valid
-		// against draft-07 by nuvlagen's tests (generator/stackcheck), so
+		// against its meta-schema (2020-12) by nuvlagen's tests (generator/stackcheck), so
 		// it is not validated again at every start.
 		if err := compiler.AddTrustedResource("compose-spec.json", shema); err != nil {
 			compiledSchemaErr = err
