@@ -390,6 +390,15 @@ func setNodeLabels(labels map[string]string, managed []string) error {
 	if len(args) == 2 {
 		return nil
 	}
-	_, err = engine.d.Run(append(args, engine.lease.NodeID)...)
-	return err
+	// The manager updates the node object itself now and then (its
+	// status): an update made from an older version of it is refused
+	// as "update out of sequence", and made again.
+	var last error
+	if err := poll.Until(15*time.Second, func() (bool, error) {
+		_, last = engine.d.Run(append(args, engine.lease.NodeID)...)
+		return last == nil || !strings.Contains(last.Error(), "update out of sequence"), last
+	}); err != nil {
+		return err
+	}
+	return last
 }
