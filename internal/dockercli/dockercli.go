@@ -90,6 +90,13 @@ func (d *CLI) Exec(o Opts, args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
+// IsNotFound says whether a docker command failed because what it named
+// does not exist (the daemon says "not found" or "no such").
+func IsNotFound(err error) bool {
+	s := strings.ToLower(err.Error())
+	return strings.Contains(s, "not found") || strings.Contains(s, "no such")
+}
+
 // Run is Exec without options.
 func (d *CLI) Run(args ...string) (string, error) { return d.Exec(Opts{}, args...) }
 

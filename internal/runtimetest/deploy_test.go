@@ -404,11 +404,11 @@ func (dp *deployment) cleanUp(before inventory, labelsBefore map[string]string) 
 	for _, kind := range []string{"network", "secret", "config", "volume"} {
 		for _, n := range now.added(before, kind) {
 			errs = append(errs, poll.Until(60*time.Second, func() (bool, error) {
-				if _, err := d.Run(kind, "inspect", n); err != nil && isNotFound(err) {
+				if _, err := d.Run(kind, "inspect", n); err != nil && dockercli.IsNotFound(err) {
 					return true, nil
 				}
 				_, err := d.Run(kind, "rm", n)
-				if err != nil && isNotFound(err) {
+				if err != nil && dockercli.IsNotFound(err) {
 					err = nil
 				}
 				return false, err

@@ -105,7 +105,7 @@ func buildImages(t *testing.T, d *dockercli.CLI, traefik string, images, entrypo
 	}
 	t.Cleanup(func() {
 		for _, img := range append([]string{traefikImage, prometheusImage}, standins...) {
-			if _, err := d.Run("image", "rm", "--force", img); err != nil && !isNotFound(err) {
+			if _, err := d.Run("image", "rm", "--force", img); err != nil && !dockercli.IsNotFound(err) {
 				t.Errorf("removing image %s: %v", img, err)
 			}
 			if left, err := d.Lines("image", "ls", "--quiet", img); err != nil || len(left) > 0 {
@@ -176,11 +176,6 @@ func dockerBuild(t *testing.T, d *dockercli.CLI, dir, dockerfile string, tags ..
 		t.Fatal(err)
 	}
 	t.Logf("built image %v in %v", tags, time.Since(start).Round(time.Millisecond))
-}
-
-func isNotFound(err error) bool {
-	s := strings.ToLower(err.Error())
-	return strings.Contains(s, "not found") || strings.Contains(s, "no such")
 }
 
 // sortedUnique sorts and compacts a list of names.

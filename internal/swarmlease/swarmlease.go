@@ -211,7 +211,7 @@ func removeBridge(d *dockercli.CLI, name string, timeout time.Duration) error {
 	listed := -1
 	err := poll.Until(timeout, func() (bool, error) {
 		_, err := d.Run("network", "rm", name)
-		if err == nil || isNotFound(err) {
+		if err == nil || dockercli.IsNotFound(err) {
 			return true, nil
 		}
 		eps, ierr := endpoints(d, name)
@@ -221,7 +221,7 @@ func removeBridge(d *dockercli.CLI, name string, timeout time.Duration) error {
 		attached, listed = attached[:0], len(eps)
 		for _, ep := range eps {
 			if ep.key != ingressSandbox {
-				if _, cerr := d.Run("container", "inspect", "--format", "{{.Id}}", ep.key); cerr == nil || !isNotFound(cerr) {
+				if _, cerr := d.Run("container", "inspect", "--format", "{{.Id}}", ep.key); cerr == nil || !dockercli.IsNotFound(cerr) {
 					attached = append(attached, ep.name)
 					continue
 				}
@@ -271,9 +271,4 @@ func endpoints(d *dockercli.CLI, network string) ([]endpoint, error) {
 	}
 	slices.SortFunc(eps, func(a, b endpoint) int { return strings.Compare(a.key, b.key) })
 	return eps, nil
-}
-
-func isNotFound(err error) bool {
-	s := strings.ToLower(err.Error())
-	return strings.Contains(s, "not found") || strings.Contains(s, "no such")
 }

@@ -335,11 +335,11 @@ func (dp *deployment) cleanUp(t *testing.T) {
 			// network the manager deleted is listed by the node until
 			// its local copy goes too.
 			errs = append(errs, poll.Until(60*time.Second, func() (bool, error) {
-				if _, err := d.Run(o.kind, "inspect", n); err != nil && isNotFound(err) {
+				if _, err := d.Run(o.kind, "inspect", n); err != nil && dockercli.IsNotFound(err) {
 					return true, nil
 				}
 				_, err := d.Run(o.kind, "rm", n)
-				if err != nil && isNotFound(err) {
+				if err != nil && dockercli.IsNotFound(err) {
 					err = nil
 				}
 				return false, err
@@ -349,11 +349,6 @@ func (dp *deployment) cleanUp(t *testing.T) {
 	if err := errors.Join(errs...); err != nil {
 		t.Errorf("cleaning up site %s: %v", dp.site.Name, err)
 	}
-}
-
-func isNotFound(err error) bool {
-	s := strings.ToLower(err.Error())
-	return strings.Contains(s, "not found") || strings.Contains(s, "no such")
 }
 
 // nodeLabels returns the single node's labels.

@@ -201,11 +201,11 @@ func cleanUpGuide(t *testing.T, d *dockercli.CLI, stacks []guideStack, labels ma
 	}))
 	for _, n := range guideNetworks {
 		errs = append(errs, poll.Until(60*time.Second, func() (bool, error) {
-			if _, err := d.Run("network", "inspect", n); err != nil && isNotFound(err) {
+			if _, err := d.Run("network", "inspect", n); err != nil && dockercli.IsNotFound(err) {
 				return true, nil
 			}
 			_, err := d.Run("network", "rm", n)
-			if err != nil && isNotFound(err) {
+			if err != nil && dockercli.IsNotFound(err) {
 				err = nil
 			}
 			return false, err

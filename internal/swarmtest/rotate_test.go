@@ -135,7 +135,7 @@ func TestRotateSecret(t *testing.T) {
 				t.Errorf("listing the versions of %s: %v", sec.Name, err)
 			}
 			for _, v := range all {
-				if _, err := d.Run("secret", "rm", v); err != nil && !isNotFound(err) {
+				if _, err := d.Run("secret", "rm", v); err != nil && !dockercli.IsNotFound(err) {
 					t.Errorf("removing secret %s: %v", v, err)
 				}
 			}
@@ -221,7 +221,7 @@ func TestRotateSecret(t *testing.T) {
 			t.Errorf("a running task of %s mounts %s as %q, want %s", service, rotatedSecret, task[rotatedSecret], rotated)
 		}
 	}
-	if _, err := d.Run("secret", "inspect", old); err == nil || !isNotFound(err) {
+	if _, err := d.Run("secret", "inspect", old); err == nil || !dockercli.IsNotFound(err) {
 		t.Errorf("the old version %s is still in the Swarm (%v)", old, err)
 	}
 	labels, err := d.Run("secret", "inspect", "--format", "{{index .Spec.Labels \"nuvlagen.secret\"}} {{index .Spec.Labels \"nuvlagen.sha256\"}}", rotated)
@@ -330,7 +330,7 @@ func secretRefs(v any) map[string]string {
 func buildSleeper(t *testing.T, d *dockercli.CLI, entrypoints []string) {
 	t.Helper()
 	t.Cleanup(func() {
-		if _, err := d.Run("image", "rm", "--force", sleeperImage); err != nil && !isNotFound(err) {
+		if _, err := d.Run("image", "rm", "--force", sleeperImage); err != nil && !dockercli.IsNotFound(err) {
 			t.Errorf("removing image %s: %v", sleeperImage, err)
 		}
 	})
